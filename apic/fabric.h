@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The interrupt fabric (design.md section 6, docs/fabric-plugins.md).
+ *
+ * A fabric owns every vCPU's local APIC state and answers five questions for the
+ * model: what a guest x2APIC MSR access does, what a message arriving at an
+ * APIC does, which event a vCPU would take next, what taking it changes
+ * (IRR -> ISR), and what a hypervisor injection request does. A plug-in is one
+ * `static const struct fabric_ops` registered in fabric_list.c; the model picks
+ * it by name (config "apic", flag --apic).
+ *
+ * Time and wires belong to the model: a fabric never schedules anything itself.
+ * It asks the host (struct fab_host) to carry a message to another APIC (the
+ * host adds the wire latency and calls ->receive at arrival), to arm the LAPIC
+ * timer of a vCPU (the host calls ->timer_fire at expiry) and to re-evaluate a
+ * vCPU whose interrupt state changed (->kick).
+ */
+#ifndef SNPREF_FABRIC_H
+#define SNPREF_FABRIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct trc;
+struct mem;
+struct fabric;
+
+/* ICR delivery modes, ICR[10:8] (fact sheet section 11). */
+enum apic_dm {
+    APIC_DM_FIXED = 0,
+    APIC_DM_LOWEST = 1,
+    APIC_DM_SMI = 2,
+    APIC_DM_NMI = 4,
+    APIC_DM_INIT = 5,
+    APIC_DM_SIPI = 6,
+    APIC_DM_EXTINT = 7,
+};
+
+/* ICR destination shorthand, ICR[19:18]. */
+enum apic_sh { APIC_SH_NONE = 0, APIC_SH_SELF = 1, APIC_SH_ALL = 2, APIC_SH_OTHERS = 3 };
+
+/* Who put a message on the wire. */
+enum fab_src_kind { FAB_SRC_IPI, FAB_SRC_DEVICE, FAB_SRC_TIMER, FAB_SRC_LVT, FAB_SRC_HV, FAB_SRC_PSP };
+
+/*
+ * One interrupt message for one destination APIC, as it travels on the wire.
+ * Destination decoding happens at the sender (the fabric resolves the set of
+ * APICs a physical, logical, broadcast or shorthand destination reaches, and
+ * asks the host to carry one message to each).
+ */
+struct fab_msg {
+    enum fab_src_kind src_kind;
+    int src_vcpu;          /* sending vCPU, or -1 */
+    uint8_t vector;
+    enum apic_dm mode;
+    bool level;            /* trigger mode: level (true) or edge */
+};
+
+/* An interrupt-like event a vCPU can take. */
+enum fab_ev_kind {
+    FAB_EV_NONE = 0,
+    FAB_EV_FIXED,          /* a vector from IRR (fixed, lowest priority, timer, LVT) */
+    FAB_EV_EXTINT,         /* ExtINT: vector supplied as by an external controller */
+    FAB_EV_NMI,
+    FAB_EV_SMI,
+    FAB_EV_INIT,
+    FAB_EV_SIPI,
+};
+
+struct fab_event {
+    enum fab_ev_kind kind;
+    uint8_t vector;        /* FIXED/EXTINT: the vector; SIPI: the start page */
+};
+
+/* What an x2APIC MSR access does. */
+enum fab_access {
+    FAB_OK = 0,            /* done (value produced or side effects applied) */
+    FAB_GP,                /* the architecture rejects it: #GP in the guest */
+    FAB_EXIT,              /* not handled in hardware: needs the hypervisor (#VC under SEV-ES) */
+};
+
+/* Services the model gives a fabric. All times are in cycles of simulated time. */
+struct fab_host {
+    void *ctx;
+    /* Current simulated time of vCPU i (its position inside its quantum). */
+    uint64_t (*now)(void *ctx, int vcpu);
+    /* Carry m to the APIC of vCPU dst; the host adds the wire latency and calls
+     * ops->receive(f, dst, m) at arrival. */
+    void (*send)(void *ctx, int dst, const struct fab_msg *m);
+    /* (Re)arm vCPU i's LAPIC timer to fire at absolute time `at`; UINT64_MAX
+     * disarms. The host calls ops->timer_fire(f, i) then. */
+    void (*timer_arm)(void *ctx, int vcpu, uint64_t at);
+    /* vCPU i's pending events may have changed: re-evaluate (wake from HLT,
+     * deliver at the next instruction boundary). */
+    void (*kick)(void *ctx, int vcpu);
+    /* vCPU i retired a level-triggered vector by EOI: the "EOI broadcast" that
+     * lets a level-triggered source assert again. */
+    void (*eoi_broadcast)(void *ctx, int vcpu, uint8_t vector);
+    /* Where events go; may be NULL (tracing off). */
+    struct trc *trace;
+};
+
+struct fab_params {
+    unsigned nvcpus;
+    const uint32_t *apic_ids;  /* nvcpus entries, APIC ID of vCPU i */
+    uint64_t timer_cycles_per_tick; /* LAPIC timer input clock period, in core cycles */
+    uint64_t tsc_cycles_num, tsc_cycles_den; /* TSC = cycles * num / den (deadline mode) */
+    struct mem *mem;           /* guest RAM (fabrics whose state lives there) */
+    const char *config_json;   /* the fabric's own config section, or NULL */
+};
+
+struct fabric_ops {
+    const char *name;          /* "emulated", "savic", ... */
+    const char *doc;           /* one line for --help and the docs */
+
+    /* Creates the fabric; returns NULL with a message in err on bad params. */
+    struct fabric *(*create)(const struct fab_params *p, const struct fab_host *host, char *err,
+                             size_t errlen);
+    void (*destroy)(struct fabric *f);
+
+    /* Guest RDMSR/WRMSR of an x2APIC MSR (0x800-0x8FF) or IA32_APIC_BASE (0x1B). */
+    enum fab_access (*msr_read)(struct fabric *f, int vcpu, uint32_t msr, uint64_t *val);
+    enum fab_access (*msr_write)(struct fabric *f, int vcpu, uint32_t msr, uint64_t val);
+
+    /* A message arrives at vCPU's APIC (called by the host after the wire delay). */
+    void (*receive)(struct fabric *f, int vcpu, const struct fab_msg *m);
+    /* A message from outside any APIC (device MSI, PSP): decode dest and send. */
+    void (*route)(struct fabric *f, uint32_t dest, bool logical, const struct fab_msg *m);
+
+    /* The highest-priority event vCPU could take now, ignoring RFLAGS.IF and
+     * NMI blocking (the CPU applies those). Does not change state. */
+    struct fab_event (*pending)(struct fabric *f, int vcpu);
+    /* vCPU takes ev (a value pending() returned): FIXED moves the vector from
+     * IRR to ISR (and raises PPR); NMI/INIT/SIPI/SMI clear their latch. */
+    void (*ack)(struct fabric *f, int vcpu, struct fab_event ev);
+
+    /* The timer the fabric armed through host->timer_arm expired. */
+    void (*timer_fire)(struct fabric *f, int vcpu);
+
+    /* The hypervisor asks for vector to be injected into vCPU (plain mode:
+     * like a device interrupt through the APIC; Secure AVIC: REQUESTED_IRR). */
+    void (*inject)(struct fabric *f, int vcpu, const struct fab_msg *m);
+
+    /* INIT (init_only) or power-on reset of vCPU's APIC. */
+    void (*reset)(struct fabric *f, int vcpu, bool init_only);
+
+    /* The vCPU's 4 KiB APIC register page, for dumps and tests. */
+    const uint8_t *(*regs)(struct fabric *f, int vcpu);
+};
+
+/* The registered plug-ins (fabric_list.c), NULL-terminated. */
+extern const struct fabric_ops *const fabric_list[];
+/* Plug-in by name, or NULL. */
+const struct fabric_ops *fabric_find(const char *name);
+
+/* Every fabric starts with this header so the inline wrappers reach the ops. */
+struct fabric {
+    const struct fabric_ops *ops;
+};
+
+/* Names for traces and messages. */
+const char *apic_dm_name(enum apic_dm dm);
+const char *apic_sh_name(enum apic_sh sh);
+
+#endif

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Streaming trace reader (see trace.h). Reads one line at a time, so memory
+ * stays flat however long the trace is, and checks every line against the
+ * catalogue: a malformed trace is a user error reported as FILE:LINE: field.
+ */
+#include "trace.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snpref/base.h"
+
+#define MAX_EXACT 9007199254740992.0 /* 2^53: larger numbers are not exact in JSON */
+#define SNP_MAX_VCPUS_TRC 256 /* SNP_MAX_VCPUS of the guest ABI */
+
+struct trc_reader {
+    FILE *f;
+    char *path;
+    unsigned long line;
+    char *buf;
+    size_t bufcap;
+    cJSON *cur;                         /* the parsed current line */
+    char *strs[TRC_MAX_FIELDS];         /* decoded strings of the current event */
+    struct trc_header hdr;
+    char *hdr_model, *hdr_mode, *hdr_fabric, *hdr_config;
+};
+
+#define FAIL(r, err, errlen, ...)                                                                  \
+    do {                                                                                           \
+        int n_ = snprintf(err, errlen, "%s:%lu: ", (r)->path, (r)->line);                          \
+        if (n_ >= 0 && (size_t)n_ < (errlen))                                                      \
+            snprintf((err) + n_, (errlen) - (size_t)n_, __VA_ARGS__);                              \
+        return -1;                                                                                 \
+    } while (0)
+
+/* Reads one '\n'-terminated line. Returns 1, 0 at EOF, -1 on a truncated or
+ * unreadable line. */
+static int read_line(struct trc_reader *r, char *err, size_t errlen)
+{
+    ssize_t n = getline(&r->buf, &r->bufcap, r->f);
+    if (n < 0) {
+        if (ferror(r->f))
+            FAIL(r, err, errlen, "read error: %s", strerror(errno));
+        return 0;
+    }
+    r->line++;
+    if (n == 0 || r->buf[n - 1] != '\n')
+        FAIL(r, err, errlen, "truncated last line (no newline at end of file)");
+    r->buf[n - 1] = '\0';
+    if ((size_t)n - 1 != strlen(r->buf))
+        FAIL(r, err, errlen, "NUL byte inside the line");
+    return 1;
+}
+
+static int parse_object(struct trc_reader *r, char *err, size_t errlen)
+{
+    cJSON_Delete(r->cur);
+    const char *end = NULL;
+    r->cur = cJSON_ParseWithOpts(r->buf, &end, 1);
+    if (!r->cur) {
+        size_t col = end ? (size_t)(end - r->buf) + 1 : 1;
+        FAIL(r, err, errlen, "not valid JSON (column %zu)", col);
+    }
+    if (!cJSON_IsObject(r->cur))
+        FAIL(r, err, errlen, "a line must be one JSON object");
+    return 0;
+}
+
+static int get_int(struct trc_reader *r, const char *key, double lo, double hi, int64_t *out,
+                   char *err, size_t errlen)
+{
+    cJSON *it = cJSON_GetObjectItemCaseSensitive(r->cur, key);
+    if (!it)
+        FAIL(r, err, errlen, "field '%s': missing", key);
+    if (!cJSON_IsNumber(it))
+        FAIL(r, err, errlen, "field '%s': expected a number", key);
+    double d = it->valuedouble;
+    if (d != floor(d) || d < lo || d > hi)
+        FAIL(r, err, errlen, "field '%s': expected an integer in [%.0f, %.0f]", key, lo, hi);
+    *out = (int64_t)d;
+    return 0;
+}
+
+static int get_str(struct trc_reader *r, const char *key, const char **out, char *err,
+                   size_t errlen)
+{
+    cJSON *it = cJSON_GetObjectItemCaseSensitive(r->cur, key);
+    if (!it)
+        FAIL(r, err, errlen, "field '%s': missing", key);
+    if (!cJSON_IsString(it))
+        FAIL(r, err, errlen, "field '%s': expected a string", key);
+    *out = it->valuestring;
+    return 0;
+}
+
+/* "0x" followed by 1-16 hex digits. */
+static bool parse_hex(const char *s, uint64_t *out)
+{
+    if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2])
+        return false;
+    uint64_t v = 0;
+    size_t n = 0;
+    for (const char *p = s + 2; *p; p++, n++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            d = *p - 'A' + 10;
+        else
+            return false;
+        if (n >= 16)
+            return false;
+        v = v << 4 | (uint64_t)d;
+    }
+    *out = v;
+    return true;
+}
+
+/* cJSON hands strings back as UTF-8; trace strings are bytes written as code
+ * points 0-255. Decode back to bytes, refusing anything larger. */
+static char *utf8_to_bytes(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(n + 1);
+    SNP_ASSERT(out);
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        unsigned cp;
+        if (p[0] < 0x80) {
+            cp = p[0];
+            p += 1;
+        } else if ((p[0] & 0xE0) == 0xC0 && (p[1] & 0xC0) == 0x80) {
+            cp = (unsigned)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+            p += 2;
+        } else {
+            free(out);
+            return NULL;
+        }
+        if (cp > 0xFF || cp == 0) {
+            free(out);
+            return NULL;
+        }
+        out[o++] = (char)cp;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int check_known_keys(struct trc_reader *r, const char *const *known, size_t nknown,
+                            const struct trc_event_desc *d, char *err, size_t errlen)
+{
+    for (cJSON *it = r->cur->child; it; it = it->next) {
+        bool ok = false;
+        for (size_t i = 0; i < nknown && !ok; i++)
+            ok = strcmp(it->string, known[i]) == 0;
+        for (unsigned i = 0; d && i < d->nfields && !ok; i++)
+            ok = strcmp(it->string, d->fields[i].name) == 0;
+        if (!ok)
+            FAIL(r, err, errlen, "field '%s': unknown%s%s", it->string, d ? " for event " : "",
+                 d ? d->name : "");
+    }
+    return 0;
+}
+
+static int read_header(struct trc_reader *r, char *err, size_t errlen)
+{
+    int rc = read_line(r, err, errlen);
+    if (rc == 0) {
+        r->line = 1;
+        FAIL(r, err, errlen, "empty file: no header line");
+    }
+    if (rc < 0 || parse_object(r, err, errlen) < 0)
+        return -1;
+    static const char *const known[] = {"format", "version", "model", "mode",
+                                        "vcpus",  "fabric",  "quantum", "config"};
+    if (check_known_keys(r, known, ARRAY_SIZE(known), NULL, err, errlen) < 0)
+        return -1;
+    const char *fmt, *model, *mode, *fabric;
+    int64_t version, vcpus, quantum;
+    if (get_str(r, "format", &fmt, err, errlen) < 0)
+        return -1;
+    if (strcmp(fmt, TRC_FORMAT) != 0)
+        FAIL(r, err, errlen, "field 'format': \"%s\" is not " TRC_FORMAT, fmt);
+    if (get_int(r, "version", 0, MAX_EXACT, &version, err, errlen) < 0)
+        return -1;
+    if (version != TRC_VERSION)
+        FAIL(r, err, errlen, "field 'version': %lld is not supported (this reader reads %d)",
+             (long long)version, TRC_VERSION);
+    if (get_str(r, "model", &model, err, errlen) < 0 || get_str(r, "mode", &mode, err, errlen) < 0 ||
+        get_int(r, "vcpus", 1, SNP_MAX_VCPUS_TRC, &vcpus, err, errlen) < 0 ||
+        get_str(r, "fabric", &fabric, err, errlen) < 0 ||
+        get_int(r, "quantum", 1, MAX_EXACT, &quantum, err, errlen) < 0)
+        return -1;
+    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(r->cur, "config");
+    if (!cfg)
+        FAIL(r, err, errlen, "field 'config': missing");
+    if (!cJSON_IsObject(cfg))
+        FAIL(r, err, errlen, "field 'config': expected an object");
+    r->hdr_model = strdup(model);
+    r->hdr_mode = strdup(mode);
+    r->hdr_fabric = strdup(fabric);
+    r->hdr_config = cJSON_PrintUnformatted(cfg);
+    SNP_ASSERT(r->hdr_model && r->hdr_mode && r->hdr_fabric && r->hdr_config);
+    r->hdr = (struct trc_header){r->hdr_model, r->hdr_mode, (unsigned)vcpus,
+                                 r->hdr_fabric, (uint64_t)quantum, r->hdr_config};
+    return 0;
+}
+
+struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen)
+{
+    struct trc_reader *r = calloc(1, sizeof(*r));
+    SNP_ASSERT(r);
+    r->path = strdup(path);
+    SNP_ASSERT(r->path);
+    r->f = fopen(path, "r");
+    if (!r->f) {
+        snprintf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
+        trc_reader_close(r);
+        return NULL;
+    }
+    if (read_header(r, err, errlen) < 0) {
+        trc_reader_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+const struct trc_header *trc_reader_header(const struct trc_reader *r) { return &r->hdr; }
+unsigned long trc_reader_line(const struct trc_reader *r) { return r->line; }
+
+static int read_field(struct trc_reader *r, const struct trc_field_desc *fd, unsigned i,
+                      struct trc_rec *rec, char *err, size_t errlen)
+{
+    cJSON *it = cJSON_GetObjectItemCaseSensitive(r->cur, fd->name);
+    int64_t iv;
+    const char *s;
+    switch (fd->type) {
+    case TRC_TYPE_U:
+        if (get_int(r, fd->name, 0, MAX_EXACT, &iv, err, errlen) < 0)
+            return -1;
+        rec->v[i].u = (uint64_t)iv;
+        return 0;
+    case TRC_TYPE_I:
+        if (get_int(r, fd->name, -MAX_EXACT, MAX_EXACT, &iv, err, errlen) < 0)
+            return -1;
+        rec->v[i].u = (uint64_t)iv;
+        return 0;
+    case TRC_TYPE_X:
+        if (get_str(r, fd->name, &s, err, errlen) < 0)
+            return -1;
+        if (!parse_hex(s, &rec->v[i].u))
+            FAIL(r, err, errlen, "field '%s': expected a \"0x...\" string of at most 16 hex digits",
+                 fd->name);
+        return 0;
+    case TRC_TYPE_S:
+        if (get_str(r, fd->name, &s, err, errlen) < 0)
+            return -1;
+        r->strs[i] = utf8_to_bytes(s);
+        if (!r->strs[i])
+            FAIL(r, err, errlen, "field '%s': characters must be in U+0001..U+00FF", fd->name);
+        rec->v[i].s = r->strs[i];
+        return 0;
+    case TRC_TYPE_B:
+        if (!it)
+            FAIL(r, err, errlen, "field '%s': missing", fd->name);
+        if (!cJSON_IsBool(it))
+            FAIL(r, err, errlen, "field '%s': expected true or false", fd->name);
+        rec->v[i].u = cJSON_IsTrue(it) ? 1 : 0;
+        return 0;
+    }
+    SNP_PANIC("bad field type %d", fd->type);
+}
+
+int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < TRC_MAX_FIELDS; i++) {
+        free(r->strs[i]);
+        r->strs[i] = NULL;
+    }
+    int rc = read_line(r, err, errlen);
+    if (rc <= 0)
+        return rc;
+    if (parse_object(r, err, errlen) < 0)
+        return -1;
+    memset(rec, 0, sizeof(*rec));
+    int64_t seq, t, vcpu;
+    const char *ev;
+    if (get_int(r, "seq", 0, MAX_EXACT, &seq, err, errlen) < 0 ||
+        get_int(r, "t", 0, MAX_EXACT, &t, err, errlen) < 0 ||
+        get_int(r, "vcpu", -1, SNP_MAX_VCPUS_TRC - 1, &vcpu, err, errlen) < 0 ||
+        get_str(r, "ev", &ev, err, errlen) < 0)
+        return -1;
+    int id = trc_event_by_name(ev);
+    if (id < 0)
+        FAIL(r, err, errlen, "field 'ev': unknown event \"%s\"", ev);
+    const struct trc_event_desc *d = &trc_catalogue[id];
+    static const char *const known[] = {"seq", "t", "vcpu", "ev"};
+    if (check_known_keys(r, known, ARRAY_SIZE(known), d, err, errlen) < 0)
+        return -1;
+    rec->seq = (uint64_t)seq;
+    rec->t = (uint64_t)t;
+    rec->vcpu = (int)vcpu;
+    rec->ev = (enum trc_ev)id;
+    for (unsigned i = 0; i < d->nfields; i++)
+        if (read_field(r, &d->fields[i], i, rec, err, errlen) < 0)
+            return -1;
+    return 1;
+}
+
+void trc_reader_close(struct trc_reader *r)
+{
+    if (!r)
+        return;
+    for (unsigned i = 0; i < TRC_MAX_FIELDS; i++)
+        free(r->strs[i]);
+    cJSON_Delete(r->cur);
+    if (r->f)
+        fclose(r->f);
+    free(r->buf);
+    free(r->path);
+    free(r->hdr_model);
+    free(r->hdr_mode);
+    free(r->hdr_fabric);
+    cJSON_free(r->hdr_config);
+    free(r);
+}
