@@ -73,6 +73,9 @@ struct fab_event {
     uint8_t vector;        /* FIXED/EXTINT: the vector; SIPI: the start page */
 };
 
+/* Event kinds pending() may be told to look past. */
+#define FAB_SKIP_NMI (1u << 0)
+
 /* What an x2APIC MSR access does. */
 enum fab_access {
     FAB_OK = 0,            /* done (value produced or side effects applied) */
@@ -129,8 +132,10 @@ struct fabric_ops {
     void (*route)(struct fabric *f, uint32_t dest, bool logical, const struct fab_msg *m);
 
     /* The highest-priority event vCPU could take now, ignoring RFLAGS.IF and
-     * NMI blocking (the CPU applies those). Does not change state. */
-    struct fab_event (*pending)(struct fabric *f, int vcpu);
+     * NMI blocking (the CPU applies those), except kinds named in `skip`
+     * (FAB_SKIP_*): a vCPU whose NMIs are blocked asks past a latched NMI for
+     * a maskable interrupt. Does not change state. */
+    struct fab_event (*pending)(struct fabric *f, int vcpu, unsigned skip);
     /* vCPU takes ev (a value pending() returned): FIXED moves the vector from
      * IRR to ISR (and raises PPR); NMI/INIT/SIPI/SMI clear their latch. */
     void (*ack)(struct fabric *f, int vcpu, struct fab_event ev);

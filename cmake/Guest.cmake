@@ -1,17 +1,31 @@
 # SPDX-License-Identifier: MIT
 # Building freestanding x86-64 guests with the host gcc (guests/README.md).
 # Guests get their own flags, never the host ones: no sanitizers, no red zone
-# (interrupts push onto the interrupted stack), no SSE in handlers, no libc.
+# (interrupts push onto the interrupted stack), no SSE anywhere (the model does
+# not promise FPU state across its interrupt delivery, and handlers must not
+# touch it), no libc. -fno-tree-loop-distribute-patterns stops gcc from turning
+# a loop into a call to memset/memcpy, so bench_kernel stays call-free and the
+# SDK's own memset cannot recurse into itself.
 set(SNPREF_GUEST_CFLAGS
   -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mno-red-zone
   -mgeneral-regs-only -mcmodel=small -fno-asynchronous-unwind-tables -fno-omit-frame-pointer
+  -fno-tree-loop-distribute-patterns -fcf-protection=none
   -O2 -g -Wall -Wextra -std=gnu11)
+# Assembly (.S) is preprocessed C-style but takes no C dialect flags.
+set(SNPREF_GUEST_ASMFLAGS -fno-pic -fno-pie -g)
 
 # snpref_guest(NAME SOURCES a.c b.S ...): NAME.elf in ${CMAKE_BINARY_DIR}/guests.
+# Every guest is also added to the `guests` aggregate target and to the global
+# property SNPREF_GUESTS (scenario tests iterate over it).
 function(snpref_guest name)
   cmake_parse_arguments(G "" "" "SOURCES" ${ARGN})
   add_executable(${name} ${G_SOURCES})
   target_link_libraries(${name} PRIVATE guest_sdk)
   set_target_properties(${name} PROPERTIES SUFFIX ".elf"
-    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/guests)
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/guests
+    LINK_DEPENDS ${SNPREF_GUEST_LINKER_SCRIPT})
+  set_property(GLOBAL APPEND PROPERTY SNPREF_GUESTS ${name})
+  if(TARGET guests)
+    add_dependencies(guests ${name})
+  endif()
 endfunction()

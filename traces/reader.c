@@ -15,7 +15,7 @@
 
 #include "snpref/base.h"
 
-#define MAX_EXACT 9007199254740992.0 /* 2^53: larger numbers are not exact in JSON */
+#define MAX_EXACT 9007199254740991.0 /* 2^53 - 1: 2^53 + 1 would parse as 2^53 */
 #define SNP_MAX_VCPUS_TRC 256 /* SNP_MAX_VCPUS of the guest ABI */
 
 struct trc_reader {
@@ -57,8 +57,23 @@ static int read_line(struct trc_reader *r, char *err, size_t errlen)
     return 1;
 }
 
+/* cJSON decodes \u0000 into a NUL that silently ends the C string. */
+static bool has_nul_escape(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '\\') {
+            if (strncmp(s + 1, "u0000", 5) == 0)
+                return true;
+            if (s[1])
+                s++;
+        }
+    return false;
+}
+
 static int parse_object(struct trc_reader *r, char *err, size_t errlen)
 {
+    if (has_nul_escape(r->buf))
+        FAIL(r, err, errlen, "\\u0000 in a string: characters must be in U+0001..U+00FF");
     cJSON_Delete(r->cur);
     const char *end = NULL;
     r->cur = cJSON_ParseWithOpts(r->buf, &end, 1);
@@ -203,11 +218,15 @@ static int read_header(struct trc_reader *r, char *err, size_t errlen)
         FAIL(r, err, errlen, "field 'config': missing");
     if (!cJSON_IsObject(cfg))
         FAIL(r, err, errlen, "field 'config': expected an object");
-    r->hdr_model = strdup(model);
-    r->hdr_mode = strdup(mode);
-    r->hdr_fabric = strdup(fabric);
+    /* Header strings are bytes written as U+0001..U+00FF, like event strings. */
+    if (!(r->hdr_model = utf8_to_bytes(model)))
+        FAIL(r, err, errlen, "field 'model': characters must be in U+0001..U+00FF");
+    if (!(r->hdr_mode = utf8_to_bytes(mode)))
+        FAIL(r, err, errlen, "field 'mode': characters must be in U+0001..U+00FF");
+    if (!(r->hdr_fabric = utf8_to_bytes(fabric)))
+        FAIL(r, err, errlen, "field 'fabric': characters must be in U+0001..U+00FF");
     r->hdr_config = cJSON_PrintUnformatted(cfg);
-    SNP_ASSERT(r->hdr_model && r->hdr_mode && r->hdr_fabric && r->hdr_config);
+    SNP_ASSERT(r->hdr_config);
     r->hdr = (struct trc_header){r->hdr_model, r->hdr_mode, (unsigned)vcpus,
                                  r->hdr_fabric, (uint64_t)quantum, r->hdr_config};
     return 0;

@@ -165,8 +165,10 @@ size_t trc_format(const struct trc_rec *r, char *buf, size_t len)
 char *trc_format_header(const struct trc_header *h)
 {
     cJSON *cfg = cJSON_Parse(h->config_json ? h->config_json : "{}");
-    if (!cfg)
+    if (!cJSON_IsObject(cfg)) { /* the reader refuses anything else */
+        cJSON_Delete(cfg);
         return NULL;
+    }
     char *cfgs = cJSON_PrintUnformatted(cfg);
     cJSON_Delete(cfg);
     if (!cfgs)
@@ -242,7 +244,7 @@ struct trc *trc_open(const char *path, const struct trc_header *h, char *err, si
         }
         char *hdr = trc_format_header(h);
         if (!hdr) {
-            snprintf(err, errlen, "%s: config is not valid JSON", path);
+            snprintf(err, errlen, "%s: config is not a valid JSON object", path);
             fclose(t->f);
             remove(t->tmp_path);
             free(t->path);

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private state of the cpu module (see cpu.h). Shared by vcpu.c (engine, run
+ * loop, hooks), decode.c (block decode, intercept table, self-modifying code),
+ * paging.c (page walks at TLB fill), idt.c (event delivery) and fault.c
+ * (exception classification).
+ */
+#ifndef SNPREF_CPU_INT_H
+#define SNPREF_CPU_INT_H
+
+#include <capstone/capstone.h>
+#include <unicorn/unicorn.h>
+
+#include "cpu.h"
+#include "mem.h"
+#include "snpref/base.h"
+
+#if UC_API_MAJOR < 2 || (UC_API_MAJOR == 2 && UC_API_MINOR < 1)
+#error "snpref needs Unicorn >= 2.1: 2.0.x runs every guest store on the slow path (notes/unicorn.md)"
+#endif
+
+/* Turns a uc_err into a model bug with Unicorn's own text (style.md: UC_CHECK). */
+#define UC_CHECK(call)                                                                             \
+    do {                                                                                           \
+        uc_err e_ = (call);                                                                        \
+        if (unlikely(e_ != UC_ERR_OK))                                                             \
+            SNP_PANIC("%s: %s", #call, uc_strerror(e_));                                          \
+    } while (0)
+
+/* What an intercepted address needs. */
+enum icpt_kind {
+    IK_NONE = 0,
+    IK_RDMSR, IK_WRMSR, IK_RDPMC, IK_HLT, IK_MONITOR, IK_MWAIT, IK_WBINVD, IK_INVD,
+    IK_INS, IK_OUTS,
+    IK_IRET,              /* observed, not intercepted: ends NMI blocking */
+};
+
+/* A decoded translation block: what the block hook needs on every execution. */
+struct blk {
+    uint64_t pc;
+    uint32_t size;
+    uint16_t icount;      /* instructions in the block */
+    bool dead;            /* dropped (its code page was written) */
+    bool ends_in_int;     /* last instruction is INT n / INT3 / INTO / INT1 */
+    uint8_t int_vector;   /* its vector */
+    uint64_t page_gpa[2]; /* guest-physical pages the block's bytes lie on */
+    uint16_t *offs;       /* icount+1 instruction offsets (the last = size) */
+};
+
+/* An exact-address intercept. */
+struct icpt {
+    uint64_t va;
+    uint64_t page_gpa;
+    enum icpt_kind kind;
+    uint8_t len;
+    uint8_t opsize;       /* INS/OUTS element size */
+    bool rep;
+    uint8_t addr_size;    /* 2, 4 or 8 */
+    uc_hook hook;
+    bool live;
+};
+
+/* The shared code-page map: which guest-physical pages hold decoded code. */
+struct cpu_shared {
+    struct mem *mem;
+    uint8_t *code_page;   /* one byte per RAM page: 1 = holds decoded code */
+    uint64_t npages;
+    struct vcpu **vcpus;  /* registered engines, for cross-engine invalidation */
+    unsigned nvcpus, capvcpus;
+};
+
+/* A #PF (or other fault) found while filling the TLB, delivered after the engine stops. */
+struct pending_fault {
+    bool valid;
+    uint8_t vector;
+    uint32_t error;
+    uint64_t va;          /* page-aligned address the fill was for */
+    uc_mem_type access;
+};
+
+struct vcpu {
+    unsigned index;
+    uc_engine *uc;
+    struct mem *mem;
+    struct cpu_shared *shared;
+    const struct vcpu_cb *cb;
+    void *ctx;
+    csh cs;               /* Capstone handle: block decode */
+    csh cs_detail;        /* Capstone handle with operand detail: fault classification */
+    uint64_t mmio_end;
+
+    /* run state */
+    enum vcpu_stop stop;
+    uint64_t retired;     /* counted at block entry (whole block) */
+    uint64_t budget_end;
+    bool irq_check;       /* ask cb->pending() at the next block boundary */
+    bool nmi_blocked;     /* from NMI delivery until the next IRET */
+    struct blk *cur;      /* block being executed (NULL before the first) */
+    struct pending_fault fault;
+    bool in_delivery;
+
+    /* decode cache: open addressing, key (pc, size) */
+    struct blk **blk_tab;
+    size_t blk_cap, blk_n;
+    struct icpt *icpt_tab;
+    size_t icpt_cap, icpt_n;
+
+    struct vcpu_stats stats;
+    uc_context *ctx_blob; /* scratch context for ucquirk.c */
+};
+
+/* decode.c */
+struct blk *blk_lookup(struct vcpu *v, uint64_t pc, uint32_t size);
+/* Decodes a block seen for the first time; *restart is set when exact-address
+ * hooks were added and the block must be retranslated before it runs. */
+struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart);
+struct icpt *icpt_find(struct vcpu *v, uint64_t va);
+/* Index of the instruction starting at va in b, or -1. */
+int blk_insn_index(const struct blk *b, uint64_t va);
+void decode_free(struct vcpu *v);
+/* A write to guest-physical page gpa that holds decoded code. */
+void smc_page_written(struct cpu_shared *s, struct vcpu *writer, uint64_t gpa);
+bool smc_is_code(const struct cpu_shared *s, uint64_t gpa);
+
+/* paging.c */
+enum pg_access { PG_READ, PG_WRITE, PG_FETCH };
+struct pg_result {
+    uint64_t gpa;         /* physical address of va */
+    uint32_t pf_error;    /* when the walk faults */
+    bool writable, executable, user, dirty;
+};
+/* Walks the guest page tables; returns 0 or -1 (#PF with pf_error). Sets A/D
+ * bits as the hardware would when set_ad is true. */
+int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
+            struct pg_result *r);
+bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *ud);
+
+/* idt.c */
+int idt_deliver(struct vcpu *v, const struct vcpu_event *ev);
+
+/* fault.c */
+/* Error code for a #GP/#NP/#SS/#TS raised by the engine at rip (0 if none applies). */
+uint32_t fault_error_code(struct vcpu *v, unsigned vector, uint64_t rip);
+/* The exact linear address of a data fault on `page` by the instruction at rip. */
+uint64_t fault_linear_address(struct vcpu *v, uint64_t rip, uint64_t page, uc_mem_type acc);
+
+/* ucquirk.c */
+void ucq_init(void);
+/* Clears Unicorn's "exception in flight" latch after the model delivered a
+ * fault the engine raised (else the next one would arrive as #DF). */
+void ucq_clear_old_exception(struct vcpu *v);
+
+/* vcpu.c */
+uint64_t vcpu_read_reg(struct vcpu *v, int uc_reg);
+void vcpu_write_reg(struct vcpu *v, int uc_reg, uint64_t val);
+
+#endif

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Block decode and exact-address intercepts (notes/unicorn.md "Hooks").
+ *
+ * Unicorn hooks CPUID, IN/OUT and RDTSC(P) itself but has no hook for RDMSR,
+ * WRMSR and the other instructions a VMCB can intercept. So every translated
+ * block is decoded once with Capstone when the block hook first sees it: the
+ * decode gives its instruction count (instruction accounting stays per block)
+ * and the addresses of interceptable instructions, each of which gets a
+ * UC_HOOK_CODE on exactly that address. A block that needed new hooks is
+ * retranslated before it runs (the block hook writes RIP back to its start).
+ *
+ * Self-modifying code: the guest-physical pages holding decoded code are marked
+ * in a map shared by all engines, and the TLB-fill hook never grants write
+ * access to them. The first write faults into smc_page_written(), which drops
+ * the decode and the intercepts of that page everywhere and flushes the other
+ * engines' translations (an engine only notices its own writes to code).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_int.h"
+
+void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud); /* vcpu.c */
+
+/* ---- Block table (open addressing, key (pc, size)) ------------------------ */
+
+static size_t blk_hash(uint64_t pc, uint32_t size, size_t cap)
+{
+    return (size_t)((pc * 0x9E3779B97F4A7C15ull) ^ size) & (cap - 1);
+}
+
+struct blk *blk_lookup(struct vcpu *v, uint64_t pc, uint32_t size)
+{
+    if (!v->blk_cap)
+        return NULL;
+    for (size_t i = blk_hash(pc, size, v->blk_cap);; i = (i + 1) & (v->blk_cap - 1)) {
+        struct blk *b = v->blk_tab[i];
+        if (!b)
+            return NULL;
+        if (b->pc == pc && b->size == size && !b->dead)
+            return b;
+    }
+}
+
+static void blk_insert(struct vcpu *v, struct blk *b);
+
+static void blk_grow(struct vcpu *v)
+{
+    struct blk **old = v->blk_tab;
+    size_t oldcap = v->blk_cap;
+    v->blk_cap = oldcap ? oldcap * 2 : 1024;
+    v->blk_tab = calloc(v->blk_cap, sizeof(*v->blk_tab));
+    SNP_ASSERT(v->blk_tab);
+    v->blk_n = 0;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i] && !old[i]->dead)
+            blk_insert(v, old[i]);
+        else if (old[i]) {
+            free(old[i]->offs);
+            free(old[i]);
+        }
+    free(old);
+}
+
+static void blk_insert(struct vcpu *v, struct blk *b)
+{
+    if ((v->blk_n + 1) * 2 > v->blk_cap)
+        blk_grow(v);
+    size_t i = blk_hash(b->pc, b->size, v->blk_cap);
+    while (v->blk_tab[i])
+        i = (i + 1) & (v->blk_cap - 1);
+    v->blk_tab[i] = b;
+    v->blk_n++;
+}
+
+int blk_insn_index(const struct blk *b, uint64_t va)
+{
+    if (va < b->pc || va >= b->pc + b->size)
+        return -1;
+    uint16_t off = (uint16_t)(va - b->pc);
+    for (int i = 0; i < b->icount; i++)
+        if (b->offs[i] == off)
+            return i;
+    return -1;
+}
+
+/* ---- Intercept table (open addressing, key va) ---------------------------- */
+
+struct icpt *icpt_find(struct vcpu *v, uint64_t va)
+{
+    if (!v->icpt_cap)
+        return NULL;
+    for (size_t i = (size_t)(va * 0x9E3779B97F4A7C15ull) & (v->icpt_cap - 1);;
+         i = (i + 1) & (v->icpt_cap - 1)) {
+        struct icpt *c = &v->icpt_tab[i];
+        if (!c->va && !c->kind)
+            return NULL;
+        if (c->va == va)
+            return c;
+    }
+}
+
+static struct icpt *icpt_slot(struct vcpu *v, uint64_t va)
+{
+    struct icpt *c = icpt_find(v, va);
+    if (c)
+        return c;
+    if ((v->icpt_n + 1) * 2 > v->icpt_cap) {
+        struct icpt *old = v->icpt_tab;
+        size_t oldcap = v->icpt_cap;
+        v->icpt_cap = oldcap ? oldcap * 2 : 256;
+        v->icpt_tab = calloc(v->icpt_cap, sizeof(*v->icpt_tab));
+        SNP_ASSERT(v->icpt_tab);
+        v->icpt_n = 0;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].kind)
+                *icpt_slot(v, old[i].va) = old[i];
+        free(old);
+    }
+    size_t i = (size_t)(va * 0x9E3779B97F4A7C15ull) & (v->icpt_cap - 1);
+    while (v->icpt_tab[i].kind)
+        i = (i + 1) & (v->icpt_cap - 1);
+    v->icpt_n++;
+    v->icpt_tab[i].va = va;
+    return &v->icpt_tab[i];
+}
+
+/* ---- Classification ------------------------------------------------------- */
+
+/* Legacy prefixes before the opcode: operand size, address size and REP. */
+static void scan_prefixes(const uint8_t *p, size_t len, bool *opsz16, bool *addr32, bool *rep)
+{
+    *opsz16 = *addr32 = *rep = false;
+    for (size_t i = 0; i < len; i++) {
+        switch (p[i]) {
+        case 0x66: *opsz16 = true; break;
+        case 0x67: *addr32 = true; break;
+        case 0xF3: case 0xF2: *rep = true; break;
+        case 0x26: case 0x2E: case 0x36: case 0x3E: case 0x64: case 0x65: case 0xF0: break;
+        default: return;
+        }
+    }
+}
+
+static enum icpt_kind classify(unsigned id)
+{
+    switch (id) {
+    case X86_INS_RDMSR: return IK_RDMSR;
+    case X86_INS_WRMSR: return IK_WRMSR;
+    case X86_INS_RDPMC: return IK_RDPMC;
+    case X86_INS_HLT: return IK_HLT;
+    case X86_INS_MONITOR: return IK_MONITOR;
+    case X86_INS_MWAIT: return IK_MWAIT;
+    case X86_INS_WBINVD: return IK_WBINVD;
+    case X86_INS_INVD: return IK_INVD;
+    case X86_INS_INSB: case X86_INS_INSW: case X86_INS_INSD: return IK_INS;
+    case X86_INS_OUTSB: case X86_INS_OUTSW: case X86_INS_OUTSD: return IK_OUTS;
+    case X86_INS_IRET: case X86_INS_IRETD: case X86_INS_IRETQ: return IK_IRET;
+    default: return IK_NONE;
+    }
+}
+
+/* Installs the exact-address hook for an intercept; true if newly installed. */
+static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uint64_t page_gpa)
+{
+    struct icpt *c = icpt_slot(v, in->address);
+    if (c->live && c->kind == kind)
+        return false;
+    if (c->live)
+        uc_hook_del(v->uc, c->hook);
+    bool opsz16, addr32, rep;
+    scan_prefixes(in->bytes, in->size, &opsz16, &addr32, &rep);
+    c->kind = kind;
+    c->len = (uint8_t)in->size;
+    c->page_gpa = page_gpa;
+    c->rep = rep;
+    c->addr_size = addr32 ? 4 : 8;
+    c->opsize = (in->id == X86_INS_INSB || in->id == X86_INS_OUTSB) ? 1 : opsz16 ? 2 : 4;
+    UC_CHECK(uc_hook_add(v->uc, &c->hook, UC_HOOK_CODE, (void *)on_icpt, v, in->address,
+                         in->address));
+    c->live = true;
+    return true;
+}
+
+static void mark_code_page(struct vcpu *v, uint64_t gpa)
+{
+    struct cpu_shared *s = v->shared;
+    uint64_t pfn = gpa >> MEM_PAGE_SHIFT;
+    if (pfn >= s->npages || s->code_page[pfn])
+        return;
+    s->code_page[pfn] = 1;
+    /* Drop every cached writable mapping of the page, in every engine, so that
+     * the next write to it comes back through the TLB-fill hook. */
+    for (unsigned i = 0; i < s->nvcpus; i++)
+        UC_CHECK(uc_ctl_flush_tlb(s->vcpus[i]->uc));
+}
+
+/* Guest-physical page of va for a code fetch (no A/D side effects). */
+static uint64_t code_gpa(struct vcpu *v, uint64_t va)
+{
+    struct pg_result r;
+    if (pg_walk(v, va, PG_FETCH, vcpu_cpl(v) == 3, false, &r) < 0)
+        return UINT64_MAX;
+    return r.gpa & MEM_PAGE_MASK;
+}
+
+struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart)
+{
+    *restart = false;
+    uint8_t *buf = malloc(size ? size : 1);
+    SNP_ASSERT(buf);
+    struct blk *b = calloc(1, sizeof(*b));
+    SNP_ASSERT(b);
+    b->pc = pc;
+    b->size = size;
+    b->page_gpa[0] = code_gpa(v, pc);
+    b->page_gpa[1] = size ? code_gpa(v, pc + size - 1) : b->page_gpa[0];
+    uint32_t pf;
+    uint64_t fva;
+    bool readable = vcpu_read_lin(v, pc, buf, size, &pf, &fva) == 0;
+    SNP_ASSERT(readable); /* Unicorn just translated these bytes */
+
+    cs_insn *insns = NULL;
+    size_t n = cs_disasm(v->cs, buf, size, pc, 0, &insns);
+    size_t decoded = 0;
+    for (size_t i = 0; i < n; i++)
+        decoded += insns[i].size;
+    /* Bytes Capstone does not know (VMGEXIT, PVALIDATE...) end the block as one
+     * more instruction: Unicorn's translator stops at an invalid opcode. */
+    size_t extra = decoded < size ? 1 : 0;
+    b->icount = (uint16_t)(n + extra);
+    b->offs = malloc((b->icount + 1) * sizeof(*b->offs));
+    SNP_ASSERT(b->offs);
+    for (size_t i = 0; i < n; i++) {
+        b->offs[i] = (uint16_t)(insns[i].address - pc);
+        enum icpt_kind k = classify(insns[i].id);
+        uint64_t page = code_gpa(v, insns[i].address);
+        if (k != IK_NONE && icpt_add(v, &insns[i], k, page))
+            *restart = true;
+    }
+    if (extra)
+        b->offs[n] = (uint16_t)decoded;
+    b->offs[b->icount] = (uint16_t)size;
+    if (n && !extra) {
+        const cs_insn *last = &insns[n - 1];
+        b->ends_in_int = true;
+        switch (last->id) {
+        case X86_INS_INT: b->int_vector = last->bytes[last->size - 1]; break;
+        case X86_INS_INT3: b->int_vector = X86_BP; break;
+        case X86_INS_INTO: b->int_vector = X86_OF; break;
+        case X86_INS_INT1: b->int_vector = X86_DB; break;
+        default: b->ends_in_int = false;
+        }
+    }
+    cs_free(insns, n);
+    free(buf);
+
+    for (int i = 0; i < 2; i++)
+        if (b->page_gpa[i] != UINT64_MAX)
+            mark_code_page(v, b->page_gpa[i]);
+    blk_insert(v, b);
+    v->stats.blocks_decoded++;
+    return b;
+}
+
+/* ---- Self-modifying code -------------------------------------------------- */
+
+bool smc_is_code(const struct cpu_shared *s, uint64_t gpa)
+{
+    uint64_t pfn = gpa >> MEM_PAGE_SHIFT;
+    return pfn < s->npages && s->code_page[pfn];
+}
+
+static void drop_page(struct vcpu *v, uint64_t page)
+{
+    for (size_t i = 0; i < v->blk_cap; i++) {
+        struct blk *b = v->blk_tab[i];
+        if (b && !b->dead && (b->page_gpa[0] == page || b->page_gpa[1] == page))
+            b->dead = true;
+    }
+    for (size_t i = 0; i < v->icpt_cap; i++) {
+        struct icpt *c = &v->icpt_tab[i];
+        if (c->live && c->page_gpa == page) {
+            uc_hook_del(v->uc, c->hook);
+            c->live = false;
+        }
+    }
+}
+
+void smc_page_written(struct cpu_shared *s, struct vcpu *writer, uint64_t gpa)
+{
+    uint64_t page = gpa & MEM_PAGE_MASK;
+    uint64_t pfn = page >> MEM_PAGE_SHIFT;
+    if (pfn >= s->npages || !s->code_page[pfn])
+        return;
+    s->code_page[pfn] = 0;
+    for (unsigned i = 0; i < s->nvcpus; i++) {
+        struct vcpu *v = s->vcpus[i];
+        drop_page(v, page);
+        v->stats.smc_flushes++;
+        /* The writing engine invalidates its own translations of the page
+         * (QEMU's notdirty path); the others have not seen the write. */
+        if (v != writer)
+            UC_CHECK(uc_ctl_flush_tb(v->uc));
+    }
+}
+
+void decode_free(struct vcpu *v)
+{
+    for (size_t i = 0; i < v->blk_cap; i++)
+        if (v->blk_tab[i]) {
+            free(v->blk_tab[i]->offs);
+            free(v->blk_tab[i]);
+        }
+    free(v->blk_tab);
+    free(v->icpt_tab);
+    v->blk_tab = NULL;
+    v->icpt_tab = NULL;
+    v->blk_cap = v->icpt_cap = 0;
+}

@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vCPU engine: one Unicorn engine per vCPU over the shared guest RAM, its
+ * hooks, and the run loop (design.md section 2; notes/unicorn.md).
+ *
+ * Hooks, one per concern, the vCPU as user_data:
+ *  - block: instruction accounting and the quantum limit (a block hook costs
+ *    about 12%; Unicorn's `count` argument about 10x), first-sight decode
+ *    (decode.c), and interrupt windows (cb->pending) at block boundaries;
+ *  - CPUID, IN, OUT, RDTSC, RDTSCP: Unicorn's own instruction hooks;
+ *  - exact-address code hooks for RDMSR, WRMSR, HLT, ... (decode.c);
+ *  - invalid instruction: VMMCALL, VMGEXIT and #UD;
+ *  - interrupt: exceptions the engine raises, delivered through the IDT;
+ *  - TLB fill: the guest page walk (paging.c).
+ * Every exception or interrupt goes through the guest IDT (idt.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_int.h"
+
+#define RFLAGS_IF (1ull << 9)
+
+static const int uc_regs[VR_COUNT] = {
+    [VR_RAX] = UC_X86_REG_RAX, [VR_RCX] = UC_X86_REG_RCX, [VR_RDX] = UC_X86_REG_RDX,
+    [VR_RBX] = UC_X86_REG_RBX, [VR_RSP] = UC_X86_REG_RSP, [VR_RBP] = UC_X86_REG_RBP,
+    [VR_RSI] = UC_X86_REG_RSI, [VR_RDI] = UC_X86_REG_RDI, [VR_R8] = UC_X86_REG_R8,
+    [VR_R9] = UC_X86_REG_R9, [VR_R10] = UC_X86_REG_R10, [VR_R11] = UC_X86_REG_R11,
+    [VR_R12] = UC_X86_REG_R12, [VR_R13] = UC_X86_REG_R13, [VR_R14] = UC_X86_REG_R14,
+    [VR_R15] = UC_X86_REG_R15, [VR_RIP] = UC_X86_REG_RIP, [VR_RFLAGS] = UC_X86_REG_RFLAGS,
+    [VR_CR0] = UC_X86_REG_CR0, [VR_CR2] = UC_X86_REG_CR2, [VR_CR3] = UC_X86_REG_CR3,
+    [VR_CR4] = UC_X86_REG_CR4, [VR_CR8] = UC_X86_REG_CR8, [VR_EFER] = -1,
+    [VR_DR7] = UC_X86_REG_DR7,
+};
+
+#define MSR_EFER 0xC0000080u
+
+uint64_t vcpu_read_reg(struct vcpu *v, int uc_reg)
+{
+    uint64_t val = 0;
+    UC_CHECK(uc_reg_read(v->uc, uc_reg, &val));
+    return val;
+}
+
+void vcpu_write_reg(struct vcpu *v, int uc_reg, uint64_t val)
+{
+    UC_CHECK(uc_reg_write(v->uc, uc_reg, &val));
+}
+
+uint64_t vcpu_get(struct vcpu *v, enum vcpu_reg r)
+{
+    if (r == VR_EFER) {
+        uint64_t val = 0;
+        vcpu_msr_get(v, MSR_EFER, &val);
+        return val;
+    }
+    return vcpu_read_reg(v, uc_regs[r]);
+}
+
+void vcpu_set(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+{
+    if (r == VR_EFER) {
+        vcpu_msr_set(v, MSR_EFER, val);
+        return;
+    }
+    vcpu_write_reg(v, uc_regs[r], val);
+}
+
+/* MSRs that are CPU state, held in the engine (SDM vol. 4; APM vol. 2 A.7). */
+static bool engine_msr(uint32_t msr)
+{
+    switch (msr) {
+    case 0x174: case 0x175: case 0x176:           /* SYSENTER_CS/ESP/EIP */
+    case 0x277:                                   /* PAT */
+    case 0xC0000080: case 0xC0000081: case 0xC0000082: case 0xC0000083: case 0xC0000084:
+    case 0xC0000100: case 0xC0000101: case 0xC0000102: case 0xC0000103:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool vcpu_msr_get(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+    if (!engine_msr(msr))
+        return false;
+    uc_x86_msr m = {msr, 0};
+    UC_CHECK(uc_reg_read(v->uc, UC_X86_REG_MSR, &m));
+    *val = m.value;
+    return true;
+}
+
+bool vcpu_msr_set(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+    if (!engine_msr(msr))
+        return false;
+    uc_x86_msr m = {msr, val};
+    UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_MSR, &m));
+    return true;
+}
+
+unsigned vcpu_cpl(struct vcpu *v) { return (unsigned)(vcpu_read_reg(v, UC_X86_REG_CS) & 3); }
+bool vcpu_if(struct vcpu *v) { return vcpu_get(v, VR_RFLAGS) & RFLAGS_IF; }
+bool vcpu_nmi_blocked(const struct vcpu *v) { return v->nmi_blocked; }
+unsigned vcpu_index(const struct vcpu *v) { return v->index; }
+void vcpu_kick(struct vcpu *v) { v->irq_check = true; }
+void vcpu_get_stats(const struct vcpu *v, struct vcpu_stats *s) { *s = v->stats, s->insns = v->retired; }
+
+/* ---- Instruction accounting ------------------------------------------------ */
+
+/* Exact count while a hook runs at `va`: the block was counted whole at entry. */
+static uint64_t exact_at(struct vcpu *v, uint64_t va)
+{
+    if (!v->cur)
+        return v->retired;
+    int idx = blk_insn_index(v->cur, va);
+    return idx < 0 ? v->retired : v->retired - (uint64_t)(v->cur->icount - idx);
+}
+
+static uint64_t hook_rip;   /* RIP of the hook being served (exact count) */
+static struct vcpu *hook_vcpu;
+
+uint64_t vcpu_insns(const struct vcpu *v)
+{
+    if (hook_vcpu == v)
+        return exact_at((struct vcpu *)v, hook_rip);
+    return v->retired;
+}
+
+/* The instruction at va ends the work done in the current block: `retired`
+ * keeps it (include) or not, and the rest of the block is not counted. */
+static void retire_to(struct vcpu *v, uint64_t va, bool include)
+{
+    if (v->cur) {
+        int idx = blk_insn_index(v->cur, va);
+        if (idx >= 0)
+            v->retired -= (uint64_t)(v->cur->icount - idx - (include ? 1 : 0));
+    }
+    v->cur = NULL;
+}
+
+/* ---- Delivery --------------------------------------------------------------- */
+
+static void shutdown(struct vcpu *v, const char *reason, uint64_t rip)
+{
+    v->stop = VCPU_STOP_SHUTDOWN;
+    v->cb->shutdown(v->ctx, v, reason, rip);
+    uc_emu_stop(v->uc);
+}
+
+int vcpu_deliver(struct vcpu *v, const struct vcpu_event *ev)
+{
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    if (ev->type == VEV_EXCEPTION)
+        v->stats.exceptions++;
+    else
+        v->stats.interrupts++;
+    if (idt_deliver(v, ev) < 0) {
+        shutdown(v, "triple fault", rip);
+        return -1;
+    }
+    v->irq_check = true; /* something else may be pending behind it */
+    return 0;
+}
+
+static void raise_exc(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error, uint64_t cr2)
+{
+    struct vcpu_event ev = {VEV_EXCEPTION, vector, has_error, error, cr2};
+    vcpu_deliver(v, &ev);
+}
+
+/* At a block boundary (nothing of the block at pc has run): take an event? */
+static bool irq_window(struct vcpu *v)
+{
+    struct vcpu_event ev;
+    int r = v->cb->pending(v->ctx, v, vcpu_if(v), !v->nmi_blocked, &ev);
+    if (r == 0)
+        v->irq_check = false;
+    if (r <= 0)
+        return false;
+    v->cur = NULL;
+    vcpu_deliver(v, &ev);
+    return true;
+}
+
+/* ---- Hooks ------------------------------------------------------------------ */
+
+static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    struct vcpu *v = ud;
+    struct blk *b = blk_lookup(v, pc, size);
+    if (unlikely(!b)) {
+        bool restart;
+        v->cur = NULL;
+        b = blk_decode(v, pc, size, &restart);
+        if (restart) {
+            /* New exact-address hooks: drop the translation, then abort the
+             * block before it runs (a RIP write in a block hook does that), so
+             * it is retranslated with the hooks compiled in. */
+            UC_CHECK(uc_ctl_remove_cache(uc, pc, pc + size));
+            vcpu_write_reg(v, UC_X86_REG_RIP, pc);
+            return;
+        }
+    }
+    if (unlikely(v->retired >= v->budget_end)) {
+        v->cur = NULL;
+        v->stop = VCPU_STOP_QUANTUM;
+        uc_emu_stop(uc);
+        return;
+    }
+    if (unlikely(v->irq_check) && (irq_window(v) || v->stop != VCPU_RUNNING))
+        return;
+    v->cur = b;
+    v->retired += b->icount;
+}
+
+/* Instruction length at rip (for the Unicorn-hooked instructions). */
+static uint8_t insn_len(struct vcpu *v, uint64_t rip)
+{
+    uint8_t buf[16];
+    uint32_t pf;
+    uint64_t fva;
+    size_t n = sizeof(buf);
+    while (n && vcpu_read_lin(v, rip, buf, n, &pf, &fva) < 0)
+        n = fva > rip ? (size_t)(fva - rip) : 0;
+    cs_insn *in = NULL;
+    uint8_t len = 0;
+    if (n && cs_disasm(v->cs, buf, n, rip, 1, &in) == 1) {
+        len = (uint8_t)in->size;
+        cs_free(in, 1);
+    }
+    SNP_ASSERT(len);
+    return len;
+}
+
+static enum vcpu_action call_model(struct vcpu *v, struct vcpu_exit *e)
+{
+    v->stats.intercepts++;
+    hook_vcpu = v;
+    hook_rip = e->rip;
+    enum vcpu_action a = v->cb->intercept(v->ctx, v, e);
+    hook_vcpu = NULL;
+    return a;
+}
+
+/* After the model answered an exact-address intercept. */
+static void finish(struct vcpu *v, struct vcpu_exit *e, enum vcpu_action a)
+{
+    switch (a) {
+    case VCPU_RAISE:
+        retire_to(v, e->rip, false);
+        vcpu_set(v, VR_RIP, e->rip);
+        raise_exc(v, e->exc_vector, e->exc_has_error, e->exc_error, e->exc_cr2);
+        return;
+    case VCPU_NEXT:
+    case VCPU_HALT:
+    case VCPU_STOP:
+    case VCPU_RESTARTED:
+        retire_to(v, e->rip, true);
+        if (a != VCPU_RESTARTED)
+            vcpu_set(v, VR_RIP, e->next_rip);
+        if (a == VCPU_HALT)
+            v->stop = VCPU_STOP_HALT;
+        else if (a == VCPU_STOP || a == VCPU_RESTARTED)
+            v->stop = VCPU_STOP_REQUEST;
+        if (a != VCPU_NEXT)
+            uc_emu_stop(v->uc);
+        return;
+    }
+}
+
+static const struct {
+    uint64_t code;
+    const char *name;
+} icpt_exit[] = {
+    [IK_RDMSR] = {SVM_EXIT_MSR, "rdmsr"},     [IK_WRMSR] = {SVM_EXIT_MSR, "wrmsr"},
+    [IK_RDPMC] = {SVM_EXIT_RDPMC, "rdpmc"},   [IK_HLT] = {SVM_EXIT_HLT, "hlt"},
+    [IK_MONITOR] = {SVM_EXIT_MONITOR, "monitor"}, [IK_MWAIT] = {SVM_EXIT_MWAIT, "mwait"},
+    [IK_WBINVD] = {SVM_EXIT_WBINVD, "wbinvd"}, [IK_INVD] = {SVM_EXIT_INVD, "invd"},
+    [IK_INS] = {SVM_EXIT_IOIO, "ins"},        [IK_OUTS] = {SVM_EXIT_IOIO, "outs"},
+};
+
+void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    (void)uc;
+    (void)size;
+    struct vcpu *v = ud;
+    struct icpt *c = icpt_find(v, addr);
+    if (!c || !c->live)
+        return;
+    if (c->kind == IK_IRET) {
+        /* IRET ends NMI blocking (SDM 6.7.1); the instruction itself runs natively. */
+        if (v->nmi_blocked) {
+            v->nmi_blocked = false;
+            v->irq_check = true;
+        }
+        return;
+    }
+    struct vcpu_exit e = {.code = icpt_exit[c->kind].code, .name = icpt_exit[c->kind].name,
+                          .rip = addr, .next_rip = addr + c->len};
+    if (c->kind == IK_WRMSR)
+        e.info1 = 1;
+    if (c->kind == IK_INS || c->kind == IK_OUTS) {
+        e.port = (uint16_t)vcpu_get(v, VR_RDX);
+        e.size = c->opsize;
+        e.in = c->kind == IK_INS;
+        e.string = true;
+        e.rep = c->rep;
+        e.info1 = (uint64_t)e.port << SVM_IOIO_PORT_SHIFT | SVM_IOIO_STR |
+                  (e.in ? SVM_IOIO_TYPE_IN : 0) | (e.rep ? SVM_IOIO_REP : 0) |
+                  (e.size == 1 ? SVM_IOIO_SZ8 : e.size == 2 ? SVM_IOIO_SZ16 : SVM_IOIO_SZ32) |
+                  (c->addr_size == 4 ? SVM_IOIO_A32 : SVM_IOIO_A64) |
+                  (e.in ? 0u : 3u) << SVM_IOIO_SEG_SHIFT;
+        e.info2 = e.next_rip;
+    }
+    finish(v, &e, call_model(v, &e));
+}
+
+static int on_cpuid(uc_engine *uc, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    struct vcpu_exit e = {.code = SVM_EXIT_CPUID, .name = "cpuid", .rip = rip,
+                          .next_rip = rip + 2};
+    enum vcpu_action a = call_model(v, &e);
+    SNP_ASSERT(a == VCPU_NEXT); /* the model writes RAX..RDX */
+    return 1;                   /* skip the instruction */
+}
+
+static int on_rdtsc(uc_engine *uc, void *ud, bool p)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    struct vcpu_exit e = {.code = p ? SVM_EXIT_RDTSCP : SVM_EXIT_RDTSC,
+                          .name = p ? "rdtscp" : "rdtsc", .rip = rip,
+                          .next_rip = rip + (p ? 3 : 2)};
+    enum vcpu_action a = call_model(v, &e);
+    SNP_ASSERT(a == VCPU_NEXT);
+    vcpu_set(v, VR_RAX, e.data & 0xFFFFFFFFu);
+    vcpu_set(v, VR_RDX, e.data >> 32);
+    if (p) {
+        uint64_t aux = 0;
+        vcpu_msr_get(v, 0xC0000103, &aux);
+        vcpu_set(v, VR_RCX, aux & 0xFFFFFFFFu);
+    }
+    return 1;
+}
+static int on_rdtsc0(uc_engine *uc, void *ud) { return on_rdtsc(uc, ud, false); }
+static int on_rdtscp(uc_engine *uc, void *ud) { return on_rdtsc(uc, ud, true); }
+
+static void io_exit(struct vcpu *v, uint32_t port, int size, bool in, uint64_t data,
+                    struct vcpu_exit *e)
+{
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    *e = (struct vcpu_exit){.code = SVM_EXIT_IOIO, .name = in ? "in" : "out", .rip = rip,
+                            .port = (uint16_t)port, .size = (uint8_t)size, .in = in,
+                            .data = data};
+    e->next_rip = rip + insn_len(v, rip);
+    e->info1 = (uint64_t)port << SVM_IOIO_PORT_SHIFT | (in ? SVM_IOIO_TYPE_IN : 0) |
+               (size == 1 ? SVM_IOIO_SZ8 : size == 2 ? SVM_IOIO_SZ16 : SVM_IOIO_SZ32);
+    e->info2 = e->next_rip;
+}
+
+/* After an IN/OUT the model answered: the instruction completes in Unicorn,
+ * unless the model ends the run here (exit port). */
+static void io_done(struct vcpu *v, struct vcpu_exit *e, enum vcpu_action a)
+{
+    SNP_ASSERT(a == VCPU_NEXT || a == VCPU_STOP || a == VCPU_HALT);
+    if (a != VCPU_NEXT)
+        finish(v, e, a);
+}
+
+static uint32_t on_in(uc_engine *uc, uint32_t port, int size, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    struct vcpu_exit e;
+    io_exit(v, port, size, true, 0, &e);
+    io_done(v, &e, call_model(v, &e));
+    return (uint32_t)e.data;
+}
+
+static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    struct vcpu_exit e;
+    io_exit(v, port, size, false, value, &e);
+    io_done(v, &e, call_model(v, &e));
+}
+
+/* VMMCALL and VMGEXIT are intercepts; anything else Unicorn cannot decode is #UD. */
+static bool on_invalid(uc_engine *uc, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    uint8_t b[4] = {0};
+    uint32_t pf;
+    uint64_t fva;
+    vcpu_read_lin(v, rip, b, sizeof(b), &pf, &fva);
+    static const uint8_t vmmcall[3] = {0x0F, 0x01, 0xD9};
+    struct vcpu_exit e = {.rip = rip};
+    if (!memcmp(b, vmmcall, 3)) {
+        e.code = SVM_EXIT_VMMCALL, e.name = "vmmcall", e.next_rip = rip + 3;
+    } else if (b[0] == 0xF3 && !memcmp(b + 1, vmmcall, 3)) {
+        e.code = SVM_EXIT_VMGEXIT, e.name = "vmgexit", e.next_rip = rip + 4;
+    } else {
+        retire_to(v, rip, false);
+        raise_exc(v, X86_UD, false, 0, 0);
+        return true;
+    }
+    finish(v, &e, call_model(v, &e));
+    return true;
+}
+
+static bool has_error(unsigned vec)
+{
+    return vec == X86_DF || vec == X86_TS || vec == X86_NP || vec == X86_SS || vec == X86_GP ||
+           vec == X86_PF || vec == X86_AC;
+}
+
+/* Exceptions and software interrupts the engine raised. For a fault RIP is the
+ * faulting instruction; for INT n/INT3/INTO it is the next one, which is how
+ * the two are told apart: a software interrupt ends its block. */
+static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    struct blk *b = v->cur;
+    bool soft = b && b->ends_in_int && rip == b->pc + b->size && intno == b->int_vector;
+    if (soft) {
+        v->cur = NULL;
+        struct vcpu_event ev = {VEV_SOFTINT, (uint8_t)intno, false, 0, 0};
+        vcpu_deliver(v, &ev);
+        return;
+    }
+    uint32_t err = has_error(intno) ? fault_error_code(v, intno, rip) : 0;
+    /* Contributory faults, #PF and #DF latch in Unicorn (ucquirk.c). */
+    if (intno == X86_DE || intno == X86_DF || (intno >= X86_TS && intno <= X86_PF))
+        ucq_clear_old_exception(v);
+    retire_to(v, rip, false);
+    raise_exc(v, (uint8_t)intno, has_error(intno), err,
+              intno == X86_PF ? vcpu_get(v, VR_CR2) : 0);
+}
+
+static uint64_t on_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    return v->cb->mmio_read(v->ctx, v, v->mem->size + off, size);
+}
+
+static void on_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    v->cb->mmio_write(v->ctx, v, v->mem->size + off, size, val);
+}
+
+/* ---- Faults found at TLB fill ---------------------------------------------- */
+
+/* A fetch fault reported at a block start may belong to a later instruction of
+ * the block (the translator reads ahead): step to the instruction that faults. */
+static void step_to_fault(struct vcpu *v)
+{
+    struct pending_fault f = v->fault;
+    for (int i = 0; i < 4096; i++) {
+        uint64_t rip = vcpu_get(v, VR_RIP);
+        if (f.access != UC_MEM_FETCH || (rip & MEM_PAGE_MASK) == f.va ||
+            ((rip + 15) & MEM_PAGE_MASK) < f.va)
+            break;
+        v->fault.valid = false;
+        uint64_t before = v->retired;
+        uc_emu_start(v->uc, rip, 0, 0, 1);
+        if (v->fault.valid || v->stop != VCPU_RUNNING || v->retired == before)
+            break;
+    }
+    if (!v->fault.valid)
+        v->fault = f;
+}
+
+static void deliver_tlb_fault(struct vcpu *v)
+{
+    step_to_fault(v);
+    struct pending_fault f = v->fault;
+    v->fault.valid = false;
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    retire_to(v, rip, false);
+    if (f.vector == 0xFF) {
+        shutdown(v, "access to a guest-physical address with neither RAM nor MMIO", rip);
+        return;
+    }
+    if (f.vector == X86_GP) {
+        raise_exc(v, X86_GP, true, 0, 0);
+        return;
+    }
+    raise_exc(v, X86_PF, true, f.error, fault_linear_address(v, rip, f.va, f.access));
+}
+
+/* ---- Run loop ---------------------------------------------------------------- */
+
+enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
+{
+    v->stop = VCPU_RUNNING;
+    v->budget_end = v->retired + budget;
+    v->irq_check = true;
+    unsigned idle = 0;
+    while (v->stop == VCPU_RUNNING) {
+        uint64_t before = v->retired;
+        v->cur = NULL;
+        v->fault.valid = false;
+        uc_err err = uc_emu_start(v->uc, vcpu_get(v, VR_RIP), 0, 0, 0);
+        v->cur = NULL;
+        if (v->stop != VCPU_RUNNING)
+            break;
+        if (v->fault.valid) {
+            deliver_tlb_fault(v);
+            continue;
+        }
+        if (err == UC_ERR_OK) {
+            /* Unicorn returns after a RIP write in a hook; that is progress too. */
+            if (v->retired == before && ++idle > 100000)
+                SNP_PANIC("vCPU %u makes no progress at RIP %#llx", v->index,
+                          (unsigned long long)vcpu_get(v, VR_RIP));
+            continue;
+        }
+        idle = 0;
+        uint64_t rip = vcpu_get(v, VR_RIP);
+        switch (err) {
+        case UC_ERR_INSN_INVALID:
+            retire_to(v, rip, false);
+            raise_exc(v, X86_UD, false, 0, 0);
+            break;
+        case UC_ERR_READ_UNMAPPED:
+        case UC_ERR_WRITE_UNMAPPED:
+        case UC_ERR_FETCH_UNMAPPED:
+            shutdown(v, "access to a guest-physical address with neither RAM nor MMIO", rip);
+            break;
+        default:
+            SNP_PANIC("vCPU %u: Unicorn stopped at RIP %#llx: %s", v->index,
+                      (unsigned long long)rip, uc_strerror(err));
+        }
+    }
+    return v->stop;
+}
+
+void vcpu_limit(struct vcpu *v, uint64_t insns)
+{
+    uint64_t end = vcpu_insns(v) + insns;
+    if (end < v->budget_end)
+        v->budget_end = end;
+}
+
+void vcpu_request_stop(struct vcpu *v)
+{
+    v->stop = VCPU_STOP_REQUEST;
+    uc_emu_stop(v->uc);
+}
+
+void vcpu_init_reset(struct vcpu *v)
+{
+    v->nmi_blocked = false;
+    v->irq_check = false;
+    v->fault.valid = false;
+    v->cur = NULL;
+}
+
+/* ---- Boot state -------------------------------------------------------------- */
+
+int vcpu_set_boot_state(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    /* Long mode first, then segments: a 64-bit CS needs EFER.LMA and the GDT. */
+    vcpu_set(v, VR_EFER, b->efer);
+    vcpu_set(v, VR_CR4, b->cr4);
+    vcpu_set(v, VR_CR3, b->cr3);
+    vcpu_set(v, VR_CR0, b->cr0);
+    uc_x86_mmr gdtr = {0, b->gdt_base, b->gdt_limit, 0}, idtr = {0, 0, 0, 0};
+    UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_GDTR, &gdtr));
+    UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_IDTR, &idtr));
+    vcpu_write_reg(v, UC_X86_REG_CS, b->cs);
+    static const int data[] = {UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_SS, UC_X86_REG_FS,
+                               UC_X86_REG_GS};
+    for (size_t i = 0; i < ARRAY_SIZE(data); i++)
+        vcpu_write_reg(v, data[i], b->ds);
+    for (int r = VR_RAX; r <= VR_R15; r++)
+        vcpu_set(v, (enum vcpu_reg)r, 0);
+    vcpu_set(v, VR_RSP, b->rsp);
+    vcpu_set(v, VR_RDI, b->rdi);
+    vcpu_set(v, VR_RSI, b->rsi);
+    vcpu_set(v, VR_RFLAGS, b->rflags);
+    vcpu_set(v, VR_RIP, b->rip);
+    vcpu_msr_set(v, 0xC0000100, 0);
+    vcpu_msr_set(v, 0xC0000101, 0);
+    vcpu_msr_set(v, 0xC0000102, 0);
+    v->nmi_blocked = false;
+    UC_CHECK(uc_ctl_flush_tlb(v->uc));
+    return 0;
+}
+
+/* ---- Creation ---------------------------------------------------------------- */
+
+struct cpu_shared *cpu_shared_create(struct mem *mem)
+{
+    struct cpu_shared *s = calloc(1, sizeof(*s));
+    SNP_ASSERT(s);
+    s->mem = mem;
+    s->npages = mem->size >> MEM_PAGE_SHIFT;
+    s->code_page = calloc(s->npages, 1);
+    SNP_ASSERT(s->code_page);
+    return s;
+}
+
+void cpu_shared_destroy(struct cpu_shared *s)
+{
+    if (!s)
+        return;
+    free(s->code_page);
+    free(s->vcpus);
+    free(s);
+}
+
+static void add_hooks(struct vcpu *v)
+{
+    uc_hook h;
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_TLB_FILL, (void *)pg_tlb_fill, v, 1, 0));
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_BLOCK, (void *)on_block, v, 1, 0));
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_INTR, (void *)on_intr, v, 1, 0));
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_INSN_INVALID, (void *)on_invalid, v, 1, 0));
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_INSN, (void *)on_cpuid, v, 1, 0, UC_X86_INS_CPUID));
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_INSN, (void *)on_rdtsc0, v, 1, 0, UC_X86_INS_RDTSC));
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_INSN, (void *)on_rdtscp, v, 1, 0, UC_X86_INS_RDTSCP));
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_INSN, (void *)on_in, v, 1, 0, UC_X86_INS_IN));
+    UC_CHECK(uc_hook_add(v->uc, &h, UC_HOOK_INSN, (void *)on_out, v, 1, 0, UC_X86_INS_OUT));
+}
+
+struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen)
+{
+    ucq_init();
+    struct vcpu *v = calloc(1, sizeof(*v));
+    SNP_ASSERT(v);
+    v->index = cfg->index;
+    v->mem = cfg->mem;
+    v->shared = cfg->shared;
+    v->cb = cfg->cb;
+    v->ctx = cfg->cb_ctx;
+    v->mmio_end = cfg->mmio_end;
+    uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc);
+    if (e != UC_ERR_OK) {
+        snprintf(err, errlen, "vCPU %u: cannot open a Unicorn engine: %s", cfg->index,
+                 uc_strerror(e));
+        free(v);
+        return NULL;
+    }
+    /* The CPU model decides which instructions the translator knows
+     * (RDTSCP, MONITOR...); EPYC Rome is the closest to an SNP host. */
+    UC_CHECK(uc_ctl_set_cpu_model(v->uc, UC_CPU_X86_EPYC_ROME));
+    if (cfg->tcg_buffer_mb)
+        UC_CHECK(uc_ctl_set_tcg_buffer_size(v->uc, cfg->tcg_buffer_mb << 20));
+    UC_CHECK(uc_ctl_tlb_mode(v->uc, UC_TLB_VIRTUAL));
+    UC_CHECK(uc_mem_map_ptr(v->uc, 0, v->mem->size, UC_PROT_ALL, v->mem->ram));
+    if (v->mmio_end > v->mem->size)
+        UC_CHECK(uc_mmio_map(v->uc, v->mem->size, v->mmio_end - v->mem->size, on_mmio_read, v,
+                             on_mmio_write, v));
+    /* No stop address: only hooks end a run. */
+    UC_CHECK(uc_ctl_exits_enable(v->uc));
+    add_hooks(v);
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &v->cs) != CS_ERR_OK ||
+        cs_open(CS_ARCH_X86, CS_MODE_64, &v->cs_detail) != CS_ERR_OK)
+        SNP_PANIC("Capstone cannot open an x86-64 decoder");
+    cs_option(v->cs_detail, CS_OPT_DETAIL, CS_OPT_ON);
+    struct cpu_shared *s = v->shared;
+    if (s->nvcpus == s->capvcpus) {
+        s->capvcpus = s->capvcpus ? s->capvcpus * 2 : 8;
+        s->vcpus = realloc(s->vcpus, s->capvcpus * sizeof(*s->vcpus));
+        SNP_ASSERT(s->vcpus);
+    }
+    s->vcpus[s->nvcpus++] = v;
+    return v;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+    if (!v)
+        return;
+    struct cpu_shared *s = v->shared;
+    for (unsigned i = 0; i < s->nvcpus; i++)
+        if (s->vcpus[i] == v) {
+            s->vcpus[i] = s->vcpus[--s->nvcpus];
+            break;
+        }
+    if (v->ctx_blob)
+        uc_context_free(v->ctx_blob);
+    uc_close(v->uc);
+    cs_close(&v->cs);
+    cs_close(&v->cs_detail);
+    decode_free(v);
+    free(v);
+}
+
+static const char *const vec_names[32] = {
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#09", "#TS",
+    "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    "#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+};
+
+const char *x86_vector_name(unsigned vector)
+{
+    return vector < 32 ? vec_names[vector] : "INT";
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The system configuration (docs/config.md): every field has a documented
+ * default; a JSON file may set any of them; unknown keys are an error. The
+ * command line overrides the file. The effective configuration is written to
+ * every trace header, so a trace says exactly how it was made.
+ */
+#ifndef SNPREF_CONFIG_H
+#define SNPREF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_CPUID 64
+
+enum exit_style { EXIT_STYLE_SNPREF, EXIT_STYLE_QEMU };
+
+/* Costs of architectural events, in core cycles (docs/cost-model.md). */
+struct cost_model {
+    uint64_t insn_millicycles;  /* per retired instruction, x1000 (CPI 1.0 = 1000) */
+    uint64_t vmexit;            /* exit + hypervisor emulation + re-entry */
+    uint64_t event_delivery;    /* an exception or interrupt through the IDT */
+    uint64_t ipi_wire;          /* ICR write to IRR set at another APIC */
+    uint64_t self_ipi;          /* to IRR set at the sender's own APIC */
+    uint64_t device_msi;        /* device message to IRR set */
+    uint64_t hlt_wakeup;        /* a halted vCPU resuming after its wake event */
+};
+
+struct cpuid_entry {
+    uint32_t leaf, subleaf;
+    bool any_subleaf;           /* the entry answers every subleaf */
+    uint32_t eax, ebx, ecx, edx;
+};
+
+struct snp_config {
+    unsigned vcpus;             /* 4 */
+    char mode[16];              /* plain | sev-es | snp */
+    char apic[32];              /* fabric name: emulated */
+    uint64_t ram_mb;            /* 64 */
+    uint64_t quantum;           /* instructions per scheduling quantum: 2000 */
+    uint64_t max_insns;         /* 0 = no limit */
+    uint64_t core_hz;           /* 2 GHz */
+    uint64_t tsc_hz;            /* = core_hz */
+    uint64_t apic_timer_hz;     /* 100 MHz */
+    uint32_t tcg_buffer_mb;     /* Unicorn translation buffer per vCPU: 32 */
+    enum exit_style exit_style;
+    struct cost_model cost;
+    unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
+    struct cpuid_entry cpuid[CFG_MAX_CPUID];
+};
+
+void config_defaults(struct snp_config *c);
+
+/*
+ * Reads a JSON config file over the values already in *c. Returns 0, or -1 with
+ * "FILE:LINE: field 'F': problem" in err; *status is 66 for an unreadable file
+ * and 65 for malformed content (design.md section 3).
+ */
+int config_load(struct snp_config *c, const char *path, int *status, char *err, size_t errlen);
+
+/* Checks cross-field rules (after command-line overrides). */
+int config_validate(const struct snp_config *c, char *err, size_t errlen);
+
+/* The effective config as compact JSON (caller frees). Keys in fixed order. */
+char *config_to_json(const struct snp_config *c);
+
+/* Line (1-based) of the member at `path` ("cost.vmexit", "cpuid[2].eax") in the
+ * JSON text, or 0 if it cannot be found. */
+unsigned json_line_of(const char *text, const char *path);
+
+#endif

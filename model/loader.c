@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ELF64 loading and the boot environment of docs/guest-abi.md. Every check on
+ * the image is a user-input check: a bad file gets one line naming it and the
+ * problem, never a crash and never a partly loaded guest that runs.
+ */
+#include "loader.h"
+
+#include <elf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mem.h"
+#include "snpref/base.h"
+
+#define STACK_SIZE (16u * 1024)
+#define PAGE 4096u
+
+static uint64_t pages_for_tables(uint64_t ram_size)
+{
+    uint64_t gib = (ram_size + (1ull << 30) - 1) >> 30;
+    uint64_t pdpts = (gib + 511) / 512;
+    return 1 /* PML4 */ + pdpts + gib /* PDs */ + 1 /* PT for the first 2 MiB */;
+}
+
+void loader_layout(uint64_t ram_size, unsigned vcpus, struct boot_layout *l)
+{
+    memset(l, 0, sizeof(*l));
+    uint64_t top = ram_size;
+    l->bootinfo = top -= PAGE;
+    l->gdt = top -= PAGE;
+    l->gdt_limit = 5 * 8 - 1;
+    top -= pages_for_tables(ram_size) * PAGE;
+    l->cr3 = top;
+    l->stack_size = STACK_SIZE;
+    l->stack_top_base = top;
+    top -= (uint64_t)vcpus * STACK_SIZE;
+    l->backing_base = top -= (uint64_t)vcpus * PAGE;
+    l->ghcb_base = top -= (uint64_t)vcpus * PAGE;
+    l->free_end = top;
+}
+
+#define ELF_FAIL(...)                                                                              \
+    do {                                                                                           \
+        int n_ = snprintf(err, errlen, "%s: ", img->name);                                         \
+        if (n_ >= 0 && (size_t)n_ < errlen)                                                        \
+            snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                                  \
+        return -1;                                                                                 \
+    } while (0)
+
+static int check_header(const struct guest_image *img, const Elf64_Ehdr *eh, char *err,
+                        size_t errlen)
+{
+    if (img->len < EI_NIDENT || memcmp(img->data, ELFMAG, SELFMAG) != 0)
+        ELF_FAIL("not an ELF file");
+    if (img->data[EI_CLASS] == ELFCLASS32)
+        ELF_FAIL("32-bit ELF; snpref runs ELF64 x86-64 guests");
+    if (img->data[EI_CLASS] != ELFCLASS64)
+        ELF_FAIL("unknown ELF class %u", img->data[EI_CLASS]);
+    if (img->len < sizeof(*eh))
+        ELF_FAIL("truncated ELF header");
+    if (img->data[EI_DATA] != ELFDATA2LSB)
+        ELF_FAIL("big-endian ELF; x86-64 guests are little-endian");
+    if (eh->e_machine != EM_X86_64)
+        ELF_FAIL("ELF machine %u is not x86-64 (62)", eh->e_machine);
+    if (eh->e_type != ET_EXEC)
+        ELF_FAIL("ELF type %u is not ET_EXEC (a statically linked guest)", eh->e_type);
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0)
+        ELF_FAIL("no program headers");
+    if (eh->e_phoff > img->len || (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > img->len - eh->e_phoff)
+        ELF_FAIL("program headers lie outside the file (offset %#" PRIx64 ")", eh->e_phoff);
+    return 0;
+}
+
+int loader_load_elf(struct mem *m, const struct guest_image *img, const struct boot_layout *l,
+                    uint64_t *entry, uint64_t *image_end, char *err, size_t errlen)
+{
+    Elf64_Ehdr eh;
+    memset(&eh, 0, sizeof(eh));
+    memcpy(&eh, img->data, img->len < sizeof(eh) ? img->len : sizeof(eh));
+    if (check_header(img, &eh, err, errlen) < 0)
+        return -1;
+    Elf64_Phdr ph[64];
+    unsigned n = eh.e_phnum < 64 ? eh.e_phnum : 64;
+    memcpy(ph, img->data + eh.e_phoff, n * sizeof(Elf64_Phdr));
+    /* Validate everything before writing anything. */
+    uint64_t end = 0;
+    bool entry_ok = false;
+    unsigned loads = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const Elf64_Phdr *p = &ph[i];
+        if (p->p_type != PT_LOAD)
+            continue;
+        loads++;
+        if (p->p_filesz > p->p_memsz)
+            ELF_FAIL("segment %u: file size %#" PRIx64 " exceeds memory size %#" PRIx64, i,
+                     p->p_filesz, p->p_memsz);
+        if (p->p_offset > img->len || p->p_filesz > img->len - p->p_offset)
+            ELF_FAIL("segment %u: data lies outside the file (offset %#" PRIx64 ")", i,
+                     p->p_offset);
+        if (p->p_paddr < PAGE || p->p_memsz > l->free_end || p->p_paddr > l->free_end - p->p_memsz)
+            ELF_FAIL("segment %u (paddr %#" PRIx64 "-%#" PRIx64 ") lies outside guest RAM "
+                     "[0x1000, %#" PRIx64 ") (ram_mb too small?)",
+                     i, p->p_paddr, p->p_paddr + p->p_memsz, l->free_end);
+        if (eh.e_entry >= p->p_vaddr && eh.e_entry < p->p_vaddr + p->p_memsz && (p->p_flags & PF_X))
+            entry_ok = true;
+        if (p->p_paddr + p->p_memsz > end)
+            end = p->p_paddr + p->p_memsz;
+    }
+    if (!loads)
+        ELF_FAIL("no PT_LOAD segment");
+    if (!entry_ok)
+        ELF_FAIL("entry point %#" PRIx64 " is not in an executable segment", eh.e_entry);
+    for (unsigned i = 0; i < n; i++) {
+        const Elf64_Phdr *p = &ph[i];
+        if (p->p_type != PT_LOAD)
+            continue;
+        SNP_ASSERT(mem_write(m, p->p_paddr, img->data + p->p_offset, p->p_filesz));
+        memset(m->ram + p->p_paddr + p->p_filesz, 0, p->p_memsz - p->p_filesz);
+    }
+    *entry = eh.e_entry;
+    *image_end = (end + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+    return 0;
+}
+
+#define PTE_P  0x1ull
+#define PTE_RW 0x2ull
+#define PTE_PS 0x80ull
+
+void loader_build(struct mem *m, const struct boot_layout *l, const struct snp_bootinfo *bi)
+{
+    uint64_t ram = m->size;
+    uint64_t gib = (ram + (1ull << 30) - 1) >> 30;
+    uint64_t pdpts = (gib + 511) / 512;
+    uint64_t pml4 = l->cr3, pdpt = pml4 + PAGE, pd = pdpt + pdpts * PAGE, pt = pd + gib * PAGE;
+    memset(m->ram + pml4, 0, (pt + PAGE) - pml4);
+    for (uint64_t i = 0; i < pdpts; i++)
+        mem_st64(m, pml4 + i * 8, (pdpt + i * PAGE) | PTE_P | PTE_RW);
+    for (uint64_t g = 0; g < gib; g++)
+        mem_st64(m, pdpt + g * 8, (pd + g * PAGE) | PTE_P | PTE_RW);
+    for (uint64_t a = 0; a < ram; a += 2u << 20) {
+        uint64_t slot = pd + (a >> 21) * 8;
+        if (a == 0)
+            mem_st64(m, slot, pt | PTE_P | PTE_RW);
+        else
+            mem_st64(m, slot, a | PTE_P | PTE_RW | PTE_PS);
+    }
+    /* The first 2 MiB in 4 KiB pages, page 0 left unmapped (NULL faults). */
+    for (uint64_t a = PAGE; a < (2u << 20) && a < ram; a += PAGE)
+        mem_st64(m, pt + (a >> 12) * 8, a | PTE_P | PTE_RW);
+
+    static const uint64_t gdt[5] = {
+        0,
+        0x00AF9A000000FFFFull, /* 0x08: 64-bit code, DPL 0 */
+        0x00CF92000000FFFFull, /* 0x10: data, DPL 0 */
+        0x00AFFA000000FFFFull, /* 0x18: 64-bit code, DPL 3 */
+        0x00CFF2000000FFFFull, /* 0x20: data, DPL 3 */
+    };
+    SNP_ASSERT(mem_write(m, l->gdt, gdt, sizeof(gdt)));
+    _Static_assert(sizeof(struct snp_bootinfo) <= PAGE, "boot info fits one page");
+    SNP_ASSERT(mem_write(m, l->bootinfo, bi, sizeof(*bi)));
+}

@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * System composition and scheduling (design.md section 2).
+ *
+ * Each vCPU runs in quanta of instructions; a quantum is an event of the timing
+ * kernel at the vCPU's local time, and its length in cycles comes from the cost
+ * model (instructions x CPI + the cost of each architectural event), so time
+ * never depends on the host. Interrupt messages are events too, at the sender's
+ * time plus the wire latency. A vCPU that sends a message ends its quantum
+ * there, so the message's arrival is ordered against every later quantum;
+ * a vCPU whose own timer expires inside its quantum has the quantum cut at the
+ * expiry. What remains approximate is a message to another vCPU whose current
+ * quantum already ran past the arrival: it is taken at that vCPU's next quantum
+ * boundary (the loosely-timed quantum of TLM; docs/cost-model.md).
+ *
+ * This file is also the fabric's host (struct fab_host) and the CPU's model
+ * (struct vcpu_cb): both reach the rest of the system only through here.
+ */
+#include "system.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snpref/base.h"
+
+/* ---- Time -------------------------------------------------------------------- */
+
+uint64_t sys_now(struct slot *s)
+{
+    /* A vCPU that is not running has been idle since t_end: its clock is the
+     * system's. */
+    if (!s->in_quantum) {
+        uint64_t t = tm_now(s->sys->tk);
+        return t > s->t_end ? t : s->t_end;
+    }
+    uint64_t insns = vcpu_insns(s->cpu) - s->insn0;
+    return s->t0 + insns * s->sys->cfg.cost.insn_millicycles / 1000 + s->extra;
+}
+
+void sys_charge(struct slot *s, uint64_t cycles)
+{
+    if (s->in_quantum)
+        s->extra += cycles;
+    else
+        s->t_end += cycles;
+}
+
+uint64_t sys_tsc(struct slot *s)
+{
+    const struct snp_config *c = &s->sys->cfg;
+    return (uint64_t)((unsigned __int128)sys_now(s) * c->tsc_hz / c->core_hz) + s->tsc_offset;
+}
+
+struct slot *sys_slot(struct system *sys, struct vcpu *v) { return &sys->slots[vcpu_index(v)]; }
+
+void sys_finish(struct system *sys, enum snpref_outcome o, int vcpu, uint64_t rip,
+                const char *reason)
+{
+    if (sys->done)
+        return;
+    sys->done = true;
+    sys->res.outcome = o;
+    sys->res.vcpu = vcpu;
+    sys->res.rip = rip;
+    snprintf(sys->res.reason, sizeof(sys->res.reason), "%s", reason ? reason : "");
+    tm_stop(sys->tk);
+    for (unsigned i = 0; i < sys->n; i++)
+        if (sys->slots[i].in_quantum)
+            vcpu_request_stop(sys->slots[i].cpu);
+}
+
+/* ---- Scheduling ------------------------------------------------------------------ */
+
+static void run_quantum(void *arg);
+
+static void schedule_run(struct slot *s, uint64_t at)
+{
+    if (s->run_ev)
+        return;
+    s->run_ev = tm_schedule(s->sys->tk, at, run_quantum, s);
+}
+
+/* Instructions until `at` on this vCPU's clock (at least one). */
+static uint64_t insns_until(struct slot *s, uint64_t at)
+{
+    uint64_t now = sys_now(s);
+    if (at <= now)
+        return 1;
+    return (at - now) * 1000 / s->sys->cfg.cost.insn_millicycles + 1;
+}
+
+static uint64_t quantum_budget(struct slot *s)
+{
+    struct system *sys = s->sys;
+    uint64_t budget = sys->cfg.quantum;
+    if (sys->cfg.max_insns) {
+        uint64_t left = sys->cfg.max_insns > sys->insns_total ? sys->cfg.max_insns - sys->insns_total : 0;
+        if (left < budget)
+            budget = left;
+    }
+    return budget;
+}
+
+static void run_quantum(void *arg)
+{
+    struct slot *s = arg;
+    struct system *sys = s->sys;
+    s->run_ev = 0;
+    if (sys->done || s->st != VS_RUNNABLE)
+        return;
+    if (sys->trace)
+        trc_advance(sys->trace, tm_now(sys->tk));
+    uint64_t budget = quantum_budget(s);
+    if (!budget) {
+        char why[96];
+        snprintf(why, sizeof(why), "instruction limit of %" PRIu64 " reached", sys->cfg.max_insns);
+        TRC(sys->trace, limit, tm_now(sys->tk), -1, sys->insns_total);
+        sys_finish(sys, SNPREF_LIMIT, -1, 0, why);
+        return;
+    }
+    s->t0 = tm_now(sys->tk);
+    s->insn0 = vcpu_insns(s->cpu);
+    s->extra = 0;
+    s->in_quantum = true;
+    /* End the quantum at the vCPU's own timer expiry so that it is taken on time. */
+    if (s->timer_ev && insns_until(s, s->timer_at) < budget)
+        budget = insns_until(s, s->timer_at);
+    enum vcpu_stop st = vcpu_run(s->cpu, budget);
+    s->t_end = sys_now(s);
+    s->in_quantum = false;
+    sys->insns_total += vcpu_insns(s->cpu) - s->insn0;
+    s->sum.insns = vcpu_insns(s->cpu);
+    s->sum.cycles = s->t_end;
+    if (sys->done)
+        return;
+    switch (st) {
+    case VCPU_STOP_QUANTUM:
+    case VCPU_STOP_REQUEST:
+        if (s->st == VS_RUNNABLE)
+            schedule_run(s, s->t_end);
+        break;
+    case VCPU_STOP_HALT:
+        s->st = VS_HALTED;
+        s->sum.halts++;
+        TRC(sys->trace, hlt, s->t_end, (int)s->idx, vcpu_get(s->cpu, VR_RIP));
+        sys->host.kick(sys, (int)s->idx); /* an event may have arrived already */
+        break;
+    case VCPU_STOP_SHUTDOWN:
+    case VCPU_RUNNING:
+        break;
+    }
+}
+
+void sys_wake(struct slot *s, const char *reason)
+{
+    struct system *sys = s->sys;
+    uint64_t at = tm_now(sys->tk);
+    if (at < s->t_end)
+        at = s->t_end;
+    at += sys->cfg.cost.hlt_wakeup;
+    s->st = VS_RUNNABLE;
+    s->t_end = at;
+    TRC(sys->trace, wake, at, (int)s->idx, reason);
+    schedule_run(s, at);
+}
+
+/* ---- INIT and SIPI ---------------------------------------------------------------- */
+
+static void do_init(struct slot *s, int src)
+{
+    struct system *sys = s->sys;
+    vcpu_init_reset(s->cpu);
+    s->st = VS_WAIT_SIPI;
+    TRC(sys->trace, init, sys_now(s), (int)s->idx, src);
+    if (s->in_quantum)
+        vcpu_request_stop(s->cpu);
+}
+
+static void boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_boot *b)
+{
+    const struct boot_layout *l = &sys->layout;
+    *b = (struct vcpu_boot){
+        .rip = rip,
+        .rsp = l->stack_top_base - (uint64_t)idx * l->stack_size,
+        .rdi = l->bootinfo,
+        .rsi = idx,
+        .rflags = 0x2,
+        .cr0 = 0x80010033, /* PE MP ET NE WP PG */
+        .cr3 = l->cr3,
+        .cr4 = 0x6A0,      /* PAE PGE OSFXSR OSXMMEXCPT */
+        .efer = 0xD01,     /* SCE LME LMA NXE */
+        .gdt_base = l->gdt,
+        .gdt_limit = l->gdt_limit,
+        .cs = LOADER_GDT_CODE64,
+        .ds = LOADER_GDT_DATA,
+    };
+}
+
+static void do_sipi(struct slot *s, uint8_t vector)
+{
+    struct system *sys = s->sys;
+    struct vcpu_boot b;
+    boot_state(sys, s->idx, (uint64_t)vector << 12, &b);
+    char err[128];
+    SNP_ASSERT(vcpu_set_boot_state(s->cpu, &b, err, sizeof(err)) == 0);
+    s->st = VS_RUNNABLE;
+    uint64_t at = tm_now(sys->tk) > s->t_end ? tm_now(sys->tk) : s->t_end;
+    s->t_end = at;
+    TRC(sys->trace, sipi, at, (int)s->idx, vector, b.rip);
+    schedule_run(s, at);
+}
+
+/* ---- Fabric host ----------------------------------------------------------------- */
+
+struct inflight {
+    struct system *sys;
+    int dst;
+    struct fab_msg m;
+};
+
+static uint64_t host_now(void *ctx, int vcpu)
+{
+    struct system *sys = ctx;
+    return vcpu >= 0 ? sys_now(&sys->slots[vcpu]) : tm_now(sys->tk);
+}
+
+static void arrive(void *arg)
+{
+    struct inflight *f = arg;
+    struct system *sys = f->sys;
+    if (!sys->done)
+        sys->fab->ops->receive(sys->fab, f->dst, &f->m);
+    free(f);
+}
+
+static uint64_t wire_latency(const struct system *sys, int dst, const struct fab_msg *m)
+{
+    const struct cost_model *c = &sys->cfg.cost;
+    switch (m->src_kind) {
+    case FAB_SRC_IPI: return m->src_vcpu == dst ? c->self_ipi : c->ipi_wire;
+    case FAB_SRC_DEVICE:
+    case FAB_SRC_PSP: return c->device_msi;
+    case FAB_SRC_TIMER:
+    case FAB_SRC_LVT:
+    case FAB_SRC_HV: return 0;
+    }
+    return 0;
+}
+
+static void host_send(void *ctx, int dst, const struct fab_msg *m)
+{
+    struct system *sys = ctx;
+    SNP_ASSERT(dst >= 0 && (unsigned)dst < sys->n);
+    struct slot *src = m->src_vcpu >= 0 ? &sys->slots[m->src_vcpu] : NULL;
+    uint64_t at = (src ? sys_now(src) : tm_now(sys->tk)) + wire_latency(sys, dst, m);
+    struct inflight *f = malloc(sizeof(*f));
+    SNP_ASSERT(f);
+    *f = (struct inflight){sys, dst, *m};
+    tm_schedule(sys->tk, at, arrive, f);
+    if (src && m->src_kind == FAB_SRC_IPI) {
+        src->sum.ipis_sent++;
+        /* End the sender's quantum after this instruction: the arrival must be
+         * ordered against everything the sender does next. */
+        if (src->in_quantum)
+            vcpu_request_stop(src->cpu);
+    }
+}
+
+static void timer_expired(void *arg)
+{
+    struct slot *s = arg;
+    s->timer_ev = 0;
+    if (!s->sys->done)
+        s->sys->fab->ops->timer_fire(s->sys->fab, (int)s->idx);
+}
+
+static void host_timer_arm(void *ctx, int vcpu, uint64_t at)
+{
+    struct system *sys = ctx;
+    struct slot *s = &sys->slots[vcpu];
+    if (s->timer_ev)
+        tm_cancel(sys->tk, s->timer_ev);
+    s->timer_ev = 0;
+    if (at == UINT64_MAX)
+        return;
+    s->timer_ev = tm_schedule(sys->tk, at, timer_expired, s);
+    s->timer_at = at;
+    if (s->in_quantum)
+        vcpu_limit(s->cpu, insns_until(s, at));
+}
+
+/* Re-evaluates a vCPU whose pending events may have changed. */
+static void host_kick(void *ctx, int vcpu)
+{
+    struct system *sys = ctx;
+    struct slot *s = &sys->slots[vcpu];
+    if (s->st == VS_RUNNABLE) {
+        vcpu_kick(s->cpu);
+        return;
+    }
+    for (;;) {
+        struct fab_event ev = sys->fab->ops->pending(sys->fab, vcpu, vcpu_nmi_blocked(s->cpu) ? FAB_SKIP_NMI : 0);
+        if (s->st == VS_WAIT_SIPI) {
+            if (ev.kind == FAB_EV_SIPI) {
+                sys->fab->ops->ack(sys->fab, vcpu, ev);
+                do_sipi(s, ev.vector);
+            } else if (ev.kind == FAB_EV_INIT) {
+                sys->fab->ops->ack(sys->fab, vcpu, ev); /* already waiting */
+                continue;
+            }
+            return;
+        }
+        if (s->st != VS_HALTED)
+            return;
+        bool wake = false;
+        const char *why = "interrupt";
+        switch (ev.kind) {
+        case FAB_EV_FIXED:
+        case FAB_EV_EXTINT: wake = vcpu_if(s->cpu); break;
+        case FAB_EV_NMI: wake = !vcpu_nmi_blocked(s->cpu), why = "nmi"; break;
+        case FAB_EV_INIT: wake = true, why = "init"; break;
+        case FAB_EV_SIPI:
+        case FAB_EV_SMI:
+            /* Not for a halted vCPU: SIPI only wakes wait-for-SIPI; SMM is not modelled. */
+            sys->fab->ops->ack(sys->fab, vcpu, ev);
+            continue;
+        case FAB_EV_NONE: break;
+        }
+        if (wake) {
+            vcpu_kick(s->cpu);
+            sys_wake(s, why);
+        }
+        return;
+    }
+}
+
+static void host_eoi(void *ctx, int vcpu, uint8_t vector) { dev_eoi(ctx, (unsigned)vcpu, vector); }
+
+/* ---- CPU callbacks ---------------------------------------------------------------- */
+
+static enum vcpu_action cb_intercept(void *ctx, struct vcpu *v, struct vcpu_exit *e)
+{
+    struct slot *s = sys_slot(ctx, v);
+    s->sum.exits++;
+    sys_charge(s, s->sys->cfg.cost.vmexit);
+    return hv_intercept(s, e);
+}
+
+static int cb_pending(void *ctx, struct vcpu *v, bool allow_intr, bool allow_nmi,
+                      struct vcpu_event *out)
+{
+    struct system *sys = ctx;
+    struct slot *s = sys_slot(sys, v);
+    const struct fabric_ops *ops = sys->fab->ops;
+    for (;;) {
+        struct fab_event ev = ops->pending(sys->fab, (int)s->idx, allow_nmi ? 0 : FAB_SKIP_NMI);
+        switch (ev.kind) {
+        case FAB_EV_NONE:
+            return 0;
+        case FAB_EV_INIT:
+            ops->ack(sys->fab, (int)s->idx, ev);
+            do_init(s, -1);
+            return 0;
+        case FAB_EV_SIPI: /* ignored by a running vCPU (SDM 10.4.7.3) */
+        case FAB_EV_SMI:  /* SMM is not modelled */
+            ops->ack(sys->fab, (int)s->idx, ev);
+            continue;
+        case FAB_EV_NMI:
+            if (!allow_nmi)
+                return -1;
+            ops->ack(sys->fab, (int)s->idx, ev);
+            *out = (struct vcpu_event){VEV_NMI, X86_NMI, false, 0, 0};
+            return 1;
+        case FAB_EV_FIXED:
+        case FAB_EV_EXTINT:
+            if (!allow_intr)
+                return -1;
+            ops->ack(sys->fab, (int)s->idx, ev);
+            *out = (struct vcpu_event){VEV_EXTINT, ev.vector, false, 0, 0};
+            return 1;
+        }
+    }
+}
+
+static void cb_delivered(void *ctx, struct vcpu *v, const struct vcpu_event *ev, uint64_t rip)
+{
+    struct system *sys = ctx;
+    struct slot *s = sys_slot(sys, v);
+    sys_charge(s, sys->cfg.cost.event_delivery);
+    uint64_t t = sys_now(s);
+    if (ev->type == VEV_EXTINT || ev->type == VEV_NMI) {
+        s->sum.interrupts++;
+        TRC(sys->trace, irq_deliver, t, (int)s->idx, ev->vector,
+            ev->type == VEV_NMI ? "nmi" : "fixed", rip);
+    } else {
+        s->sum.exceptions++;
+        TRC(sys->trace, exception, t, (int)s->idx, ev->vector,
+            ev->type == VEV_SOFTINT ? "INT" : x86_vector_name(ev->vector), ev->has_error,
+            ev->error, rip, ev->vector == X86_PF && ev->type == VEV_EXCEPTION ? ev->cr2 : 0);
+    }
+}
+
+static void cb_shutdown(void *ctx, struct vcpu *v, const char *reason, uint64_t rip)
+{
+    struct system *sys = ctx;
+    struct slot *s = sys_slot(sys, v);
+    TRC(sys->trace, shutdown, sys_now(s), (int)s->idx, reason, rip);
+    char why[192];
+    snprintf(why, sizeof(why), "vCPU %u: %s at RIP %#" PRIx64, s->idx, reason, rip);
+    sys_finish(sys, SNPREF_SHUTDOWN, (int)s->idx, rip, why);
+}
+
+static uint64_t cb_mmio_read(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size)
+{
+    struct system *sys = ctx;
+    struct slot *s = sys_slot(sys, v);
+    uint64_t val = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+    TRC(sys->trace, mmio, sys_now(s), (int)s->idx, "read", gpa, size, val);
+    return val;
+}
+
+static void cb_mmio_write(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
+{
+    struct system *sys = ctx;
+    struct slot *s = sys_slot(sys, v);
+    TRC(sys->trace, mmio, sys_now(s), (int)s->idx, "write", gpa, size, val);
+}
+
+static const struct vcpu_cb model_cb = {
+    .intercept = cb_intercept,
+    .pending = cb_pending,
+    .delivered = cb_delivered,
+    .shutdown = cb_shutdown,
+    .mmio_read = cb_mmio_read,
+    .mmio_write = cb_mmio_write,
+};
+
+/* ---- Creation --------------------------------------------------------------------- */
+
+#define CREATE_FAIL(st, ...)                                                                       \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        *status = (st);                                                                            \
+        snpref_destroy((struct snpref_system *)sys);                                                                       \
+        return -1;                                                                                 \
+    } while (0)
+
+static void fill_bootinfo(struct system *sys, uint64_t image_end)
+{
+    struct snp_bootinfo *bi = &sys->bootinfo;
+    const struct boot_layout *l = &sys->layout;
+    memset(bi, 0, sizeof(*bi));
+    bi->magic = SNP_BOOTINFO_MAGIC;
+    bi->version = SNP_BOOTINFO_VERSION;
+    bi->vcpu_count = sys->n;
+    bi->mode = SNP_MODE_PLAIN;
+    bi->fabric = !strcmp(sys->cfg.apic, "emulated") ? SNP_FABRIC_EMULATED
+                 : !strcmp(sys->cfg.apic, "savic")  ? SNP_FABRIC_SAVIC
+                                                    : SNP_FABRIC_OTHER;
+    bi->ram_size = sys->mem.size;
+    bi->core_hz = sys->cfg.core_hz;
+    bi->tsc_hz = sys->cfg.tsc_hz;
+    bi->apic_timer_hz = sys->cfg.apic_timer_hz;
+    bi->free_start = image_end;
+    bi->free_end = l->free_end;
+    bi->page_table_root = l->cr3;
+    bi->ghcb_base = l->ghcb_base;
+    bi->backing_base = l->backing_base;
+    bi->stack_top_base = l->stack_top_base;
+    bi->stack_size = l->stack_size;
+    for (unsigned i = 0; i < sys->n; i++)
+        bi->apic_id[i] = sys->apic_ids[i];
+}
+
+static int create_parts(struct system *sys, const struct snpref_options *opt, char *err,
+                        size_t errlen)
+{
+    sys->tk = tm_create(err, errlen);
+    if (!sys->tk)
+        return -1;
+    if (opt && (opt->trace_path || opt->sink)) {
+        char *cfgjson = config_to_json(&sys->cfg);
+        struct trc_header h = {"snpref " SNPREF_VERSION, sys->cfg.mode, sys->n, sys->cfg.apic,
+                               sys->cfg.quantum, cfgjson};
+        sys->trace = trc_open(opt->trace_path, &h, err, errlen);
+        free(cfgjson);
+        if (!sys->trace)
+            return -1;
+        if (opt->sink)
+            trc_set_sink(sys->trace, opt->sink, opt->sink_ctx);
+    }
+    sys->host = (struct fab_host){sys,          host_now, host_send, host_timer_arm,
+                                  host_kick,    host_eoi, sys->trace};
+    struct fab_params fp = {
+        .nvcpus = sys->n,
+        .apic_ids = sys->apic_ids,
+        .timer_cycles_per_tick = sys->cfg.core_hz / sys->cfg.apic_timer_hz
+                                     ? sys->cfg.core_hz / sys->cfg.apic_timer_hz : 1,
+        .tsc_cycles_num = sys->cfg.tsc_hz,
+        .tsc_cycles_den = sys->cfg.core_hz,
+        .mem = &sys->mem,
+    };
+    sys->fab = fabric_find(sys->cfg.apic)->create(&fp, &sys->host, err, errlen);
+    if (!sys->fab)
+        return -1;
+    sys->cs = cpu_shared_create(&sys->mem);
+    for (unsigned i = 0; i < sys->n; i++) {
+        struct slot *s = &sys->slots[i];
+        struct vcpu_config vc = {i, &sys->mem, sys->cs, &model_cb, sys, 4ull << 30,
+                                 sys->cfg.tcg_buffer_mb};
+        s->sys = sys;
+        s->idx = i;
+        s->cpu = vcpu_create(&vc, err, errlen);
+        if (!s->cpu)
+            return -1;
+        s->st = i == 0 ? VS_RUNNABLE : VS_WAIT_SIPI;
+    }
+    return 0;
+}
+
+int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
+                  const struct guest_image *img, const struct snpref_options *opt, int *status,
+                  char *err, size_t errlen)
+{
+    struct system *sys = calloc(1, sizeof(*sys));
+    SNP_ASSERT(sys);
+    *out = NULL;
+    sys->cfg = *cfg;
+    sys->n = cfg->vcpus;
+    sys->console = opt ? opt->console : NULL;
+    sys->res.vcpu = -1;
+    if (config_validate(cfg, err, errlen) < 0) {
+        *status = SNPREF_ST_USAGE;
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
+    }
+    if (mem_init(&sys->mem, cfg->ram_mb << 20, err, errlen) < 0)
+        CREATE_FAIL(SNPREF_ST_USAGE, "%s", "cannot allocate guest RAM");
+    loader_layout(sys->mem.size, sys->n, &sys->layout);
+    if (sys->layout.free_end < (2u << 20) || sys->layout.free_end > sys->mem.size)
+        CREATE_FAIL(SNPREF_ST_USAGE, "ram_mb %" PRIu64 " is too small for %u vCPUs", cfg->ram_mb,
+                    sys->n);
+    uint64_t image_end;
+    if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0) {
+        *status = SNPREF_ST_DATAERR;
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
+    }
+    sys->slots = calloc(sys->n, sizeof(*sys->slots));
+    sys->apic_ids = calloc(sys->n, sizeof(*sys->apic_ids));
+    sys->sums = calloc(sys->n, sizeof(*sys->sums));
+    SNP_ASSERT(sys->slots && sys->apic_ids && sys->sums);
+    for (unsigned i = 0; i < sys->n; i++)
+        sys->apic_ids[i] = i;
+    fill_bootinfo(sys, image_end);
+    loader_build(&sys->mem, &sys->layout, &sys->bootinfo);
+    if (create_parts(sys, opt, err, errlen) < 0) {
+        *status = SNPREF_ST_INTERNAL;
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
+    }
+    struct vcpu_boot b;
+    for (unsigned i = 0; i < sys->n; i++) {
+        boot_state(sys, i, sys->entry, &b);
+        SNP_ASSERT(vcpu_set_boot_state(sys->slots[i].cpu, &b, err, errlen) == 0);
+    }
+    schedule_run(&sys->slots[0], 0);
+    *out = (struct snpref_system *)sys;
+    return 0;
+}
+
+int snpref_run(struct snpref_system *handle, struct snpref_result *r, char *err, size_t errlen)
+{
+    struct system *sys = (struct system *)handle;
+    enum tm_stop st = tm_run(sys->tk, UINT64_MAX);
+    if (!sys->done && st == TM_IDLE)
+        sys_finish(sys, SNPREF_HUNG, -1, 0,
+                   "every vCPU is halted or waiting for SIPI and no event is pending");
+    dev_flush_console(sys);
+    uint64_t end = tm_now(sys->tk);
+    for (unsigned i = 0; i < sys->n; i++) {
+        struct slot *s = &sys->slots[i];
+        s->sum.insns = vcpu_insns(s->cpu);
+        if (s->t_end > end)
+            end = s->t_end;
+    }
+    sys->res.cycles = end;
+    sys->res.insns = 0;
+    for (unsigned i = 0; i < sys->n; i++) {
+        sys->sums[i] = sys->slots[i].sum;
+        sys->res.insns += sys->slots[i].sum.insns;
+    }
+    sys->res.nvcpus = sys->n;
+    sys->res.per_vcpu = sys->sums;
+    *r = sys->res;
+    int rc = 0;
+    if (sys->trace) {
+        rc = trc_close(sys->trace, true, err, errlen);
+        sys->trace = NULL;
+        sys->host.trace = NULL;
+    }
+    return rc;
+}
+
+void snpref_destroy(struct snpref_system *handle)
+{
+    struct system *sys = (struct system *)handle;
+    if (!sys)
+        return;
+    if (sys->trace) {
+        char e[8];
+        trc_close(sys->trace, false, e, sizeof(e));
+    }
+    for (unsigned i = 0; sys->slots && i < sys->n; i++)
+        vcpu_destroy(sys->slots[i].cpu);
+    cpu_shared_destroy(sys->cs);
+    if (sys->fab)
+        sys->fab->ops->destroy(sys->fab);
+    tm_destroy(sys->tk);
+    mem_destroy(&sys->mem);
+    free(sys->slots);
+    free(sys->apic_ids);
+    free(sys->sums);
+    free(sys);
+}
+
+int snpref_exit_status(const struct snpref_result *r, int qemu_style, char *warn, size_t warnlen)
+{
+    if (warnlen)
+        warn[0] = '\0';
+    switch (r->outcome) {
+    case SNPREF_EXITED:
+        if (qemu_style)
+            return (int)(((r->guest_value << 1) | 1) & 0xFF);
+        if (r->guest_value > 63) {
+            snprintf(warn, warnlen, "guest exit value %u is outside 0-63; reporting 63",
+                     r->guest_value);
+            return 63;
+        }
+        return (int)r->guest_value;
+    case SNPREF_SHUTDOWN:
+    case SNPREF_HUNG:
+        return SNPREF_ST_SHUTDOWN;
+    case SNPREF_LIMIT:
+        return SNPREF_ST_LIMIT;
+    }
+    return SNPREF_ST_INTERNAL;
+}

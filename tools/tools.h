@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the snpref command-line tools (snpref.c, bench.c). */
+#ifndef SNPREF_TOOLS_H
+#define SNPREF_TOOLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct guest_image;
+
+/* The built-in demo guest (generated from guests/demo at build time). */
+extern const unsigned char snpref_demo_elf[];
+extern const size_t snpref_demo_elf_len;
+
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+/* Reads a guest file; on error prints one line and returns the exit status. */
+int read_image(const char *path, struct guest_image *img, uint8_t **owned);
+
+int cmd_bench(int argc, char **argv);
+
+#endif
