@@ -42,6 +42,7 @@ struct blk {
     uint16_t icount;      /* instructions in the block */
     bool dead;            /* dropped (its code page was written) */
     bool ends_in_int;     /* last instruction is INT n / INT3 / INTO / INT1 */
+    bool ends_in_shadow;  /* last instruction is STI, MOV SS or POP SS */
     uint8_t int_vector;   /* its vector */
     uint64_t page_gpa[2]; /* guest-physical pages the block's bytes lie on */
     uint16_t *offs;       /* icount+1 instruction offsets (the last = size) */
@@ -95,6 +96,7 @@ struct vcpu {
     uint64_t budget_end;
     bool irq_check;       /* ask cb->pending() at the next block boundary */
     bool nmi_blocked;     /* from NMI delivery until the next IRET */
+    uint64_t shadow_pc;   /* the instruction in an STI / MOV SS interrupt shadow */
     struct blk *cur;      /* block being executed (NULL before the first) */
     struct pending_fault fault;
     bool in_delivery;

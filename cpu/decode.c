@@ -252,6 +252,9 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
         case X86_INS_INT1: b->int_vector = X86_DB; break;
         default: b->ends_in_int = false;
         }
+        /* QEMU ends a block after STI and MOV/POP SS (interrupt shadow). */
+        b->ends_in_shadow = last->id == X86_INS_STI ||
+                            (last->id == X86_INS_MOV && !strncmp(last->op_str, "ss,", 3));
     }
     cs_free(insns, n);
     free(buf);

@@ -208,7 +208,11 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
         uc_emu_stop(uc);
         return;
     }
-    if (unlikely(v->irq_check) && (irq_window(v) || v->stop != VCPU_RUNNING))
+    /* The instruction after STI or MOV SS runs before any interrupt (SDM 6.8.3):
+     * the first boundary after it is the next block's start. */
+    bool shadowed = pc == v->shadow_pc;
+    v->shadow_pc = b->ends_in_shadow ? pc + size : UINT64_MAX;
+    if (unlikely(v->irq_check) && !shadowed && (irq_window(v) || v->stop != VCPU_RUNNING))
         return;
     v->cur = b;
     v->retired += b->icount;
@@ -600,6 +604,7 @@ int vcpu_set_boot_state(struct vcpu *v, const struct vcpu_boot *b, char *err, si
     vcpu_msr_set(v, 0xC0000101, 0);
     vcpu_msr_set(v, 0xC0000102, 0);
     v->nmi_blocked = false;
+    v->shadow_pc = UINT64_MAX;
     UC_CHECK(uc_ctl_flush_tlb(v->uc));
     return 0;
 }
@@ -651,6 +656,7 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
     v->cb = cfg->cb;
     v->ctx = cfg->cb_ctx;
     v->mmio_end = cfg->mmio_end;
+    v->shadow_pc = UINT64_MAX;
     uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc);
     if (e != UC_ERR_OK) {
         snprintf(err, errlen, "vCPU %u: cannot open a Unicorn engine: %s", cfg->index,

@@ -50,6 +50,7 @@ void dev_flush_console(struct system *sys)
 
 static void irqdev_send(struct system *sys)
 {
+    uint64_t t = sys->dev_cause ? sys_now(sys->dev_cause) : tm_now(sys->tk);
     struct irqdev *d = &sys->irqdev;
     struct fab_msg m = {
         .src_kind = FAB_SRC_DEVICE,
@@ -59,7 +60,7 @@ static void irqdev_send(struct system *sys)
         .level = (d->vector >> 15) & 1,
     };
     d->count++;
-    TRC(sys->trace, irqdev, tm_now(sys->tk), -1, m.vector, d->dest, m.level ? "level" : "edge");
+    TRC(sys->trace, irqdev, t, -1, m.vector, d->dest, m.level ? "level" : "edge");
     sys->fab->ops->route(sys->fab, d->dest & 0x7FFFFFFFu, d->dest >> 31, &m);
 }
 
@@ -132,6 +133,8 @@ void dev_pio(struct slot *s, uint16_t port, uint8_t size, bool in, uint64_t *dat
         sys_finish(sys, SNPREF_EXITED, (int)s->idx, 0, NULL);
         *act = VCPU_STOP;
     } else if (port >= SNP_PORT_IRQDEV && port < SNP_PORT_IRQDEV + 16 && size == 4) {
+        sys->dev_cause = s;
         irqdev_write(sys, port - SNP_PORT_IRQDEV, (uint32_t)v);
+        sys->dev_cause = NULL;
     }
 }

@@ -174,12 +174,29 @@ static enum vcpu_action do_ioio(struct slot *s, struct vcpu_exit *e)
 
 /* ---- Everything else ------------------------------------------------------------- */
 
+bool hv_can_wake(struct slot *s)
+{
+    const struct system *sys = s->sys;
+    bool nmi_blocked = vcpu_nmi_blocked(s->cpu);
+    struct fab_event ev = sys->fab->ops->pending(sys->fab, (int)s->idx,
+                                                 nmi_blocked ? FAB_SKIP_NMI : 0);
+    switch (ev.kind) {
+    case FAB_EV_FIXED:
+    case FAB_EV_EXTINT: return vcpu_if(s->cpu);
+    case FAB_EV_NMI:
+    case FAB_EV_INIT: return true;
+    default: return false;
+    }
+}
+
 static enum vcpu_action do_other(struct slot *s, struct vcpu_exit *e)
 {
     TRC(s->sys->trace, intercept, sys_now(s), (int)s->idx, e->code, e->name, e->rip);
     switch (e->code) {
     case SVM_EXIT_HLT:
-        return VCPU_HALT;
+        /* An event the vCPU can take ends the halt at once (the usual case
+         * after `sti; hlt`: the shadow held it until HLT retired). */
+        return hv_can_wake(s) ? VCPU_NEXT : VCPU_HALT;
     case SVM_EXIT_RDPMC: {
         /* Six core performance counters, none counting in this model. */
         uint32_t ecx = (uint32_t)vcpu_get(s->cpu, VR_RCX);

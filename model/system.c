@@ -38,12 +38,22 @@ uint64_t sys_now(struct slot *s)
     return s->t0 + insns * s->sys->cfg.cost.insn_millicycles / 1000 + s->extra;
 }
 
+/*
+ * Adds the cost of an architectural event. A quantum is a slice of simulated
+ * time as much as a count of instructions: a vCPU whose exits make its clock
+ * run past the slice (quantum x CPI cycles) stops at once, or one polling
+ * RDTSC could run a whole timeout before any other vCPU moves.
+ */
 void sys_charge(struct slot *s, uint64_t cycles)
 {
-    if (s->in_quantum)
-        s->extra += cycles;
-    else
+    if (!s->in_quantum) {
         s->t_end += cycles;
+        return;
+    }
+    s->extra += cycles;
+    const struct snp_config *c = &s->sys->cfg;
+    if (sys_now(s) - s->t0 >= c->quantum * c->cost.insn_millicycles / 1000)
+        vcpu_request_stop(s->cpu);
 }
 
 uint64_t sys_tsc(struct slot *s)
@@ -222,7 +232,9 @@ struct inflight {
 static uint64_t host_now(void *ctx, int vcpu)
 {
     struct system *sys = ctx;
-    return vcpu >= 0 ? sys_now(&sys->slots[vcpu]) : tm_now(sys->tk);
+    if (vcpu >= 0)
+        return sys_now(&sys->slots[vcpu]);
+    return sys->dev_cause ? sys_now(sys->dev_cause) : tm_now(sys->tk);
 }
 
 static void arrive(void *arg)
@@ -252,19 +264,19 @@ static void host_send(void *ctx, int dst, const struct fab_msg *m)
 {
     struct system *sys = ctx;
     SNP_ASSERT(dst >= 0 && (unsigned)dst < sys->n);
-    struct slot *src = m->src_vcpu >= 0 ? &sys->slots[m->src_vcpu] : NULL;
+    /* A device message leaves when the vCPU access that caused it happens. */
+    struct slot *src = m->src_vcpu >= 0 ? &sys->slots[m->src_vcpu] : sys->dev_cause;
     uint64_t at = (src ? sys_now(src) : tm_now(sys->tk)) + wire_latency(sys, dst, m);
     struct inflight *f = malloc(sizeof(*f));
     SNP_ASSERT(f);
     *f = (struct inflight){sys, dst, *m};
     tm_schedule(sys->tk, at, arrive, f);
-    if (src && m->src_kind == FAB_SRC_IPI) {
+    if (src && m->src_kind == FAB_SRC_IPI)
         src->sum.ipis_sent++;
-        /* End the sender's quantum after this instruction: the arrival must be
-         * ordered against everything the sender does next. */
-        if (src->in_quantum)
-            vcpu_request_stop(src->cpu);
-    }
+    /* End the sender's quantum after this instruction: the arrival must be
+     * ordered against everything the sender does next. */
+    if (src && (m->src_kind == FAB_SRC_IPI || m->src_kind == FAB_SRC_DEVICE) && src->in_quantum)
+        vcpu_request_stop(src->cpu);
 }
 
 static void timer_expired(void *arg)
@@ -335,7 +347,14 @@ static void host_kick(void *ctx, int vcpu)
     }
 }
 
-static void host_eoi(void *ctx, int vcpu, uint8_t vector) { dev_eoi(ctx, (unsigned)vcpu, vector); }
+static void host_eoi(void *ctx, int vcpu, uint8_t vector)
+{
+    struct system *sys = ctx;
+    struct slot *prev = sys->dev_cause;
+    sys->dev_cause = &sys->slots[vcpu];
+    dev_eoi(sys, (unsigned)vcpu, vector);
+    sys->dev_cause = prev;
+}
 
 /* ---- CPU callbacks ---------------------------------------------------------------- */
 
@@ -343,8 +362,11 @@ static enum vcpu_action cb_intercept(void *ctx, struct vcpu *v, struct vcpu_exit
 {
     struct slot *s = sys_slot(ctx, v);
     s->sum.exits++;
+    /* What the hypervisor does happens at the exit (KVM sets a self-IPI's IRR
+     * inside the WRMSR exit); the guest resumes after the round trip. */
+    enum vcpu_action a = hv_intercept(s, e);
     sys_charge(s, s->sys->cfg.cost.vmexit);
-    return hv_intercept(s, e);
+    return a;
 }
 
 static int cb_pending(void *ctx, struct vcpu *v, bool allow_intr, bool allow_nmi,

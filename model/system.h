@@ -62,6 +62,7 @@ struct system {
     uint32_t *apic_ids;
     struct snpref_vcpu_summary *sums; /* filled at the end of the run */
     struct irqdev irqdev;
+    struct slot *dev_cause;   /* the vCPU whose access drives a device right now */
 
     bool done;
     struct snpref_result res;
@@ -79,6 +80,8 @@ uint64_t sys_tsc(struct slot *s);
 
 /* hv.c: the reference hypervisor (plain mode) */
 enum vcpu_action hv_intercept(struct slot *s, struct vcpu_exit *e);
+/* Whether a halted vCPU would wake now (an event it can take is pending). */
+bool hv_can_wake(struct slot *s);
 bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t subleaf,
                      uint32_t out[4]);
 

@@ -132,7 +132,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
     opterr = 0;
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (ch) {
         case 'v': o->vcpus = optarg; break;
         case 'm': o->mode = optarg; break;
