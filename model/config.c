@@ -32,7 +32,7 @@ void config_defaults(struct snp_config *c)
     c->exit_style = EXIT_STYLE_SNPREF;
     c->cost = (struct cost_model){
         .insn_millicycles = 1000,
-        .vmexit = 1200,
+        .vmexit = 1400,
         .event_delivery = 150,
         .ipi_wire = 400,
         .self_ipi = 60,

@@ -102,7 +102,8 @@ static void print_log(void *arg)
     for (unsigned i = 0; i < d->nlog; i++) {
         switch (d->log[i].kind) {
         case EV_RING:
-            printf("cpu %u: took vector 0x%x (IPI from cpu %u)\n", me, d->log[i].vector, d->log[i].arg);
+            printf("cpu %u: took vector 0x%x (IPI from cpu %u)\n", me, d->log[i].vector,
+                   d->log[i].arg);
             break;
         case EV_BCAST:
             printf("cpu %u: took vector 0x%x (broadcast from cpu 0)\n", me, d->log[i].vector);

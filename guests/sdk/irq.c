@@ -11,6 +11,12 @@
 void sdk_isr_dispatch(struct sdk_frame *f);
 void sdk_irq_init(void);
 
+/* ASM_TRY and this_cpu() address these fields by fixed %gs offsets. */
+_Static_assert(offsetof(struct sdk_percpu, self) == 0, "this_cpu() reads %gs:0");
+_Static_assert(offsetof(struct sdk_percpu, try_rip) == 8, "SDK_PCPU_TRY_RIP");
+_Static_assert(offsetof(struct sdk_percpu, fixup_rip) == 16, "SDK_PCPU_FIXUP_RIP");
+_Static_assert(offsetof(struct sdk_percpu, ex_vector) == 24, "SDK_PCPU_EX_VECTOR");
+
 static sdk_handler_t handlers[256];
 static uint32_t spurious_count;
 
@@ -56,7 +62,8 @@ void sdk_dump_frame(const struct sdk_frame *f)
 {
     const struct sdk_regs *r = &f->regs;
 
-    printf("  vector %lu (%s) error 0x%lx rip 0x%lx cs 0x%lx rflags 0x%lx rsp 0x%lx ss 0x%lx cr2 0x%lx\n"
+    printf("  vector %lu (%s) error 0x%lx rip 0x%lx cs 0x%lx rflags 0x%lx\n"
+           "  rsp 0x%lx ss 0x%lx cr2 0x%lx\n"
            "  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n"
            "  rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n"
            "  r9  %016lx r10 %016lx r11 %016lx r12 %016lx\n"

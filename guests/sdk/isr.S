@@ -16,7 +16,8 @@ sdk_isr_stubs:
     .rept 256
     .align 16
     /* #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX push an error code. */
-    .if (vec == 8) || (vec == 10) || (vec == 11) || (vec == 12) || (vec == 13) || (vec == 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) \
+        || (vec == 29) || (vec == 30)
     .else
     pushq   $0
     .endif

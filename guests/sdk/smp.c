@@ -68,7 +68,7 @@ void sdk_start_aps(void)
     for (unsigned i = 1; i < n; i++)
         if (!SDK_WAIT_FOR(sdk_ap_boot_count(i) != before[i] && atomic_load(&sdk_percpu[i].online),
                           SDK_AP_TIMEOUT_US))
-            sdk_fail(SDK_EXIT_SETUP, "cpu %u (APIC ID %u) did not start within %u us after INIT/SIPI",
+            sdk_fail(SDK_EXIT_SETUP, "cpu %u (APIC ID %u) did not start within %u us of SIPI",
                      i, sdk_apic_id_of(i), SDK_AP_TIMEOUT_US);
 }
 

@@ -60,7 +60,8 @@ static void test_de_ud(void)
 {
     uint32_t eax = 1, edx = 0, zero = 0;
     expect_fault(X86_DE, 0, 0);
-    __asm__ volatile(ASM_TRY("1f") "divl %[z]\n1:" : "+a"(eax), "+d"(edx) : [z] "r"(zero) : "memory");
+    __asm__ volatile(ASM_TRY("1f") "divl %[z]\n1:"
+                     : "+a"(eax), "+d"(edx) : [z] "r"(zero) : "memory");
     done("divide by zero");
 
     expect_fault(X86_UD, 0, 0);

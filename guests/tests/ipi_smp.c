@@ -46,7 +46,8 @@ static void check_phase(unsigned ph, const uint32_t *want)
     GUEST_WAIT_FOR(total(ph) >= sum, WAIT_US);
     sdk_delay_us(SETTLE_US);
     char line[256];
-    int len = snprintf(line, sizeof(line), "ipi_smp: %-22s vector 0x%x:", phase_name[ph], VECTOR(ph));
+    int len = snprintf(line, sizeof(line), "ipi_smp: %-22s vector 0x%x:", phase_name[ph],
+                       VECTOR(ph));
     for (unsigned i = 0; i < ncpus && len < (int)sizeof(line); i++)
         len += snprintf(line + len, sizeof(line) - (size_t)len, " cpu%u=%u", i, recv[i][ph]);
     printf("%s\n", line);

@@ -47,7 +47,8 @@ int main(void)
             x2apic_send_shorthand(APIC_SH_SELF, APIC_DM_FIXED, sent[i]);
         else
             x2apic_self_ipi(sent[i]);
-        printf("selfipi_prio: queued vector 0x%x via %s\n", sent[i], i & 1 ? "ICR self shorthand" : "SELF_IPI");
+        printf("selfipi_prio: queued vector 0x%x via %s\n", sent[i],
+               i & 1 ? "ICR self shorthand" : "SELF_IPI");
     }
     for (unsigned i = 0; i < NVEC; i++)
         GUEST_ASSERT(x2apic_irr(sent[i]));

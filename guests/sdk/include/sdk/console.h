@@ -15,7 +15,8 @@
 
 int sdk_printf(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
 int sdk_vprintf(const char *fmt, va_list ap);
-int sdk_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(__printf__, 3, 4)));
+int sdk_snprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(__printf__, 3, 4)));
 int sdk_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 void sdk_puts(const char *s);     /* no newline added */
 

@@ -26,7 +26,11 @@ static inline void irqdev_config(uint32_t dest, uint8_t vector, uint32_t mode, b
     irqdev_write(SNP_IRQDEV_VECTOR, vector | (mode & 0x700u) | (level ? IRQDEV_LEVEL : 0));
 }
 
-static inline void irqdev_set_line(bool asserted) { irqdev_write(SNP_IRQDEV_LINE, asserted ? 1 : 0); }
+static inline void irqdev_set_line(bool asserted)
+{
+    irqdev_write(SNP_IRQDEV_LINE, asserted ? 1 : 0);
+}
+
 static inline uint32_t irqdev_line(void) { return irqdev_read(SNP_IRQDEV_LINE); }
 static inline uint32_t irqdev_count(void) { return irqdev_read(SNP_IRQDEV_COUNT); }
 static inline void irqdev_reset_count(void) { irqdev_write(SNP_IRQDEV_COUNT, 0); }

@@ -106,8 +106,17 @@ static inline void x2apic_send_shorthand(uint32_t shorthand, uint32_t mode, uint
     x2apic_icr(shorthand | mode | APIC_LEVEL_ASSERT | vector, 0);
 }
 
-static inline void x2apic_send_nmi(uint32_t apic_id) { x2apic_icr(APIC_DM_NMI | APIC_LEVEL_ASSERT, apic_id); }
-static inline void x2apic_send_init(uint32_t apic_id) { x2apic_icr(APIC_DM_INIT | APIC_LEVEL_ASSERT, apic_id); }
+/* NMI, INIT (assert; x2APIC has no INIT level de-assert) and SIPI to one physical APIC ID. */
+static inline void x2apic_send_nmi(uint32_t apic_id)
+{
+    x2apic_icr(APIC_DM_NMI | APIC_LEVEL_ASSERT, apic_id);
+}
+
+static inline void x2apic_send_init(uint32_t apic_id)
+{
+    x2apic_icr(APIC_DM_INIT | APIC_LEVEL_ASSERT, apic_id);
+}
+
 static inline void x2apic_send_sipi(uint32_t apic_id, uint8_t page)
 {
     x2apic_icr(APIC_DM_SIPI | APIC_LEVEL_ASSERT | page, apic_id);

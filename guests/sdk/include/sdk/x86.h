@@ -121,10 +121,34 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr0(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+
+static inline uint64_t read_cr2(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+
+static inline uint64_t read_cr3(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+static inline uint64_t read_cr4(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+
 
 static inline uint64_t read_rsp(void)
 {
@@ -143,8 +167,15 @@ struct __attribute__((packed)) x86_dtr {
     uint64_t base;
 };
 
-static inline void lgdt(const struct x86_dtr *d) { __asm__ volatile("lgdt %0" : : "m"(*d) : "memory"); }
-static inline void lidt(const struct x86_dtr *d) { __asm__ volatile("lidt %0" : : "m"(*d) : "memory"); }
+static inline void lgdt(const struct x86_dtr *d)
+{
+    __asm__ volatile("lgdt %0" : : "m"(*d) : "memory");
+}
+
+static inline void lidt(const struct x86_dtr *d)
+{
+    __asm__ volatile("lidt %0" : : "m"(*d) : "memory");
+}
 static inline void ltr(uint16_t sel) { __asm__ volatile("ltr %0" : : "rm"(sel) : "memory"); }
 
 static inline void sidt(struct x86_dtr *d) { __asm__ volatile("sidt %0" : "=m"(*d)); }
