@@ -28,6 +28,8 @@ struct trc_reader {
     char *strs[TRC_MAX_FIELDS];         /* decoded strings of the current event */
     struct trc_header hdr;
     char *hdr_model, *hdr_mode, *hdr_fabric, *hdr_config;
+    uint64_t events;                    /* events read so far: the next seq */
+    uint64_t last_t;
 };
 
 #define FAIL(r, err, errlen, ...)                                                                  \
@@ -172,6 +174,10 @@ static int check_known_keys(struct trc_reader *r, const char *const *known, size
                             const struct trc_event_desc *d, char *err, size_t errlen)
 {
     for (cJSON *it = r->cur->child; it; it = it->next) {
+        /* JSON allows a key twice; a trace line never has one. */
+        for (cJSON *prev = r->cur->child; prev != it; prev = prev->next)
+            if (strcmp(prev->string, it->string) == 0)
+                FAIL(r, err, errlen, "field '%s': appears twice", it->string);
         bool ok = false;
         for (size_t i = 0; i < nknown && !ok; i++)
             ok = strcmp(it->string, known[i]) == 0;
@@ -323,6 +329,15 @@ int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t
     static const char *const known[] = {"seq", "t", "vcpu", "ev"};
     if (check_known_keys(r, known, ARRAY_SIZE(known), d, err, errlen) < 0)
         return -1;
+    /* Events are numbered from 0 in file order and written in time order. */
+    if ((uint64_t)seq != r->events)
+        FAIL(r, err, errlen, "field 'seq': %lld, expected %llu (events count from 0 in file order)",
+             (long long)seq, (unsigned long long)r->events);
+    if ((uint64_t)t < r->last_t)
+        FAIL(r, err, errlen, "field 't': %lld is earlier than the previous event's %llu",
+             (long long)t, (unsigned long long)r->last_t);
+    r->events++;
+    r->last_t = (uint64_t)t;
     rec->seq = (uint64_t)seq;
     rec->t = (uint64_t)t;
     rec->vcpu = (int)vcpu;

@@ -558,6 +558,12 @@ static const struct bad_trace {
      "status", "integer"},
     {"vcpu out of range", EV("\"vcpu\":256,\"ev\":\"exit\",\"status\":0"), 3, "vcpu", "integer"},
     {"vcpu below -1", EV("\"vcpu\":-2,\"ev\":\"exit\",\"status\":0"), 3, "vcpu", "integer"},
+    {"duplicate key", EV("\"vcpu\":0,\"ev\":\"exit\",\"status\":0,\"status\":1"), 3, "status",
+     "appears twice"},
+    {"seq skips a number", HDR EV_OK "{\"seq\":2,\"t\":5,\"vcpu\":0,\"ev\":\"exit\",\"status\":0}\n",
+     3, "seq", "expected 1"},
+    {"time goes back", HDR "{\"seq\":0,\"t\":9,\"vcpu\":0,\"ev\":\"exit\",\"status\":0}\n"
+     "{\"seq\":1,\"t\":5,\"vcpu\":0,\"ev\":\"exit\",\"status\":0}\n", 3, "t", "earlier"},
     {"number where bool", EV("\"vcpu\":0,\"ev\":\"eoi\",\"vector\":3,\"level\":1"), 3, "level",
      "true or false"},
     {"string where bool", EV("\"vcpu\":0,\"ev\":\"eoi\",\"vector\":3,\"level\":\"true\""), 3,
