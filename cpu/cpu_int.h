@@ -97,6 +97,7 @@ struct vcpu {
     bool irq_check;       /* ask cb->pending() at the next block boundary */
     bool nmi_blocked;     /* from NMI delivery until the next IRET */
     uint64_t shadow_pc;   /* the instruction in an STI / MOV SS interrupt shadow */
+    uint64_t softint_rip; /* the INT n being delivered (vcpu.c on_intr), else UINT64_MAX */
     struct blk *cur;      /* block being executed (NULL before the first) */
     struct pending_fault fault;
     bool in_delivery;

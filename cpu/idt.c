@@ -190,6 +190,14 @@ int idt_deliver(struct vcpu *v, const struct vcpu_event *first)
             v->cb->delivered(v->ctx, v, &ev, pushed_rip);
             return 0;
         }
+        /* A fault while delivering INT n is a fault of that instruction: the
+         * frame points at it and it does not retire (SDM vol. 3 6.5). */
+        if (ev.type == VEV_SOFTINT && v->softint_rip != UINT64_MAX) {
+            pushed_rip = v->softint_rip;
+            vcpu_set(v, VR_RIP, pushed_rip);
+            v->retired--;
+            v->softint_rip = UINT64_MAX;
+        }
         /* A fault while delivering #DF, or nesting that never settles: shutdown. */
         if ((ev.type == VEV_EXCEPTION && ev.vector == X86_DF) || depth > 3)
             return -1;

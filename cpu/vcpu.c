@@ -440,7 +440,9 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
     if (soft) {
         v->cur = NULL;
         struct vcpu_event ev = {VEV_SOFTINT, (uint8_t)intno, false, 0, 0};
+        v->softint_rip = b->pc + b->offs[b->icount - 1];
         vcpu_deliver(v, &ev);
+        v->softint_rip = UINT64_MAX;
         return;
     }
     uint32_t err = has_error(intno) ? fault_error_code(v, intno, rip) : 0;
@@ -468,32 +470,69 @@ static void on_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v
 
 /* ---- Faults found at TLB fill ---------------------------------------------- */
 
+/* The first instruction from rip on whose bytes reach `page`: the one a
+ * fetch fault on that page belongs to (a block is straight-line code). */
+static uint64_t insn_reaching(struct vcpu *v, uint64_t rip, uint64_t page)
+{
+    size_t n = (size_t)(page - rip);
+    uint8_t *buf = malloc(n);
+    SNP_ASSERT(buf);
+    uint32_t pf;
+    uint64_t fva, at = rip;
+    if (vcpu_read_lin(v, rip, buf, n, &pf, &fva) == 0) {
+        const uint8_t *code = buf;
+        cs_insn *in = cs_malloc(v->cs);
+        while (cs_disasm_iter(v->cs, &code, &n, &at, in))
+            ;
+        cs_free(in, 1);
+    }
+    free(buf);
+    return at;
+}
+
 /* A fetch fault reported at a block start may belong to a later instruction of
- * the block (the translator reads ahead): step to the instruction that faults. */
+ * the block: the translator reads the whole block before any of it runs, so a
+ * one-instruction count cannot get past it. Run to the instruction that
+ * reaches the faulting page with a Unicorn exit there (the translator stops
+ * before fetching it), then drop that translation. Leaves v->fault invalid
+ * when the run ended (HLT, quantum...) before getting there. */
 static void step_to_fault(struct vcpu *v)
 {
     struct pending_fault f = v->fault;
-    for (int i = 0; i < 4096; i++) {
-        uint64_t rip = vcpu_get(v, VR_RIP);
-        if (f.access != UC_MEM_FETCH || (rip & MEM_PAGE_MASK) == f.va ||
-            ((rip + 15) & MEM_PAGE_MASK) < f.va)
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    if (f.access != UC_MEM_FETCH || rip >= f.va || f.va - rip > 2 * MEM_PAGE_SIZE)
+        return;
+    uint64_t at = insn_reaching(v, rip, f.va);
+    if (at == rip)
+        return;
+    UC_CHECK(uc_ctl_set_exits(v->uc, &at, 1));
+    v->fault.valid = false;
+    for (int i = 0; i < 4096 && !v->fault.valid && v->stop == VCPU_RUNNING; i++) {
+        uint64_t pc = vcpu_get(v, VR_RIP);
+        if (pc == at)
             break;
-        v->fault.valid = false;
-        uint64_t before = v->retired;
-        uc_emu_start(v->uc, rip, 0, 0, 1);
-        if (v->fault.valid || v->stop != VCPU_RUNNING || v->retired == before)
+        v->cur = NULL;
+        if (uc_emu_start(v->uc, pc, 0, 0, 0) != UC_ERR_OK)
             break;
     }
-    if (!v->fault.valid)
+    UC_CHECK(uc_ctl_set_exits(v->uc, NULL, 0));
+    UC_CHECK(uc_ctl_remove_cache(v->uc, rip, at + 1));
+    if (v->stop != VCPU_RUNNING)
+        v->fault.valid = false;
+    else if (!v->fault.valid)
         v->fault = f;
 }
 
 static void deliver_tlb_fault(struct vcpu *v)
 {
     step_to_fault(v);
+    if (!v->fault.valid)
+        return;
     struct pending_fault f = v->fault;
     v->fault.valid = false;
     uint64_t rip = vcpu_get(v, VR_RIP);
+    if (f.access == UC_MEM_FETCH)
+        v->cur = NULL; /* the faulting block never ran */
     retire_to(v, rip, false);
     if (f.vector == 0xFF) {
         shutdown(v, "access to a guest-physical address with neither RAM nor MMIO", rip);
@@ -519,13 +558,15 @@ enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
         v->cur = NULL;
         v->fault.valid = false;
         uc_err err = uc_emu_start(v->uc, vcpu_get(v, VR_RIP), 0, 0, 0);
-        v->cur = NULL;
         if (v->stop != VCPU_RUNNING)
             break;
         if (v->fault.valid) {
+            /* v->cur is still the block of a faulting data access: the
+             * instructions after it in the block must not count. */
             deliver_tlb_fault(v);
             continue;
         }
+        v->cur = NULL;
         if (err == UC_ERR_OK) {
             /* Unicorn returns after a RIP write in a hook; that is progress too. */
             if (v->retired == before && ++idle > 100000)
@@ -550,6 +591,7 @@ enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
                       (unsigned long long)rip, uc_strerror(err));
         }
     }
+    v->cur = NULL;
     return v->stop;
 }
 
@@ -657,6 +699,7 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
     v->ctx = cfg->cb_ctx;
     v->mmio_end = cfg->mmio_end;
     v->shadow_pc = UINT64_MAX;
+    v->softint_rip = UINT64_MAX;
     uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc);
     if (e != UC_ERR_OK) {
         snprintf(err, errlen, "vCPU %u: cannot open a Unicorn engine: %s", cfg->index,
