@@ -90,7 +90,8 @@ int loader_load_elf(struct mem *m, const struct guest_image *img, const struct b
     unsigned loads = 0;
     for (unsigned i = 0; i < n; i++) {
         const Elf64_Phdr *p = &ph[i];
-        if (p->p_type != PT_LOAD)
+        /* An empty PT_LOAD (a linker's placeholder for absent data) loads nothing. */
+        if (p->p_type != PT_LOAD || p->p_memsz == 0)
             continue;
         loads++;
         if (p->p_filesz > p->p_memsz)
@@ -100,9 +101,9 @@ int loader_load_elf(struct mem *m, const struct guest_image *img, const struct b
             ELF_FAIL("segment %u: data lies outside the file (offset %#" PRIx64 ")", i,
                      p->p_offset);
         if (p->p_paddr < PAGE || p->p_memsz > l->free_end || p->p_paddr > l->free_end - p->p_memsz)
-            ELF_FAIL("segment %u (paddr %#" PRIx64 "-%#" PRIx64 ") lies outside guest RAM "
-                     "[0x1000, %#" PRIx64 ") (ram_mb too small?)",
-                     i, p->p_paddr, p->p_paddr + p->p_memsz, l->free_end);
+            ELF_FAIL("segment %u (paddr %#" PRIx64 ", %#" PRIx64 " bytes) lies outside guest "
+                     "RAM [0x1000, %#" PRIx64 ") (ram_mb too small?)",
+                     i, p->p_paddr, p->p_memsz, l->free_end);
         if (eh.e_entry >= p->p_vaddr && eh.e_entry < p->p_vaddr + p->p_memsz && (p->p_flags & PF_X))
             entry_ok = true;
         if (p->p_paddr + p->p_memsz > end)
@@ -114,7 +115,7 @@ int loader_load_elf(struct mem *m, const struct guest_image *img, const struct b
         ELF_FAIL("entry point %#" PRIx64 " is not in an executable segment", eh.e_entry);
     for (unsigned i = 0; i < n; i++) {
         const Elf64_Phdr *p = &ph[i];
-        if (p->p_type != PT_LOAD)
+        if (p->p_type != PT_LOAD || p->p_memsz == 0)
             continue;
         SNP_ASSERT(mem_write(m, p->p_paddr, img->data + p->p_offset, p->p_filesz));
         memset(m->ram + p->p_paddr + p->p_filesz, 0, p->p_memsz - p->p_filesz);
