@@ -223,11 +223,24 @@ static void do_sipi(struct slot *s, uint8_t vector)
 
 /* ---- Fabric host ----------------------------------------------------------------- */
 
+/* A message on the wire; owned by the system until it arrives (or the
+ * system is destroyed with it still travelling). */
 struct inflight {
     struct system *sys;
     int dst;
     struct fab_msg m;
+    struct inflight *prev, *next;
 };
+
+static void inflight_unlink(struct system *sys, struct inflight *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        sys->inflight = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+}
 
 static uint64_t host_now(void *ctx, int vcpu)
 {
@@ -241,6 +254,7 @@ static void arrive(void *arg)
 {
     struct inflight *f = arg;
     struct system *sys = f->sys;
+    inflight_unlink(sys, f);
     if (!sys->done)
         sys->fab->ops->receive(sys->fab, f->dst, &f->m);
     free(f);
@@ -269,7 +283,10 @@ static void host_send(void *ctx, int dst, const struct fab_msg *m)
     uint64_t at = (src ? sys_now(src) : tm_now(sys->tk)) + wire_latency(sys, dst, m);
     struct inflight *f = malloc(sizeof(*f));
     SNP_ASSERT(f);
-    *f = (struct inflight){sys, dst, *m};
+    *f = (struct inflight){sys, dst, *m, NULL, sys->inflight};
+    if (sys->inflight)
+        sys->inflight->prev = f;
+    sys->inflight = f;
     tm_schedule(sys->tk, at, arrive, f);
     if (src && m->src_kind == FAB_SRC_IPI)
         src->sum.ipis_sent++;
@@ -640,6 +657,11 @@ void snpref_destroy(struct snpref_system *handle)
     if (sys->fab)
         sys->fab->ops->destroy(sys->fab);
     tm_destroy(sys->tk);
+    while (sys->inflight) {
+        struct inflight *f = sys->inflight;
+        sys->inflight = f->next;
+        free(f);
+    }
     mem_destroy(&sys->mem);
     free(sys->slots);
     free(sys->apic_ids);

@@ -63,6 +63,7 @@ struct system {
     struct snpref_vcpu_summary *sums; /* filled at the end of the run */
     struct irqdev irqdev;
     struct slot *dev_cause;   /* the vCPU whose access drives a device right now */
+    struct inflight *inflight; /* messages on the wire (system.c) */
 
     bool done;
     struct snpref_result res;
