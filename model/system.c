@@ -172,6 +172,7 @@ void sys_wake(struct slot *s, const char *reason)
     s->st = VS_RUNNABLE;
     s->t_end = at;
     TRC(sys->trace, wake, at, (int)s->idx, reason);
+    TRC(sys->trace, vmentry, at, (int)s->idx, vcpu_get(s->cpu, VR_RIP));
     schedule_run(s, at);
 }
 
@@ -378,11 +379,16 @@ static void host_eoi(void *ctx, int vcpu, uint8_t vector)
 static enum vcpu_action cb_intercept(void *ctx, struct vcpu *v, struct vcpu_exit *e)
 {
     struct slot *s = sys_slot(ctx, v);
+    struct system *sys = s->sys;
     s->sum.exits++;
+    TRC(sys->trace, vmexit, sys_now(s), (int)s->idx, e->code, e->info1, e->info2, e->rip);
     /* What the hypervisor does happens at the exit (KVM sets a self-IPI's IRR
      * inside the WRMSR exit); the guest resumes after the round trip. */
     enum vcpu_action a = hv_intercept(s, e);
-    sys_charge(s, s->sys->cfg.cost.vmexit);
+    sys_charge(s, sys->cfg.cost.vmexit);
+    /* A halted vCPU re-enters when it wakes (sys_wake); a stopped run never does. */
+    if (a == VCPU_NEXT || a == VCPU_RAISE)
+        TRC(sys->trace, vmentry, sys_now(s), (int)s->idx, a == VCPU_NEXT ? e->next_rip : e->rip);
     return a;
 }
 
