@@ -2,9 +2,11 @@
 /*
  * Guest RAM: one host buffer, guest-physical address 0 to size, shared by every
  * vCPU engine (each maps the same pointer) and by the model's own accesses.
- * This module depends on nothing of ours. Later issues add the RMP and the
- * per-ASID keys here; every host-side access goes through these accessors so
- * that those checks have one place to live.
+ * This module depends on nothing of ours (libc and OpenSSL's libcrypto only).
+ * RAM holds what each page's owner reads (plaintext); under SEV-ES/SNP the
+ * hypervisor's accessors below compute what it would see in DRAM instead:
+ * ciphertext of private pages (keys.h, fact sheet 6.4) and RMP faults on
+ * writes to assigned pages (rmp.h, fact sheet 6.2).
  */
 #ifndef SNPREF_MEM_H
 #define SNPREF_MEM_H
@@ -17,9 +19,18 @@
 #define MEM_PAGE_SHIFT 12u
 #define MEM_PAGE_MASK  (~(uint64_t)(MEM_PAGE_SIZE - 1))
 
+struct rmp;
+struct mem_keys;
+
 struct mem {
     uint8_t *ram;       /* page-aligned, zero-filled at creation */
     uint64_t size;      /* bytes, a multiple of 2 MiB */
+    /* SEV: whose key each page's contents are under (0 = none, plaintext).
+     * Set when a guest maps the page with C=1 (mem_set_owner); under SNP the
+     * RMP says it instead. NULL until mem_enable_encryption(). */
+    uint16_t *owner;
+    struct rmp *rmp;            /* SNP only, else NULL (not owned) */
+    struct mem_keys *keys;      /* SEV-ES/SNP, else NULL (not owned) */
 };
 
 /* Allocates size bytes of zeroed RAM. Returns 0, or -1 with a message in err. */
@@ -40,6 +51,34 @@ static inline void *mem_ptr(const struct mem *m, uint64_t gpa, uint64_t len)
 /* Copy helpers; return false (and copy nothing) when the range leaves RAM. */
 bool mem_read(const struct mem *m, uint64_t gpa, void *dst, uint64_t len);
 bool mem_write(struct mem *m, uint64_t gpa, const void *src, uint64_t len);
+
+/* ---- The hypervisor's view (SEV-ES/SNP; design.md section 1 "memory/") ---------- */
+
+/* Turns on per-page owners and the hypervisor view; rmp may be NULL (SEV-ES).
+ * keys and rmp stay the caller's (mem_destroy frees only the owner table). */
+void mem_enable_encryption(struct mem *m, struct mem_keys *keys, struct rmp *rmp);
+/* The guest with asid mapped the page at gpa with C=1 (SEV-ES bookkeeping). */
+void mem_set_owner(struct mem *m, uint64_t gpa, uint32_t asid);
+/* The ASID whose key covers the page (RMP owner under SNP), 0 if none. */
+uint32_t mem_owner(const struct mem *m, uint64_t gpa);
+
+/*
+ * What the hypervisor reads at spa: plaintext for pages nobody owns, the
+ * ciphertext for private pages (keys.h, whole 16-byte blocks encrypted and the
+ * wanted bytes copied, so any range and alignment works). false (nothing
+ * copied) only if the range leaves RAM. Without encryption: mem_read().
+ */
+bool mem_hv_read(const struct mem *m, uint64_t spa, void *dst, uint64_t len);
+/*
+ * A hypervisor write: under SNP, an assigned page refuses it (returns false,
+ * *pf_error = the host #PF error code with the RMP bit, fact sheet 6.2); under
+ * SEV-ES the bytes land as ciphertext of the owner's key (the owner reads
+ * garbage: RAM gets keys_decrypt of the blocks as DRAM now holds them). Plain
+ * pages are written as given. The RMP check covers the whole range before a
+ * byte is written. false also (with *pf_error 0) if the range leaves RAM;
+ * pf_error may be NULL, and is 0 after a successful write.
+ */
+bool mem_hv_write(struct mem *m, uint64_t spa, const void *src, uint64_t len, uint64_t *pf_error);
 
 /* Little-endian scalar accessors for in-range, naturally sized fields. */
 uint64_t mem_ld64(const struct mem *m, uint64_t gpa);

@@ -4,13 +4,16 @@
  * message for the ones it may not, zero fill, the bounds of mem_contains() and
  * mem_ptr() at both edges and against gpa+len overflow, the copy helpers
  * (round trip, little-endian scalars) and that a copy that leaves RAM copies
- * nothing at all.
+ * nothing at all; the hypervisor's view before encryption is on (plain RAM)
+ * and who frees what once it is (the encrypted view itself: test_keys.c).
  */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "keys.h"
 #include "mem.h"
+#include "rmp.h"
 
 #define MIB (1ull << 20)
 
@@ -221,6 +224,48 @@ START_TEST(a_read_that_leaves_ram_is_refused_and_leaves_the_buffer_alone)
 }
 END_TEST
 
+/* ---- The hypervisor's view ------------------------------------------------------- */
+
+START_TEST(hv_view_without_encryption_is_plain_ram)
+{
+    uint8_t src[40], dst[40];
+    for (unsigned i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)(0x90 + i);
+    ck_assert_uint_eq(mem_owner(&g_m, 0x3000), 0);
+    uint64_t pf = 77;
+    ck_assert(mem_hv_write(&g_m, 0x3FF0, src, sizeof(src), &pf)); /* crosses a page */
+    ck_assert_uint_eq(pf, 0);
+    ck_assert_mem_eq(g_m.ram + 0x3FF0, src, sizeof(src));
+    ck_assert(mem_hv_read(&g_m, 0x3FF0, dst, sizeof(dst)));
+    ck_assert_mem_eq(dst, src, sizeof(src));
+    ck_assert(!mem_hv_read(&g_m, g_m.size - 8, dst, 16));
+    ck_assert(!mem_hv_write(&g_m, g_m.size - 8, src, 16, NULL));
+}
+END_TEST
+
+START_TEST(destroy_frees_the_owner_table_but_leaves_the_callers_rmp_and_keys)
+{
+    struct mem_keys *k = keys_create(1);
+    struct rmp *r = rmp_create(g_m.size);
+    ck_assert_ptr_nonnull(k);
+    ck_assert_ptr_nonnull(r);
+    mem_enable_encryption(&g_m, k, r);
+    ck_assert_ptr_nonnull(g_m.owner);
+    ck_assert_ptr_eq(g_m.keys, k);
+    ck_assert_ptr_eq(g_m.rmp, r);
+    mem_destroy(&g_m);
+    ck_assert_ptr_null(g_m.owner);
+    ck_assert_ptr_null(g_m.rmp);
+    /* Both still work (ASan would report a use after free otherwise). */
+    uint8_t in[16] = {0}, out[16];
+    keys_encrypt(k, 1, 0, in, out, sizeof(in));
+    struct rmp_entry e;
+    ck_assert(rmp_lookup(r, 0, &e));
+    rmp_destroy(r);
+    keys_destroy(k);
+}
+END_TEST
+
 static Suite *memory_suite(void)
 {
     Suite *s = suite_create("memory");
@@ -242,6 +287,12 @@ static Suite *memory_suite(void)
     tcase_add_test(tc, scalar_accessors_are_little_endian_and_exact_in_width);
     tcase_add_test(tc, a_write_that_leaves_ram_is_refused_and_copies_nothing);
     tcase_add_test(tc, a_read_that_leaves_ram_is_refused_and_leaves_the_buffer_alone);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("hypervisor view");
+    tcase_add_checked_fixture(tc, setup_2mib, teardown_mem);
+    tcase_add_test(tc, hv_view_without_encryption_is_plain_ram);
+    tcase_add_test(tc, destroy_frees_the_owner_table_but_leaves_the_callers_rmp_and_keys);
     suite_add_tcase(s, tc);
     return s;
 }
