@@ -61,7 +61,18 @@ enum vcpu_action {
     VCPU_STOP,            /* continue at next_rip, and end vcpu_run() now */
     VCPU_RAISE,           /* deliver exception exc_vector (RIP stays on the instruction) */
     VCPU_RESTARTED,       /* the model changed the vCPU's state itself (e.g. INIT) */
+    VCPU_RETRY,           /* run the instruction again (e.g. after a PSMASH) */
 };
+
+/*
+ * Not SVM exits: instructions the model executes for the CPU under SNP
+ * (cb->intercept receives them like exits). The CPU has translated the guest
+ * virtual address in RAX: info1 = the guest-physical address, info2 = ECX
+ * (page size) for PVALIDATE and RCX for RMPADJUST; RDX stays in the register.
+ * The model sets RAX (and CF for PVALIDATE) and answers VCPU_NEXT.
+ */
+#define VCPU_INSN_PVALIDATE 0x100000001ull
+#define VCPU_INSN_RMPADJUST 0x100000002ull
 
 enum vcpu_event_type { VEV_EXTINT, VEV_NMI, VEV_EXCEPTION, VEV_SOFTINT };
 
@@ -99,6 +110,13 @@ struct vcpu_cb {
     void (*delivered)(void *ctx, struct vcpu *v, const struct vcpu_event *ev, uint64_t rip);
     /* The vCPU shut down (triple fault, ...); reason is a static string. */
     void (*shutdown)(void *ctx, struct vcpu *v, const char *reason, uint64_t rip);
+    /*
+     * SEV: a nested page fault the RMP check raised (fact sheet 6.2): error is
+     * the NPF EXITINFO1 (NPF_* of memory/rmp.h), gpa the faulting guest-physical
+     * address. The model answers VCPU_RETRY (it fixed the cause, e.g. PSMASH or
+     * an implicit page-state change), or VCPU_STOP (it ended the run).
+     */
+    enum vcpu_action (*npf)(void *ctx, struct vcpu *v, uint64_t gpa, uint64_t error);
     /* A guest access to guest-physical memory outside RAM (MMIO space). */
     uint64_t (*mmio_read)(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size);
     void (*mmio_write)(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val);
@@ -112,6 +130,12 @@ struct vcpu_config {
     void *cb_ctx;
     uint64_t mmio_end;        /* guest-physical [ram size, mmio_end) is MMIO; above: no memory */
     uint32_t tcg_buffer_mb;   /* Unicorn translation buffer per engine */
+    /* SEV-ES / SNP (all 0 in plain mode) */
+    unsigned cbit_pos;        /* C-bit in guest PTEs (51), 0 = no encryption */
+    bool sev_es;              /* intercepts raise #VC; IRET does not end NMI blocking */
+    bool snp;                 /* RMP checks at TLB fill (mem->rmp); PVALIDATE, RMPADJUST */
+    uint32_t asid;
+    unsigned vmpl;
 };
 
 /* State every vCPU engine shares: which guest pages hold decoded code. */
@@ -160,6 +184,19 @@ unsigned vcpu_cpl(struct vcpu *v);
 /* Interrupt state the model needs for HLT and NMI decisions. */
 bool vcpu_if(struct vcpu *v);
 bool vcpu_nmi_blocked(const struct vcpu *v);
+/* SEV-ES: the guest signalled NMI_COMPLETE. */
+void vcpu_nmi_unblock(struct vcpu *v);
+
+/* The RMP or the guest's page-table mappings changed: drop every engine's TLB. */
+void cpu_shared_flush_tlbs(struct cpu_shared *s);
+
+/* SEV-ES/SNP world switch: the vCPU's state to and from its VMSA (a struct
+ * sev_vmsa of include/snpref/sev.h). */
+struct sev_vmsa;
+void vcpu_save_vmsa(struct vcpu *v, struct sev_vmsa *vmsa);
+/* Returns 0, or -1 with *why when the state cannot run (VMRUN fails: the
+ * model reports VMEXIT_INVALID). */
+int vcpu_load_vmsa(struct vcpu *v, const struct sev_vmsa *vmsa, const char **why);
 
 /* Delivers ev now (at an instruction boundary): faults nest into #DF and a
  * fault while delivering #DF shuts the vCPU down (returns -1). */

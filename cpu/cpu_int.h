@@ -13,6 +13,8 @@
 
 #include "cpu.h"
 #include "mem.h"
+#include "rmp.h"
+#include "snpref/sev.h"
 #include "snpref/base.h"
 
 #if UC_API_MAJOR < 2 || (UC_API_MAJOR == 2 && UC_API_MINOR < 1)
@@ -33,6 +35,9 @@ enum icpt_kind {
     IK_RDMSR, IK_WRMSR, IK_RDPMC, IK_HLT, IK_MONITOR, IK_MWAIT, IK_WBINVD, IK_INVD,
     IK_INS, IK_OUTS,
     IK_IRET,              /* observed, not intercepted: ends NMI blocking */
+    /* Intercepted only under SEV-ES, where they raise #VC instead of running:
+     * in plain mode Unicorn's own hooks serve CPUID, IN/OUT and RDTSC(P). */
+    IK_CPUID, IK_RDTSC, IK_RDTSCP, IK_IN, IK_OUT, IK_DR7_RD, IK_DR7_WR,
 };
 
 /* A decoded translation block: what the block hook needs on every execution. */
@@ -57,6 +62,7 @@ struct icpt {
     uint8_t opsize;       /* INS/OUTS element size */
     bool rep;
     uint8_t addr_size;    /* 2, 4 or 8 */
+    int16_t port;         /* IN/OUT: immediate port, or -1 for DX */
     uc_hook hook;
     bool live;
 };
@@ -71,10 +77,21 @@ struct cpu_shared {
 };
 
 /* A #PF (or other fault) found while filling the TLB, delivered after the engine stops. */
+/* What a failed TLB fill leaves for the run loop. */
+enum pg_fault {
+    PGF_NONE,
+    PGF_PF,               /* #PF, error in pf_error */
+    PGF_GP,               /* #GP(0): non-canonical address */
+    PGF_NPF,              /* SEV: RMP #NPF to the hypervisor (npf_error, npf_gpa) */
+    PGF_VC,               /* SEV: #VC with vc_error (0x404 not validated, 0x400 MMIO) */
+    PGF_UNBACKED,         /* no RAM and no MMIO there: shutdown */
+};
+
 struct pending_fault {
     bool valid;
-    uint8_t vector;
-    uint32_t error;
+    enum pg_fault kind;
+    uint32_t error;       /* #PF error code, or the #VC error code */
+    uint64_t npf_error, npf_gpa;
     uint64_t va;          /* page-aligned address the fill was for */
     uc_mem_type access;
 };
@@ -89,6 +106,10 @@ struct vcpu {
     csh cs;               /* Capstone handle: block decode */
     csh cs_detail;        /* Capstone handle with operand detail: fault classification */
     uint64_t mmio_end;
+    unsigned cbit_pos;    /* SEV: C-bit position, 0 = none */
+    bool sev_es, snp;
+    uint32_t asid;
+    unsigned vmpl;
 
     /* run state */
     enum vcpu_stop stop;
@@ -128,12 +149,16 @@ bool smc_is_code(const struct cpu_shared *s, uint64_t gpa);
 /* paging.c */
 enum pg_access { PG_READ, PG_WRITE, PG_FETCH };
 struct pg_result {
-    uint64_t gpa;         /* physical address of va */
-    uint32_t pf_error;    /* when the walk faults */
+    uint64_t gpa;         /* physical address of va (C-bit stripped) */
+    bool c_bit;           /* SEV: the leaf maps va encrypted (private) */
+    enum pg_fault fault;  /* when the walk fails */
+    uint32_t pf_error;    /* PGF_PF: #PF error code; PGF_VC: #VC error code */
+    uint64_t npf_error, npf_gpa;
     bool writable, executable, user, dirty;
 };
-/* Walks the guest page tables; returns 0 or -1 (#PF with pf_error). Sets A/D
- * bits as the hardware would when set_ad is true. */
+/* Walks the guest page tables; returns 0, or -1 with r->fault. Sets A/D bits as
+ * the hardware would when set_ad is true. Under SNP every table read is checked
+ * against the RMP as a private access (fact sheet 6.2). */
 int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
             struct pg_result *r);
 bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *ud);

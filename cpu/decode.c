@@ -143,6 +143,26 @@ static void scan_prefixes(const uint8_t *p, size_t len, bool *opsz16, bool *addr
     }
 }
 
+/* Under SEV-ES these raise #VC instead of running (fact sheet 5.1); in plain
+ * mode Unicorn's instruction hooks serve them and DR7 is the engine's. */
+static enum icpt_kind classify_es(const cs_insn *in)
+{
+    switch (in->id) {
+    case X86_INS_CPUID: return IK_CPUID;
+    case X86_INS_RDTSC: return IK_RDTSC;
+    case X86_INS_RDTSCP: return IK_RDTSCP;
+    case X86_INS_IN: return IK_IN;
+    case X86_INS_OUT: return IK_OUT;
+    case X86_INS_MOV:
+        if (!strncmp(in->op_str, "dr7,", 4))
+            return IK_DR7_WR;
+        if (strstr(in->op_str, ", dr7"))
+            return IK_DR7_RD;
+        return IK_NONE;
+    default: return IK_NONE;
+    }
+}
+
 static enum icpt_kind classify(unsigned id)
 {
     switch (id) {
@@ -177,6 +197,19 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uin
     c->rep = rep;
     c->addr_size = addr32 ? 4 : 8;
     c->opsize = (in->id == X86_INS_INSB || in->id == X86_INS_OUTSB) ? 1 : opsz16 ? 2 : 4;
+    c->port = -1;
+    if (kind == IK_IN || kind == IK_OUT) {
+        /* E4/E5/E6/E7 take an imm8 port, EC/ED/EE/EF use DX; the even ones
+         * move a byte (SDM "IN", "OUT"). */
+        size_t op = 0;
+        while (op < in->size && (in->bytes[op] == 0x66 || in->bytes[op] == 0x67 ||
+                                 (in->bytes[op] & 0xF0) == 0x40))
+            op++;
+        uint8_t opc = op < in->size ? in->bytes[op] : 0;
+        c->opsize = (opc & 1) ? (opsz16 ? 2 : 4) : 1;
+        if ((opc & 0xF8) == 0xE0 && op + 1 < in->size)
+            c->port = in->bytes[op + 1];
+    }
     UC_CHECK(uc_hook_add(v->uc, &c->hook, UC_HOOK_CODE, (void *)on_icpt, v, in->address,
                          in->address));
     c->live = true;
@@ -235,6 +268,8 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     for (size_t i = 0; i < n; i++) {
         b->offs[i] = (uint16_t)(insns[i].address - pc);
         enum icpt_kind k = classify(insns[i].id);
+        if (k == IK_NONE && v->sev_es)
+            k = classify_es(&insns[i]);
         uint64_t page = code_gpa(v, insns[i].address);
         if (k != IK_NONE && icpt_add(v, &insns[i], k, page))
             *restart = true;

@@ -52,10 +52,11 @@ static uint32_t pf_code(enum pg_access acc, bool user, bool present, bool nx_or_
     return e;
 }
 
-/* Reserved bits of an entry at `level` (1 = PTE ... 5 = PML5E). */
-static bool reserved(uint64_t pte, int level, bool nxe)
+/* Reserved bits of an entry at `level` (1 = PTE ... 5 = PML5E). Under SEV
+ * the C-bit is an address bit the hardware strips, not a reserved one. */
+static bool reserved(uint64_t pte, int level, bool nxe, uint64_t cbit)
 {
-    if ((pte >> PADDR_BITS) & ((1ull << (52 - PADDR_BITS)) - 1))
+    if (((pte & ~cbit) >> PADDR_BITS) & ((1ull << (52 - PADDR_BITS)) - 1))
         return true;
     if (!nxe && (pte & PTE_NX))
         return true;
@@ -66,6 +67,62 @@ static bool reserved(uint64_t pte, int level, bool nxe)
     if (level == 2 && (pte & PTE_PS) && (pte & 0x1FE000ull))
         return true;
     return false;
+}
+
+static enum rmp_access rmp_acc(enum pg_access acc, bool user)
+{
+    if (acc == PG_FETCH)
+        return user ? RMP_EXEC_USER : RMP_EXEC_SUPER;
+    return acc == PG_WRITE ? RMP_WRITE : RMP_READ;
+}
+
+/* Fills r from an RMP verdict; returns -1 if the access may not proceed. */
+static int rmp_verdict(const struct rmp_check *c, uint64_t gpa, struct pg_result *r)
+{
+    switch (c->verdict) {
+    case RMP_ALLOW:
+        return 0;
+    case RMP_VC_NOT_VALIDATED:
+        r->fault = PGF_VC;
+        r->pf_error = (uint32_t)SVM_EXIT_PAGE_NOT_VALIDATED;
+        return -1;
+    case RMP_NPF:
+        r->fault = PGF_NPF;
+        r->npf_error = c->npf_error;
+        r->npf_gpa = gpa;
+        return -1;
+    }
+    return -1;
+}
+
+/* SNP: a guest page-table read (and the A/D write when set_ad) is a private
+ * access to the table page (fact sheet 6.2, UNCERTAIN: "always private"). */
+static int rmp_table_fault(struct vcpu *v, uint64_t pte_gpa, bool set_ad, struct pg_result *r)
+{
+    if (pte_gpa >= v->mem->size)
+        return 0;
+    struct rmp_check c = rmp_check_guest(v->mem->rmp, v->asid, v->vmpl, pte_gpa, true,
+                                         set_ad ? RMP_WRITE : RMP_READ, true);
+    return rmp_verdict(&c, pte_gpa, r);
+}
+
+/* SNP: the final access (instruction fetches are always private, fact sheet 6.2). */
+static int rmp_final(struct vcpu *v, uint64_t gpa, enum pg_access acc, bool user,
+                     struct pg_result *r)
+{
+    bool c = r->c_bit || acc == PG_FETCH;
+    struct rmp_check chk = rmp_check_guest(v->mem->rmp, v->asid, v->vmpl, gpa, c,
+                                           rmp_acc(acc, user), false);
+    return rmp_verdict(&chk, gpa, r);
+}
+
+/* Whether the RMP allows another access kind on a page, so that a TLB entry
+ * never lets through what the RMP would stop. */
+static bool rmp_allows(struct vcpu *v, uint64_t gpa, bool c_bit, enum pg_access acc, bool user)
+{
+    bool c = c_bit || acc == PG_FETCH;
+    return rmp_check_guest(v->mem->rmp, v->asid, v->vmpl, gpa, c, rmp_acc(acc, user), false)
+               .verdict == RMP_ALLOW;
 }
 
 static bool canonical(uint64_t va, bool la57)
@@ -88,23 +145,28 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set
     uint64_t cr4 = vcpu_get(v, VR_CR4), efer = vcpu_get(v, VR_EFER);
     bool nxe = efer & EFER_NXE, la57 = cr4 & CR4_LA57;
     if (!canonical(va, la57)) {
-        r->pf_error = UINT32_MAX; /* not a #PF: #GP(0) */
+        r->fault = PGF_GP; /* not a #PF: #GP(0) */
         return -1;
     }
     bool nx_or_smep = nxe || (cr4 & CR4_SMEP);
+    uint64_t cbit = v->cbit_pos ? 1ull << v->cbit_pos : 0;
     uint64_t table = vcpu_get(v, VR_CR3) & ADDR_MASK;
     bool rw = true, us = true, nx = false;
     int levels = la57 ? 5 : 4;
     for (int level = levels; level >= 1; level--) {
         uint64_t idx = (va >> (12 + 9 * (level - 1))) & 0x1FF;
         uint64_t pte_gpa = table + idx * 8;
+        if (v->snp && rmp_table_fault(v, pte_gpa, set_ad, r) < 0)
+            return -1;
         /* A table outside RAM reads as all ones: reserved bits set. */
         uint64_t pte = mem_contains(v->mem, pte_gpa, 8) ? mem_ld64(v->mem, pte_gpa) : ~0ull;
         if (!(pte & PTE_P)) {
+            r->fault = PGF_PF;
             r->pf_error = pf_code(acc, user, false, nx_or_smep);
             return -1;
         }
-        if (reserved(pte, level, nxe)) {
+        if (reserved(pte, level, nxe, cbit)) {
+            r->fault = PGF_PF;
             r->pf_error = pf_code(acc, user, true, nx_or_smep) | PFERR_RSVD;
             return -1;
         }
@@ -120,6 +182,7 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set
         }
         uint64_t page_mask = (1ull << (12 + 9 * (level - 1))) - 1;
         r->gpa = ((pte & ADDR_MASK) & ~page_mask) | (va & page_mask);
+        r->c_bit = pte & cbit;
         r->writable = rw;
         r->executable = !nx;
         r->user = us;
@@ -130,6 +193,7 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set
                      (acc == PG_WRITE && !rw && (user || (cr0 & CR0_WP))) ||
                      (acc == PG_FETCH && (nx || (!user && us && (cr4 & CR4_SMEP))));
         if (fault) {
+            r->fault = PGF_PF;
             r->pf_error = pf_code(acc, user, true, nx_or_smep);
             return -1;
         }
@@ -149,31 +213,58 @@ static enum pg_access to_access(uc_mem_type t)
     return t == UC_MEM_WRITE ? PG_WRITE : t == UC_MEM_FETCH ? PG_FETCH : PG_READ;
 }
 
+static void fill_fault(struct vcpu *v, const struct pg_result *r, uint64_t va, uc_mem_type type)
+{
+    v->fault = (struct pending_fault){.valid = true, .kind = r->fault, .error = r->pf_error,
+                                      .npf_error = r->npf_error, .npf_gpa = r->npf_gpa,
+                                      .va = va, .access = type};
+}
+
 bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *ud)
 {
     (void)uc;
     struct vcpu *v = ud;
     v->stats.tlb_fills++;
     enum pg_access acc = to_access(type);
+    bool user = vcpu_cpl(v) == 3;
     struct pg_result r;
-    if (pg_walk(v, va, acc, vcpu_cpl(v) == 3, true, &r) < 0) {
-        v->fault = (struct pending_fault){true, r.pf_error == UINT32_MAX ? X86_GP : X86_PF,
-                                          r.pf_error == UINT32_MAX ? 0 : r.pf_error, va, type};
+    if (pg_walk(v, va, acc, user, true, &r) < 0) {
+        fill_fault(v, &r, va, type);
         return false;
     }
     uint64_t gpa = r.gpa & MEM_PAGE_MASK;
-    if (gpa >= v->mem->size && gpa >= v->mmio_end) {
+    bool in_ram = gpa < v->mem->size;
+    if (!in_ram && gpa >= v->mmio_end) {
         /* Nothing lives there: no RAM, no MMIO. */
-        v->fault = (struct pending_fault){true, 0xFF, 0, va, type};
+        r.fault = PGF_UNBACKED;
+        fill_fault(v, &r, va, type);
         return false;
     }
-    bool in_ram = gpa < v->mem->size;
+    if (!in_ram && v->sev_es) {
+        /* MMIO under SEV-ES/SNP: KVM marks the nested entry with reserved bits,
+         * so the access becomes #VC 0x400 in the guest, which completes it with
+         * MMIO_READ/MMIO_WRITE (fact sheet 5.1: NPF). */
+        r.fault = PGF_VC;
+        r.pf_error = SVM_EXIT_NPF;
+        fill_fault(v, &r, va, type);
+        return false;
+    }
+    if (in_ram && v->snp && rmp_final(v, gpa, acc, user, &r) < 0) {
+        fill_fault(v, &r, va, type);
+        return false;
+    }
+    if (in_ram && v->sev_es && !v->snp && r.c_bit)
+        mem_set_owner(v->mem, gpa, v->asid);
     if (in_ram && acc == PG_WRITE && smc_is_code(v->shared, gpa))
         smc_page_written(v->shared, v, gpa);
-    uint32_t perms = UC_PROT_READ;
-    if (r.executable)
+    bool rmp = v->snp && in_ram;
+    uint32_t perms = 0;
+    if (!rmp || acc == PG_READ || rmp_allows(v, gpa, r.c_bit, PG_READ, user))
+        perms |= UC_PROT_READ;
+    if (r.executable && (!rmp || acc == PG_FETCH || rmp_allows(v, gpa, r.c_bit, PG_FETCH, user)))
         perms |= UC_PROT_EXEC;
-    if (r.writable && (acc == PG_WRITE || r.dirty) && !(in_ram && smc_is_code(v->shared, gpa)))
+    if (r.writable && (acc == PG_WRITE || r.dirty) && !(in_ram && smc_is_code(v->shared, gpa)) &&
+        (!rmp || acc == PG_WRITE || rmp_allows(v, gpa, r.c_bit, PG_WRITE, user)))
         perms |= UC_PROT_WRITE;
     e->paddr = gpa;
     e->perms = (uc_prot)perms;
@@ -188,8 +279,16 @@ static int lin_copy(struct vcpu *v, uint64_t va, void *buf, size_t len, bool wri
     uint8_t *p = buf;
     while (len) {
         struct pg_result r;
-        if (pg_walk(v, va, write ? PG_WRITE : PG_READ, false, true, &r) < 0) {
-            *pf_error = r.pf_error;
+        int rc = pg_walk(v, va, write ? PG_WRITE : PG_READ, false, true, &r);
+        if (rc == 0 && v->snp && r.gpa < v->mem->size)
+            rc = rmp_final(v, r.gpa & MEM_PAGE_MASK, write ? PG_WRITE : PG_READ, false, &r);
+        if (rc < 0) {
+            /* The model's own accesses as the guest (IDT frames, string I/O)
+             * report an RMP failure as a #PF with the RMP bit: XXX(model), the
+             * hardware would give the hypervisor an #NPF in mid-delivery. */
+            *pf_error = r.fault == PGF_GP   ? UINT32_MAX
+                        : r.fault == PGF_PF ? r.pf_error
+                                            : PFERR_P | PFERR_RMP | (write ? PFERR_W : 0u);
             *fault_va = va;
             return -1;
         }

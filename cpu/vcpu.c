@@ -102,6 +102,18 @@ bool vcpu_msr_set(struct vcpu *v, uint32_t msr, uint64_t val)
 unsigned vcpu_cpl(struct vcpu *v) { return (unsigned)(vcpu_read_reg(v, UC_X86_REG_CS) & 3); }
 bool vcpu_if(struct vcpu *v) { return vcpu_get(v, VR_RFLAGS) & RFLAGS_IF; }
 bool vcpu_nmi_blocked(const struct vcpu *v) { return v->nmi_blocked; }
+
+void vcpu_nmi_unblock(struct vcpu *v)
+{
+    v->nmi_blocked = false;
+    v->irq_check = true;
+}
+
+void cpu_shared_flush_tlbs(struct cpu_shared *s)
+{
+    for (unsigned i = 0; i < s->nvcpus; i++)
+        UC_CHECK(uc_ctl_flush_tlb(s->vcpus[i]->uc));
+}
 unsigned vcpu_index(const struct vcpu *v) { return v->index; }
 void vcpu_kick(struct vcpu *v) { v->irq_check = true; }
 void vcpu_get_stats(const struct vcpu *v, struct vcpu_stats *s) { *s = v->stats, s->insns = v->retired; }
@@ -256,6 +268,10 @@ static void finish(struct vcpu *v, struct vcpu_exit *e, enum vcpu_action a)
         vcpu_set(v, VR_RIP, e->rip);
         raise_exc(v, e->exc_vector, e->exc_has_error, e->exc_error, e->exc_cr2);
         return;
+    case VCPU_RETRY:
+        retire_to(v, e->rip, false);
+        vcpu_set(v, VR_RIP, e->rip);
+        return;
     case VCPU_NEXT:
     case VCPU_HALT:
     case VCPU_STOP:
@@ -282,7 +298,47 @@ static const struct {
     [IK_MONITOR] = {SVM_EXIT_MONITOR, "monitor"}, [IK_MWAIT] = {SVM_EXIT_MWAIT, "mwait"},
     [IK_WBINVD] = {SVM_EXIT_WBINVD, "wbinvd"}, [IK_INVD] = {SVM_EXIT_INVD, "invd"},
     [IK_INS] = {SVM_EXIT_IOIO, "ins"},        [IK_OUTS] = {SVM_EXIT_IOIO, "outs"},
+    [IK_CPUID] = {SVM_EXIT_CPUID, "cpuid"},   [IK_RDTSC] = {SVM_EXIT_RDTSC, "rdtsc"},
+    [IK_RDTSCP] = {SVM_EXIT_RDTSCP, "rdtscp"}, [IK_IN] = {SVM_EXIT_IOIO, "in"},
+    [IK_OUT] = {SVM_EXIT_IOIO, "out"},        [IK_DR7_RD] = {SVM_EXIT_READ_DR7, "mov dr7 (read)"},
+    [IK_DR7_WR] = {SVM_EXIT_WRITE_DR7, "mov dr7 (write)"},
 };
+
+/* IN/OUT decoded at an exact address (SEV-ES): the exit, and for NEXT the effect. */
+static void port_exit(struct vcpu *v, const struct icpt *c, struct vcpu_exit *e)
+{
+    e->port = c->port < 0 ? (uint16_t)vcpu_get(v, VR_RDX) : (uint16_t)c->port;
+    e->size = c->opsize;
+    e->in = c->kind == IK_IN;
+    uint64_t mask = e->size == 4 ? 0xFFFFFFFFull : (1ull << (e->size * 8)) - 1;
+    if (!e->in)
+        e->data = vcpu_get(v, VR_RAX) & mask;
+    e->info1 = (uint64_t)e->port << SVM_IOIO_PORT_SHIFT | (e->in ? SVM_IOIO_TYPE_IN : 0) |
+               (e->size == 1 ? SVM_IOIO_SZ8 : e->size == 2 ? SVM_IOIO_SZ16 : SVM_IOIO_SZ32);
+    e->info2 = e->next_rip;
+}
+
+/* The effect of an instruction the model answered with VCPU_NEXT at an exact
+ * address (the instruction itself does not run: RIP moves past it). */
+static void apply_next(struct vcpu *v, const struct icpt *c, const struct vcpu_exit *e)
+{
+    switch (c->kind) {
+    case IK_IN: {
+        uint64_t mask = e->size == 4 ? 0xFFFFFFFFull : (1ull << (e->size * 8)) - 1;
+        uint64_t rax = vcpu_get(v, VR_RAX);
+        /* A 32-bit result zero-extends; 8/16-bit ones merge (SDM "IN"). */
+        vcpu_set(v, VR_RAX, e->size == 4 ? (e->data & mask) : (rax & ~mask) | (e->data & mask));
+        break;
+    }
+    case IK_RDTSC:
+    case IK_RDTSCP:
+        vcpu_set(v, VR_RAX, e->data & 0xFFFFFFFFu);
+        vcpu_set(v, VR_RDX, e->data >> 32);
+        break;
+    default:
+        break;
+    }
+}
 
 void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
@@ -294,8 +350,10 @@ void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     if (!c || !c->live)
         return;
     if (c->kind == IK_IRET) {
-        /* IRET ends NMI blocking (SDM 6.7.1); the instruction itself runs natively. */
-        if (v->nmi_blocked) {
+        /* IRET ends NMI blocking (SDM 6.7.1); the instruction itself runs
+         * natively. Under SEV-ES the hypervisor cannot see IRET: blocking ends
+         * with NMI_COMPLETE instead (vcpu_nmi_unblock). */
+        if (v->nmi_blocked && !v->sev_es) {
             v->nmi_blocked = false;
             v->irq_check = true;
         }
@@ -318,7 +376,12 @@ void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
                   (e.in ? 0u : 3u) << SVM_IOIO_SEG_SHIFT;
         e.info2 = e.next_rip;
     }
-    finish(v, &e, call_model(v, &e));
+    if (c->kind == IK_IN || c->kind == IK_OUT)
+        port_exit(v, c, &e);
+    enum vcpu_action a = call_model(v, &e);
+    if (a == VCPU_NEXT)
+        apply_next(v, c, &e);
+    finish(v, &e, a);
 }
 
 static int on_cpuid(uc_engine *uc, void *ud)
@@ -396,6 +459,36 @@ static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void 
     io_done(v, &e, call_model(v, &e));
 }
 
+/*
+ * PVALIDATE (F2 0F 01 FF) and RMPADJUST (F3 0F 01 FE) under SNP: the CPU
+ * translates the virtual address in RAX (a #PF if it cannot) and hands the
+ * guest-physical page to the model (VCPU_INSN_*). Returns 0 with e filled, or
+ * -1: not one of them (#UD), or a translation fault in e->exc_*.
+ */
+static int snp_insn(struct vcpu *v, const uint8_t *b, struct vcpu_exit *e)
+{
+    bool pval = b[0] == 0xF2 && b[1] == 0x0F && b[2] == 0x01 && b[3] == 0xFF;
+    bool adj = b[0] == 0xF3 && b[1] == 0x0F && b[2] == 0x01 && b[3] == 0xFE;
+    if (!pval && !adj)
+        return -1;
+    uint64_t va = vcpu_get(v, VR_RAX);
+    struct pg_result r;
+    if (pg_walk(v, va, PG_READ, false, true, &r) < 0) {
+        e->exc_vector = r.fault == PGF_GP ? X86_GP : X86_PF;
+        e->exc_error = r.fault == PGF_PF ? r.pf_error : 0;
+        e->exc_cr2 = va;
+        if (r.fault != PGF_PF && r.fault != PGF_GP)
+            e->exc_vector = X86_PF, e->exc_error = PFERR_P | PFERR_RMP;
+        return -1;
+    }
+    e->code = pval ? VCPU_INSN_PVALIDATE : VCPU_INSN_RMPADJUST;
+    e->name = pval ? "pvalidate" : "rmpadjust";
+    e->next_rip = e->rip + 4;
+    e->info1 = r.gpa;
+    e->info2 = vcpu_get(v, VR_RCX);
+    return 0;
+}
+
 /* VMMCALL and VMGEXIT are intercepts; anything else Unicorn cannot decode is #UD. */
 static bool on_invalid(uc_engine *uc, void *ud)
 {
@@ -412,6 +505,12 @@ static bool on_invalid(uc_engine *uc, void *ud)
         e.code = SVM_EXIT_VMMCALL, e.name = "vmmcall", e.next_rip = rip + 3;
     } else if (b[0] == 0xF3 && !memcmp(b + 1, vmmcall, 3)) {
         e.code = SVM_EXIT_VMGEXIT, e.name = "vmgexit", e.next_rip = rip + 4;
+    } else if (v->snp && snp_insn(v, b, &e) == 0) {
+        ; /* PVALIDATE / RMPADJUST for the model */
+    } else if (v->snp && e.exc_vector) {
+        retire_to(v, rip, false);
+        raise_exc(v, e.exc_vector, true, e.exc_error, e.exc_cr2);
+        return true;
     } else {
         retire_to(v, rip, false);
         raise_exc(v, X86_UD, false, 0, 0);
@@ -443,6 +542,14 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
         v->softint_rip = b->pc + b->offs[b->icount - 1];
         vcpu_deliver(v, &ev);
         v->softint_rip = UINT64_MAX;
+        return;
+    }
+    if (v->sev_es && (intno == X86_DB || intno == X86_AC)) {
+        /* KVM intercepts #DB and #AC of SEV-ES guests: they arrive as #VC with
+         * the exception's exit code, which the guest handles locally (fact
+         * sheet 5.1: 0x41, 0x51). */
+        retire_to(v, rip, false);
+        raise_exc(v, X86_VC, true, (uint32_t)(SVM_EXIT_EXCP_BASE + intno), 0);
         return;
     }
     uint32_t err = has_error(intno) ? fault_error_code(v, intno, rip) : 0;
@@ -534,13 +641,24 @@ static void deliver_tlb_fault(struct vcpu *v)
     if (f.access == UC_MEM_FETCH)
         v->cur = NULL; /* the faulting block never ran */
     retire_to(v, rip, false);
-    if (f.vector == 0xFF) {
+    switch (f.kind) {
+    case PGF_UNBACKED:
         shutdown(v, "access to a guest-physical address with neither RAM nor MMIO", rip);
         return;
-    }
-    if (f.vector == X86_GP) {
+    case PGF_GP:
         raise_exc(v, X86_GP, true, 0, 0);
         return;
+    case PGF_VC:
+        raise_exc(v, X86_VC, true, f.error, 0);
+        return;
+    case PGF_NPF:
+        /* The hypervisor decides: fix and retry the instruction, or end the run. */
+        if (v->cb->npf(v->ctx, v, f.npf_gpa, f.npf_error) == VCPU_STOP && v->stop == VCPU_RUNNING)
+            v->stop = VCPU_STOP_REQUEST;
+        return;
+    case PGF_PF:
+    case PGF_NONE:
+        break;
     }
     raise_exc(v, X86_PF, true, f.error, fault_linear_address(v, rip, f.va, f.access));
 }
@@ -698,6 +816,12 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
     v->cb = cfg->cb;
     v->ctx = cfg->cb_ctx;
     v->mmio_end = cfg->mmio_end;
+    v->cbit_pos = cfg->cbit_pos;
+    v->sev_es = cfg->sev_es;
+    v->snp = cfg->snp;
+    v->asid = cfg->asid;
+    v->vmpl = cfg->vmpl;
+    SNP_ASSERT(!v->snp || (v->mem->rmp && v->sev_es));
     v->shadow_pc = UINT64_MAX;
     v->softint_rip = UINT64_MAX;
     uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc);

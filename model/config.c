@@ -39,6 +39,15 @@ void config_defaults(struct snp_config *c)
         .device_msi = 400,
         .hlt_wakeup = 800,
     };
+    c->sev = (struct sev_options){
+        .policy = 0x30000, /* SMT allowed, bit 17 (must be 1): fact sheet 8.4 */
+        .asid = 1,
+        .sev_features = 0,
+        .ap_create = AP_CREATE_KVM,
+        .ap_features = AP_FEATURES_EXACT,
+        .implicit_psc = false,
+        .key_seed = 0x736e70726566ull, /* "snpref" */
+    };
 }
 
 /* ---- Locating a member's line in the text --------------------------------- */
@@ -328,6 +337,56 @@ static int load_cpuid(struct loader *L, const cJSON *arr, struct snp_config *c)
 }
 
 static const char *const modes[] = {"plain", "sev-es", "snp", NULL};
+static const char *const ap_policies[] = {"kvm", "strict", NULL};
+static const char *const ap_features[] = {"exact", "injection", NULL};
+
+static int load_bool(struct loader *L, const cJSON *it, const char *field, bool *out)
+{
+    if (!cJSON_IsBool(it))
+        CFG_FAIL(L, field, "expected true or false");
+    *out = cJSON_IsTrue(it);
+    return 0;
+}
+
+static int load_sev(struct loader *L, const cJSON *obj, struct sev_options *o)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "sev", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96], s[16];
+        uint64_t v;
+        snprintf(field, sizeof(field), "sev.%s", it->string);
+        if (!strcmp(it->string, "policy")) {
+            if (get_u64(L, it, field, 0, UINT64_MAX, &o->policy) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "asid")) {
+            /* SEV-ES/SNP ASIDs start at 1 (fact sheet 6.4); the raw RMP entry has 10 bits. */
+            if (get_u64(L, it, field, 1, 1023, &v) < 0)
+                return -1;
+            o->asid = (uint32_t)v;
+        } else if (!strcmp(it->string, "sev_features")) {
+            if (get_u64(L, it, field, 0, UINT64_MAX, &o->sev_features) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "ap_create_policy")) {
+            if (get_choice(L, it, field, ap_policies, s, sizeof(s)) < 0)
+                return -1;
+            o->ap_create = strcmp(s, "strict") ? AP_CREATE_KVM : AP_CREATE_STRICT;
+        } else if (!strcmp(it->string, "ap_create_features")) {
+            if (get_choice(L, it, field, ap_features, s, sizeof(s)) < 0)
+                return -1;
+            o->ap_features = strcmp(s, "exact") ? AP_FEATURES_INJECTION : AP_FEATURES_EXACT;
+        } else if (!strcmp(it->string, "implicit_psc")) {
+            if (load_bool(L, it, field, &o->implicit_psc) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "key_seed")) {
+            if (get_u64(L, it, field, 0, UINT64_MAX, &o->key_seed) < 0)
+                return -1;
+        } else {
+            CFG_FAIL(L, field, "unknown key");
+        }
+    }
+    return 0;
+}
 static const char *const exit_styles[] = {"snpref", "qemu", NULL};
 
 static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
@@ -359,6 +418,8 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
     }
     if (!strcmp(k, "cost"))
         return load_cost(L, it, &c->cost);
+    if (!strcmp(k, "sev"))
+        return load_sev(L, it, &c->sev);
     if (!strcmp(k, "cpuid"))
         return load_cpuid(L, it, c);
     static const struct u64_field top[] = {
@@ -460,9 +521,9 @@ int config_validate(const struct snp_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "no interrupt fabric named \"%s\"", c->apic);
         return -1;
     }
-    if (strcmp(c->mode, "plain") != 0) {
-        snprintf(err, errlen, "mode \"%s\" is not available yet: this build models plain guests",
-                 c->mode);
+    if (strcmp(c->mode, "snp") == 0 && !(c->sev.policy & (1ull << 17))) {
+        snprintf(err, errlen, "sev.policy %#" PRIx64 ": bit 17 must be 1 (fact sheet 8.4)",
+                 c->sev.policy);
         return -1;
     }
     return 0;
@@ -494,6 +555,16 @@ char *config_to_json(const struct snp_config *c)
         cJSON_AddNumberToObject(cost, cost_fields[i].name,
                                 (double)*(const uint64_t *)((const char *)&c->cost +
                                                             cost_fields[i].off));
+    cJSON *sev = cJSON_AddObjectToObject(o, "sev");
+    add_hex(sev, "policy", c->sev.policy);
+    cJSON_AddNumberToObject(sev, "asid", c->sev.asid);
+    add_hex(sev, "sev_features", c->sev.sev_features);
+    cJSON_AddStringToObject(sev, "ap_create_policy",
+                            c->sev.ap_create == AP_CREATE_STRICT ? "strict" : "kvm");
+    cJSON_AddStringToObject(sev, "ap_create_features",
+                            c->sev.ap_features == AP_FEATURES_EXACT ? "exact" : "injection");
+    cJSON_AddBoolToObject(sev, "implicit_psc", c->sev.implicit_psc);
+    add_hex(sev, "key_seed", c->sev.key_seed);
     cJSON *arr = cJSON_AddArrayToObject(o, "cpuid");
     for (unsigned i = 0; i < c->ncpuid; i++) {
         const struct cpuid_entry *e = &c->cpuid[i];

@@ -33,6 +33,20 @@ struct cpuid_entry {
     uint32_t eax, ebx, ecx, edx;
 };
 
+/* SEV-ES / SNP (config section "sev"; docs/config.md). */
+enum ap_create_policy { AP_CREATE_KVM, AP_CREATE_STRICT };
+enum ap_create_features { AP_FEATURES_EXACT, AP_FEATURES_INJECTION };
+
+struct sev_options {
+    uint64_t policy;            /* SNP guest policy (fact sheet 8.4): 0x30000 */
+    uint32_t asid;              /* the guest's ASID: 1 */
+    uint64_t sev_features;      /* SEV_FEATURES bits beyond what the mode implies: 0 */
+    enum ap_create_policy ap_create;      /* re-creating a running vCPU: kvm (allowed) */
+    enum ap_create_features ap_features;  /* RAX check: exact (current KVM) */
+    bool implicit_psc;          /* an RMP #NPF converts the page (KVM userspace) instead of terminating */
+    uint64_t key_seed;          /* memory-encryption and firmware key seed */
+};
+
 struct snp_config {
     unsigned vcpus;             /* 4 */
     char mode[16];              /* plain | sev-es | snp */
@@ -46,6 +60,7 @@ struct snp_config {
     uint32_t tcg_buffer_mb;     /* Unicorn translation buffer per vCPU: 32 */
     enum exit_style exit_style;
     struct cost_model cost;
+    struct sev_options sev;
     unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
     struct cpuid_entry cpuid[CFG_MAX_CPUID];
 };

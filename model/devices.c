@@ -103,6 +103,30 @@ void dev_eoi(struct system *sys, unsigned vcpu, uint8_t vector)
         irqdev_send(sys);
 }
 
+/* ---- MMIO ------------------------------------------------------------------------ */
+
+void dev_mmio(struct slot *s, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+    struct system *sys = s->sys;
+    uint64_t mask = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+    uint64_t off = gpa - SNP_MMIODEV_BASE;
+    bool dev = gpa >= SNP_MMIODEV_BASE && off < 4096 && off + size <= 4096;
+    if (!write) {
+        uint64_t v = mask; /* nothing there: all ones */
+        if (dev) {
+            unsigned reg = (unsigned)(off / 8), sh = (unsigned)(off % 8) * 8;
+            uint64_t r = reg == 0 ? SNP_MMIODEV_SIGNATURE : sys->mmiodev.reg[reg];
+            v = (r >> sh) & mask;
+        }
+        *val = v;
+    } else if (dev && off >= 8) {
+        unsigned reg = (unsigned)(off / 8), sh = (unsigned)(off % 8) * 8;
+        uint64_t m = mask << sh;
+        sys->mmiodev.reg[reg] = (sys->mmiodev.reg[reg] & ~m) | ((*val << sh) & m);
+    }
+    TRC(sys->trace, mmio, sys_now(s), (int)s->idx, write ? "write" : "read", gpa, size, *val & mask);
+}
+
 /* ---- Dispatch ------------------------------------------------------------------- */
 
 void dev_pio(struct slot *s, uint16_t port, uint8_t size, bool in, uint64_t *data,

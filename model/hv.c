@@ -65,6 +65,7 @@ static void cpuid_default(const struct system *sys, unsigned vcpu, uint32_t leaf
         break;
     case 0x80000007: r[3] = 1u << 8; break;                   /* invariant TSC */
     case 0x80000008: r[0] = 48u << 8 | 48u; r[2] = (sys->n - 1) & 0xFF; break;
+    case 0x8000001F: sev_cpuid_8000001f(sys, r); break;
     default: break; /* out of range and unknown leaves read as zeros (AMD) */
     }
 }
@@ -112,7 +113,7 @@ static bool fabric_msr(uint32_t msr)
 }
 
 /* Returns true if the access is valid; *val in/out. */
-static bool msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
+bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
 {
     struct system *sys = s->sys;
     if (fabric_msr(msr)) {
@@ -137,7 +138,7 @@ static enum vcpu_action do_msr(struct slot *s, struct vcpu_exit *e)
     bool write = e->info1 == 1;
     uint32_t msr = (uint32_t)vcpu_get(s->cpu, VR_RCX);
     uint64_t val = write ? (vcpu_get(s->cpu, VR_RDX) << 32 | (vcpu_get(s->cpu, VR_RAX) & 0xFFFFFFFFu)) : 0;
-    bool ok = msr_access(s, msr, write, &val);
+    bool ok = hv_msr_access(s, msr, write, &val);
     TRC(s->sys->trace, msr, sys_now(s), (int)s->idx, write ? "wr" : "rd", msr, val, ok ? "ok" : "gp");
     if (!ok) {
         e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;

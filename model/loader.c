@@ -7,6 +7,7 @@
 #include "loader.h"
 
 #include <elf.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,28 +18,59 @@
 #define STACK_SIZE (16u * 1024)
 #define PAGE 4096u
 
-static uint64_t pages_for_tables(uint64_t ram_size)
+#define MIB2 (2ull << 20)
+
+/* GHCB pages are mapped with 4 KiB pages: one page table per 2 MiB region they
+ * touch (at most vcpus / 512 + 2 of them). */
+static uint64_t ghcb_tables(unsigned vcpus) { return vcpus / 512 + 2; }
+
+static uint64_t pages_for_tables(uint64_t ram_size, unsigned vcpus)
 {
     uint64_t gib = (ram_size + (1ull << 30) - 1) >> 30;
     uint64_t pdpts = (gib + 511) / 512;
-    return 1 /* PML4 */ + pdpts + gib /* PDs */ + 1 /* PT for the first 2 MiB */;
+    return 1 /* PML4 */ + pdpts + gib /* PDs */ + 1 /* PT for the first 2 MiB */ +
+           ghcb_tables(vcpus);
 }
 
 void loader_layout(uint64_t ram_size, unsigned vcpus, struct boot_layout *l)
 {
     memset(l, 0, sizeof(*l));
+    l->vcpus = vcpus;
     uint64_t top = ram_size;
     l->bootinfo = top -= PAGE;
     l->gdt = top -= PAGE;
     l->gdt_limit = 5 * 8 - 1;
-    top -= pages_for_tables(ram_size) * PAGE;
+    l->secrets = top -= PAGE;
+    l->cpuid = top -= PAGE;
+    l->table_pages = pages_for_tables(ram_size, vcpus);
+    top -= l->table_pages * PAGE;
     l->cr3 = top;
     l->stack_size = STACK_SIZE;
     l->stack_top_base = top;
     top -= (uint64_t)vcpus * STACK_SIZE;
+    /* One spare page lets the VMSAs step over a 2 MiB boundary. */
+    top -= ((uint64_t)vcpus + 1) * PAGE;
+    l->vmsa_base = top;
+    uint64_t next2m = (top + MIB2 - 1) & ~(MIB2 - 1);
+    l->vmsa_skip = next2m < top + ((uint64_t)vcpus + 1) * PAGE ? next2m : 0;
     l->backing_base = top -= (uint64_t)vcpus * PAGE;
     l->ghcb_base = top -= (uint64_t)vcpus * PAGE;
     l->free_end = top;
+}
+
+uint64_t loader_vmsa_gpa(const struct boot_layout *l, unsigned i)
+{
+    uint64_t a = l->vmsa_base + (uint64_t)i * PAGE;
+    return l->vmsa_skip && a >= l->vmsa_skip ? a + PAGE : a;
+}
+
+void loader_for_each_page(const struct boot_layout *l, void (*fn)(void *ctx, uint64_t gpa),
+                          void *ctx)
+{
+    for (uint64_t i = 0; i < l->table_pages; i++)
+        fn(ctx, l->cr3 + i * PAGE);
+    fn(ctx, l->gdt);
+    fn(ctx, l->bootinfo);
 }
 
 #define ELF_FAIL(...)                                                                              \
@@ -125,31 +157,65 @@ int loader_load_elf(struct mem *m, const struct guest_image *img, const struct b
     return 0;
 }
 
+void loader_for_each_segment(const struct guest_image *img,
+                             void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx)
+{
+    Elf64_Ehdr eh;
+    memcpy(&eh, img->data, sizeof(eh));
+    for (unsigned i = 0; i < eh.e_phnum && i < 64; i++) {
+        Elf64_Phdr p;
+        memcpy(&p, img->data + eh.e_phoff + i * sizeof(p), sizeof(p));
+        if (p.p_type == PT_LOAD && p.p_memsz)
+            fn(ctx, p.p_paddr, p.p_paddr + p.p_memsz);
+    }
+}
+
 #define PTE_P  0x1ull
 #define PTE_RW 0x2ull
 #define PTE_PS 0x80ull
 
-void loader_build(struct mem *m, const struct boot_layout *l, const struct snp_bootinfo *bi)
+/* A 2 MiB region mapped with 4 KiB pages: page 0 of RAM is left unmapped
+ * (NULL faults), GHCB pages are shared (no C-bit). */
+static void build_pt(struct mem *m, const struct boot_layout *l, uint64_t pt, uint64_t region,
+                     uint64_t c)
 {
-    uint64_t ram = m->size;
+    uint64_t ghcb_end = l->ghcb_base + (uint64_t)l->vcpus * PAGE;
+    for (uint64_t a = region; a < region + MIB2 && a < m->size; a += PAGE) {
+        if (a == 0)
+            continue;
+        bool shared = a >= l->ghcb_base && a < ghcb_end;
+        mem_st64(m, pt + ((a - region) >> 12) * 8, a | PTE_P | PTE_RW | (shared ? 0 : c));
+    }
+}
+
+void loader_build(struct mem *m, const struct boot_layout *l, const struct snp_bootinfo *bi,
+                  unsigned cbit_pos)
+{
+    uint64_t ram = m->size, c = cbit_pos ? 1ull << cbit_pos : 0;
     uint64_t gib = (ram + (1ull << 30) - 1) >> 30;
     uint64_t pdpts = (gib + 511) / 512;
     uint64_t pml4 = l->cr3, pdpt = pml4 + PAGE, pd = pdpt + pdpts * PAGE, pt = pd + gib * PAGE;
-    memset(m->ram + pml4, 0, (pt + PAGE) - pml4);
+    memset(m->ram + pml4, 0, l->table_pages * PAGE);
     for (uint64_t i = 0; i < pdpts; i++)
-        mem_st64(m, pml4 + i * 8, (pdpt + i * PAGE) | PTE_P | PTE_RW);
+        mem_st64(m, pml4 + i * 8, (pdpt + i * PAGE) | PTE_P | PTE_RW | c);
     for (uint64_t g = 0; g < gib; g++)
-        mem_st64(m, pdpt + g * 8, (pd + g * PAGE) | PTE_P | PTE_RW);
-    for (uint64_t a = 0; a < ram; a += 2u << 20) {
+        mem_st64(m, pdpt + g * 8, (pd + g * PAGE) | PTE_P | PTE_RW | c);
+    /* 4 KiB tables for region 0 and for the regions holding GHCB pages. */
+    uint64_t first = l->ghcb_base & ~(MIB2 - 1), last = (l->ghcb_base + (uint64_t)l->vcpus * PAGE - 1) & ~(MIB2 - 1);
+    uint64_t next_pt = pt + PAGE;
+    for (uint64_t a = 0; a < ram; a += MIB2) {
         uint64_t slot = pd + (a >> 21) * 8;
-        if (a == 0)
-            mem_st64(m, slot, pt | PTE_P | PTE_RW);
-        else
-            mem_st64(m, slot, a | PTE_P | PTE_RW | PTE_PS);
+        if (a == 0 || (a >= first && a <= last)) {
+            uint64_t t = a == 0 ? pt : next_pt;
+            if (a != 0)
+                next_pt += PAGE;
+            SNP_ASSERT(t < l->cr3 + l->table_pages * PAGE);
+            build_pt(m, l, t, a, c);
+            mem_st64(m, slot, t | PTE_P | PTE_RW | c);
+        } else {
+            mem_st64(m, slot, a | PTE_P | PTE_RW | PTE_PS | c);
+        }
     }
-    /* The first 2 MiB in 4 KiB pages, page 0 left unmapped (NULL faults). */
-    for (uint64_t a = PAGE; a < (2u << 20) && a < ram; a += PAGE)
-        mem_st64(m, pt + (a >> 12) * 8, a | PTE_P | PTE_RW);
 
     static const uint64_t gdt[5] = {
         0,

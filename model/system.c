@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "psp.h"
+#include "rmp.h"
 #include "snpref/base.h"
 
 /* ---- Time -------------------------------------------------------------------- */
@@ -129,6 +131,9 @@ static void run_quantum(void *arg)
         sys_finish(sys, SNPREF_LIMIT, -1, 0, why);
         return;
     }
+    /* VMRUN of an SEV-ES/SNP vCPU runs from its VMSA, which may fail. */
+    if (sys->sev && !sev_vmrun(s))
+        return;
     s->t0 = tm_now(sys->tk);
     s->insn0 = vcpu_insns(s->cpu);
     s->extra = 0;
@@ -151,6 +156,10 @@ static void run_quantum(void *arg)
             schedule_run(s, s->t_end);
         break;
     case VCPU_STOP_HALT:
+        if (s->sev.hold != HOLD_NONE) {
+            s->st = VS_WAIT_SIPI; /* AP reset hold: only a SIPI ends it */
+            break;
+        }
         s->st = VS_HALTED;
         s->sum.halts++;
         TRC(sys->trace, hlt, s->t_end, (int)s->idx, vcpu_get(s->cpu, VR_RIP));
@@ -181,6 +190,19 @@ void sys_wake(struct slot *s, const char *reason)
 static void do_init(struct slot *s, int src)
 {
     struct system *sys = s->sys;
+    if (sys->sev) {
+        /* The hypervisor cannot reset protected state: INIT only matters to a
+         * vCPU created with CREATE_ON_INIT (fact sheet 10.2). */
+        TRC(sys->trace, init, sys_now(s), (int)s->idx, src);
+        if (sev_on_init(s)) {
+            s->st = VS_RUNNABLE;
+            if (s->in_quantum)
+                vcpu_request_stop(s->cpu);
+            else
+                schedule_run(s, sys_now(s));
+        }
+        return;
+    }
     vcpu_init_reset(s->cpu);
     s->st = VS_WAIT_SIPI;
     TRC(sys->trace, init, sys_now(s), (int)s->idx, src);
@@ -188,7 +210,7 @@ static void do_init(struct slot *s, int src)
         vcpu_request_stop(s->cpu);
 }
 
-static void boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_boot *b)
+void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_boot *b)
 {
     const struct boot_layout *l = &sys->layout;
     *b = (struct vcpu_boot){
@@ -211,8 +233,16 @@ static void boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vc
 static void do_sipi(struct slot *s, uint8_t vector)
 {
     struct system *sys = s->sys;
+    if (sys->sev) {
+        TRC(sys->trace, sipi, sys_now(s), (int)s->idx, vector, 0);
+        if (sev_on_sipi(s, vector)) {
+            s->st = VS_RUNNABLE;
+            schedule_run(s, sys_now(s));
+        }
+        return;
+    }
     struct vcpu_boot b;
-    boot_state(sys, s->idx, (uint64_t)vector << 12, &b);
+    sys_boot_state(sys, s->idx, (uint64_t)vector << 12, &b);
     char err[128];
     SNP_ASSERT(vcpu_set_boot_state(s->cpu, &b, err, sizeof(err)) == 0);
     s->st = VS_RUNNABLE;
@@ -337,6 +367,8 @@ static void host_kick(void *ctx, int vcpu)
                 do_sipi(s, ev.vector);
             } else if (ev.kind == FAB_EV_INIT) {
                 sys->fab->ops->ack(sys->fab, vcpu, ev); /* already waiting */
+                if (sys->sev)
+                    do_init(s, -1);
                 continue;
             }
             return;
@@ -380,6 +412,8 @@ static enum vcpu_action cb_intercept(void *ctx, struct vcpu *v, struct vcpu_exit
 {
     struct slot *s = sys_slot(ctx, v);
     struct system *sys = s->sys;
+    if (sys->sev)
+        return sev_intercept(s, e);
     s->sum.exits++;
     TRC(sys->trace, vmexit, sys_now(s), (int)s->idx, e->code, e->info1, e->info2, e->rip);
     /* What the hypervisor does happens at the exit (KVM sets a self-IPI's IRR
@@ -458,18 +492,51 @@ static void cb_shutdown(void *ctx, struct vcpu *v, const char *reason, uint64_t 
 
 static uint64_t cb_mmio_read(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size)
 {
-    struct system *sys = ctx;
-    struct slot *s = sys_slot(sys, v);
-    uint64_t val = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
-    TRC(sys->trace, mmio, sys_now(s), (int)s->idx, "read", gpa, size, val);
+    uint64_t val = 0;
+    dev_mmio(sys_slot(ctx, v), gpa, size, false, &val);
     return val;
 }
 
 static void cb_mmio_write(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
+    dev_mmio(sys_slot(ctx, v), gpa, size, true, &val);
+}
+
+static enum vcpu_action cb_npf(void *ctx, struct vcpu *v, uint64_t gpa, uint64_t error)
+{
     struct system *sys = ctx;
-    struct slot *s = sys_slot(sys, v);
-    TRC(sys->trace, mmio, sys_now(s), (int)s->idx, "write", gpa, size, val);
+    return sev_npf(sys_slot(sys, v), gpa, error);
+}
+
+void sys_ap_create(struct slot *t, unsigned request, uint64_t vmsa)
+{
+    struct system *sys = t->sys;
+    struct sev_vcpu *v = &t->sev;
+    if (request == SVM_VMGEXIT_AP_DESTROY) {
+        /* Halted with no VMSA; a VMRUN would fail until it is created again. */
+        if (v->vmsa != SEV_NONE && sys->sev->rmp)
+            rmp_set_vmsa_in_use(sys->sev->rmp, v->vmsa, false);
+        v->vmsa = SEV_NONE;
+        v->switch_pending = v->create_on_init = false;
+        t->st = VS_OFF;
+        if (t->in_quantum)
+            vcpu_request_stop(t->cpu);
+        return;
+    }
+    v->next_vmsa = vmsa;
+    if (request == SVM_VMGEXIT_AP_CREATE_ON_INIT) {
+        v->create_on_init = true;
+        return;
+    }
+    /* CREATE: switch at the next VMRUN; kick a running vCPU out first. */
+    v->create_on_init = false;
+    v->switch_pending = true;
+    if (t->in_quantum) {
+        vcpu_request_stop(t->cpu);
+    } else if (t->st != VS_RUNNABLE || !t->run_ev) {
+        t->st = VS_RUNNABLE;
+        schedule_run(t, sys_now(t));
+    }
 }
 
 static const struct vcpu_cb model_cb = {
@@ -479,6 +546,7 @@ static const struct vcpu_cb model_cb = {
     .shutdown = cb_shutdown,
     .mmio_read = cb_mmio_read,
     .mmio_write = cb_mmio_write,
+    .npf = cb_npf,
 };
 
 /* ---- Creation --------------------------------------------------------------------- */
@@ -499,7 +567,21 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
     bi->magic = SNP_BOOTINFO_MAGIC;
     bi->version = SNP_BOOTINFO_VERSION;
     bi->vcpu_count = sys->n;
-    bi->mode = SNP_MODE_PLAIN;
+    bi->mode = !strcmp(sys->cfg.mode, "snp")      ? SNP_MODE_SNP
+               : !strcmp(sys->cfg.mode, "sev-es") ? SNP_MODE_SEV_ES
+                                                  : SNP_MODE_PLAIN;
+    if (bi->mode != SNP_MODE_PLAIN) {
+        bi->cbit_pos = 51;
+        bi->launch_vmsa = loader_vmsa_gpa(l, 0);
+        bi->sev_status = SEV_STATUS_SEV | SEV_STATUS_SEV_ES |
+                         (bi->mode == SNP_MODE_SNP ? SEV_STATUS_SNP : 0) |
+                         ((sys->cfg.sev.sev_features |
+                           (bi->mode == SNP_MODE_SNP ? SEV_FEAT_SNP_ACTIVE : 0)) << 2);
+    }
+    if (bi->mode == SNP_MODE_SNP) {
+        bi->secrets_page = l->secrets;
+        bi->cpuid_page = l->cpuid;
+    }
     bi->fabric = !strcmp(sys->cfg.apic, "emulated") ? SNP_FABRIC_EMULATED
                  : !strcmp(sys->cfg.apic, "savic")  ? SNP_FABRIC_SAVIC
                                                     : SNP_FABRIC_OTHER;
@@ -549,11 +631,20 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, ch
     sys->fab = fabric_find(sys->cfg.apic)->create(&fp, &sys->host, err, errlen);
     if (!sys->fab)
         return -1;
+    if (strcmp(sys->cfg.mode, "plain") && sev_setup(sys, err, errlen) < 0)
+        return -1;
     sys->cs = cpu_shared_create(&sys->mem);
     for (unsigned i = 0; i < sys->n; i++) {
         struct slot *s = &sys->slots[i];
-        struct vcpu_config vc = {i, &sys->mem, sys->cs, &model_cb, sys, 4ull << 30,
-                                 sys->cfg.tcg_buffer_mb};
+        struct vcpu_config vc = {.index = i, .mem = &sys->mem, .shared = sys->cs,
+                                 .cb = &model_cb, .cb_ctx = sys, .mmio_end = 4ull << 30,
+                                 .tcg_buffer_mb = sys->cfg.tcg_buffer_mb};
+        if (sys->sev) {
+            vc.cbit_pos = sys->sev->cbit;
+            vc.sev_es = true;
+            vc.snp = sys->sev->snp;
+            vc.asid = sys->sev->asid;
+        }
         s->sys = sys;
         s->idx = i;
         s->cpu = vcpu_create(&vc, err, errlen);
@@ -599,16 +690,27 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     for (unsigned i = 0; i < sys->n; i++)
         sys->apic_ids[i] = i;
     fill_bootinfo(sys, image_end);
-    loader_build(&sys->mem, &sys->layout, &sys->bootinfo);
+    loader_build(&sys->mem, &sys->layout, &sys->bootinfo, strcmp(cfg->mode, "plain") ? 51 : 0);
+    sys->img_data = malloc(img->len ? img->len : 1);
+    SNP_ASSERT(sys->img_data);
+    memcpy(sys->img_data, img->data, img->len);
+    sys->img = (struct guest_image){sys->img_data, img->len, img->name};
     if (create_parts(sys, opt, err, errlen) < 0) {
         *status = SNPREF_ST_INTERNAL;
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
+    /* Plain vCPUs start from the loader's state; SEV ones from their VMSA at
+     * their first VMRUN (sev_vmrun). */
     struct vcpu_boot b;
-    for (unsigned i = 0; i < sys->n; i++) {
-        boot_state(sys, i, sys->entry, &b);
+    for (unsigned i = 0; !sys->sev && i < sys->n; i++) {
+        sys_boot_state(sys, i, sys->entry, &b);
         SNP_ASSERT(vcpu_set_boot_state(sys->slots[i].cpu, &b, err, errlen) == 0);
+    }
+    if (sys->sev && sev_launch(sys, err, errlen) < 0) {
+        *status = SNPREF_ST_DATAERR;
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
     }
     schedule_run(&sys->slots[0], 0);
     *out = (struct snpref_system *)sys;
@@ -638,6 +740,8 @@ int snpref_run(struct snpref_system *handle, struct snpref_result *r, char *err,
     }
     sys->res.nvcpus = sys->n;
     sys->res.per_vcpu = sys->sums;
+    if (sys->sev && sys->sev->launched)
+        psp_digest_hex(sys->sev->digest, sys->res.launch_digest);
     *r = sys->res;
     int rc = 0;
     if (sys->trace) {
@@ -662,6 +766,8 @@ void snpref_destroy(struct snpref_system *handle)
     cpu_shared_destroy(sys->cs);
     if (sys->fab)
         sys->fab->ops->destroy(sys->fab);
+    sev_teardown(sys);
+    free(sys->img_data);
     tm_destroy(sys->tk);
     while (sys->inflight) {
         struct inflight *f = sys->inflight;

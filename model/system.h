@@ -13,6 +13,7 @@
 #include "fabric.h"
 #include "loader.h"
 #include "mem.h"
+#include "sev.h"
 #include "snpref.h"
 #include "snpref/abi.h"
 #include "timing.h"
@@ -34,9 +35,14 @@ struct slot {
     uint64_t timer_ev;        /* scheduled LAPIC timer expiry (0 = none) */
     uint64_t timer_at;        /* its time */
     uint64_t tsc_offset;      /* IA32_TSC writes */
+    struct sev_vcpu sev;      /* SEV-ES/SNP hardware state (sev.h) */
     char line[256];           /* console bytes of this vCPU up to the newline */
     size_t linelen;
     struct snpref_vcpu_summary sum;
+};
+
+struct mmiodev {
+    uint64_t reg[512];        /* 64-bit registers of the test MMIO page (abi.h) */
 };
 
 struct irqdev {
@@ -62,6 +68,10 @@ struct system {
     uint32_t *apic_ids;
     struct snpref_vcpu_summary *sums; /* filled at the end of the run */
     struct irqdev irqdev;
+    struct mmiodev mmiodev;
+    struct sev *sev;          /* NULL in plain mode */
+    struct guest_image img;   /* the guest image (copied) */
+    uint8_t *img_data;
     struct slot *dev_cause;   /* the vCPU whose access drives a device right now */
     struct inflight *inflight; /* messages on the wire (system.c) */
 
@@ -76,6 +86,10 @@ void sys_charge(struct slot *s, uint64_t cycles);
 void sys_finish(struct system *sys, enum snpref_outcome o, int vcpu, uint64_t rip,
                 const char *reason);
 void sys_wake(struct slot *s, const char *reason);
+/* The entry state of docs/guest-abi.md for vCPU idx at rip. */
+void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_boot *b);
+/* AP_CREATION's effect on vCPU t (nae.c has checked the request). */
+void sys_ap_create(struct slot *t, unsigned request, uint64_t vmsa);
 struct slot *sys_slot(struct system *sys, struct vcpu *v);
 uint64_t sys_tsc(struct slot *s);
 
@@ -83,6 +97,8 @@ uint64_t sys_tsc(struct slot *s);
 enum vcpu_action hv_intercept(struct slot *s, struct vcpu_exit *e);
 /* Whether a halted vCPU would wake now (an event it can take is pending). */
 bool hv_can_wake(struct slot *s);
+/* An MSR access as the hypervisor emulates it; false = #GP. */
+bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val);
 bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t subleaf,
                      uint32_t out[4]);
 
@@ -90,6 +106,8 @@ bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uin
 void dev_pio(struct slot *s, uint16_t port, uint8_t size, bool in, uint64_t *data,
              enum vcpu_action *act);
 void dev_eoi(struct system *sys, unsigned vcpu, uint8_t vector);
+/* MMIO space (the test device of abi.h; all ones elsewhere). */
+void dev_mmio(struct slot *s, uint64_t gpa, unsigned size, bool write, uint64_t *val);
 void dev_flush_console(struct system *sys);
 
 #endif

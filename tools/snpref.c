@@ -236,6 +236,8 @@ static int cmd_run(int argc, char **argv)
     fflush(stdout);
     if (!o.quiet)
         print_summary(&cfg, &res);
+    if (res.launch_digest[0] && !o.quiet)
+        fprintf(stderr, "snpref: SNP launch digest %s\n", res.launch_digest);
     char warn[128];
     int code = snpref_exit_status(&res, cfg.exit_style == EXIT_STYLE_QEMU, warn, sizeof(warn));
     if (warn[0])

@@ -36,6 +36,17 @@
 #define SNP_IRQDEV_LINE      0x8
 #define SNP_IRQDEV_COUNT     0xC
 
+/*
+ * MMIO test device ("mmiodev"), one 4 KiB page of guest-physical MMIO space:
+ *   +0x000 SIG   64-bit read-only: SNP_MMIODEV_SIGNATURE
+ *   +0x008..0xFF8 64-bit read/write scratch registers (reads return what was
+ *                 written, 0 at reset); accesses of 1, 2, 4 or 8 bytes
+ * Under SEV-ES/SNP an access raises #VC (error code 0x400, NPF) and the guest
+ * completes it with the MMIO_READ / MMIO_WRITE NAE events.
+ */
+#define SNP_MMIODEV_BASE      0xF0000000ull
+#define SNP_MMIODEV_SIGNATURE 0x5645444F494D4D53ull /* "SMMIODEV" */
+
 enum snp_mode { SNP_MODE_PLAIN = 0, SNP_MODE_SEV_ES = 1, SNP_MODE_SNP = 2 };
 enum snp_fabric_id { SNP_FABRIC_EMULATED = 0, SNP_FABRIC_SAVIC = 1, SNP_FABRIC_OTHER = 15 };
 
@@ -62,7 +73,13 @@ struct snp_bootinfo {
     uint64_t backing_base;       /* suggested per-vCPU APIC backing pages: backing_base + i * 4096 */
     uint64_t stack_top_base;     /* boot stack of vCPU i ends at stack_top_base - i * stack_size */
     uint64_t stack_size;
-    uint64_t reserved[8];
+    /* SNP: pages the launch measured with their special types, and the BSP's
+     * VMSA (docs/guest-abi.md "SEV-ES and SNP"); 0 in other modes. */
+    uint64_t secrets_page;
+    uint64_t cpuid_page;
+    uint64_t launch_vmsa;
+    uint64_t sev_status;         /* SEV_STATUS the vCPUs see (0 in plain mode) */
+    uint64_t reserved[4];
     uint32_t apic_id[SNP_MAX_VCPUS]; /* APIC ID of vCPU i */
 };
 

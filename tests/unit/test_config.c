@@ -389,16 +389,18 @@ START_TEST(validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks)
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "no interrupt fabric named \"nosuch\"");
 
+    /* SEV modes validate; an SNP policy without its must-be-one bit 17 does not. */
     static const char *const modes[] = {"sev-es", "snp"};
     for (unsigned i = 0; i < 2; i++) {
         config_defaults(&c);
         snprintf(c.mode, sizeof(c.mode), "%s", modes[i]);
-        ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
-        char want[128];
-        snprintf(want, sizeof(want),
-                 "mode \"%s\" is not available yet: this build models plain guests", modes[i]);
-        ck_assert_str_eq(err, want);
+        ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
     }
+    config_defaults(&c);
+    snprintf(c.mode, sizeof(c.mode), "snp");
+    c.sev.policy = 0x10000;
+    ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "sev.policy 0x10000: bit 17 must be 1 (fact sheet 8.4)");
     config_defaults(&c);
     c.ram_mb = 10;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
@@ -417,7 +419,10 @@ START_TEST(to_json_writes_every_key_in_a_fixed_order)
                         "\"tsc_hz\":2000000000,\"apic_timer_hz\":100000000,\"tcg_buffer_mb\":32,"
                         "\"exit_style\":\"snpref\",\"cost\":{\"insn_millicycles\":1000,"
                         "\"vmexit\":1400,\"event_delivery\":150,\"ipi_wire\":400,\"self_ipi\":60,"
-                        "\"device_msi\":400,\"hlt_wakeup\":800},\"cpuid\":[]}");
+                        "\"device_msi\":400,\"hlt_wakeup\":800},\"sev\":{\"policy\":\"0x30000\",\"asid\":1,"
+                     "\"sev_features\":\"0x0\",\"ap_create_policy\":\"kvm\","
+                     "\"ap_create_features\":\"exact\",\"implicit_psc\":false,"
+                     "\"key_seed\":\"0x736e70726566\"},\"cpuid\":[]}");
     free(s);
     c.ncpuid = 2;
     c.cpuid[0] = (struct cpuid_entry){0x1, 0, true, 1, 2, 3, 0xFFFFFFFF};

@@ -24,11 +24,12 @@
 
 /* ---- Layout ----------------------------------------------------------------- */
 
-/* Page-table pages the layout must reserve: PML4, PDPTs, one PD per GiB, one PT. */
-static uint64_t table_pages(uint64_t ram)
+/* Page-table pages the layout must reserve: PML4, PDPTs, one PD per GiB, one
+ * PT for the first 2 MiB, and 4 KiB tables for the GHCB pages' regions. */
+static uint64_t table_pages(uint64_t ram, unsigned vcpus)
 {
     uint64_t gib = (ram + GIB - 1) / GIB;
-    return 1 + (gib + 511) / 512 + gib + 1;
+    return 1 + (gib + 511) / 512 + gib + 1 + (vcpus / 512 + 2);
 }
 
 static const struct {
@@ -47,20 +48,34 @@ START_TEST(layout_regions_are_ordered_page_aligned_disjoint_and_inside_ram)
     memset(&l, 0xA5, sizeof(l));
     loader_layout(ram, n, &l);
 
-    /* Top down: boot info, GDT, page tables, stacks, backing pages, GHCBs. */
+    /* Top down: boot info, GDT, secrets and CPUID pages, page tables, stacks,
+     * launch VMSAs (one spare page), backing pages, GHCBs. */
     ck_assert_uint_eq(l.bootinfo, ram - PAGE);
     ck_assert_uint_eq(l.gdt, ram - 2 * PAGE);
     ck_assert_uint_eq(l.gdt_limit, 5 * 8 - 1);
-    ck_assert_uint_eq(l.cr3, l.gdt - table_pages(ram) * PAGE);
+    ck_assert_uint_eq(l.secrets, ram - 3 * PAGE);
+    ck_assert_uint_eq(l.cpuid, ram - 4 * PAGE);
+    ck_assert_uint_eq(l.table_pages, table_pages(ram, n));
+    ck_assert_uint_eq(l.cr3, l.cpuid - table_pages(ram, n) * PAGE);
     ck_assert_uint_eq(l.stack_size, 16 * KIB);
     ck_assert_uint_eq(l.stack_top_base, l.cr3);
     uint64_t stacks_bottom = l.stack_top_base - n * l.stack_size;
-    ck_assert_uint_eq(l.backing_base, stacks_bottom - n * PAGE);
+    ck_assert_uint_eq(l.vmsa_base, stacks_bottom - (n + 1) * PAGE);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t v = loader_vmsa_gpa(&l, i);
+        ck_assert_msg(v % (2 * MIB) != 0, "VMSA %u at %#llx is 2 MiB-aligned", i,
+                      (unsigned long long)v);
+        ck_assert(v >= l.vmsa_base && v + PAGE <= stacks_bottom);
+        if (i)
+            ck_assert_uint_gt(v, loader_vmsa_gpa(&l, i - 1));
+    }
+    ck_assert_uint_eq(l.backing_base, l.vmsa_base - n * PAGE);
     ck_assert_uint_eq(l.ghcb_base, l.backing_base - n * PAGE);
     ck_assert_uint_eq(l.free_end, l.ghcb_base);
 
     const uint64_t addr[] = {l.free_end, l.ghcb_base, l.backing_base, l.stack_top_base,
-                             l.cr3, l.gdt, l.bootinfo, l.stack_size};
+                             l.cr3, l.gdt, l.bootinfo, l.stack_size, l.vmsa_base,
+                             l.secrets, l.cpuid};
     for (unsigned k = 0; k < sizeof(addr) / sizeof(addr[0]); k++)
         ck_assert_msg(addr[k] % PAGE == 0, "value %u (%#llx) is not page aligned", k,
                       (unsigned long long)addr[k]);
@@ -69,7 +84,7 @@ START_TEST(layout_regions_are_ordered_page_aligned_disjoint_and_inside_ram)
     ck_assert_uint_le(l.ghcb_base + n * PAGE, l.backing_base);
     ck_assert_uint_le(l.backing_base + n * PAGE, stacks_bottom);
     ck_assert_uint_le(l.stack_top_base, l.cr3);
-    ck_assert_uint_le(l.cr3 + table_pages(ram) * PAGE, l.gdt);
+    ck_assert_uint_le(l.cr3 + table_pages(ram, n) * PAGE, l.cpuid);
     ck_assert_uint_le(l.gdt + PAGE, l.bootinfo);
     ck_assert_uint_le(l.bootinfo + PAGE, ram);
     ck_assert_uint_gt(l.free_end, 2 * MIB);
@@ -84,8 +99,8 @@ START_TEST(layout_region_sizes_grow_with_the_vcpu_count_only_below_the_tables)
     ck_assert_uint_eq(a.cr3, b.cr3);
     ck_assert_uint_eq(a.gdt, b.gdt);
     ck_assert_uint_eq(a.bootinfo, b.bootinfo);
-    /* Eight more vCPUs: eight more stacks, GHCB pages and backing pages. */
-    ck_assert_uint_eq(a.free_end - b.free_end, 8 * (16 * KIB + 2 * PAGE));
+    /* Eight more vCPUs: eight more stacks, VMSA, GHCB and backing pages. */
+    ck_assert_uint_eq(a.free_end - b.free_end, 8 * (16 * KIB + 3 * PAGE));
 }
 END_TEST
 
@@ -286,14 +301,14 @@ static const struct refusal refusals[] = {
     {"data offset near 2^64", sp_data_wrap,
      "guest.elf: segment 2: data lies outside the file (offset 0xfffffffffffffffb)"},
     {"paddr below 0x1000", sp_below_1000,
-     "guest.elf: segment 2 (paddr 0x800, 0x2020 bytes) lies outside guest RAM [0x1000, 0x7ee000) "
+     "guest.elf: segment 2 (paddr 0x800, 0x2020 bytes) lies outside guest RAM [0x1000, 0x7e7000) "
      "(ram_mb too small?)"},
     {"one byte past free_end", sp_past_free_end,
-     "guest.elf: segment 2 (paddr 0x7ebfe1, 0x2020 bytes) lies outside guest RAM [0x1000, 0x7ee000) "
+     "guest.elf: segment 2 (paddr 0x7e4fe1, 0x2020 bytes) lies outside guest RAM [0x1000, 0x7e7000) "
      "(ram_mb too small?)"},
     {"paddr near 2^64", sp_paddr_wrap,
      "guest.elf: segment 2 (paddr 0xfffffffffffff000, 0x2020 bytes) lies outside guest RAM "
-     "[0x1000, 0x7ee000) (ram_mb too small?)"},
+     "[0x1000, 0x7e7000) (ram_mb too small?)"},
     {"entry in a data segment", sp_entry_data,
      "guest.elf: entry point 0x180004 is not in an executable segment"},
     {"entry one past the text", sp_entry_end,
@@ -381,14 +396,17 @@ START_TEST(build_identity_maps_every_2_mib_of_ram_and_every_4_kib_page_but_page_
     struct boot_layout l;
     loader_layout(ram, 4, &l);
     /* Garbage where the tables go: the loader must clear what it does not set. */
-    memset(m.ram + l.cr3, 0xFF, table_pages(ram) * PAGE);
+    memset(m.ram + l.cr3, 0xFF, table_pages(ram, l.vcpus) * PAGE);
     struct snp_bootinfo bi = sample_bootinfo(ram);
-    loader_build(&m, &l, &bi);
+    loader_build(&m, &l, &bi, 0);
 
     int level;
+    /* 2 MiB pages, except the regions holding GHCB pages: 4 KiB there, so
+     * that those pages can be mapped shared under SEV. */
+    uint64_t g0 = l.ghcb_base & ~(2 * MIB - 1), g1 = (l.ghcb_base + 4 * PAGE - 1) & ~(2 * MIB - 1);
     for (uint64_t a = 2 * MIB; a < ram; a += 2 * MIB) {
         ck_assert_int_eq(walk(&m, l.cr3, a, &level), (int64_t)a);
-        ck_assert_int_eq(level, 2);
+        ck_assert_int_eq(level, a >= g0 && a <= g1 ? 1 : 2);
         ck_assert_int_eq(walk(&m, l.cr3, a + 0x1FFFFF, &level), (int64_t)(a + 0x1FFFFF));
     }
     ck_assert_int_eq(walk(&m, l.cr3, 0, &level), -1);
@@ -414,7 +432,7 @@ START_TEST(build_writes_the_documented_gdt_and_copies_the_boot_info)
     struct boot_layout l;
     loader_layout(m.size, 4, &l);
     struct snp_bootinfo bi = sample_bootinfo(m.size);
-    loader_build(&m, &l, &bi);
+    loader_build(&m, &l, &bi, 0);
 
     /* docs/guest-abi.md: 0x08 64-bit code DPL0, 0x10 data DPL0, 0x18 64-bit code
      * DPL3, 0x20 data DPL3; flat, present, 4 KiB granular. */

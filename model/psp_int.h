@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the PSP model (psp.h): the guest context the firmware keeps per guest
+ * (in firmware-owned pages on a real PSP, in host memory here) and what
+ * psp.c (contexts, START/ACTIVATE/FINISH/DECOMMISSION) shares with
+ * psp_launch.c (SNP_LAUNCH_UPDATE and the launch digest).
+ */
+#ifndef SNPREF_PSP_INT_H
+#define SNPREF_PSP_INT_H
+
+#include "psp.h"
+
+#define PSP_MAX_GUESTS 64   /* contexts alive at once; more is RESOURCE_LIMIT */
+
+struct psp_gctx {
+    uint64_t handle;
+    enum psp_gstate state;
+    uint32_t asid;                        /* 0 until SNP_ACTIVATE */
+    uint64_t policy;
+    uint8_t gosvw[16];
+    uint8_t ld[PSP_DIGEST_SIZE];          /* launch digest so far */
+    uint64_t pages;                       /* 4 KiB pages measured */
+    uint8_t vmpck[4][PSP_VMPCK_SIZE];     /* derived at GCTX_CREATE */
+    uint8_t host_data[32];
+    bool id_block_en;
+    struct psp_id_block id_block;
+};
+
+struct psp {
+    struct mem *mem;
+    struct rmp *rmp;
+    struct trc *trace;
+    struct psp_config cfg;
+    struct psp_gctx *guests[PSP_MAX_GUESTS];
+    uint64_t next_handle;                 /* handles are never reused */
+    const char *why;                      /* reason of the last failure */
+};
+
+/* Records why a command fails and returns its status. */
+static inline uint32_t psp_fail(struct psp *p, uint32_t status, const char *why)
+{
+    p->why = why;
+    return status;
+}
+
+/* SHA-384 (OpenSSL EVP); a failure of OpenSSL itself is a model bug. */
+void psp_sha384(const void *data, size_t len, uint8_t out[PSP_DIGEST_SIZE]);
+
+/* psp_launch.c: SNP_LAUNCH_UPDATE for guest g (state and ASID already checked). */
+uint32_t psp_launch_update(struct psp *p, struct psp_gctx *g,
+                           const struct psp_snp_launch_update *c, uint64_t now);
+
+#endif
