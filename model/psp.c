@@ -215,20 +215,6 @@ static uint32_t cmd_activate(struct psp *p, struct psp_gctx *g, void *buf, uint6
 
 /* ---- SNP_LAUNCH_START ----------------------------------------------------------------- */
 
-/* Policy bits that need a platform capability (fact sheet 8.4). */
-static const struct {
-    uint64_t bit;
-    size_t cap;               /* offsetof the bool in struct psp_config */
-    const char *why;
-} policy_needs[] = {
-    {SNP_POLICY_RAPL_DIS, offsetof(struct psp_config, rapl_disabled),
-     "policy RAPL_DIS needs RAPL disabled on the platform"},
-    {SNP_POLICY_CIPHERTEXT_HIDING, offsetof(struct psp_config, ciphertext_hiding),
-     "policy CIPHERTEXT_HIDING needs ciphertext hiding enabled on the platform"},
-    {SNP_POLICY_MEM_AES_256_XTS, offsetof(struct psp_config, aes_256_xts),
-     "policy MEM_AES_256_XTS needs AES-256-XTS on the platform"},
-};
-
 /*
  * Why the platform refuses policy pol, or NULL. UNCERTAIN: every refusal is
  * POLICY_FAILURE (KVM checks MBZ/MBO itself before asking the firmware).
@@ -247,9 +233,22 @@ static const char *policy_problem(const struct psp_config *cfg, uint64_t pol)
         return "policy asks for a newer firmware ABI than the platform's";
     if (cfg->smt_enabled && !(pol & SNP_POLICY_SMT))
         return "SMT is enabled on the platform but the policy does not allow it";
-    for (size_t i = 0; i < ARRAY_SIZE(policy_needs); i++)
-        if ((pol & policy_needs[i].bit) && !*(const bool *)((const char *)cfg + policy_needs[i].cap))
-            return policy_needs[i].why;
+    /* Policy bits that need a platform capability (fact sheet 8.4). */
+    const struct {
+        uint64_t bit;
+        bool have;
+        const char *why;
+    } needs[] = {
+        {SNP_POLICY_RAPL_DIS, cfg->rapl_disabled,
+         "policy RAPL_DIS needs RAPL disabled on the platform"},
+        {SNP_POLICY_CIPHERTEXT_HIDING, cfg->ciphertext_hiding,
+         "policy CIPHERTEXT_HIDING needs ciphertext hiding enabled on the platform"},
+        {SNP_POLICY_MEM_AES_256_XTS, cfg->aes_256_xts,
+         "policy MEM_AES_256_XTS needs AES-256-XTS on the platform"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(needs); i++)
+        if ((pol & needs[i].bit) && !needs[i].have)
+            return needs[i].why;
     return NULL;
 }
 
@@ -309,7 +308,7 @@ static uint32_t check_id_block(struct psp *p, const struct psp_gctx *g,
     if (blk->version != PSP_ID_BLOCK_VERSION)
         return psp_fail(p, SEV_RET_INVALID_PARAM, "ID block version is not 1");
     if (memcmp(blk->ld, g->ld, PSP_DIGEST_SIZE) != 0)
-        return psp_fail(p, SEV_RET_BAD_MEASUREMENT, "ID block digest differs from the launch digest");
+        return psp_fail(p, SEV_RET_BAD_MEASUREMENT, "ID block digest is not the launch digest");
     if (blk->policy != g->policy)
         return psp_fail(p, SEV_RET_POLICY_FAILURE, "ID block policy differs from the guest's");
     *out = *blk;
