@@ -14,26 +14,38 @@ set(SNPREF_GUEST_CFLAGS
 # Assembly (.S) is preprocessed C-style but takes no C dialect flags.
 set(SNPREF_GUEST_ASMFLAGS -fno-pic -fno-pie -g)
 
-# snpref_guest(NAME SOURCES a.c b.S ... [VCPUS n] [EXIT status]):
+# snpref_guest(NAME SOURCES a.c b.S ... [VCPUS n] [EXIT status] [MODES m...]):
 # NAME.elf in ${CMAKE_BINARY_DIR}/guests. Every guest is also added to the
 # `guests` aggregate target and to the global property SNPREF_GUESTS; VCPUS
-# (default 1: the vCPU count to run it with) and EXIT (default 0: the exit status
-# `snpref run` must return) become the target properties SNPREF_VCPUS and
-# SNPREF_EXIT, so that scenario tests can run every guest without a list of their own.
+# (default 1: the vCPU count to run it with), EXIT (default 0: the exit status
+# `snpref run` must return) and MODES (default plain: the `--mode` values the
+# guest is written for, any of plain sev-es snp; the guest must pass in each)
+# become the target properties SNPREF_VCPUS, SNPREF_EXIT and SNPREF_MODES, so
+# that scenario tests can run every guest without a list of their own.
+# guests/CMakeLists.txt also writes them all to ${CMAKE_BINARY_DIR}/guests/guests.tsv.
+set(SNPREF_GUEST_MODES plain sev-es snp)
 function(snpref_guest name)
-  cmake_parse_arguments(G "" "VCPUS;EXIT" "SOURCES" ${ARGN})
+  cmake_parse_arguments(G "" "VCPUS;EXIT" "SOURCES;MODES" ${ARGN})
   if(NOT DEFINED G_VCPUS)
     set(G_VCPUS 1)
   endif()
   if(NOT DEFINED G_EXIT)
     set(G_EXIT 0)
   endif()
+  if(NOT G_MODES)
+    set(G_MODES plain)
+  endif()
+  foreach(m ${G_MODES})
+    if(NOT m IN_LIST SNPREF_GUEST_MODES)
+      message(FATAL_ERROR "snpref_guest(${name}): MODES ${m} is not one of ${SNPREF_GUEST_MODES}")
+    endif()
+  endforeach()
   add_executable(${name} ${G_SOURCES})
   target_link_libraries(${name} PRIVATE guest_sdk)
   set_target_properties(${name} PROPERTIES SUFFIX ".elf"
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/guests
     LINK_DEPENDS ${SNPREF_GUEST_LINKER_SCRIPT}
-    SNPREF_VCPUS ${G_VCPUS} SNPREF_EXIT ${G_EXIT})
+    SNPREF_VCPUS ${G_VCPUS} SNPREF_EXIT ${G_EXIT} SNPREF_MODES "${G_MODES}")
   set_property(GLOBAL APPEND PROPERTY SNPREF_GUESTS ${name})
   if(TARGET guests)
     add_dependencies(guests ${name})

@@ -74,7 +74,13 @@ static void ioio_string(struct ghcb_call *c, uint16_t port, uint8_t size, bool i
 {
     uint64_t count = c->info2;
     struct scratch sc;
-    if (count > GHCB_SCRATCH_AREA_LIMIT / size || !ghcb_scratch(c, count * size, &sc))
+    /* The area (count x size bytes) obeys the scratch rules: at most 16 pages
+     * outside the GHCB (KVM setup_vmgexit_scratch). */
+    if (count > GHCB_SCRATCH_AREA_LIMIT / size) {
+        ghcb_error(c, GHCB_ERR_INVALID_SCRATCH_AREA);
+        return;
+    }
+    if (!ghcb_scratch(c, count * size, &sc))
         return;
     for (uint64_t i = 0; i < count && !SYS(c)->done; i++) {
         uint64_t data = 0;
@@ -124,12 +130,13 @@ static void nae_mmio(struct ghcb_call *c, bool write)
     NEED(c, sw_scratch);
     uint64_t gpa = c->info1, len = c->info2;
     struct scratch sc;
+    /* KVM checks the scratch area (length info2) before anything else. */
+    if (!ghcb_scratch(c, len, &sc))
+        return;
     if (len == 0 || len > 8 || (len & (len - 1))) {
         ghcb_error(c, GHCB_ERR_INVALID_INPUT);
         return;
     }
-    if (!ghcb_scratch(c, len, &sc))
-        return;
     uint64_t val = 0;
     if (write) {
         if (!scratch_read(c, &sc, 0, &val, len))

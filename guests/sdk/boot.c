@@ -4,7 +4,9 @@
  * info, builds the shared IDT, allocates every vCPU's RSP0/IST stacks, sets
  * itself up and runs main(); an AP sets itself up from the same per-CPU slot
  * and runs ap_main(). Per-CPU setup is idempotent, because INIT + SIPI can
- * restart an AP that was already running (tests/init_sipi.c).
+ * restart an AP that was already running (tests/init_sipi.c). Under SEV-ES and
+ * SNP each vCPU sets up its GHCB (sev.c) before anything it does is
+ * intercepted: right after the IDT on the BSP, first thing on an AP.
  */
 #include <sdk/sdk.h>
 
@@ -66,6 +68,7 @@ void sdk_bsp_entry(const struct snp_bootinfo *bi, uint64_t index, uint64_t rsp, 
     struct sdk_percpu *p = percpu_early(0, rsp, rflags);
     sdk_idt_init();
     sdk_idt_load();                 /* from here a fault is reported, not a triple fault */
+    sdk_sev_init(bi);               /* SEV-ES/SNP: the GHCB, before anything is intercepted */
     if (index != 0)
         sdk_fail(SDK_EXIT_SETUP, "_start entered with RSI = %lu, want 0", index);
     check_bootinfo(bi);
@@ -74,6 +77,7 @@ void sdk_bsp_entry(const struct snp_bootinfo *bi, uint64_t index, uint64_t rsp, 
         for (unsigned s = 0; s <= SDK_IST_STACKS; s++)
             sdk_percpu[i].stack_base[s] = (uint64_t)(uintptr_t)(stacks + s * SDK_STACK_SIZE);
     }
+    sdk_sev_late_init();
     sdk_irq_init();
     cpu_bringup(p);
     p->boot_count++;
@@ -88,6 +92,7 @@ void sdk_ap_entry(const struct snp_bootinfo *bi, uint64_t index, uint64_t rsp, u
         for (;;)
             __asm__ volatile("cli; hlt");
     struct sdk_percpu *p = percpu_early((unsigned)index, rsp, rflags);
+    sdk_sev_cpu_init(p);            /* SEV-ES/SNP: this vCPU's GHCB before its first #VC */
     cpu_bringup(p);
     atomic_inc(&p->boot_count);
     atomic_store(&p->online, 1u);

@@ -10,6 +10,7 @@
 
 void sdk_idt_init(void);
 void sdk_cpu_setup(struct sdk_percpu *p);
+void sdk_gdt_fill(struct sdk_percpu *p);
 
 #define IDT_GATE_INTR 0x8Eull   /* P=1, DPL=0, type 0xE (64-bit interrupt gate) */
 
@@ -65,6 +66,16 @@ static uint64_t tss_desc_low(uint64_t base, uint32_t limit)
            ((uint64_t)((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFFull) << 56);
 }
 
+/* The loader's four segments (docs/guest-abi.md); also the GDT an SNP AP's VMSA names. */
+void sdk_gdt_fill(struct sdk_percpu *p)
+{
+    p->gdt[0] = 0;
+    p->gdt[1] = 0x00AF9A000000FFFFull;  /* 0x08: 64-bit code, DPL 0 */
+    p->gdt[2] = 0x00CF92000000FFFFull;  /* 0x10: data, DPL 0 */
+    p->gdt[3] = 0x00AFFA000000FFFFull;  /* 0x18: 64-bit code, DPL 3 */
+    p->gdt[4] = 0x00CFF2000000FFFFull;  /* 0x20: data, DPL 3 */
+}
+
 /*
  * Rebuilt from scratch every time: a restarted AP (INIT + SIPI) would get #GP
  * from LTR on a descriptor its previous life left marked busy.
@@ -73,11 +84,7 @@ void sdk_cpu_setup(struct sdk_percpu *p)
 {
     uint64_t tss = (uint64_t)(uintptr_t)&p->tss;
 
-    p->gdt[0] = 0;
-    p->gdt[1] = 0x00AF9A000000FFFFull;  /* 0x08: 64-bit code, DPL 0 */
-    p->gdt[2] = 0x00CF92000000FFFFull;  /* 0x10: data, DPL 0 */
-    p->gdt[3] = 0x00AFFA000000FFFFull;  /* 0x18: 64-bit code, DPL 3 */
-    p->gdt[4] = 0x00CFF2000000FFFFull;  /* 0x20: data, DPL 3 */
+    sdk_gdt_fill(p);
     p->gdt[5] = tss_desc_low(tss, sizeof(p->tss) - 1);
     p->gdt[6] = tss >> 32;
 

@@ -17,7 +17,8 @@ _Static_assert(offsetof(struct sdk_percpu, try_rip) == 8, "SDK_PCPU_TRY_RIP");
 _Static_assert(offsetof(struct sdk_percpu, fixup_rip) == 16, "SDK_PCPU_FIXUP_RIP");
 _Static_assert(offsetof(struct sdk_percpu, ex_vector) == 24, "SDK_PCPU_EX_VECTOR");
 
-static sdk_handler_t handlers[256];
+/* #VC has a handler from the start: the first CPUID at boot may raise it (sev.c). */
+static sdk_handler_t handlers[256] = { [X86_VC] = sdk_vc_handler };
 static uint32_t spurious_count;
 
 static const char *const exc_names[32] = {
@@ -40,6 +41,8 @@ void sdk_set_handler(unsigned vector, sdk_handler_t fn)
 {
     if (vector > 255)
         sdk_fail(SDK_EXIT_ASSERT, "sdk_set_handler: vector %u", vector);
+    if (vector == X86_VC && !fn)
+        fn = sdk_vc_handler;
     WRITE_ONCE(handlers[vector], fn);
 }
 

@@ -5,8 +5,15 @@
  * cross-vCPU calls and a barrier. The BSP does not wait 10 ms between INIT and
  * SIPI as the MP spec asks of real hardware: the model needs no settling time,
  * and a guest that wants it can call sdk_delay_us() itself.
+ *
+ * SEV-ES starts an AP the same way (its first SIPI runs the launch VMSA; a
+ * parked AP wakes at the next SIPI). SNP creates it with AP_CREATION instead
+ * (sev_smp.c).
  */
 #include <sdk/sdk.h>
+
+bool sdk_snp_start_ap(unsigned cpu);
+void sdk_snp_reap(unsigned cpu);
 
 #define CALL_CLAIMED ((void (*)(void *))1)   /* mailbox taken, fn not yet written */
 
@@ -48,12 +55,25 @@ static void send_init_sipi(unsigned cpu)
     x2apic_send_sipi(sdk_apic_id_of(cpu), SDK_SIPI_VECTOR);
 }
 
+/* Plain and SEV-ES: INIT + SIPI. SNP: AP_CREATE with a fresh VMSA. */
+static bool kick(unsigned cpu)
+{
+    if (sdk_snp_active())
+        return sdk_snp_start_ap(cpu);
+    send_init_sipi(cpu);
+    return true;
+}
+
 bool sdk_start_ap(unsigned cpu)
 {
     uint32_t before = sdk_ap_boot_count(cpu);
-    send_init_sipi(cpu);
-    return SDK_WAIT_FOR(sdk_ap_boot_count(cpu) != before && atomic_load(&sdk_percpu[cpu].online),
-                        SDK_AP_TIMEOUT_US);
+    if (!kick(cpu))
+        return false;
+    bool ok = SDK_WAIT_FOR(sdk_ap_boot_count(cpu) != before && atomic_load(&sdk_percpu[cpu].online),
+                           SDK_AP_TIMEOUT_US);
+    if (ok && sdk_snp_active())
+        sdk_snp_reap(cpu);
+    return ok;
 }
 
 void sdk_start_aps(void)
@@ -63,13 +83,19 @@ void sdk_start_aps(void)
 
     for (unsigned i = 1; i < n; i++) {
         before[i] = sdk_ap_boot_count(i);
-        send_init_sipi(i);
+        if (!kick(i))
+            sdk_fail(SDK_EXIT_SETUP, "cpu %u (APIC ID %u) could not be created", i,
+                     sdk_apic_id_of(i));
     }
     for (unsigned i = 1; i < n; i++)
         if (!SDK_WAIT_FOR(sdk_ap_boot_count(i) != before[i] && atomic_load(&sdk_percpu[i].online),
                           SDK_AP_TIMEOUT_US))
-            sdk_fail(SDK_EXIT_SETUP, "cpu %u (APIC ID %u) did not start within %u us of SIPI",
-                     i, sdk_apic_id_of(i), SDK_AP_TIMEOUT_US);
+            sdk_fail(SDK_EXIT_SETUP, "cpu %u (APIC ID %u) did not start within %u us of %s",
+                     i, sdk_apic_id_of(i), SDK_AP_TIMEOUT_US,
+                     sdk_snp_active() ? "AP_CREATE" : "SIPI");
+    if (sdk_snp_active())
+        for (unsigned i = 1; i < n; i++)
+            sdk_snp_reap(i);
 }
 
 void sdk_on_cpu_async(unsigned cpu, void (*fn)(void *), void *arg)

@@ -10,6 +10,7 @@
 #ifndef SDK_PERCPU_H
 #define SDK_PERCPU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <snpref/abi.h>
@@ -64,6 +65,17 @@ struct sdk_percpu {
     uint64_t gdt[SDK_GDT_ENTRIES] __attribute__((aligned(16)));
     struct sdk_tss tss __attribute__((aligned(16)));
     void *user;                   /* free for the guest */
+
+    /* SEV-ES / SNP (sev.h); all zero in plain mode. */
+    void *ghcb;                   /* this vCPU's GHCB (struct ghcb); NULL before setup */
+    uint64_t ghcb_gpa;
+    volatile uint32_t ghcb_depth; /* GHCB users on this vCPU; > 1 only when nested (NMI) */
+    uint32_t ghcb_nested;         /* times a user found the GHCB taken and used a backup */
+    void *ghcb_backup[3];         /* SDK_GHCB_BACKUPS saved pages for nested users */
+    uint64_t dr7;                 /* DR7 as last written (the #VC handler's shadow) */
+    void *vmsa;                   /* SNP: the VMSA page this vCPU was last created from */
+    void *vmsa_old;               /* SNP: its predecessor, freed once no longer in use */
+    uint32_t vc_count[20];        /* #VC taken, by exit code (vc.c) */
 } __attribute__((aligned(64)));
 
 #define SDK_PCPU_TRY_RIP   "8"
@@ -86,17 +98,41 @@ static inline unsigned sdk_cpu_count(void) { return sdk_bootinfo->vcpu_count; }
 static inline uint32_t sdk_apic_id_of(unsigned cpu) { return sdk_bootinfo->apic_id[cpu]; }
 static inline struct sdk_percpu *sdk_percpu_of(unsigned cpu) { return &sdk_percpu[cpu]; }
 
-/* Page allocator over the boot info's free RAM (never freed). Exits on exhaustion. */
+/*
+ * Page allocator over the boot info's free RAM, bottom up. Exits on exhaustion.
+ * Under SNP the pages it returns are private and validated: it accepts free RAM
+ * ahead of itself (page-state change, then PVALIDATE; sev.h) in runs that end on
+ * a 2 MiB boundary. Freed pages (any mode) go to a list that single-page
+ * allocations use first, in the state they were freed in.
+ */
 void *sdk_alloc_pages(size_t npages);
+/* npages starting at a multiple of align bytes (a power of two >= 4 KiB). */
+void *sdk_alloc_pages_aligned(size_t npages, uint64_t align);
+void sdk_free_pages(void *p, size_t npages);
 
 /* Pointer to the 4 KiB PTE mapping va in the active page tables, NULL if va is
  * not mapped by a 4 KiB page (the loader maps the first 2 MiB with 4 KiB pages). */
 uint64_t *sdk_pte_4k(uintptr_t va);
+/* The same, splitting a 2 MiB or 1 GiB mapping of va into 4 KiB pages first
+ * (same attributes; the new table comes from the allocator); NULL if unmapped. */
+uint64_t *sdk_pte_4k_split(uintptr_t va);
+/* Walks the active page tables: guest-physical address of va and the C-bit of
+ * the leaf entry (*enc may be NULL). false if va is not mapped. Lock-free: the
+ * #VC handler uses it for MMIO. */
+bool sdk_virt_to_phys(uintptr_t va, uint64_t *gpa, bool *enc);
+/* Identity-maps [gpa, gpa + size) as uncached MMIO (PCD|PWT, C=0), creating
+ * tables as needed; returns the address to use. */
+volatile void *sdk_map_mmio(uint64_t gpa, size_t size);
+/* Sets or clears the C-bit of the 4 KiB PTEs of [va, va + npages pages),
+ * splitting larger mappings, and flushes them from this vCPU's TLB. */
+void sdk_set_cbit(uintptr_t va, size_t npages, bool enc);
 
-#define PTE_P  (1ull << 0)
-#define PTE_W  (1ull << 1)
-#define PTE_U  (1ull << 2)
-#define PTE_PS (1ull << 7)
-#define PTE_NX (1ull << 63)
+#define PTE_P   (1ull << 0)
+#define PTE_W   (1ull << 1)
+#define PTE_U   (1ull << 2)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
+#define PTE_PS  (1ull << 7)
+#define PTE_NX  (1ull << 63)
 
 #endif

@@ -23,6 +23,7 @@
 #include <sdk/smp.h>
 #include <sdk/irqdev.h>
 #include <sdk/string.h>
+#include <sdk/sev.h>
 
 int main(void);
 

@@ -121,6 +121,24 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* CPUID leaf/subleaf into r[0..3] = EAX, EBX, ECX, EDX (intercepted: #VC under SEV-ES). */
+static inline void cpuid_count(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(sub) : "memory");
+}
+
+#define X86_CR4_OSXSAVE (1ull << 18)
+#define X86_RFLAGS_TF   (1ull << 8)
+#define X86_RFLAGS_DF   (1ull << 10)
+
+static inline uint64_t xgetbv(uint32_t index)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static inline uint64_t read_cr0(void)
 {
     uint64_t v;
