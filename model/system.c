@@ -361,7 +361,10 @@ static void host_kick(void *ctx, int vcpu)
     }
     for (;;) {
         struct fab_event ev = sys->fab->ops->pending(sys->fab, vcpu, vcpu_nmi_blocked(s->cpu) ? FAB_SKIP_NMI : 0);
-        if (s->st == VS_WAIT_SIPI) {
+        /* An SEV vCPU that is off (destroyed, or its VMRUN failed) still
+         * takes INIT and SIPI: INIT starts a CREATE_ON_INIT VMSA, and a SIPI
+         * shows its failed VMRUN again (fact sheet 10.2). */
+        if (s->st == VS_WAIT_SIPI || (sys->sev && s->st == VS_OFF)) {
             if (ev.kind == FAB_EV_SIPI) {
                 sys->fab->ops->ack(sys->fab, vcpu, ev);
                 do_sipi(s, ev.vector);

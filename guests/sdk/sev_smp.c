@@ -143,6 +143,11 @@ static void reap_old_vmsa(struct sdk_percpu *p, unsigned tries)
 
 uint32_t sdk_snp_ap_create(unsigned cpu, unsigned request, uint64_t *info2)
 {
+    return sdk_snp_ap_create_rax(cpu, request, 0, info2);
+}
+
+uint32_t sdk_snp_ap_create_rax(unsigned cpu, unsigned request, uint64_t rax_xor, uint64_t *info2)
+{
     struct sdk_percpu *p = &sdk_percpu[cpu];
     uint64_t i2 = 0;
 
@@ -159,7 +164,7 @@ uint32_t sdk_snp_ap_create(unsigned cpu, unsigned request, uint64_t *info2)
                  (uint64_t)(uintptr_t)vmsa, cpu, rc);
     }
     uint32_t r = sdk_snp_ap_creation(sdk_apic_id_of(cpu), request, (uint64_t)(uintptr_t)vmsa,
-                                     vmsa->sev_features, &i2);
+                                     vmsa->sev_features ^ rax_xor, &i2);
     if (info2)
         *info2 = i2;
     if (r) {

@@ -11,6 +11,12 @@
  *     the VMSA bit once nothing runs from it);
  *  4. CREATE after DESTROY starts it again;
  *  5. CREATE_ON_INIT cpu2: nothing runs until the guest sends cpu2 an INIT;
+ *  7. SEV_FEATURES in RAX differing only outside the injection modes
+ *     (DebugSwap): the `exact` check (current KVM) refuses it, the
+ *     `injection` check (older KVM) accepts it; either is accepted, the guest
+ *     reports which;
+ *  8. INIT + SIPI alone never start an SNP AP that has no VMSA (the
+ *     hypervisor's VMRUN fails; the trace shows vmrun_fail);
  *  6. refusals, each SW_EXITINFO1 = 2 / SW_EXITINFO2 = 5 INVALID_INPUT under
  *     both policies: an APIC ID that names no vCPU, a 2 MiB-aligned VMSA, a
  *     VMSA GPA that is not page-aligned, SEV_FEATURES in RAX differing in an
@@ -101,8 +107,13 @@ int main(void)
         sdk_fail(SDK_EXIT_SETUP, "snp_ap_create needs 3 vCPUs, has %u", sdk_cpu_count());
     GUEST_ASSERT(sdk_hv_features() & GHCB_HV_FT_SNP_AP_CREATION);
 
-    /* 6 first, while cpu2 has never run. */
+    /* 6 and 8 first, while cpu2 has never run. */
     test_refusals(2);
+    x2apic_send_init(sdk_apic_id_of(2));
+    x2apic_send_sipi(sdk_apic_id_of(2), SDK_SIPI_VECTOR);
+    GUEST_ASSERT(!running(2));
+    GUEST_ASSERT_EQ(sdk_ap_boot_count(2), 0);
+    printf("snp_ap_create: 8. INIT + SIPI did not start cpu2, which has no VMSA\n");
 
     GUEST_ASSERT(!running(1));
     GUEST_ASSERT(sdk_start_ap(1));
@@ -150,6 +161,22 @@ int main(void)
     check_entry(2, 1);
     GUEST_ASSERT(running(2));
     printf("snp_ap_create: 5. CREATE_ON_INIT: cpu2 waited for its INIT, then started\n");
+
+    GUEST_ASSERT_EQ(sdk_snp_ap_destroy(2, &info2), 0);
+    GUEST_ASSERT(!running(2));
+    r = sdk_snp_ap_create_rax(2, SVM_VMGEXIT_AP_CREATE, SEV_FEAT_DEBUG_SWAP, &info2);
+    if (r == 0) {
+        GUEST_WAIT_FOR(sdk_ap_boot_count(2) == 2, SDK_AP_TIMEOUT_US);
+        GUEST_WAIT_FOR(sdk_percpu_of(2)->online, SDK_AP_TIMEOUT_US);
+        check_entry(2, 2);
+        GUEST_ASSERT(running(2));
+        printf("snp_ap_create: 7. RAX ^ DebugSwap accepted (injection-mode check)\n");
+    } else {
+        GUEST_ASSERT_EQ(r, GHCB_HV_RESP_MALFORMED_INPUT);
+        GUEST_ASSERT_EQ(info2, GHCB_ERR_INVALID_INPUT);
+        GUEST_ASSERT(!running(2));
+        printf("snp_ap_create: 7. RAX ^ DebugSwap refused (exact check)\n");
+    }
 
     GUEST_ASSERT(running(1));
     printf("snp_ap_create: PASS\n");

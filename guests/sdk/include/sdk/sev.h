@@ -248,6 +248,8 @@ void *sdk_alloc_pages_unaccepted(size_t npages);
  * _CREATE_ON_INIT). Returns SW_EXITINFO1[31:0] (0 = accepted; *info2 gets
  * SW_EXITINFO2); on failure the VMSA bit is cleared and the page freed. */
 uint32_t sdk_snp_ap_create(unsigned cpu, unsigned request, uint64_t *info2);
+/* The same, with RAX = the VMSA's SEV_FEATURES ^ rax_xor (to test the check). */
+uint32_t sdk_snp_ap_create_rax(unsigned cpu, unsigned request, uint64_t rax_xor, uint64_t *info2);
 uint32_t sdk_snp_ap_destroy(unsigned cpu, uint64_t *info2);
 /* The raw NAE, for tests of the hypervisor's checks. */
 uint32_t sdk_snp_ap_creation(uint32_t apic_id, unsigned request, uint64_t vmsa_gpa,
