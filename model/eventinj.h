@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event injection by the hypervisor under SEV-ES / SNP (issue 4): the VMCB
+ * EVENTINJ field (fact sheet 3 and 11), the checks VMRUN makes on it, and the
+ * delivery of an accepted event at the first instruction boundary after VMRUN.
+ * The hardware side lives here (eventinj.c); the only hypervisor in the model
+ * that sets EVENTINJ is the hostile one (hostile.c).
+ */
+#ifndef SNPREF_EVENTINJ_H
+#define SNPREF_EVENTINJ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu.h"
+
+struct slot;
+
+/* EVENTINJ / EXITINTINFO layout (fact sheet 11; Linux asm/svm.h SVM_EVTINJ_*). */
+#define EVTINJ_VEC_MASK   0xFFull
+#define EVTINJ_TYPE_SHIFT 8
+#define EVTINJ_TYPE_MASK  (7ull << EVTINJ_TYPE_SHIFT)
+#define EVTINJ_EV         (1ull << 11)   /* error code valid */
+#define EVTINJ_V          (1ull << 31)   /* valid: inject at VMRUN */
+#define EVTINJ_ERR_SHIFT  32
+enum evtinj_type { EVTINJ_INTR = 0, EVTINJ_NMI = 2, EVTINJ_EXCEPT = 3, EVTINJ_SOFT = 4 };
+
+#define EVTINJ(vector, type) (EVTINJ_V | ((uint64_t)(type) << EVTINJ_TYPE_SHIFT) | ((vector) & 0xFFu))
+#define EVTINJ_ERR(vector, error)                                                                  \
+    (EVTINJ(vector, EVTINJ_EXCEPT) | EVTINJ_EV | ((uint64_t)(uint32_t)(error) << EVTINJ_ERR_SHIFT))
+
+/* The outcome of VMRUN's checks of EVENTINJ. */
+enum eventinj_verdict {
+    EVENTINJ_OK,            /* injected at the first instruction boundary */
+    EVENTINJ_INVALID,       /* APM vol. 2 15.20 consistency check: VMEXIT_INVALID */
+    EVENTINJ_FORBIDDEN,     /* RestrictedInjection or Secure AVIC forbid it (knob) */
+};
+
+/*
+ * VMRUN's checks of a valid EVENTINJ for a guest with these SEV_FEATURES, in
+ * 64-bit mode or not. *why says which check failed (a static string).
+ */
+enum eventinj_verdict eventinj_check(uint64_t eventinj, uint64_t sev_features, bool long_mode,
+                                     const char **why);
+
+/* "intr", "nmi", "exception", "soft" or "reserved" for the TYPE field. */
+const char *eventinj_type_name(uint64_t eventinj);
+
+/*
+ * The EVENTINJ step of a VMRUN of this vCPU (at a quantum start and at the
+ * re-entry after an automatic exit): an accepted event becomes pending for
+ * the CPU; a refused one is traced as vmrun_fail. Either way the field is
+ * consumed: a refusal ends in the hypervisor clearing it and entering again
+ * (hostile.c), so the vCPU goes on.
+ */
+void eventinj_vmrun(struct slot *s);
+
+/* cb_pending: the accepted event, taken whatever RFLAGS.IF says. */
+bool eventinj_take(struct slot *s, struct vcpu_event *out);
+
+/*
+ * Whether the hypervisor may deliver the fabric's interrupts (FIXED, ExtINT,
+ * NMI) to this vCPU through the virtual-interrupt path. Not under
+ * RestrictedInjection, which leaves it only #HV.
+ */
+bool eventinj_virq_allowed(const struct slot *s);
+
+#endif
