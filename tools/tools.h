@@ -19,5 +19,6 @@ bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 int read_image(const char *path, struct guest_image *img, uint8_t **owned);
 
 int cmd_bench(int argc, char **argv);
+int cmd_attacks(int argc, char **argv); /* cmd_attacks.c */
 
 #endif
