@@ -105,7 +105,8 @@ static bool vmrun_once(struct slot *s)
     struct sev_vcpu *v = &s->sev;
     uint64_t ev = v->eventinj;
     const char *why;
-    bool lm = vcpu_get(s->cpu, VR_EFER) & (1ull << 10); /* EFER.LMA: the model runs no compat mode */
+    /* 64-bit mode is EFER.LMA here: the model runs no compatibility mode. */
+    bool lm = vcpu_get(s->cpu, VR_EFER) & (1ull << 10);
     enum eventinj_verdict vd = eventinj_check(ev, sev_features(s), lm, &why);
     bool ignored = vd == EVENTINJ_FORBIDDEN &&
                    sys->cfg.hostile.forbidden == EVENTINJ_FORBIDDEN_IGNORED;

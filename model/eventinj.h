@@ -25,7 +25,8 @@ struct slot;
 #define EVTINJ_ERR_SHIFT  32
 enum evtinj_type { EVTINJ_INTR = 0, EVTINJ_NMI = 2, EVTINJ_EXCEPT = 3, EVTINJ_SOFT = 4 };
 
-#define EVTINJ(vector, type) (EVTINJ_V | ((uint64_t)(type) << EVTINJ_TYPE_SHIFT) | ((vector) & 0xFFu))
+#define EVTINJ(vector, type)                                                                       \
+    (EVTINJ_V | ((uint64_t)(type) << EVTINJ_TYPE_SHIFT) | ((vector) & 0xFFu))
 #define EVTINJ_ERR(vector, error)                                                                  \
     (EVTINJ(vector, EVTINJ_EXCEPT) | EVTINJ_EV | ((uint64_t)(uint32_t)(error) << EVTINJ_ERR_SHIFT))
 

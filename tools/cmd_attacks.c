@@ -56,8 +56,9 @@ static void build_attacks(struct attack a[NROWS])
     for (unsigned v = 0; v < 32; v++) {
         const char *n = x86_vector_name(v);
         struct attack *r = &a[1 + v];
+        bool reserved = n[1] >= '0' && n[1] <= '9'; /* "#09", "#15", ... */
         snprintf(r->name, sizeof(r->name), "Heckler: vector %u %s%s", v,
-                 n[1] >= '0' && n[1] <= '9' ? "(reserved)" : n, has_error_code(v) ? " (error 0)" : "");
+                 reserved ? "(reserved)" : n, has_error_code(v) ? " (error 0)" : "");
         r->inj.eventinj = has_error_code(v) ? EVTINJ_ERR(v, 0) : EVTINJ(v, EVTINJ_EXCEPT);
     }
     /* WeSee: the GHCB answer the guest's #VC handler would act on, then #VC. */
@@ -202,9 +203,10 @@ static void judge(const struct attack *a, struct obs *o)
         snprintf(o->cell, sizeof(o->cell), "INCONSISTENT: %s, guest saw %d", o->vmrun, gv);
     } else if (!strcmp(o->vmrun, "ignored")) {
         snprintf(o->cell, sizeof(o->cell), "ignored by VMRUN");
+    } else if (o->vmexit_invalid) {
+        snprintf(o->cell, sizeof(o->cell), "refused: VMEXIT_INVALID");
     } else {
-        snprintf(o->cell, sizeof(o->cell), o->vmexit_invalid ? "refused: VMEXIT_INVALID"
-                                                             : "INCONSISTENT: refused, no vmrun_fail");
+        snprintf(o->cell, sizeof(o->cell), "INCONSISTENT: refused, no vmrun_fail");
     }
     o->bad = !strncmp(o->cell, "INCONSISTENT", 12);
 }
