@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `snpref import ftrace` on hand-written KVM logs (tests/fixtures; issue 5,
+ * docs/silicon-logs.md): a `trace-cmd report` log with a line of every
+ * tracepoint the importer knows, plus unknown tracepoints, a lost-events note
+ * and a line that is no tracepoint line; and a raw ftrace `trace` file with its
+ * comment header and latency flags. They import into valid traces, the lines
+ * not mapped are counted and listed, the imported traces replay, and a
+ * malformed line of a known tracepoint stops the import with status 65 and
+ * nothing written.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scn.h"
+
+#define REPORT SNPREF_SOURCE_DIR "/tests/fixtures/kvm_svm_report.txt"
+#define RAW SNPREF_SOURCE_DIR "/tests/fixtures/kvm_raw_trace.txt"
+
+static char tmpdir[] = "/tmp/snpref-test-import-XXXXXX";
+
+static bool exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Imports log to tmpdir/name (through stdout, as a user would) and loads it. */
+static void import(struct scn_run *r, const char *log, const char *name, const char *hz)
+{
+    char path[sizeof(r->trace_path)];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    if (hz)
+        scn_run_tool(r, "import", "ftrace", log, "--hz", hz, "--out", path, NULL);
+    else
+        scn_run_tool(r, "import", "ftrace", log, "--out", path, NULL);
+    ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+    snprintf(r->trace_path, sizeof(r->trace_path), "%s", path);
+    /* scn_run_guest loads traces; do the same through the reader. */
+    char err[512];
+    struct trc_reader *rd = trc_reader_open(path, err, sizeof(err));
+    ck_assert_msg(rd != NULL, "%s", err);
+    const struct trc_header *h = trc_reader_header(rd);
+    ck_assert_str_eq(h->fabric, "emulated");
+    struct trc_rec rec;
+    int k;
+    size_t cap = 64;
+    r->ev = calloc(cap, sizeof(*r->ev));
+    while ((k = trc_reader_next(rd, &rec, err, sizeof(err))) == 1) {
+        if (r->nev == cap)
+            r->ev = realloc(r->ev, (cap *= 2) * sizeof(*r->ev));
+        struct scn_event *e = &r->ev[r->nev++];
+        memset(e, 0, sizeof(*e));
+        e->r = rec;
+        const struct trc_event_desc *d = &trc_catalogue[rec.ev];
+        for (unsigned i = 0; i < d->nfields; i++)
+            if (d->fields[i].type == TRC_TYPE_S)
+                e->r.v[i].s = e->strs[i] = strdup(rec.v[i].s);
+    }
+    ck_assert_msg(k == 0, "%s", err);
+    trc_reader_close(rd);
+}
+
+static unsigned header_vcpus(const char *path, char *mode, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    ck_assert(fgets(line, sizeof(line), f));
+    fclose(f);
+    const char *m = strstr(line, "\"mode\":\"");
+    ck_assert(m);
+    snprintf(mode, len, "%.*s", (int)strcspn(m + 8, "\""), m + 8);
+    return (unsigned)atoi(strstr(line, "\"vcpus\":") + 8);
+}
+
+START_TEST(every_known_tracepoint_of_the_fixture_becomes_its_event)
+{
+    struct scn_run r;
+    import(&r, REPORT, "report.jsonl", NULL);
+    static const char *const want[] = {
+        "vmentry", "vmexit", "msr", "cpuid", "ipi", "irq_accept", "irq_deliver", "eoi",
+        "exception", "pio", "vmgexit", "vmgexit_result", "ghcb_msr", "avic_incomplete_ipi",
+        "avic_unaccelerated_access", "avic_doorbell", "rmp_fault", "psc",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(scn_count(&r, want[i], -2) > 0, "no %s event", want[i]);
+    char mode[16];
+    ck_assert_uint_eq(header_vcpus(r.trace_path, mode, sizeof(mode)), 2);
+    ck_assert_str_eq(mode, "snp"); /* RMP faults and page-state changes were seen */
+    /* The IPI counts the acceptance KVM printed right after it, which names its sender. */
+    size_t ipi = scn_find(&r, 0, "ipi", 0, NULL, 0);
+    ck_assert_uint_eq(scn_u(&r.ev[ipi], "targets"), 1);
+    ck_assert_uint_eq(scn_u(&r.ev[ipi], "icr"), 0x100000040);
+    size_t acc = scn_find(&r, 0, "irq_accept", 1, "vector", 64);
+    ck_assert_int_eq((int64_t)scn_u(&r.ev[acc], "src"), 0);
+    /* The delivery carries the RIP of the entry that delivered it. */
+    size_t d = scn_find(&r, 0, "irq_deliver", 1, "vector", 64);
+    ck_assert_uint_eq(scn_u(&r.ev[d], "rip"), 0xffffffff81001300);
+    size_t gp = scn_find(&r, 0, "exception", 0, "vector", 13);
+    ck_assert_str_eq(scn_s(&r.ev[gp], "name"), "#GP");
+    ck_assert_uint_eq(scn_u(&r.ev[gp], "has_error"), 1);
+    size_t msr = scn_find(&r, 0, "msr", 0, "msr", 0x831);
+    ck_assert_str_eq(scn_s(&r.ev[msr], "result"), "gp");
+    size_t ex = scn_find(&r, 0, "vmexit", 0, "exit_code", 0x401);
+    ck_assert(ex != SIZE_MAX && scn_find(&r, 0, "vmexit", 0, "exit_code", 0xa6) == SIZE_MAX);
+    ck_assert(scn_find(&r, 0, "vmexit", 1, "exit_code", 0xa6) != SIZE_MAX); /* idle-halt */
+    ck_assert(scn_find(&r, 0, "vmexit", 0, "exit_code", 0x400) != SIZE_MAX); /* npf */
+    ck_assert(scn_find(&r, 0, "vmexit", 0, "exit_code", 0x402) != SIZE_MAX);
+    ck_assert(scn_find(&r, 0, "vmexit", 0, "exit_code", 0x403) != SIZE_MAX);
+    size_t g = scn_find(&r, 0, "ghcb_msr", 0, NULL, 0);
+    ck_assert_uint_eq(scn_u(&r.ev[g], "request"), 0x4);
+    ck_assert_uint_eq(scn_u(&r.ev[g], "response"), 0x8000c0010005);
+    /* kvm_apic lines repeat what the kvm_msr lines carry: no duplicates. */
+    ck_assert_uint_eq(scn_count_where(&r, "msr", 0, "msr", 0x80f), 1);
+    scn_free(&r);
+}
+END_TEST
+
+START_TEST(lines_it_does_not_know_are_counted_and_listed)
+{
+    struct scn_run r;
+    import(&r, REPORT, "listed.jsonl", NULL);
+    static const char *const unknown[] = {"kvm_fpu", "kvm_vcpu_wakeup", "kvm_page_fault",
+                                          "sched_switch"};
+    for (size_t i = 0; i < 4; i++) {
+        char want[80];
+        snprintf(want, sizeof(want), "unknown tracepoint %s", unknown[i]);
+        ck_assert_msg(scn_has(r.err, want), "%s", r.err);
+    }
+    ck_assert(scn_has(r.err, "lines that are no tracepoint line"));
+    ck_assert(scn_has(r.err, "(line 84)"));
+    ck_assert(scn_has(r.err, "lost-events notes"));
+    ck_assert(scn_has(r.err, "kvm_apic lines carried by kvm_msr lines"));
+    scn_free(&r);
+}
+END_TEST
+
+START_TEST(timestamps_become_cycles_at_the_given_rate)
+{
+    struct scn_run r;
+    import(&r, REPORT, "hz.jsonl", NULL);
+    /* 5120.000105 - 5120.000100 s at the default core_hz of 2 GHz. */
+    ck_assert_uint_eq(r.ev[1].r.t, 10000);
+    scn_free(&r);
+    import(&r, REPORT, "hz1.jsonl", "1000000000");
+    ck_assert_uint_eq(r.ev[1].r.t, 5000);
+    FILE *f = fopen(r.trace_path, "r");
+    char line[4096];
+    ck_assert(fgets(line, sizeof(line), f));
+    fclose(f);
+    ck_assert(strstr(line, "\"core_hz\":1000000000"));
+    scn_free(&r);
+}
+END_TEST
+
+START_TEST(the_raw_ftrace_format_imports_and_attributes_threads)
+{
+    struct scn_run r;
+    import(&r, RAW, "raw.jsonl", NULL);
+    ck_assert(scn_has(r.err, "comments and trace-cmd banners"));
+    /* The first kvm_exit names no vCPU and its thread had not named one yet. */
+    ck_assert(scn_has(r.err, "tracepoints with no vCPU to attribute to") &&
+              scn_has(r.err, "(line 13)"));
+    ck_assert_uint_eq(scn_count(&r, "vmexit", -2), 0);
+    ck_assert_uint_eq(scn_count(&r, "msr", 0), 3);
+    size_t d = scn_find(&r, 0, "irq_deliver", 0, "vector", 49);
+    ck_assert(d != SIZE_MAX);
+    size_t c = scn_find(&r, 0, "cpuid", 0, NULL, 0);
+    ck_assert_uint_eq(scn_u(&r.ev[c], "eax"), 0xd);
+    char mode[16];
+    ck_assert_uint_eq(header_vcpus(r.trace_path, mode, sizeof(mode)), 1);
+    ck_assert_str_eq(mode, "plain");
+    scn_free(&r);
+}
+END_TEST
+
+START_TEST(an_imported_log_replays)
+{
+    const char *logs[2] = {REPORT, RAW};
+    for (int i = 0; i < 2; i++) {
+        struct scn_run r, p;
+        import(&r, logs[i], i ? "replay-raw.jsonl" : "replay-report.jsonl", NULL);
+        scn_run_tool(&p, "replay", r.trace_path, NULL);
+        ck_assert_msg(p.status == 0, "%s: %s", logs[i], p.err);
+        ck_assert(scn_has(p.err, "(partial)"));
+        scn_free(&p);
+        scn_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(a_malformed_known_tracepoint_is_status_65_and_nothing_written)
+{
+    static const struct {
+        const char *line, *field;
+    } bad[] = {
+        {" CPU 0/KVM-1 [000] 1.000001: kvm_msr: msr_write 80f = 0xzz\n", "value"},
+        {" CPU 0/KVM-1 [000] 1.000001: kvm_exit: vcpu 0 reason frobnicate rip 0x1 info1 0x0 "
+         "info2 0x0\n",
+         "reason"},
+        {" CPU 0/KVM-1 [000] 1.000001: kvm_entry: vcpu 999, rip 0x1\n", "vcpu"},
+        {" CPU 0/KVM-1 [000] 1.0000x1: kvm_entry: vcpu 0, rip 0x1\n", "timestamp"},
+        {" CPU 0/KVM-1 [000] 1.000001: kvm_apic_accept_irq: apicid 1 vec 300 (Fixed|edge)\n", "vec"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char log[300], out[300], tmp[310];
+        snprintf(log, sizeof(log), "%s/bad%zu.log", tmpdir, i);
+        snprintf(out, sizeof(out), "%s/bad%zu.jsonl", tmpdir, i);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+        FILE *f = fopen(log, "w");
+        fputs("# a comment\n CPU 0/KVM-1 [000] 1.000000: kvm_entry: vcpu 0, rip 0x1\n", f);
+        fputs(bad[i].line, f);
+        fclose(f);
+        struct scn_run r;
+        scn_run_tool(&r, "import", "ftrace", log, NULL);
+        ck_assert_msg(r.status == 65, "%zu: status %d: %s", i, r.status, r.err);
+        ck_assert_str_eq(r.out, ""); /* nothing on stdout */
+        char want[400];
+        snprintf(want, sizeof(want), "%s:3: field '%s'", log, bad[i].field);
+        ck_assert_msg(scn_has(r.err, want), "%zu: %s", i, r.err);
+        ck_assert_uint_eq((unsigned)(strchr(r.err, '\n') - r.err + 1), strlen(r.err));
+        scn_free(&r);
+        scn_run_tool(&r, "import", "ftrace", log, "--out", out, NULL);
+        ck_assert_int_eq(r.status, 65);
+        ck_assert(!exists(out) && !exists(tmp));
+        scn_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(a_missing_log_is_66_and_bad_options_64)
+{
+    struct scn_run r;
+    scn_run_tool(&r, "import", "ftrace", "/nonexistent.log", NULL);
+    ck_assert_int_eq(r.status, 66);
+    ck_assert(scn_has(r.err, "/nonexistent.log"));
+    scn_free(&r);
+    scn_run_tool(&r, "import", "perf", REPORT, NULL);
+    ck_assert_int_eq(r.status, 64);
+    scn_free(&r);
+    scn_run_tool(&r, "import", "ftrace", REPORT, "--hz", "12", NULL);
+    ck_assert_int_eq(r.status, 64);
+    scn_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    Suite *s = suite_create("import");
+    TCase *tc = tcase_create("ftrace");
+    tcase_add_test(tc, every_known_tracepoint_of_the_fixture_becomes_its_event);
+    tcase_add_test(tc, lines_it_does_not_know_are_counted_and_listed);
+    tcase_add_test(tc, timestamps_become_cycles_at_the_given_rate);
+    tcase_add_test(tc, the_raw_ftrace_format_imports_and_attributes_threads);
+    tcase_add_test(tc, an_imported_log_replays);
+    tcase_add_test(tc, a_malformed_known_tracepoint_is_status_65_and_nothing_written);
+    tcase_add_test(tc, a_missing_log_is_66_and_bad_options_64);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        return 1;
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `snpref check EXPECTED.jsonl ACTUAL.jsonl [--tolerance T] [--events LIST]
+ * [--ignore LIST] [--all] [--json] [--junit FILE]` (docs/cli.md,
+ * docs/conformance.md): the command line and the three reports of
+ * traces/compare.c. For people, a readable report on stdout; for farms, one
+ * JSON object on stdout (--json) and a JUnit XML file with one testcase per
+ * vCPU and one for timing (--junit, written to FILE.tmp and renamed when
+ * complete). Exit 0 on agreement, 1 on divergence, 64/65/66 for bad input.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compare.h"
+#include "silicon.h"
+#include "tools.h"
+
+static const char usage_check[] =
+    "usage: snpref check EXPECTED.jsonl ACTUAL.jsonl [options]\n"
+    "Aligns the two traces per vCPU and reports the first divergence (docs/conformance.md).\n"
+    "  --tolerance T     time tolerance: N cycles, P% of the expected time, or any\n"
+    "                    (default exact)\n"
+    "  --events LIST     compare only these events (comma-separated)\n"
+    "  --ignore LIST     do not compare these events or EVENT.FIELD fields\n"
+    "  --all             compare tsc and limit too (not compared by default)\n"
+    "  --json            print one JSON object instead of the report\n"
+    "  --junit FILE      also write a JUnit XML file (a testcase per vCPU, one for timing)\n"
+    "Exit status: 0 agreement, 1 divergence, 64 bad command line, 65 malformed trace,\n"
+    "66 missing input.\n";
+
+struct check_cli {
+    const char *paths[2];
+    const char *junit;
+    bool json;
+    struct trc_cmp_opts o;
+    trc_ignore_t ignore;
+};
+
+static int set_events(struct check_cli *c, const char *list)
+{
+    trc_ignore_t keep = {0};
+    char err[128];
+    if (trc_ignore_parse(keep, list, err, sizeof(err)) < 0)
+        return usage_error("--events: %s", err);
+    for (int i = 0; i < TRC_EV_COUNT; i++)
+        if (keep[i] & ~TRC_IGNORE_EVENT)
+            return usage_error("--events takes event names, not fields");
+    for (int i = 0; i < TRC_EV_COUNT; i++)
+        c->ignore[i] = keep[i] ? 0 : TRC_IGNORE_EVENT;
+    return 0;
+}
+
+static int parse(int argc, char **argv, struct check_cli *c)
+{
+    static const struct option lo[] = {
+        {"tolerance", required_argument, 0, 't'}, {"events", required_argument, 0, 'e'},
+        {"ignore", required_argument, 0, 'i'},    {"all", no_argument, 0, 'a'},
+        {"json", no_argument, 0, 'j'},            {"junit", required_argument, 0, 'u'},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
+    };
+    memset(c, 0, sizeof(*c));
+    trc_ignore_defaults(c->ignore);
+    const char *events = NULL, *ignore = NULL;
+    bool all = false;
+    opterr = 0;
+    optind = 1;
+    int ch;
+    char err[128];
+    while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 't':
+            if (trc_tol_parse(optarg, &c->o.tol) < 0)
+                return usage_error("--tolerance: '%s' is not N cycles, P%% or any", optarg);
+            break;
+        case 'e': events = optarg; break;
+        case 'i': ignore = optarg; break;
+        case 'a': all = true; break;
+        case 'j': c->json = true; break;
+        case 'u': c->junit = optarg; break;
+        case 'h': fputs(usage_check, stdout); return -1;
+        case ':': return usage_error("%s needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        return usage_error("check: needs EXPECTED.jsonl and ACTUAL.jsonl");
+    c->paths[0] = argv[optind];
+    c->paths[1] = argv[optind + 1];
+    if (all)
+        memset(c->ignore, 0, sizeof(c->ignore));
+    if (events && set_events(c, events))
+        return 64;
+    if (ignore && trc_ignore_parse(c->ignore, ignore, err, sizeof(err)) < 0)
+        return usage_error("--ignore: %s", err);
+    c->o.ignore = c->ignore;
+    return 0;
+}
+
+static const char *vcpu_name(int vcpu, char *buf, size_t len)
+{
+    if (vcpu < 0)
+        snprintf(buf, len, "system");
+    else
+        snprintf(buf, len, "vcpu %d", vcpu);
+    return buf;
+}
+
+static const char *field_name(const struct trc_cmp_div *d)
+{
+    if (d->field < 0 || (unsigned)d->field >= trc_catalogue[d->ev].nfields)
+        return NULL;
+    return trc_catalogue[d->ev].fields[d->field].name;
+}
+
+/* ---- For people ------------------------------------------------------------------ */
+
+static void print_side(const struct check_cli *c, const struct trc_cmp_div *d, int k)
+{
+    const struct trc_cmp_line *at = k ? &d->actual : &d->expected;
+    printf("  context, %s (%s):\n", k ? "actual" : "expected", c->paths[k]);
+    for (unsigned i = 0; i < d->nbefore[k]; i++)
+        printf("      %6lu  %s\n", d->before[k][i].line, d->before[k][i].text);
+    if (at->text)
+        printf("    > %6lu  %s\n", at->line, at->text);
+    else
+        printf("    >         (no event)\n");
+    for (unsigned i = 0; i < d->nafter[k]; i++)
+        printf("      %6lu  %s\n", d->after[k][i].line, d->after[k][i].text);
+}
+
+static void print_div(const struct check_cli *c, const struct trc_cmp_div *d)
+{
+    char vn[32];
+    const char *f = field_name(d);
+    printf("  %s, its event #%" PRIu64 ": %s", vcpu_name(d->vcpu, vn, sizeof(vn)), d->index,
+           trc_div_name(d->kind));
+    if (f)
+        printf(" (field '%s')", f);
+    if (d->kind == TRC_DIV_TIMING)
+        printf(" (t %" PRIu64 " expected, %" PRIu64 " actual)", d->t_expected, d->t_actual);
+    printf("\n");
+    if (d->expected.text)
+        printf("  expected  %s:%lu  %s\n", c->paths[0], d->expected.line, d->expected.text);
+    else
+        printf("  expected  (no event)\n");
+    if (d->actual.text)
+        printf("  actual    %s:%lu  %s\n", c->paths[1], d->actual.line, d->actual.text);
+    else
+        printf("  actual    (no event)\n");
+    print_side(c, d, 0);
+    print_side(c, d, 1);
+}
+
+static void print_headers(const struct trc_cmp_result *r)
+{
+    const struct trc_header *a = &r->hdr[0], *b = &r->hdr[1];
+    if (strcmp(a->mode, b->mode))
+        printf("note: the traces differ in mode: %s, %s\n", a->mode, b->mode);
+    if (strcmp(a->fabric, b->fabric))
+        printf("note: the traces differ in fabric: %s, %s\n", a->fabric, b->fabric);
+    if (a->vcpus != b->vcpus)
+        printf("note: the traces differ in vCPUs: %u, %u\n", a->vcpus, b->vcpus);
+    if (strcmp(a->config_json, b->config_json))
+        printf("note: the traces were made with different configs\n");
+}
+
+static void print_report(const struct check_cli *c, const struct trc_cmp_result *r)
+{
+    char tol[48], vn[32];
+    trc_tol_str(&c->o.tol, tol, sizeof(tol));
+    printf("snpref check: %s against %s: %s\n", c->paths[1], c->paths[0],
+           r->agree ? "agree" : "DIVERGE");
+    print_headers(r);
+    if (r->first.kind != TRC_DIV_NONE) {
+        printf("first divergence:\n");
+        print_div(c, &r->first);
+    }
+    if (r->timing.kind != TRC_DIV_NONE) {
+        printf("timing: outside the tolerance (%s), first at:\n", tol);
+        print_div(c, &r->timing);
+    } else {
+        printf("timing: within the tolerance (%s); largest difference %" PRIu64 " cycles\n", tol,
+               r->max_dt);
+    }
+    printf("per vCPU:\n");
+    for (unsigned i = 0; i < r->nvcpus; i++) {
+        const struct trc_cmp_vcpu *v = &r->vcpus[i];
+        printf("  %-8s %9" PRIu64 " expected %9" PRIu64 " actual %9" PRIu64 " matched  %s",
+               vcpu_name(v->vcpu, vn, sizeof(vn)), v->expected, v->actual, v->matched,
+               v->div.kind == TRC_DIV_NONE ? "agree\n" : "");
+        if (v->div.kind != TRC_DIV_NONE)
+            printf("%s at its event #%" PRIu64 "\n", trc_div_name(v->div.kind), v->div.index);
+    }
+    printf("events                       expected    actual   matched mismatched  timing\n");
+    for (int i = 0; i < TRC_EV_COUNT; i++) {
+        const struct trc_cmp_kind *k = &r->kinds[i];
+        if (k->expected || k->actual)
+            printf("  %-24s %10" PRIu64 " %9" PRIu64 " %9" PRIu64 " %10" PRIu64 " %7" PRIu64 "%s\n",
+                   trc_catalogue[i].name, k->expected, k->actual, k->matched, k->mismatched,
+                   k->timing, c->ignore[i] & TRC_IGNORE_EVENT ? "  (not compared)" : "");
+    }
+}
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+static cJSON *json_line(const struct trc_cmp_line *l)
+{
+    if (!l->text)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "line", (double)l->line);
+    cJSON *ev = cJSON_Parse(l->text);
+    cJSON_AddItemToObject(o, "event", ev ? ev : cJSON_CreateString(l->text));
+    return o;
+}
+
+static cJSON *json_lines(const struct trc_cmp_line *l, unsigned n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (unsigned i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, json_line(&l[i]));
+    return a;
+}
+
+static cJSON *json_div(const struct trc_cmp_div *d)
+{
+    if (d->kind == TRC_DIV_NONE)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", trc_div_name(d->kind));
+    cJSON_AddNumberToObject(o, "vcpu", d->vcpu);
+    cJSON_AddNumberToObject(o, "index", (double)d->index);
+    const char *f = field_name(d);
+    cJSON_AddItemToObject(o, "field", f ? cJSON_CreateString(f) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "expected", json_line(&d->expected));
+    cJSON_AddItemToObject(o, "actual", json_line(&d->actual));
+    cJSON *ctx = cJSON_AddObjectToObject(o, "context");
+    static const char *const side[2] = {"expected", "actual"};
+    for (int k = 0; k < 2; k++) {
+        cJSON *s = cJSON_AddObjectToObject(ctx, side[k]);
+        cJSON_AddItemToObject(s, "before", json_lines(d->before[k], d->nbefore[k]));
+        cJSON_AddItemToObject(s, "after", json_lines(d->after[k], d->nafter[k]));
+    }
+    return o;
+}
+
+static cJSON *json_header(const struct trc_header *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", h->model);
+    cJSON_AddStringToObject(o, "mode", h->mode);
+    cJSON_AddNumberToObject(o, "vcpus", h->vcpus);
+    cJSON_AddStringToObject(o, "fabric", h->fabric);
+    return o;
+}
+
+static void json_counts(cJSON *o, const struct trc_cmp_result *r)
+{
+    cJSON *vs = cJSON_AddArrayToObject(o, "vcpus");
+    for (unsigned i = 0; i < r->nvcpus; i++) {
+        const struct trc_cmp_vcpu *v = &r->vcpus[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "vcpu", v->vcpu);
+        cJSON_AddNumberToObject(x, "expected", (double)v->expected);
+        cJSON_AddNumberToObject(x, "actual", (double)v->actual);
+        cJSON_AddNumberToObject(x, "matched", (double)v->matched);
+        cJSON_AddStringToObject(x, "result", v->div.kind == TRC_DIV_NONE ? "agree" : "diverge");
+        cJSON_AddItemToObject(x, "divergence", json_div(&v->div));
+        cJSON_AddItemToArray(vs, x);
+    }
+    cJSON *evs = cJSON_AddObjectToObject(o, "events");
+    for (int i = 0; i < TRC_EV_COUNT; i++) {
+        const struct trc_cmp_kind *k = &r->kinds[i];
+        if (!k->expected && !k->actual)
+            continue;
+        cJSON *x = cJSON_AddObjectToObject(evs, trc_catalogue[i].name);
+        cJSON_AddNumberToObject(x, "expected", (double)k->expected);
+        cJSON_AddNumberToObject(x, "actual", (double)k->actual);
+        cJSON_AddNumberToObject(x, "matched", (double)k->matched);
+        cJSON_AddNumberToObject(x, "mismatched", (double)k->mismatched);
+        cJSON_AddNumberToObject(x, "timing", (double)k->timing);
+    }
+}
+
+static void print_json(const struct check_cli *c, const struct trc_cmp_result *r)
+{
+    char tol[48];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "expected", c->paths[0]);
+    cJSON_AddStringToObject(o, "actual", c->paths[1]);
+    cJSON_AddStringToObject(o, "result", r->agree ? "agree" : "diverge");
+    cJSON_AddStringToObject(o, "tolerance", trc_tol_str(&c->o.tol, tol, sizeof(tol)));
+    cJSON *ign = cJSON_AddArrayToObject(o, "not_compared");
+    for (int i = 0; i < TRC_EV_COUNT; i++) {
+        const struct trc_event_desc *d = &trc_catalogue[i];
+        if (c->ignore[i] & TRC_IGNORE_EVENT) {
+            cJSON_AddItemToArray(ign, cJSON_CreateString(d->name));
+            continue;
+        }
+        for (unsigned f = 0; f < d->nfields; f++)
+            if (c->ignore[i] & (1u << f)) {
+                char n[96];
+                snprintf(n, sizeof(n), "%s.%s", d->name, d->fields[f].name);
+                cJSON_AddItemToArray(ign, cJSON_CreateString(n));
+            }
+    }
+    cJSON_AddItemToObject(o, "first_divergence", json_div(&r->first));
+    cJSON *t = cJSON_AddObjectToObject(o, "timing");
+    cJSON_AddStringToObject(t, "result", r->timing.kind == TRC_DIV_NONE ? "agree" : "diverge");
+    cJSON_AddNumberToObject(t, "max_delta_cycles", (double)r->max_dt);
+    cJSON_AddItemToObject(t, "divergence", json_div(&r->timing));
+    json_counts(o, r);
+    cJSON *h = cJSON_AddObjectToObject(o, "headers");
+    cJSON_AddItemToObject(h, "expected", json_header(&r->hdr[0]));
+    cJSON_AddItemToObject(h, "actual", json_header(&r->hdr[1]));
+    char *s = cJSON_Print(o);
+    puts(s);
+    cJSON_free(s);
+    cJSON_Delete(o);
+}
+
+/* ---- JUnit ------------------------------------------------------------------------- */
+
+static void xml_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+                fputc(*s, f);
+            break;
+        }
+    }
+}
+
+static void junit_failure(FILE *f, const struct check_cli *c, const struct trc_cmp_div *d)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "%s at event #%" PRIu64, trc_div_name(d->kind), d->index);
+    fprintf(f, "    <failure type=\"%s\" message=\"", trc_div_name(d->kind));
+    xml_text(f, msg);
+    fputs("\">", f);
+    char line[64];
+    for (int k = 0; k < 2; k++) {
+        const struct trc_cmp_line *l = k ? &d->actual : &d->expected;
+        snprintf(line, sizeof(line), "%s %s:%lu ", k ? "actual" : "expected", c->paths[k], l->line);
+        xml_text(f, line);
+        xml_text(f, l->text ? l->text : "(no event)");
+        fputc('\n', f);
+    }
+    fputs("</failure>\n", f);
+}
+
+static void junit_case(FILE *f, const struct check_cli *c, const char *name,
+                       const struct trc_cmp_div *d)
+{
+    fputs("  <testcase classname=\"snpref.check\" name=\"", f);
+    xml_text(f, name);
+    if (d->kind == TRC_DIV_NONE) {
+        fputs("\"/>\n", f);
+        return;
+    }
+    fputs("\">\n", f);
+    junit_failure(f, c, d);
+    fputs("  </testcase>\n", f);
+}
+
+static int write_junit(const struct check_cli *c, const struct trc_cmp_result *r)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", c->junit);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "snpref: %s: cannot write: %s\n", c->junit, strerror(errno));
+        return 66;
+    }
+    unsigned failures = r->timing.kind != TRC_DIV_NONE;
+    for (unsigned i = 0; i < r->nvcpus; i++)
+        failures += r->vcpus[i].div.kind != TRC_DIV_NONE;
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuite name=\"snpref check\" tests=\"%u\" failures=\"%u\" errors=\"0\" "
+               "skipped=\"0\">\n",
+            r->nvcpus + 1, failures);
+    fputs("  <properties>\n    <property name=\"expected\" value=\"", f);
+    xml_text(f, c->paths[0]);
+    fputs("\"/>\n    <property name=\"actual\" value=\"", f);
+    xml_text(f, c->paths[1]);
+    fputs("\"/>\n  </properties>\n", f);
+    char vn[32];
+    for (unsigned i = 0; i < r->nvcpus; i++)
+        junit_case(f, c, vcpu_name(r->vcpus[i].vcpu, vn, sizeof(vn)), &r->vcpus[i].div);
+    junit_case(f, c, "timing", &r->timing);
+    fputs("</testsuite>\n", f);
+    if (fclose(f) != 0 || rename(tmp, c->junit) != 0) {
+        fprintf(stderr, "snpref: %s: cannot write: %s\n", c->junit, strerror(errno));
+        remove(tmp);
+        return 66;
+    }
+    return 0;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    struct check_cli c;
+    int rc = parse(argc, argv, &c);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    struct trc_cmp_result *r = calloc(1, sizeof(*r));
+    if (!r)
+        return 70;
+    char err[512];
+    int status = 0;
+    if (trc_cmp_files(c.paths[0], c.paths[1], &c.o, r, &status, err, sizeof(err)) < 0) {
+        fprintf(stderr, "snpref: %s\n", err);
+        free(r);
+        return status;
+    }
+    if (c.json)
+        print_json(&c, r);
+    else
+        print_report(&c, r);
+    rc = c.junit ? write_junit(&c, r) : 0;
+    if (!rc)
+        rc = r->agree ? 0 : 1;
+    trc_cmp_free(r);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The verbs that compare the model with recorded behaviour (issue 5;
+ * docs/conformance.md, docs/silicon-logs.md): `replay` feeds a trace's stimuli
+ * to the fabric and checks its outcomes, `check` compares two traces, `import
+ * ftrace` turns a Linux KVM tracepoint log into a trace.
+ */
+#ifndef SNPREF_SILICON_H
+#define SNPREF_SILICON_H
+
+int cmd_replay(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+
+#endif
