@@ -1,0 +1,23 @@
+# Copies the plug-in list IN to OUT with the line "    X(NAME) \" inserted
+# after the line holding AFTER, and checks that exactly one line was added:
+# the proof that a plug-in needs one line in the list (CMakeLists.txt here).
+file(READ ${IN} text)
+string(FIND "${text}" "${AFTER}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "${IN}: no line with '${AFTER}' to add the plug-in after")
+endif()
+string(SUBSTRING "${text}" ${at} -1 rest)
+string(FIND "${rest}" "\n" eol)
+math(EXPR cut "${at} + ${eol} + 1")
+string(SUBSTRING "${text}" 0 ${cut} head)
+string(SUBSTRING "${text}" ${cut} -1 tail)
+set(out "${head}    X(${NAME}) \\\n${tail}")
+string(REGEX MATCHALL "\n" a "${text}")
+string(REGEX MATCHALL "\n" b "${out}")
+list(LENGTH a na)
+list(LENGTH b nb)
+math(EXPR added "${nb} - ${na}")
+if(NOT added EQUAL 1)
+  message(FATAL_ERROR "the plug-in list grew by ${added} lines, not one")
+endif()
+file(WRITE ${OUT} "${out}")
