@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build run test bench sanitize clean format
+.PHONY: all setup configure build run test bench sanitize fuzz clean format
 
 all: build
 
@@ -30,8 +30,13 @@ bench: build
 sanitize:
 	@$(MAKE) --no-print-directory test BUILD=build-asan CMAKE_FLAGS="-DSNPREF_SANITIZE=ON"
 
+# libFuzzer targets for the trace reader and the KVM log importer, FUZZ_SECONDS
+# (default 60) each; installs clang if it is missing (scripts/fuzz.sh).
+fuzz:
+	@bash scripts/fuzz.sh
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp')
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "apic.h"
+#include "fab_emulated.h"
 #include "fabric.h"
 #include "snpref/abi.h"
 #include "snpref/base.h"
@@ -557,6 +558,12 @@ static enum fab_access emu_msr_write(struct fabric *f, int vcpu, uint32_t msr, u
 }
 
 /* ---- The rest ------------------------------------------------------------------------- */
+
+struct apic *emu_fabric_apic(struct fabric *f, int vcpu)
+{
+    SNP_ASSERT(f && f->ops == &emulated_fabric);
+    return emu_apic(emu(f), vcpu);
+}
 
 static void emu_reset(struct fabric *f, int vcpu, bool init_only)
 {

@@ -41,7 +41,12 @@ enum apic_dm {
 enum apic_sh { APIC_SH_NONE = 0, APIC_SH_SELF = 1, APIC_SH_ALL = 2, APIC_SH_OTHERS = 3 };
 
 /* Who put a message on the wire. */
-enum fab_src_kind { FAB_SRC_IPI, FAB_SRC_DEVICE, FAB_SRC_TIMER, FAB_SRC_LVT, FAB_SRC_HV, FAB_SRC_PSP };
+enum fab_src_kind {
+    FAB_SRC_IPI, FAB_SRC_DEVICE, FAB_SRC_TIMER, FAB_SRC_LVT, FAB_SRC_HV, FAB_SRC_PSP,
+    /* No payload: the hypervisor notifies a vCPU that its guest-owned APIC
+     * state changed (the Secure AVIC / AVIC doorbell); it travels like an IPI. */
+    FAB_SRC_DOORBELL,
+};
 
 /*
  * One interrupt message for one destination APIC, as it travels on the wire.
@@ -83,6 +88,21 @@ enum fab_access {
     FAB_EXIT,              /* not handled in hardware: needs the hypervisor (#VC under SEV-ES) */
 };
 
+/*
+ * What the CPU does with an APIC MSR access it handles itself (ops->hw_msr)
+ * when it does not complete it: the #VC to raise under SEV-ES/SNP, with the
+ * exit information the hypervisor-visible exit would carry (traces only: a
+ * #VC delivers just the code). code FAB_EXIT_MSR means "intercepted as usual".
+ */
+#define FAB_EXIT_MSR           0x07Cull /* SVM_EXIT_MSR: the ordinary intercept */
+#define FAB_EXIT_INCOMPLETE_IPI 0x401ull /* AVIC_INCOMPLETE_IPI (fact sheet 7.4) */
+#define FAB_EXIT_NOACCEL       0x402ull /* AVIC_UNACCELERATED_ACCESS */
+struct fab_exit {
+    uint64_t code;
+    uint64_t info1, info2;
+    bool trap;             /* the instruction completed first (RIP after it) */
+};
+
 /* Services the model gives a fabric. All times are in cycles of simulated time. */
 struct fab_host {
     void *ctx;
@@ -102,6 +122,11 @@ struct fab_host {
     void (*eoi_broadcast)(void *ctx, int vcpu, uint8_t vector);
     /* Where events go; may be NULL (tracing off). */
     struct trc *trace;
+    /* vCPU i must go through VMRUN again (a fabric whose hypervisor hands
+     * interrupts over at VMRUN, as Secure AVIC's REQUESTED_IRR): a vCPU in
+     * guest mode is forced out (KVM kicks its physical CPU), a halted one is
+     * resumed. Fabrics that do not need it may ignore it. */
+    void (*reenter)(void *ctx, int vcpu);
 };
 
 struct fab_params {
@@ -111,6 +136,9 @@ struct fab_params {
     uint64_t tsc_cycles_num, tsc_cycles_den; /* TSC = cycles * num / den (deadline mode) */
     struct mem *mem;           /* guest RAM (fabrics whose state lives there) */
     const char *config_json;   /* the fabric's own config section, or NULL */
+    uint32_t asid;             /* the guest's ASID under SEV (0 in plain mode) */
+    const void *knobs;         /* the fabric's own options the model parsed (config
+                                  section named after it), or NULL: defaults */
 };
 
 struct fabric_ops {
@@ -152,7 +180,26 @@ struct fabric_ops {
 
     /* The vCPU's 4 KiB APIC register page, for dumps and tests. */
     const uint8_t *(*regs)(struct fabric *f, int vcpu);
+
+    /* ---- Hardware-evaluated fabrics (Secure AVIC). NULL in a fabric the
+     * hypervisor emulates entirely: then every APIC MSR access is intercepted. */
+
+    /* The CPU's own handling of a guest RDMSR/WRMSR of an x2APIC MSR or of an
+     * MSR the fabric implements in hardware (SAVIC_CONTROL), before anything
+     * is intercepted: FAB_OK done without an exit (*val holds a read),
+     * FAB_GP, or FAB_EXIT with *x the #VC to raise. */
+    enum fab_access (*hw_msr)(struct fabric *f, int vcpu, uint32_t msr, bool write,
+                              uint64_t *val, struct fab_exit *x);
+    /* Every VMRUN of vCPU (each re-entry): the hardware's work at entry.
+     * Returns 0, or -1 with *why when VMRUN fails (VMEXIT_BUSY). */
+    int (*vmrun)(struct fabric *f, int vcpu, const char **why);
+    /* The hypervisor registers (reg) the guest page *gpa as vCPU's APIC
+     * backing page, or unregisters it (*gpa gets the previous one, or
+     * FAB_NO_PAGE). Returns 0, or -1 if the request makes no sense here. */
+    int (*backing_page)(struct fabric *f, int vcpu, bool reg, uint64_t *gpa);
 };
+
+#define FAB_NO_PAGE UINT64_MAX
 
 /* The registered plug-ins (fabric_list.c), NULL-terminated. */
 extern const struct fabric_ops *const fabric_list[];

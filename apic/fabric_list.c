@@ -12,7 +12,8 @@
 
 /* clang-format off */
 #define FABRIC_PLUGINS(X) \
-    X(emulated_fabric)
+    X(emulated_fabric) \
+    X(savic_fabric)
 /* clang-format on */
 
 #define FABRIC_DECLARE(ops) extern const struct fabric_ops ops;

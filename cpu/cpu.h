@@ -60,6 +60,7 @@ enum vcpu_action {
     VCPU_HALT,            /* continue at next_rip, but park the vCPU (HLT) */
     VCPU_STOP,            /* continue at next_rip, and end vcpu_run() now */
     VCPU_RAISE,           /* deliver exception exc_vector (RIP stays on the instruction) */
+    VCPU_RAISE_TRAP,      /* the instruction completed: deliver exc_vector with RIP after it */
     VCPU_RESTARTED,       /* the model changed the vCPU's state itself (e.g. INIT) */
     VCPU_RETRY,           /* run the instruction again (e.g. after a PSMASH) */
 };

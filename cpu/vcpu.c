@@ -268,6 +268,11 @@ static void finish(struct vcpu *v, struct vcpu_exit *e, enum vcpu_action a)
         vcpu_set(v, VR_RIP, e->rip);
         raise_exc(v, e->exc_vector, e->exc_has_error, e->exc_error, e->exc_cr2);
         return;
+    case VCPU_RAISE_TRAP:
+        retire_to(v, e->rip, true);
+        vcpu_set(v, VR_RIP, e->next_rip);
+        raise_exc(v, e->exc_vector, e->exc_has_error, e->exc_error, e->exc_cr2);
+        return;
     case VCPU_RETRY:
         retire_to(v, e->rip, false);
         vcpu_set(v, VR_RIP, e->rip);

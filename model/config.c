@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eventinj.h"
 #include "fabric.h"
 #include "snpref/base.h"
+#include "snpref/sev.h"
 
 void config_defaults(struct snp_config *c)
 {
@@ -48,6 +50,7 @@ void config_defaults(struct snp_config *c)
         .implicit_psc = false,
         .key_seed = 0x736e70726566ull, /* "snpref" */
     };
+    savic_knobs_default(&c->savic);
 }
 
 /* ---- Locating a member's line in the text --------------------------------- */
@@ -387,6 +390,187 @@ static int load_sev(struct loader *L, const cJSON *obj, struct sev_options *o)
     }
     return 0;
 }
+/* A list of x2APIC register names ("TPR", "ISR" for all eight ISRs, ...). */
+static int load_regset(struct loader *L, const cJSON *arr, const char *field,
+                       struct savic_regset *r)
+{
+    if (!cJSON_IsArray(arr))
+        CFG_FAIL(L, field, "expected an array of x2APIC register names");
+    memset(r, 0, sizeof(*r));
+    for (const cJSON *it = arr->child; it; it = it->next) {
+        if (!cJSON_IsString(it))
+            CFG_FAIL(L, field, "expected register names (strings)");
+        if (savic_regset_add_name(r, it->valuestring) < 0)
+            CFG_FAIL(L, field, "\"%s\" is no x2APIC register (docs/config.md lists them)",
+                     it->valuestring);
+    }
+    return 0;
+}
+
+static const char *const savic_blocked[] = {"drop", "hold", NULL};
+
+static int load_savic(struct loader *L, const cJSON *obj, struct savic_knobs *k)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "savic", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96], s[8];
+        uint64_t v;
+        snprintf(field, sizeof(field), "savic.%s", it->string);
+        int rc = 0;
+        if (!strcmp(it->string, "accelerated_reads")) {
+            rc = load_regset(L, it, field, &k->accel_read);
+        } else if (!strcmp(it->string, "accelerated_writes")) {
+            rc = load_regset(L, it, field, &k->accel_write);
+        } else if (!strcmp(it->string, "fault_on")) {
+            rc = load_regset(L, it, field, &k->noaccel_fault);
+        } else if (!strcmp(it->string, "blocked_vectors")) {
+            rc = get_choice(L, it, field, savic_blocked, s, sizeof(s));
+            k->blocked = strcmp(s, "hold") ? SAVIC_BLOCKED_DROP : SAVIC_BLOCKED_HOLD;
+        } else if (!strcmp(it->string, "icr_high")) {
+            rc = get_u64(L, it, field, 0x304, 0x310, &v);
+            if (rc == 0 && v != 0x304 && v != 0x310)
+                CFG_FAIL(L, field, "0x%" PRIx64 " is neither 0x304 (Linux) nor 0x310 (OpenVMM)", v);
+            k->icr_high = (unsigned)v;
+        } else {
+            CFG_FAIL(L, field, "unknown key");
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- The hostile hypervisor (issue 4; docs/attacks.md) ------------------------ */
+
+static const char *const evtinj_type_names[8] = {"intr", NULL, "nmi", "exception", "soft"};
+
+/* EVENTINJ TYPE: a name, or a number 0-7 so that a config can ask for the
+ * reserved types the VMRUN check refuses. */
+static int get_evtinj_type(struct loader *L, const cJSON *it, const char *field, unsigned *out)
+{
+    if (cJSON_IsString(it)) {
+        for (unsigned t = 0; t < 8; t++)
+            if (evtinj_type_names[t] && !strcmp(evtinj_type_names[t], it->valuestring)) {
+                *out = t;
+                return 0;
+            }
+        CFG_FAIL(L, field, "\"%s\" is not one of: intr, nmi, exception, soft (or a number 0-7)",
+                 it->valuestring);
+    }
+    uint64_t v;
+    if (get_u64(L, it, field, 0, 7, &v) < 0)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+#define HG(name, bit, f) {name, bit, offsetof(struct hostile_injection, f)}
+static const struct {
+    const char *name;
+    unsigned bit;
+    size_t off;
+} hostile_ghcb_keys[] = {
+    HG("exit_code", HG_EXIT_CODE, ghcb_exit_code), HG("exit_info_1", HG_INFO1, ghcb_info1),
+    HG("exit_info_2", HG_INFO2, ghcb_info2),       HG("rax", HG_RAX, ghcb_rax),
+};
+
+static int load_hostile_ghcb(struct loader *L, const cJSON *obj, const char *base,
+                             struct hostile_injection *h)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, base, "expected an object {exit_code, exit_info_1, exit_info_2, rax}");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[192];
+        snprintf(field, sizeof(field), "%s.%s", base, it->string);
+        size_t i = 0;
+        while (i < ARRAY_SIZE(hostile_ghcb_keys) && strcmp(it->string, hostile_ghcb_keys[i].name))
+            i++;
+        if (i == ARRAY_SIZE(hostile_ghcb_keys))
+            CFG_FAIL(L, field, "unknown key (exit_code, exit_info_1, exit_info_2, rax)");
+        uint64_t *dst = (uint64_t *)((char *)h + hostile_ghcb_keys[i].off);
+        if (get_u64(L, it, field, 0, UINT64_MAX, dst) < 0)
+            return -1;
+        h->ghcb_fields |= hostile_ghcb_keys[i].bit;
+    }
+    return 0;
+}
+
+static int load_injection(struct loader *L, const cJSON *obj, unsigned idx,
+                          struct hostile_injection *h)
+{
+    char base[48], field[128];
+    snprintf(base, sizeof(base), "hostile.injections[%u]", idx);
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, base, "expected an object {marker, vector, type, error_code, ghcb}");
+    memset(h, 0, sizeof(*h));
+    uint64_t marker = UINT64_MAX, vector = UINT64_MAX, error = 0;
+    unsigned type = EVTINJ_EXCEPT;
+    bool has_error = false;
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        snprintf(field, sizeof(field), "%s.%s", base, it->string);
+        int rc;
+        if (!strcmp(it->string, "marker"))
+            rc = get_u64(L, it, field, 0, 255, &marker);
+        else if (!strcmp(it->string, "vector"))
+            rc = get_u64(L, it, field, 0, 255, &vector);
+        else if (!strcmp(it->string, "type"))
+            rc = get_evtinj_type(L, it, field, &type);
+        else if (!strcmp(it->string, "error_code"))
+            rc = get_u64(L, it, field, 0, UINT32_MAX, &error), has_error = true;
+        else if (!strcmp(it->string, "ghcb"))
+            rc = load_hostile_ghcb(L, it, field, h);
+        else
+            CFG_FAIL(L, field, "unknown key (marker, vector, type, error_code, ghcb)");
+        if (rc < 0)
+            return -1;
+    }
+    if (marker == UINT64_MAX || vector == UINT64_MAX)
+        CFG_FAIL(L, base, "missing key '%s'", marker == UINT64_MAX ? "marker" : "vector");
+    h->marker = (uint32_t)marker;
+    h->eventinj = EVTINJ_V | (uint64_t)type << EVTINJ_TYPE_SHIFT | vector |
+                  (has_error ? EVTINJ_EV | error << EVTINJ_ERR_SHIFT : 0);
+    return 0;
+}
+
+static const char *const forbidden_choices[] = {"vmexit_invalid", "ignored", NULL};
+
+static int load_hostile(struct loader *L, const cJSON *obj, struct hostile_options *o)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "hostile", "expected an object {forbidden_eventinj, injections}");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96], s[16];
+        snprintf(field, sizeof(field), "hostile.%s", it->string);
+        if (!strcmp(it->string, "forbidden_eventinj")) {
+            if (get_choice(L, it, field, forbidden_choices, s, sizeof(s)) < 0)
+                return -1;
+            o->forbidden = strcmp(s, "ignored") ? EVENTINJ_FORBIDDEN_VMEXIT_INVALID
+                                                : EVENTINJ_FORBIDDEN_IGNORED;
+            continue;
+        }
+        if (strcmp(it->string, "injections"))
+            CFG_FAIL(L, field, "unknown key (forbidden_eventinj, injections)");
+        if (!cJSON_IsArray(it))
+            CFG_FAIL(L, field, "expected an array of {marker, vector, type, error_code, ghcb}");
+        o->n = 0;
+        for (const cJSON *e = it->child; e; e = e->next) {
+            if (o->n == CFG_MAX_HOSTILE)
+                CFG_FAIL(L, field, "more than %d injections", CFG_MAX_HOSTILE);
+            if (load_injection(L, e, o->n, &o->inj[o->n]) < 0)
+                return -1;
+            for (unsigned j = 0; j < o->n; j++)
+                if (o->inj[j].marker == o->inj[o->n].marker) {
+                    snprintf(field, sizeof(field), "hostile.injections[%u].marker", o->n);
+                    CFG_FAIL(L, field, "marker %u already arms injections[%u]", o->inj[j].marker,
+                             j);
+                }
+            o->n++;
+        }
+    }
+    return 0;
+}
+
 static const char *const exit_styles[] = {"snpref", "qemu", NULL};
 
 static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
@@ -420,8 +604,12 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
         return load_cost(L, it, &c->cost);
     if (!strcmp(k, "sev"))
         return load_sev(L, it, &c->sev);
+    if (!strcmp(k, "savic"))
+        return load_savic(L, it, &c->savic);
     if (!strcmp(k, "cpuid"))
         return load_cpuid(L, it, c);
+    if (!strcmp(k, "hostile"))
+        return load_hostile(L, it, &c->hostile);
     static const struct u64_field top[] = {
         {"ram_mb", offsetof(struct snp_config, ram_mb), 8, 1u << 20},
         {"quantum", offsetof(struct snp_config, quantum), 1, 1000000000},
@@ -521,9 +709,23 @@ int config_validate(const struct snp_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "no interrupt fabric named \"%s\"", c->apic);
         return -1;
     }
+    bool savic = !strcmp(c->apic, "savic");
+    if (savic && strcmp(c->mode, "snp") != 0) {
+        snprintf(err, errlen, "apic \"savic\" needs mode snp (Secure AVIC is an SNP feature)");
+        return -1;
+    }
+    if ((c->sev.sev_features & SEV_FEAT_SECURE_AVIC) && !savic) {
+        snprintf(err, errlen, "sev.sev_features bit 16 (SecureAVIC) comes with apic \"savic\"");
+        return -1;
+    }
     if (strcmp(c->mode, "snp") == 0 && !(c->sev.policy & (1ull << 17))) {
         snprintf(err, errlen, "sev.policy %#" PRIx64 ": bit 17 must be 1 (fact sheet 8.4)",
                  c->sev.policy);
+        return -1;
+    }
+    if (c->hostile.n && strcmp(c->mode, "plain") == 0) {
+        snprintf(err, errlen, "hostile.injections need mode sev-es or snp (the model's EVENTINJ "
+                              "is an SEV VMRUN's)");
         return -1;
     }
     return 0;
@@ -534,6 +736,33 @@ static void add_hex(cJSON *o, const char *k, uint64_t v)
     char buf[24];
     snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
     cJSON_AddStringToObject(o, k, buf);
+}
+
+/* The "hostile" section, in the form load_hostile() reads back. */
+static void add_hostile(cJSON *o, const struct hostile_options *h)
+{
+    cJSON *ho = cJSON_AddObjectToObject(o, "hostile");
+    cJSON_AddStringToObject(ho, "forbidden_eventinj", forbidden_choices[h->forbidden]);
+    cJSON *arr = cJSON_AddArrayToObject(ho, "injections");
+    for (unsigned i = 0; i < h->n; i++) {
+        const struct hostile_injection *in = &h->inj[i];
+        unsigned type = (unsigned)((in->eventinj & EVTINJ_TYPE_MASK) >> EVTINJ_TYPE_SHIFT);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "marker", in->marker);
+        cJSON_AddNumberToObject(x, "vector", (double)(in->eventinj & EVTINJ_VEC_MASK));
+        if (evtinj_type_names[type])
+            cJSON_AddStringToObject(x, "type", evtinj_type_names[type]);
+        else
+            cJSON_AddNumberToObject(x, "type", type);
+        if (in->eventinj & EVTINJ_EV)
+            add_hex(x, "error_code", in->eventinj >> EVTINJ_ERR_SHIFT);
+        cJSON *g = in->ghcb_fields ? cJSON_AddObjectToObject(x, "ghcb") : NULL;
+        for (size_t k = 0; g && k < ARRAY_SIZE(hostile_ghcb_keys); k++)
+            if (in->ghcb_fields & hostile_ghcb_keys[k].bit)
+                add_hex(g, hostile_ghcb_keys[k].name,
+                        *(const uint64_t *)((const char *)in + hostile_ghcb_keys[k].off));
+        cJSON_AddItemToArray(arr, x);
+    }
 }
 
 char *config_to_json(const struct snp_config *c)
@@ -565,6 +794,23 @@ char *config_to_json(const struct snp_config *c)
                             c->sev.ap_features == AP_FEATURES_EXACT ? "exact" : "injection");
     cJSON_AddBoolToObject(sev, "implicit_psc", c->sev.implicit_psc);
     add_hex(sev, "key_seed", c->sev.key_seed);
+    if (!strcmp(c->apic, "savic")) {
+        /* Only with the fabric: every other run's header stays as it was. */
+        char names[1024];
+        cJSON *sa = cJSON_AddObjectToObject(o, "savic");
+        const struct savic_regset *sets[] = {&c->savic.accel_read, &c->savic.accel_write,
+                                             &c->savic.noaccel_fault};
+        static const char *const keys[] = {"accelerated_reads", "accelerated_writes", "fault_on"};
+        for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+            savic_regset_names(sets[i], names, sizeof(names));
+            cJSON *arr = cJSON_AddArrayToObject(sa, keys[i]);
+            for (char *save = NULL, *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+                cJSON_AddItemToArray(arr, cJSON_CreateString(n));
+        }
+        cJSON_AddStringToObject(sa, "blocked_vectors",
+                                c->savic.blocked == SAVIC_BLOCKED_HOLD ? "hold" : "drop");
+        add_hex(sa, "icr_high", c->savic.icr_high);
+    }
     cJSON *arr = cJSON_AddArrayToObject(o, "cpuid");
     for (unsigned i = 0; i < c->ncpuid; i++) {
         const struct cpuid_entry *e = &c->cpuid[i];
@@ -578,6 +824,9 @@ char *config_to_json(const struct snp_config *c)
         add_hex(x, "edx", e->edx);
         cJSON_AddItemToArray(arr, x);
     }
+    /* Only when set: the header of every other run stays as it was. */
+    if (c->hostile.n || c->hostile.forbidden != EVENTINJ_FORBIDDEN_VMEXIT_INVALID)
+        add_hostile(o, &c->hostile);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     SNP_ASSERT(s);

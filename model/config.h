@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fab_savic.h"
+
 #define CFG_MAX_CPUID 64
 
 enum exit_style { EXIT_STYLE_SNPREF, EXIT_STYLE_QEMU };
@@ -47,6 +49,30 @@ struct sev_options {
     uint64_t key_seed;          /* memory-encryption and firmware key seed */
 };
 
+/*
+ * The hostile hypervisor (config section "hostile"; docs/attacks.md, issue 4):
+ * injections it makes on purpose, each armed by a guest marker (an OUT of the
+ * marker value to the POST-code port 0x80) and made at the next VMRUN.
+ */
+#define CFG_MAX_HOSTILE 64
+enum hostile_ghcb_field { HG_EXIT_CODE = 1, HG_INFO1 = 2, HG_INFO2 = 4, HG_RAX = 8 };
+/* What VMRUN does with an EVENTINJ that RestrictedInjection or Secure AVIC
+ * forbids (UNCERTAIN: eventinj.c). */
+enum eventinj_forbidden { EVENTINJ_FORBIDDEN_VMEXIT_INVALID, EVENTINJ_FORBIDDEN_IGNORED };
+
+struct hostile_injection {
+    uint32_t marker;            /* the byte written to port 0x80 that arms it */
+    uint64_t eventinj;          /* the VMCB EVENTINJ value it sets (fact sheet 11) */
+    unsigned ghcb_fields;       /* HG_* written into the vCPU's GHCB first (WeSee) */
+    uint64_t ghcb_exit_code, ghcb_info1, ghcb_info2, ghcb_rax;
+};
+
+struct hostile_options {
+    enum eventinj_forbidden forbidden;  /* vmexit_invalid */
+    unsigned n;                         /* 0: the reference hypervisor only */
+    struct hostile_injection inj[CFG_MAX_HOSTILE];
+};
+
 struct snp_config {
     unsigned vcpus;             /* 4 */
     char mode[16];              /* plain | sev-es | snp */
@@ -61,8 +87,10 @@ struct snp_config {
     enum exit_style exit_style;
     struct cost_model cost;
     struct sev_options sev;
+    struct savic_knobs savic;   /* the savic fabric's knobs (config section "savic") */
     unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
     struct cpuid_entry cpuid[CFG_MAX_CPUID];
+    struct hostile_options hostile; /* none */
 };
 
 void config_defaults(struct snp_config *c);

@@ -9,6 +9,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "hostile.h"
+#include "irqdev.h"
 #include "system.h"
 
 static void console_flush_line(struct system *sys, struct slot *s)
@@ -46,61 +48,25 @@ void dev_flush_console(struct system *sys)
         fflush(sys->console);
 }
 
-/* ---- irqdev --------------------------------------------------------------------- */
+/* ---- irqdev (irqdev.c: the same device the trace replay runs) ------------------------- */
 
-static void irqdev_send(struct system *sys)
+static uint64_t irqdev_now(void *ctx)
 {
-    uint64_t t = sys->dev_cause ? sys_now(sys->dev_cause) : tm_now(sys->tk);
-    struct irqdev *d = &sys->irqdev;
-    struct fab_msg m = {
-        .src_kind = FAB_SRC_DEVICE,
-        .src_vcpu = -1,
-        .vector = (uint8_t)d->vector,
-        .mode = (enum apic_dm)((d->vector >> 8) & 7),
-        .level = (d->vector >> 15) & 1,
-    };
-    d->count++;
-    TRC(sys->trace, irqdev, t, -1, m.vector, d->dest, m.level ? "level" : "edge");
-    sys->fab->ops->route(sys->fab, d->dest & 0x7FFFFFFFu, d->dest >> 31, &m);
+    struct system *sys = ctx;
+    return sys->dev_cause ? sys_now(sys->dev_cause) : tm_now(sys->tk);
 }
 
-static void irqdev_write(struct system *sys, unsigned reg, uint32_t val)
+static struct irqdev_host irqdev_host_of(struct system *sys)
 {
-    struct irqdev *d = &sys->irqdev;
-    switch (reg) {
-    case SNP_IRQDEV_DEST: d->dest = val; break;
-    case SNP_IRQDEV_VECTOR: d->vector = val & 0x87FF; break;
-    case SNP_IRQDEV_LINE: {
-        bool was = d->asserted;
-        d->asserted = val & 1;
-        if (d->asserted && !was)
-            irqdev_send(sys);
-        break;
-    }
-    case SNP_IRQDEV_COUNT: d->count = 0; break;
-    default: break;
-    }
-}
-
-static uint32_t irqdev_read(struct system *sys, unsigned reg)
-{
-    struct irqdev *d = &sys->irqdev;
-    switch (reg) {
-    case SNP_IRQDEV_DEST: return d->dest;
-    case SNP_IRQDEV_VECTOR: return d->vector;
-    case SNP_IRQDEV_LINE: return d->asserted ? 1u : 0u;
-    case SNP_IRQDEV_COUNT: return (uint32_t)d->count;
-    default: return 0xFFFFFFFFu;
-    }
+    return (struct irqdev_host){sys, irqdev_now, sys->fab, sys->trace};
 }
 
 /* A level-triggered vector was retired: re-send while the line stays asserted. */
 void dev_eoi(struct system *sys, unsigned vcpu, uint8_t vector)
 {
     (void)vcpu;
-    struct irqdev *d = &sys->irqdev;
-    if (d->asserted && (d->vector & 0x8000) && (d->vector & 0xFF) == vector)
-        irqdev_send(sys);
+    struct irqdev_host h = irqdev_host_of(sys);
+    irqdev_eoi(&sys->irqdev, &h, vector);
 }
 
 /* ---- MMIO ------------------------------------------------------------------------ */
@@ -140,8 +106,8 @@ void dev_pio(struct slot *s, uint16_t port, uint8_t size, bool in, uint64_t *dat
             v = 0x60;
         else if (port >= SNP_PORT_COM1 && port < SNP_PORT_COM1 + 8)
             v = 0;
-        else if (port >= SNP_PORT_IRQDEV && port < SNP_PORT_IRQDEV + 16 && size == 4)
-            v = irqdev_read(sys, port - SNP_PORT_IRQDEV);
+        else if (irqdev_claims(port, size))
+            v = irqdev_read(&sys->irqdev, port - SNP_PORT_IRQDEV);
         *data = v & mask;
         TRC(sys->trace, pio, sys_now(s), (int)s->idx, "in", port, size, *data);
         return;
@@ -156,9 +122,12 @@ void dev_pio(struct slot *s, uint16_t port, uint8_t size, bool in, uint64_t *dat
         sys->res.guest_value = (uint32_t)v;
         sys_finish(sys, SNPREF_EXITED, (int)s->idx, 0, NULL);
         *act = VCPU_STOP;
-    } else if (port >= SNP_PORT_IRQDEV && port < SNP_PORT_IRQDEV + 16 && size == 4) {
+    } else if (irqdev_claims(port, size)) {
+        struct irqdev_host h = irqdev_host_of(sys);
         sys->dev_cause = s;
-        irqdev_write(sys, port - SNP_PORT_IRQDEV, (uint32_t)v);
+        irqdev_write(&sys->irqdev, &h, port - SNP_PORT_IRQDEV, (uint32_t)v);
         sys->dev_cause = NULL;
+    } else if (port == HOSTILE_MARKER_PORT) {
+        hostile_marker(s, v); /* a POST code; with a hostile config, a marker */
     }
 }

@@ -10,7 +10,9 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "eventinj.h"
 #include "system.h"
+#include "wires.h"
 
 /* ---- CPUID --------------------------------------------------------------------- */
 
@@ -101,22 +103,15 @@ static enum vcpu_action do_cpuid(struct slot *s, struct vcpu_exit *e)
 /* ---- MSRs --------------------------------------------------------------------- */
 
 #define MSR_TSC          0x10u
-#define MSR_APIC_BASE    0x1Bu
-#define MSR_TSC_DEADLINE 0x6E0u
 #define MSR_EFER         0xC0000080u
 /* EFER bits a guest may set: SCE LME LMA NXE SVME LMSLE FFXSR TCE (APM vol. 2 3.1.7). */
 #define EFER_VALID       0xFD01ull
-
-static bool fabric_msr(uint32_t msr)
-{
-    return msr == MSR_APIC_BASE || msr == MSR_TSC_DEADLINE || (msr >= 0x800 && msr <= 0x8FF);
-}
 
 /* Returns true if the access is valid; *val in/out. */
 bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
 {
     struct system *sys = s->sys;
-    if (fabric_msr(msr)) {
+    if (wire_fabric_msr(msr)) {
         enum fab_access r = write ? sys->fab->ops->msr_write(sys->fab, (int)s->idx, msr, *val)
                                   : sys->fab->ops->msr_read(sys->fab, (int)s->idx, msr, val);
         return r == FAB_OK;
@@ -183,8 +178,8 @@ bool hv_can_wake(struct slot *s)
                                                  nmi_blocked ? FAB_SKIP_NMI : 0);
     switch (ev.kind) {
     case FAB_EV_FIXED:
-    case FAB_EV_EXTINT: return vcpu_if(s->cpu);
-    case FAB_EV_NMI:
+    case FAB_EV_EXTINT: return vcpu_if(s->cpu) && eventinj_virq_allowed(s);
+    case FAB_EV_NMI: return eventinj_virq_allowed(s);
     case FAB_EV_INIT: return true;
     default: return false;
     }

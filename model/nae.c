@@ -288,6 +288,7 @@ static void nae_psc(struct ghcb_call *c)
 }
 
 static void nae_ap_creation(struct ghcb_call *c);
+static void nae_savic(struct ghcb_call *c);
 
 static void nae_term(struct ghcb_call *c)
 {
@@ -321,6 +322,11 @@ bool nae_dispatch(struct ghcb_call *c)
     case SVM_VMGEXIT_AP_JUMP_TABLE: nae_ap_jump_table(c); return true;
     case SVM_VMGEXIT_PSC: nae_psc(c); return true;
     case SVM_VMGEXIT_AP_CREATION: nae_ap_creation(c); return true;
+    case SVM_VMGEXIT_SAVIC:
+        if (!SYS(c)->fab->ops->backing_page)
+            return false; /* not a Secure AVIC guest: an event this hypervisor does not know */
+        nae_savic(c);
+        return true;
     case SVM_VMGEXIT_HV_FEATURES:
         c->res2 = S(c)->snp ? GHCB_HV_FT_SNP | GHCB_HV_FT_SNP_AP_CREATION : 0;
         return true;
@@ -390,4 +396,51 @@ static void nae_ap_creation(struct ghcb_call *c)
         return;
     }
     sys_ap_create(t, req, gpa);
+}
+
+/* ---- Secure AVIC backing page (fact sheet 7.7; KVM's Secure AVIC NAE handler) ---------------- */
+
+#define SAVIC_SELF UINT64_MAX /* RAX ~0: the calling vCPU (SVM_VMGEXIT_SAVIC_SELF_GPA) */
+
+/* KVM breaks a 2 MiB RMP entry over the page, so that the large-page splits it
+ * does later never unmap the backing page the hardware relies on. */
+static void savic_psmash(struct ghcb_call *c, uint64_t gpa)
+{
+    struct sev *sev = S(c);
+    struct rmp_entry e;
+    uint64_t base = gpa & ~((2ull << 20) - 1);
+    if (!rmp_lookup(sev->rmp, gpa, &e) || e.size != RMP_2M)
+        return;
+    enum rmp_rc rc = rmp_psmash(sev->rmp, base);
+    TRC(SYS(c)->trace, psmash, sys_now(c->s), (int)c->s->idx, base, rc);
+    cpu_shared_flush_tlbs(SYS(c)->cs);
+}
+
+static void nae_savic(struct ghcb_call *c)
+{
+    struct system *sys = SYS(c);
+    bool reg = c->info1 == 0;
+    NEED(c, rax);
+    if (reg)
+        NEED(c, rbx);
+    uint64_t rax = G(c, rax), gpa = reg ? G(c, rbx) : 0;
+    struct slot *t = rax == SAVIC_SELF ? c->s
+                     : rax <= UINT32_MAX ? slot_by_apic_id(sys, (uint32_t)rax) : NULL;
+    const char *why = c->info1 > 1 ? "unknown request (0 register, 1 unregister)"
+                      : !t          ? "RAX names no vCPU"
+                      : reg && ((gpa & (PAGE - 1)) || gpa >= sys->mem.size)
+                          ? "the GPA is not a page in RAM"
+                          : NULL;
+    if (!why && reg)
+        savic_psmash(c, gpa);
+    if (!why && sys->fab->ops->backing_page(sys->fab, (int)t->idx, reg, &gpa) < 0)
+        why = "refused by the fabric";
+    TRC(sys->trace, savic_page, sys_now(c->s), (int)c->s->idx, reg ? "register" : "unregister",
+        t ? (int)t->idx : -1, gpa, why ? why : "ok");
+    if (why) {
+        ghcb_error(c, GHCB_ERR_INVALID_INPUT);
+        return;
+    }
+    if (!reg)
+        PUT(c, rbx, gpa);
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eventinj.h"
+#include "hostile.h"
 #include "keys.h"
 #include "psp.h"
 #include "rmp.h"
@@ -26,6 +28,9 @@ void sev_cpuid_8000001f(const struct system *sys, uint32_t r[4])
      * address bits lost to encryption (1 here); ECX: encrypted guests; EDX: the
      * first ASID for plain SEV, so 1..EDX-1 are SEV-ES/SNP ASIDs (fact sheet 1). */
     r[0] = CPUID_8000001F_SEV | CPUID_8000001F_SEV_ES | (sev && sev->snp ? CPUID_8000001F_SNP : 0);
+    /* Bit 26: Secure AVIC, reported when the VM has it (fact sheet 7). */
+    if (sev && (sev->sev_features & SEV_FEAT_SECURE_AVIC))
+        r[0] |= CPUID_8000001F_SAVIC;
     r[1] = 51u | 1u << 6;
     r[2] = 1023;
     r[3] = 100;
@@ -233,12 +238,35 @@ static bool vmrun_fail(struct slot *s, const char *why)
     return false;
 }
 
+/* The fabric's hardware at VMRUN (Secure AVIC: the backing page must be
+ * mapped, then REQUESTED_IRR is merged; fact sheet 7.3, 7.7). */
+bool sev_fabric_vmrun(struct slot *s)
+{
+    struct fabric *f = s->sys->fab;
+    const char *why = NULL;
+    if (f->ops->vmrun && f->ops->vmrun(f, (int)s->idx, &why) < 0)
+        return vmrun_fail(s, why);
+    return true;
+}
+
+/* SAVIC_CONTROL is VMSA state (VMSA+0x320, fact sheet 7.1 and 12.3): a new
+ * VMSA brings its own value into the hardware. */
+static void load_savic_control(struct slot *s, const struct sev_vmsa *a)
+{
+    struct fabric *f = s->sys->fab;
+    uint64_t val = a->secure_avic_control;
+    struct fab_exit x;
+    if (f->ops->hw_msr && f->ops->hw_msr(f, (int)s->idx, MSR_SAVIC_CONTROL, true, &val, &x) != FAB_OK)
+        TRC(s->sys->trace, vmrun_fail, sys_now(s), (int)s->idx,
+            "the VMSA's SAVIC_CONTROL has reserved bits set: ignored");
+}
+
 bool sev_vmrun(struct slot *s)
 {
     struct sev_vcpu *v = &s->sev;
     struct sev *sev = S(s);
     if (!v->switch_pending)
-        return v->vmsa != SEV_NONE ? true : vmrun_fail(s, "no VMSA");
+        return v->vmsa != SEV_NONE ? sev_fabric_vmrun(s) : vmrun_fail(s, "no VMSA");
     uint64_t gpa = v->next_vmsa;
     v->switch_pending = false;
     struct rmp_entry e;
@@ -258,7 +286,8 @@ bool sev_vmrun(struct slot *s)
         rmp_set_vmsa_in_use(sev->rmp, gpa, true);
     v->vmsa = gpa;
     v->started = true;
-    return true;
+    load_savic_control(s, &a);
+    return sev_fabric_vmrun(s);
 }
 
 bool sev_on_init(struct slot *s)
@@ -304,6 +333,11 @@ static void save_vmsa(struct slot *s, uint64_t rip)
     vcpu_set(s->cpu, VR_RIP, rip);
     vcpu_save_vmsa(s->cpu, &a);
     vcpu_set(s->cpu, VR_RIP, cur);
+    struct fabric *f = s->sys->fab;
+    struct fab_exit x;
+    uint64_t ctl = 0;
+    if (f->ops->hw_msr && f->ops->hw_msr(f, (int)s->idx, MSR_SAVIC_CONTROL, false, &ctl, &x) == FAB_OK)
+        a.secure_avic_control = ctl;
     a.guest_exit_code = SVM_EXIT_VMGEXIT;
     SNP_ASSERT(mem_write(&s->sys->mem, v->vmsa, &a, sizeof(a)));
 }
@@ -316,6 +350,32 @@ static enum vcpu_action raise_vc(struct vcpu_exit *e)
     return VCPU_RAISE;
 }
 
+/* An APIC MSR the fabric's hardware handles (Secure AVIC: accelerated in the
+ * backing page, or #VC 0x401/0x402; fact sheet 7.4). */
+static enum vcpu_action fabric_hw_msr(struct slot *s, struct vcpu_exit *e, uint32_t msr,
+                                      bool write, uint64_t *val)
+{
+    struct fabric *f = s->sys->fab;
+    struct fab_exit x = {0};
+    switch (f->ops->hw_msr(f, (int)s->idx, msr, write, val, &x)) {
+    case FAB_OK:
+        if (!write) {
+            vcpu_set(s->cpu, VR_RAX, *val & 0xFFFFFFFFu);
+            vcpu_set(s->cpu, VR_RDX, *val >> 32);
+        }
+        return VCPU_NEXT;
+    case FAB_GP:
+        e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
+        return VCPU_RAISE;
+    case FAB_EXIT:
+        break;
+    }
+    if (x.code == FAB_EXIT_MSR)
+        return raise_vc(e); /* intercepted: the guest asks through the GHCB */
+    e->exc_vector = X86_VC, e->exc_has_error = true, e->exc_error = (uint32_t)x.code;
+    return x.trap ? VCPU_RAISE_TRAP : VCPU_RAISE;
+}
+
 /* MSRs the hardware keeps in the VMSA: not intercepted (docs/guest-abi.md). */
 static enum vcpu_action hw_msr(struct slot *s, struct vcpu_exit *e)
 {
@@ -323,6 +383,9 @@ static enum vcpu_action hw_msr(struct slot *s, struct vcpu_exit *e)
     bool write = e->info1 == 1;
     uint64_t val = write ? (vcpu_get(s->cpu, VR_RDX) << 32 | (vcpu_get(s->cpu, VR_RAX) & 0xFFFFFFFFu)) : 0;
     bool ok;
+    if (s->sys->fab->ops->hw_msr &&
+        (msr == MSR_SAVIC_CONTROL || (msr >= 0x800 && msr <= 0x8FF)))
+        return fabric_hw_msr(s, e, msr, write, &val);
     if (msr == MSR_SEV_ES_GHCB) {
         ok = true;
         if (write)
@@ -356,14 +419,23 @@ enum vcpu_action sev_intercept(struct slot *s, struct vcpu_exit *e)
         return hw_msr(s, e);
     case SVM_EXIT_VMGEXIT:
     case SVM_EXIT_HLT: {
+        /* A fabric the hardware evaluates needs the idle-HLT intercept (fact
+         * sheet 7.3): HLT exits only when nothing in the page is deliverable. */
+        if (e->code == SVM_EXIT_HLT && sys->fab->ops->vmrun && hv_can_wake(s))
+            return VCPU_NEXT;
         /* Automatic exits: the world switch saves the state, the hypervisor acts. */
         s->sum.exits++;
         TRC(sys->trace, vmexit, sys_now(s), (int)s->idx, e->code, 0, 0, e->rip);
         save_vmsa(s, e->next_rip);
         enum vcpu_action a = e->code == SVM_EXIT_HLT ? hv_intercept(s, e) : ghcb_vmgexit(s);
         sys_charge(s, sys->cfg.cost.vmexit);
-        if (a == VCPU_NEXT)
+        if (a == VCPU_NEXT) {
+            hostile_before_vmrun(s); /* EVENTINJ, checked by this VMRUN */
+            eventinj_vmrun(s);
             TRC(sys->trace, vmentry, sys_now(s), (int)s->idx, e->next_rip);
+            if (!sev_fabric_vmrun(s))
+                return VCPU_STOP;
+        }
         return a;
     }
     case VCPU_INSN_PVALIDATE:

@@ -39,6 +39,10 @@ struct sev_vcpu {
     enum sev_hold hold;         /* parked in AP reset hold / AP_HLT_LOOP */
     uint64_t hold_ghcb;         /* where the AP_HLT_LOOP answer goes */
     uint64_t dr7;               /* the hypervisor's copy (DebugSwap off) */
+    /* Event injection (issue 4; eventinj.h, hostile.h). */
+    uint64_t eventinj;          /* VMCB EVENTINJ the hypervisor set for the next VMRUN */
+    uint64_t injecting;         /* accepted by VMRUN: taken at the next instruction boundary */
+    unsigned hostile_armed;     /* hostile injection armed by the guest's marker: index + 1 */
 };
 
 struct sev {
@@ -73,6 +77,9 @@ enum vcpu_action sev_npf(struct slot *s, uint64_t gpa, uint64_t error);
 /* VMRUN: before a quantum, make the vCPU run from the right VMSA. false if it
  * cannot run (vmrun_fail traced; the vCPU stays off). */
 bool sev_vmrun(struct slot *s);
+/* The fabric's part of VMRUN (also at each re-entry after an automatic exit);
+ * false if it fails (vmrun_fail traced; the vCPU stays off). */
+bool sev_fabric_vmrun(struct slot *s);
 /* INIT and SIPI for SEV vCPUs (AP semantics of fact sheet 10). Return true if
  * the vCPU should be scheduled to run. */
 bool sev_on_init(struct slot *s);

@@ -22,9 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eventinj.h"
+#include "hostile.h"
 #include "psp.h"
 #include "rmp.h"
 #include "snpref/base.h"
+#include "wires.h"
 
 /* ---- Time -------------------------------------------------------------------- */
 
@@ -136,8 +139,14 @@ static void run_quantum(void *arg)
         return;
     s->t0 = tm_now(sys->tk);
     s->insn0 = vcpu_insns(s->cpu);
-    s->extra = 0;
+    s->extra = s->carry; /* exits forced on it between quanta (host_reenter) */
+    s->carry = 0;
     s->in_quantum = true;
+    /* A hostile hypervisor's EVENTINJ, checked by this VMRUN (eventinj.c). */
+    if (sys->sev) {
+        hostile_before_vmrun(s);
+        eventinj_vmrun(s);
+    }
     /* End the quantum at the vCPU's own timer expiry so that it is taken on time. */
     if (s->timer_ev && insns_until(s, s->timer_at) < budget)
         budget = insns_until(s, s->timer_at);
@@ -291,27 +300,13 @@ static void arrive(void *arg)
     free(f);
 }
 
-static uint64_t wire_latency(const struct system *sys, int dst, const struct fab_msg *m)
-{
-    const struct cost_model *c = &sys->cfg.cost;
-    switch (m->src_kind) {
-    case FAB_SRC_IPI: return m->src_vcpu == dst ? c->self_ipi : c->ipi_wire;
-    case FAB_SRC_DEVICE:
-    case FAB_SRC_PSP: return c->device_msi;
-    case FAB_SRC_TIMER:
-    case FAB_SRC_LVT:
-    case FAB_SRC_HV: return 0;
-    }
-    return 0;
-}
-
 static void host_send(void *ctx, int dst, const struct fab_msg *m)
 {
     struct system *sys = ctx;
     SNP_ASSERT(dst >= 0 && (unsigned)dst < sys->n);
     /* A device message leaves when the vCPU access that caused it happens. */
     struct slot *src = m->src_vcpu >= 0 ? &sys->slots[m->src_vcpu] : sys->dev_cause;
-    uint64_t at = (src ? sys_now(src) : tm_now(sys->tk)) + wire_latency(sys, dst, m);
+    uint64_t at = (src ? sys_now(src) : tm_now(sys->tk)) + wire_latency(&sys->cfg.cost, dst, m);
     struct inflight *f = malloc(sizeof(*f));
     SNP_ASSERT(f);
     *f = (struct inflight){sys, dst, *m, NULL, sys->inflight};
@@ -319,11 +314,12 @@ static void host_send(void *ctx, int dst, const struct fab_msg *m)
         sys->inflight->prev = f;
     sys->inflight = f;
     tm_schedule(sys->tk, at, arrive, f);
-    if (src && m->src_kind == FAB_SRC_IPI)
+    bool ipi = m->src_kind == FAB_SRC_IPI || m->src_kind == FAB_SRC_DOORBELL;
+    if (src && ipi)
         src->sum.ipis_sent++;
     /* End the sender's quantum after this instruction: the arrival must be
      * ordered against everything the sender does next. */
-    if (src && (m->src_kind == FAB_SRC_IPI || m->src_kind == FAB_SRC_DEVICE) && src->in_quantum)
+    if (src && (ipi || m->src_kind == FAB_SRC_DEVICE) && src->in_quantum)
         vcpu_request_stop(src->cpu);
 }
 
@@ -382,8 +378,10 @@ static void host_kick(void *ctx, int vcpu)
         const char *why = "interrupt";
         switch (ev.kind) {
         case FAB_EV_FIXED:
-        case FAB_EV_EXTINT: wake = vcpu_if(s->cpu); break;
-        case FAB_EV_NMI: wake = !vcpu_nmi_blocked(s->cpu), why = "nmi"; break;
+        case FAB_EV_EXTINT: wake = vcpu_if(s->cpu) && eventinj_virq_allowed(s); break;
+        case FAB_EV_NMI:
+            wake = !vcpu_nmi_blocked(s->cpu) && eventinj_virq_allowed(s), why = "nmi";
+            break;
         case FAB_EV_INIT: wake = true, why = "init"; break;
         case FAB_EV_SIPI:
         case FAB_EV_SMI:
@@ -397,6 +395,30 @@ static void host_kick(void *ctx, int vcpu)
             sys_wake(s, why);
         }
         return;
+    }
+}
+
+/* The fabric hands interrupts over at VMRUN (Secure AVIC's REQUESTED_IRR):
+ * the hypervisor forces a vCPU in guest mode out with a physical interrupt to
+ * its CPU (an exit with code INTR, then VMRUN: the merge), and resumes a halted
+ * one (idle HLT: it cannot see the page, so it lets the hardware decide). */
+static void host_reenter(void *ctx, int vcpu)
+{
+    struct system *sys = ctx;
+    struct slot *s = &sys->slots[vcpu];
+    if (s->st == VS_HALTED) {
+        sys_wake(s, "reenter");
+        return;
+    }
+    if (s->st != VS_RUNNABLE)
+        return;
+    s->sum.exits++;
+    TRC(sys->trace, vmexit, sys_now(s), (int)s->idx, SVM_EXIT_INTR, 0, 0, vcpu_get(s->cpu, VR_RIP));
+    if (s->in_quantum) {
+        sys_charge(s, sys->cfg.cost.vmexit);
+        vcpu_request_stop(s->cpu);
+    } else {
+        s->carry += sys->cfg.cost.vmexit;
     }
 }
 
@@ -435,6 +457,12 @@ static int cb_pending(void *ctx, struct vcpu *v, bool allow_intr, bool allow_nmi
     struct system *sys = ctx;
     struct slot *s = sys_slot(sys, v);
     const struct fabric_ops *ops = sys->fab->ops;
+    /* An event VMRUN accepted from EVENTINJ comes first, whatever IF says. */
+    if (sys->sev && eventinj_take(s, out))
+        return 1;
+    /* Under RestrictedInjection the hypervisor cannot deliver the fabric's
+     * interrupts and NMIs at all (eventinj.c). */
+    bool virq = eventinj_virq_allowed(s);
     for (;;) {
         struct fab_event ev = ops->pending(sys->fab, (int)s->idx, allow_nmi ? 0 : FAB_SKIP_NMI);
         switch (ev.kind) {
@@ -449,15 +477,15 @@ static int cb_pending(void *ctx, struct vcpu *v, bool allow_intr, bool allow_nmi
             ops->ack(sys->fab, (int)s->idx, ev);
             continue;
         case FAB_EV_NMI:
-            if (!allow_nmi)
-                return -1;
+            if (!allow_nmi || !virq)
+                return virq ? -1 : 0;
             ops->ack(sys->fab, (int)s->idx, ev);
             *out = (struct vcpu_event){VEV_NMI, X86_NMI, false, 0, 0};
             return 1;
         case FAB_EV_FIXED:
         case FAB_EV_EXTINT:
-            if (!allow_intr)
-                return -1;
+            if (!allow_intr || !virq)
+                return virq ? -1 : 0;
             ops->ack(sys->fab, (int)s->idx, ev);
             *out = (struct vcpu_event){VEV_EXTINT, ev.vector, false, 0, 0};
             return 1;
@@ -620,17 +648,10 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, ch
         if (opt->sink)
             trc_set_sink(sys->trace, opt->sink, opt->sink_ctx);
     }
-    sys->host = (struct fab_host){sys,          host_now, host_send, host_timer_arm,
-                                  host_kick,    host_eoi, sys->trace};
-    struct fab_params fp = {
-        .nvcpus = sys->n,
-        .apic_ids = sys->apic_ids,
-        .timer_cycles_per_tick = sys->cfg.core_hz / sys->cfg.apic_timer_hz
-                                     ? sys->cfg.core_hz / sys->cfg.apic_timer_hz : 1,
-        .tsc_cycles_num = sys->cfg.tsc_hz,
-        .tsc_cycles_den = sys->cfg.core_hz,
-        .mem = &sys->mem,
-    };
+    sys->host = (struct fab_host){sys,       host_now, host_send,  host_timer_arm,
+                                  host_kick, host_eoi, sys->trace, host_reenter};
+    struct fab_params fp;
+    wire_fab_params(&sys->cfg, sys->apic_ids, &sys->mem, &fp);
     sys->fab = fabric_find(sys->cfg.apic)->create(&fp, &sys->host, err, errlen);
     if (!sys->fab)
         return -1;
@@ -666,6 +687,9 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     SNP_ASSERT(sys);
     *out = NULL;
     sys->cfg = *cfg;
+    /* Secure AVIC is a VM feature in every VMSA (fact sheet 1, 7). */
+    if (!strcmp(cfg->apic, "savic"))
+        sys->cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
     sys->n = cfg->vcpus;
     sys->console = opt ? opt->console : NULL;
     sys->res.vcpu = -1;

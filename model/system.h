@@ -11,6 +11,7 @@
 #include "config.h"
 #include "cpu.h"
 #include "fabric.h"
+#include "irqdev.h"
 #include "loader.h"
 #include "mem.h"
 #include "sev.h"
@@ -30,6 +31,7 @@ struct slot {
     uint64_t t0;              /* simulated time at the start of the current quantum */
     uint64_t insn0;           /* vcpu_insns() then */
     uint64_t extra;           /* event cycles added since t0 */
+    uint64_t carry;           /* event cycles charged between quanta, for the next one */
     uint64_t t_end;           /* time reached at the end of the last quantum / halt */
     uint64_t run_ev;          /* scheduled quantum (tm id, 0 = none) */
     uint64_t timer_ev;        /* scheduled LAPIC timer expiry (0 = none) */
@@ -43,12 +45,6 @@ struct slot {
 
 struct mmiodev {
     uint64_t reg[512];        /* 64-bit registers of the test MMIO page (abi.h) */
-};
-
-struct irqdev {
-    uint32_t dest, vector;    /* DEST and VECTOR registers */
-    bool asserted;
-    uint64_t count;
 };
 
 struct system {

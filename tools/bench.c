@@ -10,19 +10,28 @@
  *     and their ratio.
  *  2. ipi: the bench_pingpong guest (two vCPUs exchanging IPIs through the
  *     golden fabric); IPIs per host second.
+ *  3. replay: `snpref replay` of synthetic complete traces of 100k and 1M events
+ *     (tools/synth.c); events per host second and the peak RSS of each run,
+ *     each in its own process (fork + exec, rusage from wait4), so the two
+ *     numbers are independent: a streaming replay keeps them equal.
  */
 #include <elf.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "cpu.h"
 #include "loader.h"
 #include "mem.h"
 #include "snpref.h"
+#include "synth.h"
 #include "tools.h"
 
 static double now_s(void)
@@ -161,6 +170,61 @@ static int bench_ipi(void)
     return 0;
 }
 
+/* `snpref replay TRACE --quiet` in a child process: wall time and peak RSS. */
+static int replay_child(const char *trace, double *secs, long *maxrss_kb)
+{
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid < 0)
+        return SNPREF_ST_INTERNAL;
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 2);
+        execl("/proc/self/exe", "snpref", "replay", trace, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    if (wait4(pid, &st, 0, &ru) != pid)
+        return SNPREF_ST_INTERNAL;
+    *secs = now_s() - t0;
+    *maxrss_kb = ru.ru_maxrss;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : SNPREF_ST_INTERNAL;
+}
+
+static int bench_replay(void)
+{
+    char dir[] = "/tmp/snpref-bench-XXXXXX";
+    if (!mkdtemp(dir))
+        return SNPREF_ST_INTERNAL;
+    static const uint64_t sizes[2] = {100000, 1000000};
+    long rss[2] = {0, 0};
+    int rc = 0;
+    for (int i = 0; i < 2 && !rc; i++) {
+        char path[128], err[256];
+        snprintf(path, sizeof(path), "%s/replay%d.jsonl", dir, i);
+        uint64_t n = synth_trace(path, sizes[i], err, sizeof(err));
+        double s = 0;
+        if (!n) {
+            fprintf(stderr, "snpref bench: %s\n", err);
+            rc = SNPREF_ST_INTERNAL;
+        } else if ((rc = replay_child(path, &s, &rss[i]))) {
+            fprintf(stderr, "snpref bench: the replay of %s failed\n", path);
+        } else {
+            printf("replay   %8" PRIu64 " events in %.3f s: %.0f events per host second, "
+                   "peak RSS %.1f MB\n",
+                   n, s, (double)n / s, (double)rss[i] / 1024);
+        }
+        remove(path);
+    }
+    rmdir(dir);
+    if (!rc)
+        printf("  peak RSS, 1M events / 100k events: %.2f (1.00 = flat: the trace is streamed)\n",
+               (double)rss[1] / (double)rss[0]);
+    return rc;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     (void)argv;
@@ -169,5 +233,7 @@ int cmd_bench(int argc, char **argv)
     int rc = bench_compute();
     if (!rc)
         rc = bench_ipi();
+    if (!rc)
+        rc = bench_replay();
     return rc;
 }

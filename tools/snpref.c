@@ -16,6 +16,7 @@
 #include "config.h"
 #include "fabric.h"
 #include "loader.h"
+#include "silicon.h"
 #include "snpref.h"
 #include "tools.h"
 #include "trace.h"
@@ -39,6 +40,11 @@ static const char usage_main[] =
     "usage: snpref COMMAND [ARGS]\n"
     "  run [GUEST.elf] [options]   run a guest (snpref run --help)\n"
     "  bench                       performance ratios (docs/cost-model.md)\n"
+    "  compare [GUEST.elf]         one guest under two fabrics (snpref compare --help)\n"
+    "  attacks [--json]            hostile-hypervisor injections vs SNP (docs/attacks.md)\n"
+    "  replay TRACE [options]      replay a trace's stimuli, check its outcomes\n"
+    "  check EXPECTED ACTUAL       compare two traces per vCPU (snpref check --help)\n"
+    "  import ftrace LOG           a Linux KVM tracepoint log as a trace\n"
     "  events [--markdown]         the trace event catalogue\n"
     "  fabrics                     the registered interrupt fabrics\n"
     "  --version                   print the version\n";
@@ -308,9 +314,19 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "attacks"))
+        return cmd_attacks(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "events"))
         return cmd_events(argc - 1, argv + 1);
     if (!strcmp(cmd, "fabrics"))
         return cmd_fabrics();
+    if (!strcmp(cmd, "replay"))
+        return cmd_replay(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

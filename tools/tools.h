@@ -20,5 +20,6 @@ int read_image(const char *path, struct guest_image *img, uint8_t **owned);
 
 int cmd_bench(int argc, char **argv);
 int cmd_attacks(int argc, char **argv); /* cmd_attacks.c */
+int cmd_compare(int argc, char **argv); /* cmd_compare.c */
 
 #endif

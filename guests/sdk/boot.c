@@ -42,6 +42,7 @@ static void cpu_bringup(struct sdk_percpu *p)
 {
     sdk_idt_load();
     sdk_cpu_setup(p);
+    sdk_savic_cpu_init(p);          /* Secure AVIC: the backing page is the APIC from here */
     x2apic_enable(SDK_SPURIOUS_VECTOR);
     p->apic_id = x2apic_id();
     if (p->apic_id != sdk_bootinfo->apic_id[p->index])
@@ -78,6 +79,7 @@ void sdk_bsp_entry(const struct snp_bootinfo *bi, uint64_t index, uint64_t rsp, 
             sdk_percpu[i].stack_base[s] = (uint64_t)(uintptr_t)(stacks + s * SDK_STACK_SIZE);
     }
     sdk_sev_late_init();
+    sdk_savic_prepare();
     sdk_irq_init();
     cpu_bringup(p);
     p->boot_count++;

@@ -19,14 +19,14 @@ uint32_t lapic_divide_encode(unsigned divide)
 
 void lapic_set_divide(unsigned divide)
 {
-    wrmsr(APIC_TDCR, lapic_divide_encode(divide));
+    x2apic_write(APIC_TDCR, lapic_divide_encode(divide));
 }
 
 static void start(uint32_t mode, uint8_t vector, uint32_t count, unsigned divide)
 {
     lapic_set_divide(divide);
-    wrmsr(APIC_LVTT, mode | vector);
-    wrmsr(APIC_TMICT, count);
+    x2apic_write(APIC_LVTT, mode | vector);
+    x2apic_write(APIC_TMICT, count);
 }
 
 void lapic_timer_oneshot(uint8_t vector, uint32_t count, unsigned divide)
@@ -41,23 +41,23 @@ void lapic_timer_periodic(uint8_t vector, uint32_t count, unsigned divide)
 
 void lapic_timer_deadline(uint8_t vector, uint64_t tsc)
 {
-    wrmsr(APIC_LVTT, APIC_LVTT_DEADLINE | vector);
+    x2apic_write(APIC_LVTT, APIC_LVTT_DEADLINE | vector);
     wrmsr(MSR_IA32_TSC_DEADLINE, tsc);
 }
 
 void lapic_timer_stop(void)
 {
-    uint32_t lvtt = (uint32_t)rdmsr(APIC_LVTT);
-    wrmsr(APIC_LVTT, lvtt | APIC_LVT_MASKED);
+    uint32_t lvtt = (uint32_t)x2apic_read(APIC_LVTT);
+    x2apic_write(APIC_LVTT, lvtt | APIC_LVT_MASKED);
     if ((lvtt & (3u << 17)) == APIC_LVTT_DEADLINE)
         wrmsr(MSR_IA32_TSC_DEADLINE, 0);
     else
-        wrmsr(APIC_TMICT, 0);
+        x2apic_write(APIC_TMICT, 0);
 }
 
 uint32_t lapic_timer_current(void)
 {
-    return (uint32_t)rdmsr(APIC_TMCCT);
+    return (uint32_t)x2apic_read(APIC_TMCCT);
 }
 
 uint32_t lapic_us_to_count(uint64_t us, unsigned divide)

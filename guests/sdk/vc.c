@@ -97,6 +97,8 @@ static const char *code_name(uint64_t code)
     case SVM_EXIT_MWAIT: return "MWAIT";
     case SVM_EXIT_NPF: return "NPF (MMIO)";
     case SVM_EXIT_PAGE_NOT_VALIDATED: return "PAGE_NOT_VALIDATED";
+    case SVM_EXIT_AVIC_INCOMPLETE_IPI: return "AVIC_INCOMPLETE_IPI";
+    case SVM_EXIT_AVIC_UNACCELERATED_ACCESS: return "AVIC_UNACCELERATED_ACCESS";
     default: return "unknown";
     }
 }
@@ -567,6 +569,10 @@ void sdk_vc_handler(struct sdk_frame *f)
         vc_no_ghcb(f);
         return;
     }
+
+    if ((code == SVM_EXIT_AVIC_INCOMPLETE_IPI || code == SVM_EXIT_AVIC_UNACCELERATED_ACCESS) &&
+        sdk_savic_vc(f))
+        return;                     /* Secure AVIC: the driver completed the access */
 
     struct vc_ctx c = { .f = f, .code = code };
     enum es_result r;

@@ -23,10 +23,11 @@ int main(void)
 
     printf("sev_msr: mode %s\n", sdk_mode_name(sdk_sev_mode()));
 
+    /* Under Secure AVIC the hardware completes TPR accesses in the backing page. */
     before = sdk_vc_count(SVM_EXIT_MSR);
     wrmsr(APIC_TPR, 0x20);
     v = rdmsr(APIC_TPR);
-    GUEST_ASSERT_VC(SVM_EXIT_MSR, before, 2);
+    GUEST_ASSERT_VC(SVM_EXIT_MSR, before, sdk_savic_on() ? 0 : 2);
     GUEST_ASSERT_EQ(v, 0x20);
     wrmsr(APIC_TPR, 0);
     printf("sev_msr: x2APIC TPR wrote 0x20, read 0x%lx\n", v);
@@ -50,7 +51,7 @@ int main(void)
     GUEST_ASSERT_EQ(sdk_try_wrmsr(BAD_MSR, 1), X86_GP);
     GUEST_ASSERT_EQ(sdk_ex_error_code(), 0);
     GUEST_ASSERT_EQ(sdk_try_wrmsr(APIC_ID, 5), X86_GP);
-    GUEST_ASSERT_VC(SVM_EXIT_MSR, before, 3);
+    GUEST_ASSERT_VC(SVM_EXIT_MSR, before, sdk_savic_on() ? 2 : 3);
     printf("sev_msr: rdmsr/wrmsr 0x%x and wrmsr x2APIC ID: #GP(0)\n", BAD_MSR);
 
     /* MSRs the hardware keeps: no #VC under SEV-ES/SNP. */

@@ -24,6 +24,7 @@
 #define SEV_STATUS_SEV      (1ull << 0)
 #define SEV_STATUS_SEV_ES   (1ull << 1)
 #define SEV_STATUS_SNP      (1ull << 2)
+#define SEV_STATUS_SECURE_AVIC (1ull << 18) /* SEV_FEATURES bit 16 */
 
 /* SEV_FEATURES (VMSA+0x3B0) bits (fact sheet table 1). */
 #define SEV_FEAT_SNP_ACTIVE         (1ull << 0)
@@ -281,6 +282,9 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define SVM_VMGEXIT_EXT_GUEST_REQUEST 0x80000012ull
 #define SVM_VMGEXIT_AP_CREATION      0x80000013ull
 #define SVM_VMGEXIT_SAVIC            0x8000001Aull
+#define SVM_VMGEXIT_SAVIC_REGISTER   0 /* exit_info_1; RAX target (~0 self), RBX the page */
+#define SVM_VMGEXIT_SAVIC_UNREGISTER 1 /* RBX returns the page */
+#define SVM_VMGEXIT_SAVIC_SELF       0xFFFFFFFFFFFFFFFFull
 #define SVM_VMGEXIT_HV_FEATURES      0x8000FFFDull
 #define SVM_VMGEXIT_TERM_REQUEST     0x8000FFFEull
 #define SVM_VMGEXIT_UNSUPPORTED      0x8000FFFFull

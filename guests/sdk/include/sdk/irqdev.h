@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <snpref/abi.h>
 #include <sdk/x86.h>
+#include <sdk/savic.h>
 
 #define IRQDEV_DEST_LOGICAL  (1u << 31)
 #define IRQDEV_LEVEL         (1u << 15)
@@ -22,6 +23,7 @@ static inline uint32_t irqdev_read(uint16_t reg) { return inl(SNP_PORT_IRQDEV + 
 /* Destination APIC ID and vector; mode is APIC_DM_* (bits 10:8), level selects the trigger. */
 static inline void irqdev_config(uint32_t dest, uint8_t vector, uint32_t mode, bool level)
 {
+    sdk_savic_allow_vector(vector, true); /* a device vector: ALLOWED_IRR under Secure AVIC */
     irqdev_write(SNP_IRQDEV_DEST, dest);
     irqdev_write(SNP_IRQDEV_VECTOR, vector | (mode & 0x700u) | (level ? IRQDEV_LEVEL : 0));
 }

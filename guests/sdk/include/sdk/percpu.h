@@ -76,6 +76,9 @@ struct sdk_percpu {
     void *vmsa;                   /* SNP: the VMSA page this vCPU was last created from */
     void *vmsa_old;               /* SNP: its predecessor, freed once no longer in use */
     uint32_t vc_count[20];        /* #VC taken, by exit code (vc.c) */
+    /* Secure AVIC (savic.h): this vCPU's backing page, and whether it is enabled. */
+    void *savic_page;
+    volatile uint32_t savic_on;
 } __attribute__((aligned(64)));
 
 #define SDK_PCPU_TRY_RIP   "8"

@@ -19,6 +19,7 @@
 #include <sdk/test.h>
 #include <sdk/idt.h>
 #include <sdk/x2apic.h>
+#include <sdk/savic.h>
 #include <sdk/timer.h>
 #include <sdk/smp.h>
 #include <sdk/irqdev.h>

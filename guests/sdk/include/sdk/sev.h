@@ -45,6 +45,8 @@
 #define SVM_EXIT_MONITOR    0x08Aull
 #define SVM_EXIT_MWAIT      0x08Bull
 #define SVM_EXIT_NPF        0x400ull
+#define SVM_EXIT_AVIC_INCOMPLETE_IPI       0x401ull /* Secure AVIC (fact sheet 7.4) */
+#define SVM_EXIT_AVIC_UNACCELERATED_ACCESS 0x402ull
 
 /* IOIO SW_EXITINFO1 (fact sheet 5.1). */
 #define SVM_IOIO_TYPE_IN    (1u << 0)

@@ -2,7 +2,7 @@
 /*
  * x2APIC driver: every register is an MSR at 0x800 + (xAPIC offset >> 4),
  * reached with RDMSR/WRMSR (intercepted and emulated by the model's reference
- * hypervisor in plain mode). Register names follow the Intel SDM / AMD APM.
+ * hypervisor in plain mode), or through the Secure AVIC driver (savic.h). Register names follow the Intel SDM / AMD APM.
  * Writes never set reserved bits: the model raises #GP for those, as hardware
  * does, and a test that wants that #GP uses sdk_try_wrmsr() explicitly.
  */
@@ -27,6 +27,8 @@
 #define APIC_ESR          X2APIC_MSR(0x280)   /* 0x828 */
 #define APIC_ICR          X2APIC_MSR(0x300)   /* 0x830, 64-bit in x2APIC mode */
 #define APIC_LVTT         X2APIC_MSR(0x320)   /* 0x832 */
+#define APIC_LVTTHMR      X2APIC_MSR(0x330)   /* 0x833 */
+#define APIC_LVTPC        X2APIC_MSR(0x340)   /* 0x834 */
 #define APIC_LVT0         X2APIC_MSR(0x350)   /* 0x835 */
 #define APIC_LVT1         X2APIC_MSR(0x360)   /* 0x836 */
 #define APIC_LVTERR       X2APIC_MSR(0x370)   /* 0x837 */
@@ -59,19 +61,21 @@
 
 #define SDK_SPURIOUS_VECTOR 0xFF
 
-static inline uint64_t x2apic_read(uint32_t msr) { return rdmsr(msr); }
-static inline void x2apic_write(uint32_t msr, uint64_t v) { wrmsr(msr, v); }
+/* Every register access of the SDK goes through these: RDMSR/WRMSR, or the
+ * Secure AVIC driver (savic.h) while this vCPU has Secure AVIC on. */
+uint64_t x2apic_read(uint32_t msr);
+void x2apic_write(uint32_t msr, uint64_t v);
 
 /* Software-enables the APIC with the given spurious vector (SPIV bit 8). */
 void x2apic_enable(uint8_t spurious_vector);
 void x2apic_disable(void);
 
-static inline uint32_t x2apic_id(void) { return (uint32_t)rdmsr(APIC_ID); }
-static inline uint32_t x2apic_ldr(void) { return (uint32_t)rdmsr(APIC_LDR); }
-static inline void x2apic_eoi(void) { wrmsr(APIC_EOI, 0); }
-static inline void x2apic_set_tpr(uint8_t tpr) { wrmsr(APIC_TPR, tpr); }
-static inline uint8_t x2apic_tpr(void) { return (uint8_t)rdmsr(APIC_TPR); }
-static inline uint8_t x2apic_ppr(void) { return (uint8_t)rdmsr(APIC_PPR); }
+static inline uint32_t x2apic_id(void) { return (uint32_t)x2apic_read(APIC_ID); }
+static inline uint32_t x2apic_ldr(void) { return (uint32_t)x2apic_read(APIC_LDR); }
+static inline void x2apic_eoi(void) { x2apic_write(APIC_EOI, 0); }
+static inline void x2apic_set_tpr(uint8_t tpr) { x2apic_write(APIC_TPR, tpr); }
+static inline uint8_t x2apic_tpr(void) { return (uint8_t)x2apic_read(APIC_TPR); }
+static inline uint8_t x2apic_ppr(void) { return (uint8_t)x2apic_read(APIC_PPR); }
 
 /* The logical ID hardware derives from an x2APIC ID: cluster in 31:16, one bit in 15:0. */
 static inline uint32_t x2apic_logical_id(uint32_t apic_id)
@@ -80,9 +84,9 @@ static inline uint32_t x2apic_logical_id(uint32_t apic_id)
 }
 
 /* One bit of the 256-bit ISR / TMR / IRR (eight 32-bit registers each). */
-static inline bool x2apic_isr(uint8_t v) { return (rdmsr(APIC_ISR(v >> 5)) >> (v & 31)) & 1; }
-static inline bool x2apic_tmr(uint8_t v) { return (rdmsr(APIC_TMR(v >> 5)) >> (v & 31)) & 1; }
-static inline bool x2apic_irr(uint8_t v) { return (rdmsr(APIC_IRR(v >> 5)) >> (v & 31)) & 1; }
+static inline bool x2apic_isr(uint8_t v) { return (x2apic_read(APIC_ISR(v >> 5)) >> (v & 31)) & 1; }
+static inline bool x2apic_tmr(uint8_t v) { return (x2apic_read(APIC_TMR(v >> 5)) >> (v & 31)) & 1; }
+static inline bool x2apic_irr(uint8_t v) { return (x2apic_read(APIC_IRR(v >> 5)) >> (v & 31)) & 1; }
 
 /* Highest set vector of ISR or IRR, -1 if none. */
 int x2apic_highest_isr(void);
@@ -91,7 +95,7 @@ int x2apic_highest_irr(void);
 /* Raw ICR write: low 32 bits (vector, mode, flags, shorthand), destination. */
 static inline void x2apic_icr(uint32_t low, uint32_t dest)
 {
-    wrmsr(APIC_ICR, ((uint64_t)dest << 32) | low);
+    x2apic_write(APIC_ICR, ((uint64_t)dest << 32) | low);
 }
 
 /* Fixed edge IPI to one physical APIC ID. */
@@ -123,6 +127,6 @@ static inline void x2apic_send_sipi(uint32_t apic_id, uint8_t page)
 }
 
 /* SELF_IPI register: a fixed edge interrupt to this APIC only. */
-static inline void x2apic_self_ipi(uint8_t vector) { wrmsr(APIC_SELF_IPI, vector); }
+static inline void x2apic_self_ipi(uint8_t vector) { x2apic_write(APIC_SELF_IPI, vector); }
 
 #endif
