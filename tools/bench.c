@@ -60,7 +60,7 @@ static uint64_t elf_symbol(const struct guest_image *img, const char *name)
     return 0;
 }
 
-static int load_guest(const char *name, struct guest_image *img, uint8_t **owned)
+static int load_built_guest(const char *name, struct guest_image *img, uint8_t **owned)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s.elf", SNPREF_GUEST_DIR, name);
@@ -96,7 +96,7 @@ static int bench_compute(void)
 {
     struct guest_image img;
     uint8_t *owned;
-    int rc = load_guest("bench_compute", &img, &owned);
+    int rc = load_built_guest("bench_compute", &img, &owned);
     if (rc)
         return rc;
     uint64_t kernel = elf_symbol(&img, "bench_kernel");
@@ -150,7 +150,7 @@ static int bench_ipi(void)
 {
     struct guest_image img;
     uint8_t *owned;
-    int rc = load_guest("bench_pingpong", &img, &owned);
+    int rc = load_built_guest("bench_pingpong", &img, &owned);
     if (rc)
         return rc;
     struct snp_config cfg;

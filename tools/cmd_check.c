@@ -83,8 +83,7 @@ static int parse(int argc, char **argv, struct check_cli *c)
         case 'j': c->json = true; break;
         case 'u': c->junit = optarg; break;
         case 'h': fputs(usage_check, stdout); return -1;
-        case ':': return usage_error("%s needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: return bad_option(ch, argv);
         }
     }
     if (argc - optind != 2)

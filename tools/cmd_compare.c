@@ -418,6 +418,7 @@ static int parse(int argc, char **argv, struct cmp_opts *o)
     snprintf(o->fab_buf, sizeof(o->fab_buf), "emulated,savic");
     opterr = 0;
     optind = 1;
+    int rc;
     for (int ch; (ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1;) {
         switch (ch) {
         case 'f': snprintf(o->fab_buf, sizeof(o->fab_buf), "%s", optarg); break;
@@ -425,14 +426,11 @@ static int parse(int argc, char **argv, struct cmp_opts *o)
         case 'v': o->vcpus = optarg; break;
         case 'c': o->config = optarg; break;
         case 'h': fputs(usage_compare, stdout); return -1;
-        case ':': return usage_error("%s needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: return bad_option(ch, argv);
         }
     }
-    if (optind < argc)
-        o->guest = argv[optind++];
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+    if ((rc = guest_arg(argc, argv, &o->guest)))
+        return rc;
     char *comma = strchr(o->fab_buf, ',');
     if (!comma || strchr(comma + 1, ','))
         return usage_error("--fabrics: '%s' is not two fabric names A,B", o->fab_buf);
@@ -454,13 +452,9 @@ int cmd_compare(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     struct guest_image img;
-    uint8_t *owned = NULL;
-    if (o.guest) {
-        if ((rc = read_image(o.guest, &img, &owned)))
-            return rc;
-    } else {
-        img = (struct guest_image){snpref_demo_elf, snpref_demo_elf_len, "built-in demo"};
-    }
+    uint8_t *owned;
+    if ((rc = load_guest(o.guest, &img, &owned)))
+        return rc;
     struct run_log L[2];
     memset(L, 0, sizeof(L));
     for (int i = 0; i < 2 && !rc; i++) {

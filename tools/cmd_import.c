@@ -53,8 +53,7 @@ static int parse(int argc, char **argv, struct import_cli *c)
         case 'm': c->mode = optarg; break;
         case 'o': c->out = optarg; break;
         case 'h': fputs(usage_import, stdout); return -1;
-        case ':': return usage_error("%s needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: return bad_option(ch, argv);
         }
     }
     if (optind >= argc || strcmp(argv[optind], "ftrace"))

@@ -61,8 +61,7 @@ static int parse(int argc, char **argv, struct replay_cli *c)
         case 's': c->o.partial = 0; break;
         case 'q': c->quiet = true; break;
         case 'h': fputs(usage_replay, stdout); return -1;
-        case ':': return usage_error("%s needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: return bad_option(ch, argv);
         }
     }
     if (optind >= argc)

@@ -60,6 +60,31 @@ int usage_error(const char *fmt, ...)
     return SNPREF_ST_USAGE;
 }
 
+int bad_option(int ch, char **argv)
+{
+    if (ch == ':')
+        return usage_error("%s needs a value", argv[optind - 1]);
+    return usage_error("unknown option '%s'", argv[optind - 1]);
+}
+
+int guest_arg(int argc, char **argv, const char **guest)
+{
+    if (optind < argc)
+        *guest = argv[optind++];
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+int load_guest(const char *path, struct guest_image *img, uint8_t **owned)
+{
+    *owned = NULL;
+    if (path)
+        return read_image(path, img, owned);
+    *img = (struct guest_image){snpref_demo_elf, snpref_demo_elf_len, "built-in demo"};
+    return 0;
+}
+
 /* Strict unsigned parse: decimal or 0x hex, no trailing junk. */
 bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
@@ -150,15 +175,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'e': o->exit_style = optarg; break;
         case 'Q': o->quiet = true; break;
         case 'h': fputs(usage_run, stdout); return -1;
-        case ':': return usage_error("%s needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: return bad_option(ch, argv);
         }
     }
-    if (optind < argc)
-        o->guest = argv[optind++];
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
-    return 0;
+    return guest_arg(argc, argv, &o->guest);
 }
 
 /* Command-line values over the config file's. */
@@ -217,13 +237,9 @@ static int cmd_run(int argc, char **argv)
     if ((rc = apply_flags(&o, &cfg)))
         return rc;
     struct guest_image img;
-    uint8_t *owned = NULL;
-    if (o.guest) {
-        if ((rc = read_image(o.guest, &img, &owned)))
-            return rc;
-    } else {
-        img = (struct guest_image){snpref_demo_elf, snpref_demo_elf_len, "built-in demo"};
-    }
+    uint8_t *owned;
+    if ((rc = load_guest(o.guest, &img, &owned)))
+        return rc;
     int status = 0;
     struct snpref_system *sys;
     struct snpref_options opt = {o.trace, stdout, NULL, NULL};

@@ -17,6 +17,12 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 /* Reads a guest file; on error prints one line and returns the exit status. */
 int read_image(const char *path, struct guest_image *img, uint8_t **owned);
+/* GUEST.elf at path, or the built-in demo when path is NULL (*owned: free it). */
+int load_guest(const char *path, struct guest_image *img, uint8_t **owned);
+/* After getopt_long: the one optional GUEST.elf operand; 64 on a second operand. */
+int guest_arg(int argc, char **argv, const char **guest);
+/* getopt_long's ':' or '?': one line naming the option, status 64. */
+int bad_option(int ch, char **argv);
 
 int cmd_bench(int argc, char **argv);
 int cmd_attacks(int argc, char **argv); /* cmd_attacks.c */

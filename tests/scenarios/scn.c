@@ -63,7 +63,7 @@ static void run_argv(struct scn_run *r, char **argv)
     unlink(errp);
 }
 
-static void load_trace(struct scn_run *r)
+void scn_load_trace(struct scn_run *r)
 {
     char err[512];
     struct trc_reader *rd = trc_reader_open(r->trace_path, err, sizeof(err));
@@ -109,7 +109,7 @@ void scn_run_guest(struct scn_run *r, const char *guest, ...)
     argv[n] = NULL;
     run_argv(r, argv);
     if (access(r->trace_path, F_OK) == 0)
-        load_trace(r);
+        scn_load_trace(r);
 }
 
 void scn_run_tool(struct scn_run *r, ...)

@@ -33,6 +33,8 @@ void scn_run_guest(struct scn_run *r, const char *guest, ...);
 /* Runs `snpref ARGS...` as given (no trace). */
 void scn_run_tool(struct scn_run *r, ...);
 void scn_free(struct scn_run *r);
+/* Loads the trace at r->trace_path into r->ev (what scn_run_guest does). */
+void scn_load_trace(struct scn_run *r);
 
 /* Path of a built guest. */
 const char *scn_guest_path(const char *name);
