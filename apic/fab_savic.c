@@ -429,7 +429,8 @@ static void sv_exit(struct savic *s, int vcpu, enum hw_kind k, unsigned off, boo
     struct apic a = sv_view(s, vcpu);
     if (k == HW_INCOMPLETE) {
         sv_store_icr(s, &a, val);
-        *x = (struct fab_exit){FAB_EXIT_INCOMPLETE_IPI, val, (uint64_t)SAVIC_IPI_CAUSE << 32, true};
+        *x = (struct fab_exit){SVM_EXIT_AVIC_INCOMPLETE_IPI, val,
+                               (uint64_t)SAVIC_IPI_CAUSE << 32, true};
         TRC(s->host.trace, avic_incomplete_ipi, sv_now(s, vcpu), vcpu, val, SAVIC_IPI_CAUSE, 0);
         return;
     }
@@ -440,7 +441,8 @@ static void sv_exit(struct savic *s, int vcpu, enum hw_kind k, unsigned off, boo
         else
             apic_set_reg(&a, off, (uint32_t)val);
     }
-    *x = (struct fab_exit){FAB_EXIT_NOACCEL, off | (write ? 1ull << 32 : 0), 0, trap};
+    *x = (struct fab_exit){SVM_EXIT_AVIC_UNACCELERATED_ACCESS, off | (write ? 1ull << 32 : 0), 0,
+                           trap};
     TRC(s->host.trace, avic_unaccelerated_access, sv_now(s, vcpu), vcpu, off, trap, write, 0);
 }
 
@@ -448,7 +450,7 @@ static enum fab_access sv_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool 
                                  uint64_t *val, struct fab_exit *x)
 {
     struct savic *s = sv(f);
-    if (msr == SAVIC_MSR_CONTROL) {
+    if (msr == MSR_SAVIC_CONTROL) {
         if (write)
             return sv_write_control(s, vcpu, *val);
         *val = sv_vcpu(s, vcpu)->ctl;
@@ -456,7 +458,7 @@ static enum fab_access sv_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool 
     }
     if (!sv_on(s, vcpu)) {
         /* Secure AVIC off: the hypervisor emulates the APIC, as before enable. */
-        *x = (struct fab_exit){FAB_EXIT_MSR, write, 0, false};
+        *x = (struct fab_exit){SVM_EXIT_MSR, write, 0, false};
         return FAB_EXIT;
     }
     sv_sync(s, vcpu);

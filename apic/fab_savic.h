@@ -17,8 +17,7 @@
 
 extern const struct fabric_ops savic_fabric;
 
-/* SAVIC_CONTROL, MSR 0xC0010138 (fact sheet 7.1). */
-#define SAVIC_MSR_CONTROL   0xC0010138u
+/* SAVIC_CONTROL, MSR_SAVIC_CONTROL 0xC0010138 (snpref/sev.h; fact sheet 7.1). */
 #define SAVIC_EN            (1ull << 0)
 #define SAVIC_ALLOWED_NMI   (1ull << 1)
 #define SAVIC_GPA_MASK      0xFFFFFFFFFFFFF000ull

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snpref/sev.h"
+
 struct trc;
 struct mem;
 struct fabric;
@@ -92,11 +94,10 @@ enum fab_access {
  * What the CPU does with an APIC MSR access it handles itself (ops->hw_msr)
  * when it does not complete it: the #VC to raise under SEV-ES/SNP, with the
  * exit information the hypervisor-visible exit would carry (traces only: a
- * #VC delivers just the code). code FAB_EXIT_MSR means "intercepted as usual".
+ * #VC delivers just the code). code is an SVM exit code (snpref/sev.h):
+ * SVM_EXIT_MSR means "intercepted as usual"; SVM_EXIT_AVIC_INCOMPLETE_IPI
+ * and SVM_EXIT_AVIC_UNACCELERATED_ACCESS are Secure AVIC's (fact sheet 7.4).
  */
-#define FAB_EXIT_MSR           0x07Cull /* SVM_EXIT_MSR: the ordinary intercept */
-#define FAB_EXIT_INCOMPLETE_IPI 0x401ull /* AVIC_INCOMPLETE_IPI (fact sheet 7.4) */
-#define FAB_EXIT_NOACCEL       0x402ull /* AVIC_UNACCELERATED_ACCESS */
 struct fab_exit {
     uint64_t code;
     uint64_t info1, info2;

@@ -144,6 +144,10 @@ int blk_insn_index(const struct blk *b, uint64_t va);
 void decode_free(struct vcpu *v);
 /* A write to guest-physical page gpa that holds decoded code. */
 void smc_page_written(struct cpu_shared *s, struct vcpu *writer, uint64_t gpa);
+
+/* vcpu.c: the up to 16 bytes of the instruction at rip the guest can read
+ * (fewer before an unmapped page); returns how many, 0 if none. */
+size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16]);
 bool smc_is_code(const struct cpu_shared *s, uint64_t gpa);
 
 /* paging.c */

@@ -92,12 +92,7 @@ static bool is_segreg(x86_reg r)
 static cs_insn *decode_one(struct vcpu *v, uint64_t rip)
 {
     uint8_t buf[16];
-    uint32_t pf;
-    uint64_t fva;
-    size_t n = sizeof(buf);
-    /* The instruction may end near an unmapped page: shrink until readable. */
-    while (n && vcpu_read_lin(v, rip, buf, n, &pf, &fva) < 0)
-        n = fva > rip ? (size_t)(fva - rip) : 0;
+    size_t n = cpu_fetch_insn(v, rip, buf);
     if (!n)
         return NULL;
     cs_insn *in = NULL;

@@ -230,15 +230,22 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
     v->retired += b->icount;
 }
 
+size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16])
+{
+    uint32_t pf;
+    uint64_t fva;
+    size_t n = 16;
+    /* The instruction may end near an unmapped page: shrink until readable. */
+    while (n && vcpu_read_lin(v, rip, buf, n, &pf, &fva) < 0)
+        n = fva > rip ? (size_t)(fva - rip) : 0;
+    return n;
+}
+
 /* Instruction length at rip (for the Unicorn-hooked instructions). */
 static uint8_t insn_len(struct vcpu *v, uint64_t rip)
 {
     uint8_t buf[16];
-    uint32_t pf;
-    uint64_t fva;
-    size_t n = sizeof(buf);
-    while (n && vcpu_read_lin(v, rip, buf, n, &pf, &fva) < 0)
-        n = fva > rip ? (size_t)(fva - rip) : 0;
+    size_t n = cpu_fetch_insn(v, rip, buf);
     cs_insn *in = NULL;
     uint8_t len = 0;
     if (n && cs_disasm(v->cs, buf, n, rip, 1, &in) == 1) {

@@ -528,8 +528,8 @@ static int load_injection(struct loader *L, const cJSON *obj, unsigned idx,
     if (marker == UINT64_MAX || vector == UINT64_MAX)
         CFG_FAIL(L, base, "missing key '%s'", marker == UINT64_MAX ? "marker" : "vector");
     h->marker = (uint32_t)marker;
-    h->eventinj = EVTINJ_V | (uint64_t)type << EVTINJ_TYPE_SHIFT | vector |
-                  (has_error ? EVTINJ_EV | error << EVTINJ_ERR_SHIFT : 0);
+    h->eventinj = SVM_EVTINJ_VALID | (uint64_t)type << SVM_EVTINJ_TYPE_SHIFT | vector |
+                  (has_error ? SVM_EVTINJ_VALID_ERR | error << SVM_EVTINJ_ERR_SHIFT : 0);
     return 0;
 }
 
@@ -746,16 +746,16 @@ static void add_hostile(cJSON *o, const struct hostile_options *h)
     cJSON *arr = cJSON_AddArrayToObject(ho, "injections");
     for (unsigned i = 0; i < h->n; i++) {
         const struct hostile_injection *in = &h->inj[i];
-        unsigned type = (unsigned)((in->eventinj & EVTINJ_TYPE_MASK) >> EVTINJ_TYPE_SHIFT);
+        unsigned type = (unsigned)((in->eventinj & SVM_EVTINJ_TYPE_MASK) >> SVM_EVTINJ_TYPE_SHIFT);
         cJSON *x = cJSON_CreateObject();
         cJSON_AddNumberToObject(x, "marker", in->marker);
-        cJSON_AddNumberToObject(x, "vector", (double)(in->eventinj & EVTINJ_VEC_MASK));
+        cJSON_AddNumberToObject(x, "vector", (double)(in->eventinj & SVM_EVTINJ_VEC_MASK));
         if (evtinj_type_names[type])
             cJSON_AddStringToObject(x, "type", evtinj_type_names[type]);
         else
             cJSON_AddNumberToObject(x, "type", type);
-        if (in->eventinj & EVTINJ_EV)
-            add_hex(x, "error_code", in->eventinj >> EVTINJ_ERR_SHIFT);
+        if (in->eventinj & SVM_EVTINJ_VALID_ERR)
+            add_hex(x, "error_code", in->eventinj >> SVM_EVTINJ_ERR_SHIFT);
         cJSON *g = in->ghcb_fields ? cJSON_AddObjectToObject(x, "ghcb") : NULL;
         for (size_t k = 0; g && k < ARRAY_SIZE(hostile_ghcb_keys); k++)
             if (in->ghcb_fields & hostile_ghcb_keys[k].bit)
@@ -804,7 +804,8 @@ char *config_to_json(const struct snp_config *c)
         for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
             savic_regset_names(sets[i], names, sizeof(names));
             cJSON *arr = cJSON_AddArrayToObject(sa, keys[i]);
-            for (char *save = NULL, *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+            char *save = NULL;
+            for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
                 cJSON_AddItemToArray(arr, cJSON_CreateString(n));
         }
         cJSON_AddStringToObject(sa, "blocked_vectors",

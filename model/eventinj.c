@@ -52,10 +52,10 @@
 enum eventinj_verdict eventinj_check(uint64_t eventinj, uint64_t sev_features, bool long_mode,
                                      const char **why)
 {
-    unsigned type = (unsigned)((eventinj & EVTINJ_TYPE_MASK) >> EVTINJ_TYPE_SHIFT);
-    unsigned vector = (unsigned)(eventinj & EVTINJ_VEC_MASK);
+    unsigned type = (unsigned)((eventinj & SVM_EVTINJ_TYPE_MASK) >> SVM_EVTINJ_TYPE_SHIFT);
+    unsigned vector = (unsigned)(eventinj & SVM_EVTINJ_VEC_MASK);
     *why = NULL;
-    if (!(eventinj & EVTINJ_V))
+    if (!(eventinj & SVM_EVTINJ_VALID))
         return EVENTINJ_OK;
     if (type != EVTINJ_INTR && type != EVTINJ_NMI && type != EVTINJ_EXCEPT && type != EVTINJ_SOFT) {
         *why = "EVENTINJ TYPE is reserved (APM vol. 2 15.20)";
@@ -89,7 +89,7 @@ const char *eventinj_type_name(uint64_t eventinj)
 {
     static const char *const names[8] = {"intr", "reserved", "nmi", "exception",
                                          "soft", "reserved", "reserved", "reserved"};
-    return names[(eventinj & EVTINJ_TYPE_MASK) >> EVTINJ_TYPE_SHIFT];
+    return names[(eventinj & SVM_EVTINJ_TYPE_MASK) >> SVM_EVTINJ_TYPE_SHIFT];
 }
 
 /*
@@ -110,8 +110,8 @@ static bool vmrun_once(struct slot *s)
     enum eventinj_verdict vd = eventinj_check(ev, sev_features(s), lm, &why);
     bool ignored = vd == EVENTINJ_FORBIDDEN &&
                    sys->cfg.hostile.forbidden == EVENTINJ_FORBIDDEN_IGNORED;
-    TRC(sys->trace, eventinj, sys_now(s), (int)s->idx, ev & EVTINJ_VEC_MASK,
-        eventinj_type_name(ev), (ev & EVTINJ_EV) != 0, ev >> EVTINJ_ERR_SHIFT,
+    TRC(sys->trace, eventinj, sys_now(s), (int)s->idx, ev & SVM_EVTINJ_VEC_MASK,
+        eventinj_type_name(ev), (ev & SVM_EVTINJ_VALID_ERR) != 0, ev >> SVM_EVTINJ_ERR_SHIFT,
         vd == EVENTINJ_OK ? "injected" : ignored ? "ignored" : "refused", why ? why : "");
     /* Consumed either way: VMRUN takes an event it injects (KVM clears
      * EVENTINJ after every run), and after VMEXIT_INVALID the hypervisor
@@ -132,7 +132,7 @@ static bool vmrun_once(struct slot *s)
 
 void eventinj_vmrun(struct slot *s)
 {
-    if (!(s->sev.eventinj & EVTINJ_V))
+    if (!(s->sev.eventinj & SVM_EVTINJ_VALID))
         return;
     if (vmrun_once(s))
         return;
@@ -146,21 +146,21 @@ void eventinj_vmrun(struct slot *s)
 bool eventinj_take(struct slot *s, struct vcpu_event *out)
 {
     uint64_t ev = s->sev.injecting;
-    if (!(ev & EVTINJ_V))
+    if (!(ev & SVM_EVTINJ_VALID))
         return false;
     s->sev.injecting = 0;
     static const enum vcpu_event_type kind[8] = {
         [EVTINJ_INTR] = VEV_EXTINT, [EVTINJ_NMI] = VEV_NMI,
         [EVTINJ_EXCEPT] = VEV_EXCEPTION, [EVTINJ_SOFT] = VEV_SOFTINT,
     };
-    unsigned type = (unsigned)((ev & EVTINJ_TYPE_MASK) >> EVTINJ_TYPE_SHIFT);
+    unsigned type = (unsigned)((ev & SVM_EVTINJ_TYPE_MASK) >> SVM_EVTINJ_TYPE_SHIFT);
     /* An NMI ignores VECTOR (APM vol. 2 15.20). CR2 is the hypervisor's
      * business (VMSA state under SEV-ES): an injected #PF leaves it as it is.
      * XXX(model): APM 15.20 also says an injected NMI does not block further
      * NMIs; the CPU blocks them as after any NMI. */
-    uint8_t vector = type == EVTINJ_NMI ? X86_NMI : (uint8_t)(ev & EVTINJ_VEC_MASK);
-    *out = (struct vcpu_event){kind[type], vector, (ev & EVTINJ_EV) != 0,
-                               (uint32_t)(ev >> EVTINJ_ERR_SHIFT), vcpu_get(s->cpu, VR_CR2)};
+    uint8_t vector = type == EVTINJ_NMI ? X86_NMI : (uint8_t)(ev & SVM_EVTINJ_VEC_MASK);
+    *out = (struct vcpu_event){kind[type], vector, (ev & SVM_EVTINJ_VALID_ERR) != 0,
+                               (uint32_t)(ev >> SVM_EVTINJ_ERR_SHIFT), vcpu_get(s->cpu, VR_CR2)};
     return true;
 }
 

@@ -16,19 +16,14 @@
 
 struct slot;
 
-/* EVENTINJ / EXITINTINFO layout (fact sheet 11; Linux asm/svm.h SVM_EVTINJ_*). */
-#define EVTINJ_VEC_MASK   0xFFull
-#define EVTINJ_TYPE_SHIFT 8
-#define EVTINJ_TYPE_MASK  (7ull << EVTINJ_TYPE_SHIFT)
-#define EVTINJ_EV         (1ull << 11)   /* error code valid */
-#define EVTINJ_V          (1ull << 31)   /* valid: inject at VMRUN */
-#define EVTINJ_ERR_SHIFT  32
+/* EVENTINJ's TYPE field (the layout is snpref/sev.h's SVM_EVTINJ_*). */
 enum evtinj_type { EVTINJ_INTR = 0, EVTINJ_NMI = 2, EVTINJ_EXCEPT = 3, EVTINJ_SOFT = 4 };
 
 #define EVTINJ(vector, type)                                                                       \
-    (EVTINJ_V | ((uint64_t)(type) << EVTINJ_TYPE_SHIFT) | ((vector) & 0xFFu))
+    (SVM_EVTINJ_VALID | ((uint64_t)(type) << SVM_EVTINJ_TYPE_SHIFT) | ((vector) & 0xFFu))
 #define EVTINJ_ERR(vector, error)                                                                  \
-    (EVTINJ(vector, EVTINJ_EXCEPT) | EVTINJ_EV | ((uint64_t)(uint32_t)(error) << EVTINJ_ERR_SHIFT))
+    (EVTINJ(vector, EVTINJ_EXCEPT) | SVM_EVTINJ_VALID_ERR |                                       \
+     ((uint64_t)(uint32_t)(error) << SVM_EVTINJ_ERR_SHIFT))
 
 /* The outcome of VMRUN's checks of EVENTINJ. */
 enum eventinj_verdict {

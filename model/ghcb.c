@@ -129,7 +129,7 @@ void ghcb_inject_gp(struct ghcb_call *c)
 {
     /* EVENTINJ format: vector 13, type 3 (exception), valid (KVM for MSR #GP). */
     c->res1 = GHCB_HV_RESP_ISSUE_EXCEPTION;
-    c->res2 = X86_GP | (3u << 8) | (1u << 31);
+    c->res2 = X86_GP | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
 }
 
 static void hv_rmp_fault(struct ghcb_call *c, uint64_t gpa, uint64_t pf)

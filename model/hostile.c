@@ -28,7 +28,7 @@ void hostile_marker(struct slot *s, uint64_t value)
             continue;
         s->sev.hostile_armed = i + 1;
         TRC(s->sys->trace, hostile_arm, sys_now(s), (int)s->idx, h->inj[i].marker,
-            h->inj[i].eventinj & EVTINJ_VEC_MASK, eventinj_type_name(h->inj[i].eventinj));
+            h->inj[i].eventinj & SVM_EVTINJ_VEC_MASK, eventinj_type_name(h->inj[i].eventinj));
         return;
     }
 }

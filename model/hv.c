@@ -128,13 +128,14 @@ bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
     return write ? vcpu_msr_set(s->cpu, msr, *val) : vcpu_msr_get(s->cpu, msr, val);
 }
 
-static enum vcpu_action do_msr(struct slot *s, struct vcpu_exit *e)
+uint64_t hv_msr_value(struct slot *s)
 {
-    bool write = e->info1 == 1;
-    uint32_t msr = (uint32_t)vcpu_get(s->cpu, VR_RCX);
-    uint64_t val = write ? (vcpu_get(s->cpu, VR_RDX) << 32 | (vcpu_get(s->cpu, VR_RAX) & 0xFFFFFFFFu)) : 0;
-    bool ok = hv_msr_access(s, msr, write, &val);
-    TRC(s->sys->trace, msr, sys_now(s), (int)s->idx, write ? "wr" : "rd", msr, val, ok ? "ok" : "gp");
+    return vcpu_get(s->cpu, VR_RDX) << 32 | (vcpu_get(s->cpu, VR_RAX) & 0xFFFFFFFFu);
+}
+
+enum vcpu_action hv_msr_done(struct slot *s, struct vcpu_exit *e, bool ok, bool write,
+                             uint64_t val)
+{
     if (!ok) {
         e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
         return VCPU_RAISE;
@@ -144,6 +145,16 @@ static enum vcpu_action do_msr(struct slot *s, struct vcpu_exit *e)
         vcpu_set(s->cpu, VR_RDX, val >> 32);
     }
     return VCPU_NEXT;
+}
+
+static enum vcpu_action do_msr(struct slot *s, struct vcpu_exit *e)
+{
+    bool write = e->info1 == 1;
+    uint32_t msr = (uint32_t)vcpu_get(s->cpu, VR_RCX);
+    uint64_t val = write ? hv_msr_value(s) : 0;
+    bool ok = hv_msr_access(s, msr, write, &val);
+    TRC(s->sys->trace, msr, sys_now(s), (int)s->idx, write ? "wr" : "rd", msr, val, ok ? "ok" : "gp");
+    return hv_msr_done(s, e, ok, write, val);
 }
 
 /* ---- Port I/O ------------------------------------------------------------------ */

@@ -626,7 +626,7 @@ static void stim_savic_control(struct replay *r, const struct trc_rec *rec, unsi
     uint64_t val = rec->v[0].u;
     struct fab_exit x;
     r->v[rec->vcpu].savic_ctl = val;
-    r->fab->ops->hw_msr(r->fab, rec->vcpu, SAVIC_MSR_CONTROL, true, &val, &x);
+    r->fab->ops->hw_msr(r->fab, rec->vcpu, MSR_SAVIC_CONTROL, true, &val, &x);
     rp_flush(r);
 }
 
@@ -651,7 +651,8 @@ static void stim_savic_page(struct replay *r, const struct trc_rec *rec, unsigne
 {
     pass(r, rec, line);
     int64_t target = (int64_t)rec->v[1].u;
-    if (strcmp(rec->v[3].s, "ok") || target < 0 || target >= (int64_t)r->n || !r->fab->ops->backing_page)
+    if (strcmp(rec->v[3].s, "ok") || target < 0 || target >= (int64_t)r->n ||
+        !r->fab->ops->backing_page)
         return;
     uint64_t gpa = rec->v[2].u;
     r->fab->ops->backing_page(r->fab, (int)target, !strcmp(rec->v[0].s, "register"), &gpa);

@@ -172,6 +172,14 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     return 0;
 }
 
+uint64_t sev_status_of(const struct snp_config *c, uint64_t *features)
+{
+    bool snp = !strcmp(c->mode, "snp");
+    *features = c->sev.sev_features | (snp ? SEV_FEAT_SNP_ACTIVE : 0);
+    /* Bits [63:2] mirror SEV_FEATURES (fact sheet 1). */
+    return SEV_STATUS_SEV | SEV_STATUS_SEV_ES | (snp ? SEV_STATUS_SNP : 0) | (*features << 2);
+}
+
 int sev_setup(struct system *sys, char *err, size_t errlen)
 {
     /* Before the vCPUs exist: the RMP and keys their TLB fills check. */
@@ -181,9 +189,7 @@ int sev_setup(struct system *sys, char *err, size_t errlen)
     sev->snp = !strcmp(sys->cfg.mode, "snp");
     sev->cbit = 51;
     sev->asid = sys->cfg.sev.asid;
-    sev->sev_features = sys->cfg.sev.sev_features | (sev->snp ? SEV_FEAT_SNP_ACTIVE : 0);
-    sev->sev_status = SEV_STATUS_SEV | SEV_STATUS_SEV_ES | (sev->snp ? SEV_STATUS_SNP : 0) |
-                      (sev->sev_features << 2);
+    sev->sev_status = sev_status_of(&sys->cfg, &sev->sev_features);
     sev->keys = keys_create(sys->cfg.sev.key_seed);
     if (!sev->keys) {
         snprintf(err, errlen, "cannot set up memory-encryption keys (OpenSSL)");
@@ -336,7 +342,8 @@ static void save_vmsa(struct slot *s, uint64_t rip)
     struct fabric *f = s->sys->fab;
     struct fab_exit x;
     uint64_t ctl = 0;
-    if (f->ops->hw_msr && f->ops->hw_msr(f, (int)s->idx, MSR_SAVIC_CONTROL, false, &ctl, &x) == FAB_OK)
+    if (f->ops->hw_msr &&
+        f->ops->hw_msr(f, (int)s->idx, MSR_SAVIC_CONTROL, false, &ctl, &x) == FAB_OK)
         a.secure_avic_control = ctl;
     a.guest_exit_code = SVM_EXIT_VMGEXIT;
     SNP_ASSERT(mem_write(&s->sys->mem, v->vmsa, &a, sizeof(a)));
@@ -357,20 +364,10 @@ static enum vcpu_action fabric_hw_msr(struct slot *s, struct vcpu_exit *e, uint3
 {
     struct fabric *f = s->sys->fab;
     struct fab_exit x = {0};
-    switch (f->ops->hw_msr(f, (int)s->idx, msr, write, val, &x)) {
-    case FAB_OK:
-        if (!write) {
-            vcpu_set(s->cpu, VR_RAX, *val & 0xFFFFFFFFu);
-            vcpu_set(s->cpu, VR_RDX, *val >> 32);
-        }
-        return VCPU_NEXT;
-    case FAB_GP:
-        e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
-        return VCPU_RAISE;
-    case FAB_EXIT:
-        break;
-    }
-    if (x.code == FAB_EXIT_MSR)
+    enum fab_access r = f->ops->hw_msr(f, (int)s->idx, msr, write, val, &x);
+    if (r != FAB_EXIT)
+        return hv_msr_done(s, e, r == FAB_OK, write, *val);
+    if (x.code == SVM_EXIT_MSR)
         return raise_vc(e); /* intercepted: the guest asks through the GHCB */
     e->exc_vector = X86_VC, e->exc_has_error = true, e->exc_error = (uint32_t)x.code;
     return x.trap ? VCPU_RAISE_TRAP : VCPU_RAISE;
@@ -381,7 +378,7 @@ static enum vcpu_action hw_msr(struct slot *s, struct vcpu_exit *e)
 {
     uint32_t msr = (uint32_t)vcpu_get(s->cpu, VR_RCX);
     bool write = e->info1 == 1;
-    uint64_t val = write ? (vcpu_get(s->cpu, VR_RDX) << 32 | (vcpu_get(s->cpu, VR_RAX) & 0xFFFFFFFFu)) : 0;
+    uint64_t val = write ? hv_msr_value(s) : 0;
     bool ok;
     if (s->sys->fab->ops->hw_msr &&
         (msr == MSR_SAVIC_CONTROL || (msr >= 0x800 && msr <= 0x8FF)))
@@ -400,15 +397,7 @@ static enum vcpu_action hw_msr(struct slot *s, struct vcpu_exit *e)
     } else {
         return raise_vc(e); /* intercepted: the guest asks through the GHCB */
     }
-    if (!ok) {
-        e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
-        return VCPU_RAISE;
-    }
-    if (!write) {
-        vcpu_set(s->cpu, VR_RAX, val & 0xFFFFFFFFu);
-        vcpu_set(s->cpu, VR_RDX, val >> 32);
-    }
-    return VCPU_NEXT;
+    return hv_msr_done(s, e, ok, write, val);
 }
 
 enum vcpu_action sev_intercept(struct slot *s, struct vcpu_exit *e)

@@ -63,6 +63,9 @@ struct sev {
  * PSP (every loaded page, the loader's pages, the special pages, the BSP
  * VMSA). Returns 0 or -1 with err. */
 int sev_setup(struct system *sys, char *err, size_t errlen);
+/* SEV_STATUS of an SEV-ES/SNP guest of config c; *features gets its SEV_FEATURES. */
+struct snp_config;
+uint64_t sev_status_of(const struct snp_config *c, uint64_t *features);
 /* After the vCPUs exist: the launch VMSAs and, under SNP, the PSP launch. */
 int sev_launch(struct system *sys, char *err, size_t errlen);
 void sev_teardown(struct system *sys);

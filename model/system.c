@@ -586,7 +586,7 @@ static const struct vcpu_cb model_cb = {
     do {                                                                                           \
         snprintf(err, errlen, __VA_ARGS__);                                                        \
         *status = (st);                                                                            \
-        snpref_destroy((struct snpref_system *)sys);                                                                       \
+        snpref_destroy((struct snpref_system *)sys);                                               \
         return -1;                                                                                 \
     } while (0)
 
@@ -604,10 +604,8 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
     if (bi->mode != SNP_MODE_PLAIN) {
         bi->cbit_pos = 51;
         bi->launch_vmsa = loader_vmsa_gpa(l, 0);
-        bi->sev_status = SEV_STATUS_SEV | SEV_STATUS_SEV_ES |
-                         (bi->mode == SNP_MODE_SNP ? SEV_STATUS_SNP : 0) |
-                         ((sys->cfg.sev.sev_features |
-                           (bi->mode == SNP_MODE_SNP ? SEV_FEAT_SNP_ACTIVE : 0)) << 2);
+        uint64_t features;
+        bi->sev_status = sev_status_of(&sys->cfg, &features);
     }
     if (bi->mode == SNP_MODE_SNP) {
         bi->secrets_page = l->secrets;

@@ -95,6 +95,11 @@ enum vcpu_action hv_intercept(struct slot *s, struct vcpu_exit *e);
 bool hv_can_wake(struct slot *s);
 /* An MSR access as the hypervisor emulates it; false = #GP. */
 bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val);
+/* The value a WRMSR writes (EDX:EAX). */
+uint64_t hv_msr_value(struct slot *s);
+/* Completes an RDMSR/WRMSR: #GP unless ok, else a read's val into EDX:EAX. */
+enum vcpu_action hv_msr_done(struct slot *s, struct vcpu_exit *e, bool ok, bool write,
+                             uint64_t val);
 bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t subleaf,
                      uint32_t out[4]);
 

@@ -187,7 +187,7 @@ static void read_console(struct run *run, const char *text)
 /* The cell from the trace, checked against what the guest saw. */
 static void judge(const struct attack *a, struct obs *o)
 {
-    int vector = (int)(a->inj.eventinj & EVTINJ_VEC_MASK);
+    int vector = (int)(a->inj.eventinj & SVM_EVTINJ_VEC_MASK);
     bool saw = o->guest[0] && strcmp(o->guest, "nothing");
     int gv = -1;
     if (saw)

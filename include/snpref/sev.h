@@ -271,6 +271,59 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define SEV_TERM_SET_LINUX 1
 #define GHCB_TERM_SAVIC_FAIL 12
 
+/* ---- SVM exit codes: a VM exit's, and under SEV-ES the #VC error code (fact sheet 5.1;
+ * Linux uapi asm/svm.h) --------------------------------------------------------------- */
+#define SVM_EXIT_READ_DR7      0x027ull
+#define SVM_EXIT_WRITE_DR7     0x037ull
+#define SVM_EXIT_EXCP_BASE     0x040ull /* + vector: an intercepted exception */
+#define SVM_EXIT_EXCP_DB       0x041ull
+#define SVM_EXIT_EXCP_AC       0x051ull
+#define SVM_EXIT_INTR          0x060ull
+#define SVM_EXIT_NMI           0x061ull
+#define SVM_EXIT_RDTSC         0x06Eull
+#define SVM_EXIT_RDPMC         0x06Full
+#define SVM_EXIT_CPUID         0x072ull
+#define SVM_EXIT_IRET          0x074ull
+#define SVM_EXIT_INVD          0x076ull
+#define SVM_EXIT_HLT           0x078ull
+#define SVM_EXIT_IOIO          0x07Bull
+#define SVM_EXIT_MSR           0x07Cull
+#define SVM_EXIT_SHUTDOWN      0x07Full
+#define SVM_EXIT_VMMCALL       0x081ull
+#define SVM_EXIT_RDTSCP        0x087ull
+#define SVM_EXIT_WBINVD        0x089ull
+#define SVM_EXIT_MONITOR       0x08Aull
+#define SVM_EXIT_MWAIT         0x08Bull
+#define SVM_EXIT_NPF           0x400ull
+#define SVM_EXIT_AVIC_INCOMPLETE_IPI       0x401ull /* Secure AVIC (fact sheet 7.4) */
+#define SVM_EXIT_AVIC_UNACCELERATED_ACCESS 0x402ull
+#define SVM_EXIT_VMGEXIT       0x403ull
+
+/* IOIO EXITINFO1 / SW_EXITINFO1 (APM vol. 2 15.10.2; fact sheet 5.1). */
+#define SVM_IOIO_TYPE_IN    (1u << 0)
+#define SVM_IOIO_STR        (1u << 2)
+#define SVM_IOIO_REP        (1u << 3)
+#define SVM_IOIO_SZ8        (1u << 4)
+#define SVM_IOIO_SZ16       (1u << 5)
+#define SVM_IOIO_SZ32       (1u << 6)
+#define SVM_IOIO_A16        (1u << 7)
+#define SVM_IOIO_A32        (1u << 8)
+#define SVM_IOIO_A64        (1u << 9)
+#define SVM_IOIO_SEG_SHIFT  10
+#define SVM_IOIO_SEG_ES     (0u << SVM_IOIO_SEG_SHIFT)
+#define SVM_IOIO_SEG_DS     (3u << SVM_IOIO_SEG_SHIFT)
+#define SVM_IOIO_PORT_SHIFT 16
+
+/* EVENTINJ / EXITINTINFO, and SW_EXITINFO2 when SW_EXITINFO1 is 1 (fact sheet 2, 11;
+ * Linux asm/svm.h SVM_EVTINJ_*). */
+#define SVM_EVTINJ_VEC_MASK    0xFFull
+#define SVM_EVTINJ_TYPE_SHIFT  8
+#define SVM_EVTINJ_TYPE_MASK   (7ull << SVM_EVTINJ_TYPE_SHIFT)
+#define SVM_EVTINJ_TYPE_EXEPT  (3ull << SVM_EVTINJ_TYPE_SHIFT)
+#define SVM_EVTINJ_VALID_ERR   (1ull << 11) /* error code valid */
+#define SVM_EVTINJ_VALID       (1ull << 31)
+#define SVM_EVTINJ_ERR_SHIFT   32
+
 /* ---- NAE exit codes (fact sheet 5) -------------------------------------------------- */
 #define SVM_VMGEXIT_MMIO_READ        0x80000001ull
 #define SVM_VMGEXIT_MMIO_WRITE       0x80000002ull

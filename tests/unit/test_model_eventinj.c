@@ -57,7 +57,7 @@ START_TEST(eventinj_check_sweeps_every_type_and_vector_under_each_injection_mode
         for (unsigned type = 0; type < 8; type++)
             for (unsigned v = 0; v < 256; v++)
                 for (int ev = 0; ev < 2; ev++) {
-                    uint64_t inj = EVTINJ(v, type) | (ev ? EVTINJ_EV | 0x1234ull << 32 : 0);
+                    uint64_t inj = EVTINJ(v, type) | (ev ? SVM_EVTINJ_VALID_ERR | 0x1234ull << 32 : 0);
                     const char *why = "unset";
                     enum eventinj_verdict got = eventinj_check(inj, modes[m], true, &why);
                     ck_assert_msg(got == expected(type, v, modes[m]),
@@ -84,7 +84,7 @@ END_TEST
 START_TEST(an_eventinj_without_the_valid_bit_is_no_event_whatever_else_it_holds)
 {
     const char *why = "unset";
-    uint64_t junk = (EVTINJ(2, 7) & ~EVTINJ_V) | EVTINJ_EV | 0xFFFFFFFFull << 32;
+    uint64_t junk = (EVTINJ(2, 7) & ~SVM_EVTINJ_VALID) | SVM_EVTINJ_VALID_ERR | 0xFFFFFFFFull << 32;
     uint64_t both = SEV_FEAT_SECURE_AVIC | SEV_FEAT_RESTRICTED_INJ;
     ck_assert_int_eq(eventinj_check(junk, both, true, &why), EVENTINJ_OK);
     ck_assert_ptr_null(why);

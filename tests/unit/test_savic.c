@@ -125,7 +125,7 @@ static void enable(int vcpu, uint64_t page)
     struct fab_exit x;
     ck_assert_int_eq(fk.f->ops->backing_page(fk.f, vcpu, true, &gpa), 0);
     page_set(page, APIC_SPIV, APIC_SPIV_APIC_ENABLED | 0xFF);
-    ck_assert_int_eq(hw(vcpu, SAVIC_MSR_CONTROL, true, &ctl, &x), FAB_OK);
+    ck_assert_int_eq(hw(vcpu, MSR_SAVIC_CONTROL, true, &ctl, &x), FAB_OK);
     const char *why = NULL;
     ck_assert_int_eq(fk.f->ops->vmrun(fk.f, vcpu, &why), 0);
 }
@@ -213,7 +213,7 @@ START_TEST(a_level_vector_brings_its_tmr_bit_and_its_forwarded_eoi_is_broadcast)
     uint64_t zero = 0;
     struct fab_exit x;
     ck_assert_int_eq(hw(0, APIC_MSR(APIC_EOI), true, &zero, &x), FAB_EXIT);
-    ck_assert_uint_eq(x.code, FAB_EXIT_NOACCEL);
+    ck_assert_uint_eq(x.code, SVM_EXIT_AVIC_UNACCELERATED_ACCESS);
     ck_assert(x.trap);
     ck_assert(page_vec(PAGE0, APIC_ISR, 0x70)); /* the guest clears it itself */
     ck_assert_int_eq(fk.f->ops->msr_write(fk.f, 0, APIC_MSR(APIC_EOI), 0), FAB_OK);
@@ -276,7 +276,7 @@ START_TEST(every_x2apic_msr_read_and_write_takes_the_architectural_path)
     case FAULT:
     case TRAP:
         ck_assert_int_eq(r, FAB_EXIT);
-        ck_assert_uint_eq(x.code, FAB_EXIT_NOACCEL);
+        ck_assert_uint_eq(x.code, SVM_EXIT_AVIC_UNACCELERATED_ACCESS);
         ck_assert_uint_eq(x.info1, off | (write ? 1ull << 32 : 0));
         ck_assert_int_eq(x.trap, want == TRAP);
         break;
@@ -290,7 +290,7 @@ START_TEST(with_secure_avic_off_every_apic_msr_access_is_intercepted)
     uint64_t val = 0;
     struct fab_exit x;
     ck_assert_int_eq(hw(1, msr, _i % 2, &val, &x), FAB_EXIT);
-    ck_assert_uint_eq(x.code, FAB_EXIT_MSR);
+    ck_assert_uint_eq(x.code, SVM_EXIT_MSR);
 }
 END_TEST
 
@@ -300,7 +300,7 @@ START_TEST(an_icr_to_another_vcpu_traps_as_an_incomplete_ipi_with_the_icr_in_the
     uint64_t icr = 1ull << 32 | 0x41, val = icr;
     struct fab_exit x;
     ck_assert_int_eq(hw(0, APIC_MSR(APIC_ICR), true, &val, &x), FAB_EXIT);
-    ck_assert_uint_eq(x.code, FAB_EXIT_INCOMPLETE_IPI);
+    ck_assert_uint_eq(x.code, SVM_EXIT_AVIC_INCOMPLETE_IPI);
     ck_assert(x.trap);
     ck_assert_uint_eq(x.info1, icr);
     ck_assert_uint_eq(page_reg(PAGE0, APIC_ICR), 0x41);
@@ -355,11 +355,11 @@ START_TEST(savic_control_rejects_reserved_bits_and_reads_back)
 {
     struct fab_exit x;
     uint64_t v = PAGE0 | 4;
-    ck_assert_int_eq(hw(0, SAVIC_MSR_CONTROL, true, &v, &x), FAB_GP);
+    ck_assert_int_eq(hw(0, MSR_SAVIC_CONTROL, true, &v, &x), FAB_GP);
     v = PAGE0 | SAVIC_ALLOWED_NMI;
-    ck_assert_int_eq(hw(0, SAVIC_MSR_CONTROL, true, &v, &x), FAB_OK);
+    ck_assert_int_eq(hw(0, MSR_SAVIC_CONTROL, true, &v, &x), FAB_OK);
     v = 0;
-    ck_assert_int_eq(hw(0, SAVIC_MSR_CONTROL, false, &v, &x), FAB_OK);
+    ck_assert_int_eq(hw(0, MSR_SAVIC_CONTROL, false, &v, &x), FAB_OK);
     ck_assert_uint_eq(v, PAGE0 | SAVIC_ALLOWED_NMI);
 }
 END_TEST
@@ -368,7 +368,7 @@ START_TEST(a_page_the_hypervisor_did_not_register_makes_every_vmrun_fail_busy)
 {
     struct fab_exit x;
     uint64_t v = PAGE0 | SAVIC_EN;
-    ck_assert_int_eq(hw(0, SAVIC_MSR_CONTROL, true, &v, &x), FAB_OK);
+    ck_assert_int_eq(hw(0, MSR_SAVIC_CONTROL, true, &v, &x), FAB_OK);
     ck_assert_uint_eq(fk.reenters[0], 1);
     const char *why = NULL;
     ck_assert_int_eq(fk.f->ops->vmrun(fk.f, 0, &why), -1);
@@ -399,7 +399,7 @@ START_TEST(a_hypervisor_nmi_becomes_v_nmi_only_with_allowed_nmi)
         enable(0, PAGE0);
         struct fab_exit x;
         uint64_t v = PAGE0 | SAVIC_EN | (allowed ? SAVIC_ALLOWED_NMI : 0);
-        ck_assert_int_eq(hw(0, SAVIC_MSR_CONTROL, true, &v, &x), FAB_OK);
+        ck_assert_int_eq(hw(0, MSR_SAVIC_CONTROL, true, &v, &x), FAB_OK);
         struct fab_msg m = {FAB_SRC_HV, -1, 0, APIC_DM_NMI, false};
         fk.f->ops->inject(fk.f, 0, &m);
         const char *why = NULL;
@@ -442,7 +442,8 @@ int main(void)
     Suite *s = suite_create("savic");
     TCase *tc = tcase_create("savic");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_loop_test(tc, every_vector_the_hypervisor_requests_is_merged_exactly_when_allowed_irr_allows_it, 0, 512);
+    tcase_add_loop_test(
+        tc, every_vector_the_hypervisor_requests_is_merged_exactly_when_allowed_irr_allows_it, 0, 512);
     tcase_add_loop_test(tc, under_the_hold_knob_a_blocked_vector_waits_until_the_guest_allows_it, 0, 240);
     tcase_add_test(tc, a_level_vector_brings_its_tmr_bit_and_its_forwarded_eoi_is_broadcast);
     tcase_add_loop_test(tc, every_x2apic_msr_read_and_write_takes_the_architectural_path, 0, 512);

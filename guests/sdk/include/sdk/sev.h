@@ -28,45 +28,7 @@
 #include <snpref/sev.h>
 #include <sdk/idt.h>
 
-/* ---- SVM exit codes the #VC handler sees as error codes (fact sheet 5.1) ---------- */
-#define SVM_EXIT_READ_DR7   0x027ull
-#define SVM_EXIT_WRITE_DR7  0x037ull
-#define SVM_EXIT_EXCP_DB    0x041ull
-#define SVM_EXIT_EXCP_AC    0x051ull
-#define SVM_EXIT_RDTSC      0x06Eull
-#define SVM_EXIT_RDPMC      0x06Full
-#define SVM_EXIT_CPUID      0x072ull
-#define SVM_EXIT_INVD       0x076ull
-#define SVM_EXIT_IOIO       0x07Bull
-#define SVM_EXIT_MSR        0x07Cull
-#define SVM_EXIT_VMMCALL    0x081ull
-#define SVM_EXIT_RDTSCP     0x087ull
-#define SVM_EXIT_WBINVD     0x089ull
-#define SVM_EXIT_MONITOR    0x08Aull
-#define SVM_EXIT_MWAIT      0x08Bull
-#define SVM_EXIT_NPF        0x400ull
-#define SVM_EXIT_AVIC_INCOMPLETE_IPI       0x401ull /* Secure AVIC (fact sheet 7.4) */
-#define SVM_EXIT_AVIC_UNACCELERATED_ACCESS 0x402ull
-
-/* IOIO SW_EXITINFO1 (fact sheet 5.1). */
-#define SVM_IOIO_TYPE_IN    (1u << 0)
-#define SVM_IOIO_STR        (1u << 2)
-#define SVM_IOIO_REP        (1u << 3)
-#define SVM_IOIO_SZ8        (1u << 4)
-#define SVM_IOIO_SZ16       (1u << 5)
-#define SVM_IOIO_SZ32       (1u << 6)
-#define SVM_IOIO_A16        (1u << 7)
-#define SVM_IOIO_A32        (1u << 8)
-#define SVM_IOIO_A64        (1u << 9)
-#define SVM_IOIO_SEG_ES     (0u << 10)
-#define SVM_IOIO_SEG_DS     (3u << 10)
-
-/* EVENTINJ format of SW_EXITINFO2 when SW_EXITINFO1 is 1 (fact sheet 2, 11). */
-#define SVM_EVTINJ_VEC_MASK   0xFFull
-#define SVM_EVTINJ_TYPE_MASK  (7ull << 8)
-#define SVM_EVTINJ_TYPE_EXEPT (3ull << 8)
-#define SVM_EVTINJ_VALID_ERR  (1ull << 11)
-#define SVM_EVTINJ_VALID      (1ull << 31)
+/* SVM exit codes (the #VC error codes), IOIO and EVENTINJ encodings: snpref/sev.h. */
 
 /* Termination reasons (fact sheet 4.2; Linux sev-common.h names, SDK_ prefix). */
 #define SDK_TERM_GEN_REQ            0   /* set 0: general request */
