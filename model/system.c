@@ -16,7 +16,7 @@
  * This file is also the fabric's host (struct fab_host) and the CPU's model
  * (struct vcpu_cb): both reach the rest of the system only through here.
  */
-#include "system.h"
+#include "machine.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,77 +24,14 @@
 
 #include "eventinj.h"
 #include "hostile.h"
+#include "hv.h"
 #include "psp.h"
 #include "rmp.h"
+#include "sev.h"
 #include "snpref/base.h"
 #include "wires.h"
 
-/* ---- Time -------------------------------------------------------------------- */
-
-uint64_t sys_now(struct slot *s)
-{
-    /* A vCPU that is not running has been idle since t_end: its clock is the
-     * system's. */
-    if (!s->in_quantum) {
-        uint64_t t = tm_now(s->sys->tk);
-        return t > s->t_end ? t : s->t_end;
-    }
-    uint64_t insns = vcpu_insns(s->cpu) - s->insn0;
-    return s->t0 + insns * s->sys->cfg.cost.insn_millicycles / 1000 + s->extra;
-}
-
-/*
- * Adds the cost of an architectural event. A quantum is a slice of simulated
- * time as much as a count of instructions: a vCPU whose exits make its clock
- * run past the slice (quantum x CPI cycles) stops at once, or one polling
- * RDTSC could run a whole timeout before any other vCPU moves.
- */
-void sys_charge(struct slot *s, uint64_t cycles)
-{
-    if (!s->in_quantum) {
-        s->t_end += cycles;
-        return;
-    }
-    s->extra += cycles;
-    const struct snp_config *c = &s->sys->cfg;
-    if (sys_now(s) - s->t0 >= c->quantum * c->cost.insn_millicycles / 1000)
-        vcpu_request_stop(s->cpu);
-}
-
-uint64_t sys_tsc(struct slot *s)
-{
-    const struct snp_config *c = &s->sys->cfg;
-    return (uint64_t)((unsigned __int128)sys_now(s) * c->tsc_hz / c->core_hz) + s->tsc_offset;
-}
-
-struct slot *sys_slot(struct system *sys, struct vcpu *v) { return &sys->slots[vcpu_index(v)]; }
-
-void sys_finish(struct system *sys, enum snpref_outcome o, int vcpu, uint64_t rip,
-                const char *reason)
-{
-    if (sys->done)
-        return;
-    sys->done = true;
-    sys->res.outcome = o;
-    sys->res.vcpu = vcpu;
-    sys->res.rip = rip;
-    snprintf(sys->res.reason, sizeof(sys->res.reason), "%s", reason ? reason : "");
-    tm_stop(sys->tk);
-    for (unsigned i = 0; i < sys->n; i++)
-        if (sys->slots[i].in_quantum)
-            vcpu_request_stop(sys->slots[i].cpu);
-}
-
 /* ---- Scheduling ------------------------------------------------------------------ */
-
-static void run_quantum(void *arg);
-
-static void schedule_run(struct slot *s, uint64_t at)
-{
-    if (s->run_ev)
-        return;
-    s->run_ev = tm_schedule(s->sys->tk, at, run_quantum, s);
-}
 
 /* Instructions until `at` on this vCPU's clock (at least one). */
 static uint64_t insns_until(struct slot *s, uint64_t at)
@@ -162,7 +99,7 @@ static void run_quantum(void *arg)
     case VCPU_STOP_QUANTUM:
     case VCPU_STOP_REQUEST:
         if (s->st == VS_RUNNABLE)
-            schedule_run(s, s->t_end);
+            sys_schedule(s, s->t_end);
         break;
     case VCPU_STOP_HALT:
         if (s->sev.hold != HOLD_NONE) {
@@ -180,20 +117,6 @@ static void run_quantum(void *arg)
     }
 }
 
-void sys_wake(struct slot *s, const char *reason)
-{
-    struct system *sys = s->sys;
-    uint64_t at = tm_now(sys->tk);
-    if (at < s->t_end)
-        at = s->t_end;
-    at += sys->cfg.cost.hlt_wakeup;
-    s->st = VS_RUNNABLE;
-    s->t_end = at;
-    TRC(sys->trace, wake, at, (int)s->idx, reason);
-    TRC(sys->trace, vmentry, at, (int)s->idx, vcpu_get(s->cpu, VR_RIP));
-    schedule_run(s, at);
-}
-
 /* ---- INIT and SIPI ---------------------------------------------------------------- */
 
 static void do_init(struct slot *s, int src)
@@ -208,7 +131,7 @@ static void do_init(struct slot *s, int src)
             if (s->in_quantum)
                 vcpu_request_stop(s->cpu);
             else
-                schedule_run(s, sys_now(s));
+                sys_schedule(s, sys_now(s));
         }
         return;
     }
@@ -219,26 +142,6 @@ static void do_init(struct slot *s, int src)
         vcpu_request_stop(s->cpu);
 }
 
-void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_boot *b)
-{
-    const struct boot_layout *l = &sys->layout;
-    *b = (struct vcpu_boot){
-        .rip = rip,
-        .rsp = l->stack_top_base - (uint64_t)idx * l->stack_size,
-        .rdi = l->bootinfo,
-        .rsi = idx,
-        .rflags = 0x2,
-        .cr0 = 0x80010033, /* PE MP ET NE WP PG */
-        .cr3 = l->cr3,
-        .cr4 = 0x6A0,      /* PAE PGE OSFXSR OSXMMEXCPT */
-        .efer = 0xD01,     /* SCE LME LMA NXE */
-        .gdt_base = l->gdt,
-        .gdt_limit = l->gdt_limit,
-        .cs = LOADER_GDT_CODE64,
-        .ds = LOADER_GDT_DATA,
-    };
-}
-
 static void do_sipi(struct slot *s, uint8_t vector)
 {
     struct system *sys = s->sys;
@@ -246,7 +149,7 @@ static void do_sipi(struct slot *s, uint8_t vector)
         TRC(sys->trace, sipi, sys_now(s), (int)s->idx, vector, 0);
         if (sev_on_sipi(s, vector)) {
             s->st = VS_RUNNABLE;
-            schedule_run(s, sys_now(s));
+            sys_schedule(s, sys_now(s));
         }
         return;
     }
@@ -258,7 +161,7 @@ static void do_sipi(struct slot *s, uint8_t vector)
     uint64_t at = tm_now(sys->tk) > s->t_end ? tm_now(sys->tk) : s->t_end;
     s->t_end = at;
     TRC(sys->trace, sipi, at, (int)s->idx, vector, b.rip);
-    schedule_run(s, at);
+    sys_schedule(s, at);
 }
 
 /* ---- Fabric host ----------------------------------------------------------------- */
@@ -287,7 +190,7 @@ static uint64_t host_now(void *ctx, int vcpu)
     struct system *sys = ctx;
     if (vcpu >= 0)
         return sys_now(&sys->slots[vcpu]);
-    return sys->dev_cause ? sys_now(sys->dev_cause) : tm_now(sys->tk);
+    return sys->dev.cause >= 0 ? sys_now(&sys->slots[sys->dev.cause]) : tm_now(sys->tk);
 }
 
 static void arrive(void *arg)
@@ -305,7 +208,8 @@ static void host_send(void *ctx, int dst, const struct fab_msg *m)
     struct system *sys = ctx;
     SNP_ASSERT(dst >= 0 && (unsigned)dst < sys->n);
     /* A device message leaves when the vCPU access that caused it happens. */
-    struct slot *src = m->src_vcpu >= 0 ? &sys->slots[m->src_vcpu] : sys->dev_cause;
+    int from = m->src_vcpu >= 0 ? m->src_vcpu : sys->dev.cause;
+    struct slot *src = from >= 0 ? &sys->slots[from] : NULL;
     uint64_t at = (src ? sys_now(src) : tm_now(sys->tk)) + wire_latency(&sys->cfg.cost, dst, m);
     struct inflight *f = malloc(sizeof(*f));
     SNP_ASSERT(f);
@@ -425,10 +329,28 @@ static void host_reenter(void *ctx, int vcpu)
 static void host_eoi(void *ctx, int vcpu, uint8_t vector)
 {
     struct system *sys = ctx;
-    struct slot *prev = sys->dev_cause;
-    sys->dev_cause = &sys->slots[vcpu];
-    dev_eoi(sys, (unsigned)vcpu, vector);
-    sys->dev_cause = prev;
+    dev_eoi(&sys->dev, vcpu, vector);
+}
+
+/* ---- Device host ------------------------------------------------------------------ */
+
+static uint64_t dev_now(void *ctx, int vcpu)
+{
+    struct system *sys = ctx;
+    return vcpu >= 0 ? sys_now(&sys->slots[vcpu]) : tm_now(sys->tk);
+}
+
+static void dev_exit(void *ctx, int vcpu, uint32_t value)
+{
+    struct system *sys = ctx;
+    sys->res.guest_value = value;
+    sys_finish(sys, SNPREF_EXITED, vcpu, 0, NULL);
+}
+
+static void dev_post_code(void *ctx, int vcpu, uint64_t value)
+{
+    struct system *sys = ctx;
+    hostile_marker(&sys->slots[vcpu], value);
 }
 
 /* ---- CPU callbacks ---------------------------------------------------------------- */
@@ -524,50 +446,19 @@ static void cb_shutdown(void *ctx, struct vcpu *v, const char *reason, uint64_t 
 static uint64_t cb_mmio_read(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size)
 {
     uint64_t val = 0;
-    dev_mmio(sys_slot(ctx, v), gpa, size, false, &val);
+    sys_mmio(sys_slot(ctx, v), gpa, size, false, &val);
     return val;
 }
 
 static void cb_mmio_write(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
-    dev_mmio(sys_slot(ctx, v), gpa, size, true, &val);
+    sys_mmio(sys_slot(ctx, v), gpa, size, true, &val);
 }
 
 static enum vcpu_action cb_npf(void *ctx, struct vcpu *v, uint64_t gpa, uint64_t error)
 {
     struct system *sys = ctx;
     return sev_npf(sys_slot(sys, v), gpa, error);
-}
-
-void sys_ap_create(struct slot *t, unsigned request, uint64_t vmsa)
-{
-    struct system *sys = t->sys;
-    struct sev_vcpu *v = &t->sev;
-    if (request == SVM_VMGEXIT_AP_DESTROY) {
-        /* Halted with no VMSA; a VMRUN would fail until it is created again. */
-        if (v->vmsa != SEV_NONE && sys->sev->rmp)
-            rmp_set_vmsa_in_use(sys->sev->rmp, v->vmsa, false);
-        v->vmsa = SEV_NONE;
-        v->switch_pending = v->create_on_init = false;
-        t->st = VS_OFF;
-        if (t->in_quantum)
-            vcpu_request_stop(t->cpu);
-        return;
-    }
-    v->next_vmsa = vmsa;
-    if (request == SVM_VMGEXIT_AP_CREATE_ON_INIT) {
-        v->create_on_init = true;
-        return;
-    }
-    /* CREATE: switch at the next VMRUN; kick a running vCPU out first. */
-    v->create_on_init = false;
-    v->switch_pending = true;
-    if (t->in_quantum) {
-        vcpu_request_stop(t->cpu);
-    } else if (t->st != VS_RUNNABLE || !t->run_ev) {
-        t->st = VS_RUNNABLE;
-        schedule_run(t, sys_now(t));
-    }
 }
 
 static const struct vcpu_cb model_cb = {
@@ -653,6 +544,10 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, ch
     sys->fab = fabric_find(sys->cfg.apic)->create(&fp, &sys->host, err, errlen);
     if (!sys->fab)
         return -1;
+    const struct dev_host dh = {sys, dev_now, dev_exit, dev_post_code};
+    if (devices_init(&sys->dev, sys->n, opt ? opt->console : NULL, sys->trace, sys->fab, &dh, err,
+                     errlen) < 0)
+        return -1;
     if (strcmp(sys->cfg.mode, "plain") && sev_setup(sys, err, errlen) < 0)
         return -1;
     sys->cs = cpu_shared_create(&sys->mem);
@@ -685,11 +580,12 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     SNP_ASSERT(sys);
     *out = NULL;
     sys->cfg = *cfg;
+    sys->dev.cause = -1;
+    sys->run_quantum = run_quantum;
     /* Secure AVIC is a VM feature in every VMSA (fact sheet 1, 7). */
     if (!strcmp(cfg->apic, "savic"))
         sys->cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
     sys->n = cfg->vcpus;
-    sys->console = opt ? opt->console : NULL;
     sys->res.vcpu = -1;
     if (config_validate(cfg, err, errlen) < 0) {
         *status = SNPREF_ST_USAGE;
@@ -737,7 +633,7 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
-    schedule_run(&sys->slots[0], 0);
+    sys_schedule(&sys->slots[0], 0);
     *out = (struct snpref_system *)sys;
     return 0;
 }
@@ -749,7 +645,7 @@ int snpref_run(struct snpref_system *handle, struct snpref_result *r, char *err,
     if (!sys->done && st == TM_IDLE)
         sys_finish(sys, SNPREF_HUNG, -1, 0,
                    "every vCPU is halted or waiting for SIPI and no event is pending");
-    dev_flush_console(sys);
+    dev_flush_console(&sys->dev);
     uint64_t end = tm_now(sys->tk);
     for (unsigned i = 0; i < sys->n; i++) {
         struct slot *s = &sys->slots[i];
@@ -773,6 +669,7 @@ int snpref_run(struct snpref_system *handle, struct snpref_result *r, char *err,
         rc = trc_close(sys->trace, true, err, errlen);
         sys->trace = NULL;
         sys->host.trace = NULL;
+        devices_set_trace(&sys->dev, NULL);
     }
     return rc;
 }
@@ -792,6 +689,7 @@ void snpref_destroy(struct snpref_system *handle)
     if (sys->fab)
         sys->fab->ops->destroy(sys->fab);
     sev_teardown(sys);
+    devices_destroy(&sys->dev);
     free(sys->img_data);
     tm_destroy(sys->tk);
     while (sys->inflight) {

@@ -324,6 +324,15 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define SVM_EVTINJ_VALID       (1ull << 31)
 #define SVM_EVTINJ_ERR_SHIFT   32
 
+/* EVENTINJ's TYPE field (APM vol. 2 15.20). */
+enum evtinj_type { EVTINJ_INTR = 0, EVTINJ_NMI = 2, EVTINJ_EXCEPT = 3, EVTINJ_SOFT = 4 };
+
+#define EVTINJ(vector, type)                                                                       \
+    (SVM_EVTINJ_VALID | ((uint64_t)(type) << SVM_EVTINJ_TYPE_SHIFT) | ((vector) & 0xFFu))
+#define EVTINJ_ERR(vector, error)                                                                  \
+    (EVTINJ(vector, EVTINJ_EXCEPT) | SVM_EVTINJ_VALID_ERR |                                       \
+     ((uint64_t)(uint32_t)(error) << SVM_EVTINJ_ERR_SHIFT))
+
 /* ---- NAE exit codes (fact sheet 5) -------------------------------------------------- */
 #define SVM_VMGEXIT_MMIO_READ        0x80000001ull
 #define SVM_VMGEXIT_MMIO_WRITE       0x80000002ull

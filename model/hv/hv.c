@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "eventinj.h"
-#include "system.h"
+#include "hv.h"
+#include "sev.h"
 #include "wires.h"
 
 /* ---- CPUID --------------------------------------------------------------------- */
@@ -164,14 +165,14 @@ static void string_pio(void *ctx, struct vcpu *v, uint16_t port, uint8_t size, b
 {
     (void)v;
     enum vcpu_action ignored = VCPU_NEXT;
-    dev_pio(ctx, port, size, in, data, &ignored);
+    sys_pio(ctx, port, size, in, data, &ignored);
 }
 
 static enum vcpu_action do_ioio(struct slot *s, struct vcpu_exit *e)
 {
     enum vcpu_action act = VCPU_NEXT;
     if (!e->string) {
-        dev_pio(s, e->port, e->size, e->in, &e->data, &act);
+        sys_pio(s, e->port, e->size, e->in, &e->data, &act);
         return act;
     }
     if (vcpu_string_io(s->cpu, e, string_pio, s) < 0)

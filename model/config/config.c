@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventinj.h"
 #include "fabric.h"
 #include "snpref/base.h"
 #include "snpref/sev.h"

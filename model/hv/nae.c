@@ -13,7 +13,6 @@
 #include "psp.h"
 #include "rmp.h"
 #include "sev.h"
-#include "system.h"
 
 #define PAGE 4096ull
 #define G(c, f) ((c)->in.save.f)
@@ -86,13 +85,13 @@ static void ioio_string(struct ghcb_call *c, uint16_t port, uint8_t size, bool i
         uint64_t data = 0;
         enum vcpu_action ignored = VCPU_NEXT;
         if (in) {
-            dev_pio(c->s, port, size, true, &data, &ignored);
+            sys_pio(c->s, port, size, true, &data, &ignored);
             if (!scratch_write(c, &sc, i * size, &data, size))
                 return;
         } else {
             if (!scratch_read(c, &sc, i * size, &data, size))
                 return;
-            dev_pio(c->s, port, size, false, &data, &ignored);
+            sys_pio(c->s, port, size, false, &data, &ignored);
         }
     }
 }
@@ -118,7 +117,7 @@ static void nae_ioio(struct ghcb_call *c)
         data = G(c, rax) & mask;
     }
     enum vcpu_action act = VCPU_NEXT;
-    dev_pio(c->s, port, size, in, &data, &act);
+    sys_pio(c->s, port, size, in, &data, &act);
     if (act == VCPU_STOP)
         c->stop = true;
     if (in)
@@ -141,9 +140,9 @@ static void nae_mmio(struct ghcb_call *c, bool write)
     if (write) {
         if (!scratch_read(c, &sc, 0, &val, len))
             return;
-        dev_mmio(c->s, gpa, (unsigned)len, true, &val);
+        sys_mmio(c->s, gpa, (unsigned)len, true, &val);
     } else {
-        dev_mmio(c->s, gpa, (unsigned)len, false, &val);
+        sys_mmio(c->s, gpa, (unsigned)len, false, &val);
         scratch_write(c, &sc, 0, &val, len);
     }
 }
@@ -395,7 +394,7 @@ static void nae_ap_creation(struct ghcb_call *c)
         ghcb_error(c, GHCB_ERR_INVALID_INPUT);
         return;
     }
-    sys_ap_create(t, req, gpa);
+    sev_ap_create(t, req, gpa);
 }
 
 /* ---- Secure AVIC backing page (fact sheet 7.7; KVM's Secure AVIC NAE handler) ---------------- */

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "eventinj.h"
-#include "system.h"
+#include "hv.h"
 
 void hostile_marker(struct slot *s, uint64_t value)
 {

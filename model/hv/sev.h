@@ -17,47 +17,12 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "hv.h"
 #include "snpref/sev.h"
 
 struct system;
 struct slot;
 struct psp;
-
-#define SEV_NONE UINT64_MAX
-
-enum sev_hold { HOLD_NONE, HOLD_MSR, HOLD_NAE };
-
-/* Per vCPU. */
-struct sev_vcpu {
-    uint64_t ghcb_msr;          /* MSR 0xC0010130 (VMSA/VMCB state, not intercepted) */
-    uint64_t ghcb_registered;   /* SNP: registered GHCB GPA, SEV_NONE if none */
-    uint64_t vmsa;              /* VMSA the vCPU runs from, SEV_NONE if none */
-    uint64_t next_vmsa;         /* AP_CREATION: the VMSA to switch to */
-    bool switch_pending;        /* take next_vmsa at the next VMRUN */
-    bool create_on_init;        /* ... at the next INIT instead */
-    bool started;               /* SEV-ES: has run from its launch VMSA */
-    enum sev_hold hold;         /* parked in AP reset hold / AP_HLT_LOOP */
-    uint64_t hold_ghcb;         /* where the AP_HLT_LOOP answer goes */
-    uint64_t dr7;               /* the hypervisor's copy (DebugSwap off) */
-    /* Event injection (issue 4; eventinj.h, hostile.h). */
-    uint64_t eventinj;          /* VMCB EVENTINJ the hypervisor set for the next VMRUN */
-    uint64_t injecting;         /* accepted by VMRUN: taken at the next instruction boundary */
-    unsigned hostile_armed;     /* hostile injection armed by the guest's marker: index + 1 */
-};
-
-struct sev {
-    bool snp;
-    unsigned cbit;              /* 51 */
-    uint32_t asid;
-    uint64_t sev_features;      /* of every vCPU's VMSA */
-    uint64_t sev_status;        /* what SEV_STATUS reads */
-    uint64_t ap_jump_table;     /* AP_JUMP_TABLE SET/GET */
-    struct rmp *rmp;
-    struct mem_keys *keys;
-    struct psp *psp;
-    uint8_t digest[48];
-    bool launched;
-};
 
 /* Builds the SEV state, RMP and keys; under SNP launches the guest through the
  * PSP (every loaded page, the loader's pages, the special pages, the BSP
@@ -83,6 +48,9 @@ bool sev_vmrun(struct slot *s);
 /* The fabric's part of VMRUN (also at each re-entry after an automatic exit);
  * false if it fails (vmrun_fail traced; the vCPU stays off). */
 bool sev_fabric_vmrun(struct slot *s);
+/* AP_CREATION's effect on vCPU t (request CREATE, CREATE_ON_INIT or DESTROY);
+ * nae.c has checked the request. */
+void sev_ap_create(struct slot *t, unsigned request, uint64_t vmsa);
 /* INIT and SIPI for SEV vCPUs (AP semantics of fact sheet 10). Return true if
  * the vCPU should be scheduled to run. */
 bool sev_on_init(struct slot *s);

@@ -39,7 +39,7 @@
 
 #include <stdio.h>
 
-#include "system.h"
+#include "hv.h"
 
 /* Vectors 0-31 that are exceptions (bit v set): see check 1 above. */
 #define EXCEPTION_VECTORS                                                                          \

@@ -16,7 +16,6 @@
 #include "keys.h"
 #include "rmp.h"
 #include "sev.h"
-#include "system.h"
 
 #define PAGE 4096ull
 

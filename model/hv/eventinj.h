@@ -13,17 +13,9 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "snpref/sev.h"
 
 struct slot;
-
-/* EVENTINJ's TYPE field (the layout is snpref/sev.h's SVM_EVTINJ_*). */
-enum evtinj_type { EVTINJ_INTR = 0, EVTINJ_NMI = 2, EVTINJ_EXCEPT = 3, EVTINJ_SOFT = 4 };
-
-#define EVTINJ(vector, type)                                                                       \
-    (SVM_EVTINJ_VALID | ((uint64_t)(type) << SVM_EVTINJ_TYPE_SHIFT) | ((vector) & 0xFFu))
-#define EVTINJ_ERR(vector, error)                                                                  \
-    (EVTINJ(vector, EVTINJ_EXCEPT) | SVM_EVTINJ_VALID_ERR |                                       \
-     ((uint64_t)(uint32_t)(error) << SVM_EVTINJ_ERR_SHIFT))
 
 /* The outcome of VMRUN's checks of EVENTINJ. */
 enum eventinj_verdict {

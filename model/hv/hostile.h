@@ -14,10 +14,7 @@
 
 struct slot;
 
-/* The POST-code port: an OUT there is a marker (docs/guest-abi.md). */
-#define HOSTILE_MARKER_PORT 0x80
-
-/* devices.c: the guest wrote value to the marker port (an exit the hypervisor
+/* The guest wrote value to the POST-code port SNP_PORT_POST (an exit the hypervisor
  * handles); arms the injection with that marker, if the config has one. */
 void hostile_marker(struct slot *s, uint64_t value);
 

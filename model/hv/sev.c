@@ -15,7 +15,6 @@
 #include "psp.h"
 #include "rmp.h"
 #include "snpref/base.h"
-#include "system.h"
 
 #define PAGE 4096ull
 
@@ -504,3 +503,38 @@ enum vcpu_action sev_rmp_insn(struct slot *s, struct vcpu_exit *e)
     vcpu_set(s->cpu, VR_RFLAGS, fl | (r.cf ? 1ull : 0));
     return VCPU_NEXT;
 }
+
+/* ---- AP creation ------------------------------------------------------------------ */
+
+/* AP_CREATION's effect on vCPU t, once nae.c has checked the request (fact sheet 10). */
+void sev_ap_create(struct slot *t, unsigned request, uint64_t vmsa)
+{
+    struct system *sys = t->sys;
+    struct sev_vcpu *v = &t->sev;
+    if (request == SVM_VMGEXIT_AP_DESTROY) {
+        /* Halted with no VMSA; a VMRUN would fail until it is created again. */
+        if (v->vmsa != SEV_NONE && sys->sev->rmp)
+            rmp_set_vmsa_in_use(sys->sev->rmp, v->vmsa, false);
+        v->vmsa = SEV_NONE;
+        v->switch_pending = v->create_on_init = false;
+        t->st = VS_OFF;
+        if (t->in_quantum)
+            vcpu_request_stop(t->cpu);
+        return;
+    }
+    v->next_vmsa = vmsa;
+    if (request == SVM_VMGEXIT_AP_CREATE_ON_INIT) {
+        v->create_on_init = true;
+        return;
+    }
+    /* CREATE: switch at the next VMRUN; kick a running vCPU out first. */
+    v->create_on_init = false;
+    v->switch_pending = true;
+    if (t->in_quantum) {
+        vcpu_request_stop(t->cpu);
+    } else if (t->st != VS_RUNNABLE || !t->run_ev) {
+        t->st = VS_RUNNABLE;
+        sys_schedule(t, sys_now(t));
+    }
+}
+
