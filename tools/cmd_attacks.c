@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "eventinj.h"
+#include "cpu.h"
 #include "loader.h"
 #include "snpref.h"
 #include "snpref/base.h"
