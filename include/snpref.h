@@ -39,6 +39,7 @@ struct snpref_options {
     /* Called with every trace event in final order (may be NULL). */
     void (*sink)(void *ctx, const struct trc_rec *r);
     void *sink_ctx;
+    bool console_input;        /* COM1 receives the process's stdin (snpref run); else nothing */
 };
 
 enum snpref_outcome {

@@ -63,6 +63,7 @@ static void run_quantum(void *arg)
         return;
     if (sys->trace)
         trc_advance(sys->trace, tm_now(sys->tk));
+    dev_tick(&sys->dev);
     uint64_t budget = quantum_budget(s);
     if (!budget) {
         char why[96];
@@ -545,7 +546,9 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, ch
     if (!sys->fab)
         return -1;
     const struct dev_host dh = {sys, dev_now, dev_exit, dev_post_code};
-    if (devices_init(&sys->dev, sys->n, opt ? opt->console : NULL, sys->trace, sys->fab, &dh, err,
+    const struct dev_params dp = {sys->n, sys->mem.size, sys->cfg.core_hz, sys->cfg.rtc_epoch,
+                                  opt && opt->console_input ? 0 : -1};
+    if (devices_init(&sys->dev, &dp, opt ? opt->console : NULL, sys->trace, sys->fab, &dh, err,
                      errlen) < 0)
         return -1;
     if (strcmp(sys->cfg.mode, "plain") && sev_setup(sys, err, errlen) < 0)

@@ -242,7 +242,7 @@ static int cmd_run(int argc, char **argv)
         return rc;
     int status = 0;
     struct snpref_system *sys;
-    struct snpref_options opt = {o.trace, stdout, NULL, NULL};
+    struct snpref_options opt = {.trace_path = o.trace, .console = stdout, .console_input = true};
     if (snpref_create(&sys, &cfg, &img, &opt, &status, err, sizeof(err)) < 0) {
         fprintf(stderr, "snpref: %s\n", err);
         free(owned);

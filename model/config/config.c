@@ -28,6 +28,7 @@ void config_defaults(struct snp_config *c)
     c->max_insns = 0;
     c->core_hz = 2000000000ull;
     c->tsc_hz = 2000000000ull;
+    c->rtc_epoch = 1767225600ull; /* 2026-01-01T00:00:00Z: a fixed clock keeps runs reproducible */
     c->apic_timer_hz = 100000000ull;
     c->tcg_buffer_mb = 32;
     c->exit_style = EXIT_STYLE_SNPREF;
@@ -616,6 +617,8 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
         {"core_hz", offsetof(struct snp_config, core_hz), 1000000, 100000000000ull},
         {"tsc_hz", offsetof(struct snp_config, tsc_hz), 1000000, 100000000000ull},
         {"apic_timer_hz", offsetof(struct snp_config, apic_timer_hz), 1000, 100000000000ull},
+        /* The MC146818's two-digit year with a century byte reaches 9999. */
+        {"rtc_epoch", offsetof(struct snp_config, rtc_epoch), 0, 253402300799ull},
     };
     for (size_t i = 0; i < ARRAY_SIZE(top); i++)
         if (!strcmp(k, top[i].name))
@@ -776,6 +779,7 @@ char *config_to_json(const struct snp_config *c)
     cJSON_AddNumberToObject(o, "core_hz", (double)c->core_hz);
     cJSON_AddNumberToObject(o, "tsc_hz", (double)c->tsc_hz);
     cJSON_AddNumberToObject(o, "apic_timer_hz", (double)c->apic_timer_hz);
+    cJSON_AddNumberToObject(o, "rtc_epoch", (double)c->rtc_epoch);
     cJSON_AddNumberToObject(o, "tcg_buffer_mb", c->tcg_buffer_mb);
     cJSON_AddStringToObject(o, "exit_style", c->exit_style == EXIT_STYLE_QEMU ? "qemu" : "snpref");
     cJSON *cost = cJSON_AddObjectToObject(o, "cost");

@@ -83,6 +83,7 @@ struct snp_config {
     uint64_t core_hz;           /* 2 GHz */
     uint64_t tsc_hz;            /* = core_hz */
     uint64_t apic_timer_hz;     /* 100 MHz */
+    uint64_t rtc_epoch;         /* Unix time the CMOS RTC shows at time 0: 1767225600 (2026-01-01) */
     uint32_t tcg_buffer_mb;     /* Unicorn translation buffer per vCPU: 32 */
     enum exit_style exit_style;
     struct cost_model cost;

@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * COM1 as a console (docs/guest-abi.md "Devices"): bytes written to the data
- * port go to the console stream at once and to the trace one line per vCPU,
- * so interleaved output of several vCPUs stays readable and comparable. The
- * line-status register reads "transmitter empty" (0x60: THRE | TEMT, the
- * 16550's LSR bits 5 and 6); the other registers read 0.
+ * The console (docs/guest-abi.md "Devices"): the bytes COM1 transmits go to
+ * the console stream at once and to the trace one line per vCPU, so the
+ * interleaved output of several vCPUs stays readable and comparable. A
+ * carriage return before the newline (a serial console's CR LF) is left out
+ * of the trace line.
  */
 #include <string.h>
 
 #include "devices.h"
-#include "snpref/abi.h"
 #include "trace.h"
 
 static void flush_line(struct devices *d, int vcpu)
 {
     struct console_line *l = &d->lines[vcpu];
+    if (l->len && l->buf[l->len - 1] == '\r')
+        l->len--;
     l->buf[l->len] = '\0';
     TRC(d->trace, console, d->host.now(d->host.ctx, vcpu), vcpu, l->buf);
     l->len = 0;
@@ -37,11 +38,6 @@ void console_out(struct devices *d, int vcpu, uint8_t c)
     l->buf[l->len++] = (char)c;
     if (l->len == sizeof(l->buf) - 1)
         flush_line(d, vcpu);
-}
-
-uint64_t console_in(uint16_t port)
-{
-    return port == SNP_PORT_COM1_LSR ? 0x60 : 0;
 }
 
 void dev_flush_console(struct devices *d)

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The platform's devices (docs/guest-abi.md "Devices") behind one port and
- * MMIO dispatch: COM1 as a console (console.c), the exit port, the POST-code
- * port, the test interrupt device (irqdev.c) and the test MMIO page
+ * MMIO dispatch, one file each: COM1, a 16550A UART whose output is the
+ * console (uart.c, console.c); the I/O APIC (ioapic.c); the CMOS RTC (rtc.c);
+ * the ACPI PM registers and timer (acpi_pm.c); fw_cfg (fwcfg.c); the
+ * pc-testdev interrupt lines (testdev.c); the exit port and the POST-code
+ * port; the test interrupt device (irqdev.c) and the test MMIO page
  * (mmiodev.c). Unclaimed ports and addresses read all ones and ignore writes,
  * as on a PC.
  *
@@ -18,7 +21,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "acpi_pm.h"
+#include "fwcfg.h"
+#include "ioapic.h"
 #include "irqdev.h"
+#include "rtc.h"
+#include "uart.h"
 
 struct fabric;
 struct trc;
@@ -33,6 +41,18 @@ struct dev_host {
     /* A byte written to the POST-code port 0x80 (the hostile hypervisor's marker). */
     void (*post_code)(void *ctx, int vcpu, uint64_t value);
 };
+
+/* What the devices are built from (the configuration's part of them). */
+struct dev_params {
+    unsigned nvcpus;
+    uint64_t ram_size;        /* fw_cfg RAM size */
+    uint64_t core_hz;         /* simulated cycles per second: RTC and PM timer */
+    uint64_t rtc_epoch;       /* Unix time the RTC shows at simulated time 0 */
+    int input_fd;             /* COM1's receive side; -1: nothing is ever received */
+};
+
+/* ISA IRQ of COM1 and its I/O APIC pin (no override in the MADT). */
+#define DEV_COM1_IRQ 4
 
 /* A console line being collected for one vCPU (traced per line). */
 struct console_line {
@@ -54,12 +74,20 @@ struct devices {
     struct irqdev irqdev;
     struct irqdev_host irq_host;
     struct mmiodev mmiodev;
+    struct uart com1;
+    struct uart_host com1_host;
+    int input_fd;
+    bool input_tty;           /* the input is a terminal: what arrives when is not reproducible */
+    struct ioapic ioapic;
+    struct rtc rtc;
+    struct acpi_pm pm;
+    struct fwcfg fwcfg;
     int cause;                /* the vCPU whose access drives a device now, -1 none */
 };
 
 /* Sets up the devices of a system with nvcpus vCPUs. The fabric carries the
  * irqdev's messages. Returns 0, or -1 with err (out of memory). */
-int devices_init(struct devices *d, unsigned nvcpus, FILE *console, struct trc *trace,
+int devices_init(struct devices *d, const struct dev_params *p, FILE *console, struct trc *trace,
                  struct fabric *fab, const struct dev_host *host, char *err, size_t errlen);
 void devices_destroy(struct devices *d);
 /* The trace the devices write (it can be closed before the devices are). */
@@ -74,12 +102,13 @@ bool dev_pio(struct devices *d, int vcpu, uint16_t port, uint8_t size, bool in, 
 void dev_mmio(struct devices *d, int vcpu, uint64_t gpa, unsigned size, bool write, uint64_t *val);
 /* vCPU vcpu retired vector with an EOI broadcast (level-triggered lines). */
 void dev_eoi(struct devices *d, int vcpu, uint8_t vector);
+/* A quantum boundary: input that arrived since is taken (COM1). */
+void dev_tick(struct devices *d);
 /* Writes out every console line still being collected. */
 void dev_flush_console(struct devices *d);
 
 /* console.c */
 void console_out(struct devices *d, int vcpu, uint8_t c);
-uint64_t console_in(uint16_t port);
 /* mmiodev.c */
 uint64_t mmiodev_read(const struct mmiodev *m, uint64_t off, unsigned size);
 void mmiodev_write(struct mmiodev *m, uint64_t off, unsigned size, uint64_t val);

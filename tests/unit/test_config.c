@@ -416,7 +416,8 @@ START_TEST(to_json_writes_every_key_in_a_fixed_order)
     char *s = config_to_json(&c);
     ck_assert_str_eq(s, "{\"vcpus\":4,\"mode\":\"plain\",\"apic\":\"emulated\",\"ram_mb\":64,"
                         "\"quantum\":2000,\"max_insns\":\"0x0\",\"core_hz\":2000000000,"
-                        "\"tsc_hz\":2000000000,\"apic_timer_hz\":100000000,\"tcg_buffer_mb\":32,"
+                        "\"tsc_hz\":2000000000,\"apic_timer_hz\":100000000,\"rtc_epoch\":1767225600,"
+                        "\"tcg_buffer_mb\":32,"
                         "\"exit_style\":\"snpref\",\"cost\":{\"insn_millicycles\":1000,"
                         "\"vmexit\":1400,\"event_delivery\":150,\"ipi_wire\":400,\"self_ipi\":60,"
                         "\"device_msi\":400,\"hlt_wakeup\":800},\"sev\":{\"policy\":\"0x30000\",\"asid\":1,"
