@@ -15,7 +15,7 @@
 #define likely(x)     __builtin_expect(!!(x), 1)
 #define unlikely(x)   __builtin_expect(!!(x), 0)
 
-/* Exit status for an internal model error (design.md section 3). */
+/* Exit status for an internal model error (docs/design.md section 3). */
 #define SNP_EXIT_INTERNAL 70
 
 __attribute__((noreturn, format(printf, 3, 4), cold)) static inline void
