@@ -18,10 +18,10 @@
 #include "snpref/base.h"
 
 #if UC_API_MAJOR < 2 || (UC_API_MAJOR == 2 && UC_API_MINOR < 1)
-#error "snpref needs Unicorn >= 2.1: 2.0.x runs every guest store on the slow path (notes/unicorn.md)"
+#error "snpref needs Unicorn >= 2.1: 2.0.x runs every guest store on the slow path (docs/unicorn.md)"
 #endif
 
-/* Turns a uc_err into a model bug with Unicorn's own text (style.md: UC_CHECK). */
+/* Turns a uc_err into a model bug (SNP_PANIC, snpref/base.h) with Unicorn's own text. */
 #define UC_CHECK(call)                                                                             \
     do {                                                                                           \
         uc_err e_ = (call);                                                                        \

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small host-side basics every module may use: the model-bug assertion (the
- * third error tier of style.md: a broken invariant of the model itself, never a
- * guest or user mistake), and a few macros. Header-only, depends on nothing.
+ * third error tier, after a guest's mistakes and API or config errors: a broken
+ * invariant of the model itself, never a guest or user mistake), and a few
+ * macros. Header-only, depends on nothing.
  */
 #ifndef SNPREF_BASE_H
 #define SNPREF_BASE_H
