@@ -93,7 +93,7 @@
 #define APIC_ESR_SEND_ILLEGAL (1u << 5)
 #define APIC_ESR_RECV_ILLEGAL (1u << 6)
 
-/* ICR fields (SDM Figure 10-28, fact sheet section 11). */
+/* ICR fields (SDM Figure 10-28, docs/sev-snp-facts.md section 11). */
 #define APIC_ICR_DM_SHIFT      8
 #define APIC_ICR_DEST_LOGICAL  (1ull << 11)
 #define APIC_ICR_DS            (1ull << 12) /* removed in x2APIC: reserved */

@@ -4,7 +4,7 @@
 # Order: pkg-config when it reports >= 2.1; otherwise the official PyPI wheel
 # unicorn==2.1.4 unpacked into the build tree by scripts/fetch-unicorn.sh.
 # 2.0.x is never used: every guest store takes the slow notdirty path there
-# (measured 24x slower than QEMU TCG, ../shared/notes/unicorn.md), and it lacks
+# (measured 24x slower than QEMU TCG, docs/unicorn.md), and it lacks
 # RDTSC hooks and UC_TLB_VIRTUAL, which cpu/ depends on.
 #
 # -DSNPREF_UNICORN=system forces the pkg-config copy and fails if it is < 2.1;

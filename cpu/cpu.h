@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One vCPU: a Unicorn engine over the shared guest RAM (design.md sections 1-2).
+ * One vCPU: a Unicorn engine over the shared guest RAM (docs/design.md sections 1-2).
  * This is the only module that includes Unicorn.
  *
  * The CPU reaches the rest of the system only through struct vcpu_cb, which
@@ -112,7 +112,7 @@ struct vcpu_cb {
     /* The vCPU shut down (triple fault, ...); reason is a static string. */
     void (*shutdown)(void *ctx, struct vcpu *v, const char *reason, uint64_t rip);
     /*
-     * SEV: a nested page fault the RMP check raised (fact sheet 6.2): error is
+     * SEV: a nested page fault the RMP check raised (docs/sev-snp-facts.md 6.2): error is
      * the NPF EXITINFO1 (NPF_* of memory/rmp.h), gpa the faulting guest-physical
      * address. The model answers VCPU_RETRY (it fixed the cause, e.g. PSMASH or
      * an implicit page-state change), or VCPU_STOP (it ended the run).

@@ -18,10 +18,10 @@
 #include "snpref/base.h"
 
 #if UC_API_MAJOR < 2 || (UC_API_MAJOR == 2 && UC_API_MINOR < 1)
-#error "snpref needs Unicorn >= 2.1: 2.0.x runs every guest store on the slow path (notes/unicorn.md)"
+#error "snpref needs Unicorn >= 2.1: 2.0.x runs every guest store on the slow path (docs/unicorn.md)"
 #endif
 
-/* Turns a uc_err into a model bug with Unicorn's own text (style.md: UC_CHECK). */
+/* Turns a uc_err into a model bug (SNP_PANIC, snpref/base.h) with Unicorn's own text. */
 #define UC_CHECK(call)                                                                             \
     do {                                                                                           \
         uc_err e_ = (call);                                                                        \
@@ -162,7 +162,7 @@ struct pg_result {
 };
 /* Walks the guest page tables; returns 0, or -1 with r->fault. Sets A/D bits as
  * the hardware would when set_ad is true. Under SNP every table read is checked
- * against the RMP as a private access (fact sheet 6.2). */
+ * against the RMP as a private access (docs/sev-snp-facts.md 6.2). */
 int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
             struct pg_result *r);
 bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *ud);

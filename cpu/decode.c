@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Block decode and exact-address intercepts (notes/unicorn.md "Hooks").
+ * Block decode and exact-address intercepts (docs/unicorn.md "Hooks").
  *
  * Unicorn hooks CPUID, IN/OUT and RDTSC(P) itself but has no hook for RDMSR,
  * WRMSR and the other instructions a VMCB can intercept. So every translated
@@ -143,7 +143,7 @@ static void scan_prefixes(const uint8_t *p, size_t len, bool *opsz16, bool *addr
     }
 }
 
-/* Under SEV-ES these raise #VC instead of running (fact sheet 5.1); in plain
+/* Under SEV-ES these raise #VC instead of running (docs/sev-snp-facts.md 5.1); in plain
  * mode Unicorn's instruction hooks serve them and DR7 is the engine's. */
 static enum icpt_kind classify_es(const cs_insn *in)
 {

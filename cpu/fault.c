@@ -3,7 +3,7 @@
  * Classifying faults the engine raises without telling the details.
  *
  * Unicorn reports an exception's vector but not its error code, and a TLB-fill
- * failure only with the page, not the byte address (notes/unicorn.md: "#PF
+ * failure only with the page, not the byte address (docs/unicorn.md: "#PF
  * error code not exposed"). The model recovers both from the faulting
  * instruction, decoded with Capstone's operand detail:
  *  - #GP/#NP/#SS/#TS from a segment-register load carry the selector (SDM

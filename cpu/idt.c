@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Event delivery through the guest IDT (Unicorn does none: notes/unicorn.md).
+ * Event delivery through the guest IDT (Unicorn does none: docs/unicorn.md).
  * Long-mode only, as the guest ABI is: 16-byte interrupt and trap gates, gate
  * DPL check for software interrupts, IST and TSS RSP0..2 stack switches, the
  * 16-byte stack alignment, the five- or six-qword frame, IF cleared by

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vCPU engine: one Unicorn engine per vCPU over the shared guest RAM, its
- * hooks, and the run loop (design.md section 2; notes/unicorn.md).
+ * hooks, and the run loop (docs/design.md section 2; docs/unicorn.md).
  *
  * Hooks, one per concern, the vCPU as user_data:
  *  - block: instruction accounting and the quantum limit (a block hook costs

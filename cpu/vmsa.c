@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The SEV-ES/SNP world switch: a vCPU's architectural state to and from its
- * VMSA (fact sheet section 2; Linux struct sev_es_save_area). Hardware saves
+ * VMSA (docs/sev-snp-facts.md section 2; Linux struct sev_es_save_area). Hardware saves
  * the state at #VMEXIT and loads it at VMRUN; the hypervisor never sees it.
  *
  * Unicorn exposes segment registers by selector (the hidden part is loaded

@@ -3,7 +3,7 @@
  * The public API of the snpref model: build a system from a config and a guest
  * image, run it, read the outcome. An opaque handle, as cJSON has; unlike
  * cJSON there is no global error state: every call that can fail returns -1 and
- * writes one line to the caller's err buffer, plus the design.md section 3
+ * writes one line to the caller's err buffer, plus the docs/design.md section 3
  * exit status that describes the failure.
  *
  * Ownership: snpref_create() copies what it needs from cfg, img and opt (the
@@ -23,7 +23,7 @@ struct guest_image;
 struct trc_rec;
 struct snpref_system;
 
-/* Exit statuses of design.md section 3. */
+/* Exit statuses of docs/design.md section 3. */
 enum snpref_status {
     SNPREF_ST_USAGE = 64,      /* bad command line */
     SNPREF_ST_DATAERR = 65,    /* malformed input: ELF, config, trace */
@@ -81,7 +81,7 @@ int snpref_run(struct snpref_system *s, struct snpref_result *r, char *err, size
 
 void snpref_destroy(struct snpref_system *s);
 
-/* Process exit status for a result (design.md section 3, incl. --exit-style qemu). */
+/* Process exit status for a result (docs/design.md section 3, incl. --exit-style qemu). */
 int snpref_exit_status(const struct snpref_result *r, int qemu_style, char *warn, size_t warnlen);
 
 #endif

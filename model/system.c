@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * System composition and scheduling (design.md section 2).
+ * System composition and scheduling (docs/design.md section 2).
  *
  * Each vCPU runs in quanta of instructions; a quantum is an event of the timing
  * kernel at the vCPU's local time, and its length in cycles comes from the cost
@@ -125,7 +125,7 @@ static void do_init(struct slot *s, int src)
     struct system *sys = s->sys;
     if (sys->sev) {
         /* The hypervisor cannot reset protected state: INIT only matters to a
-         * vCPU created with CREATE_ON_INIT (fact sheet 10.2). */
+         * vCPU created with CREATE_ON_INIT (docs/sev-snp-facts.md 10.2). */
         TRC(sys->trace, init, sys_now(s), (int)s->idx, src);
         if (sev_on_init(s)) {
             s->st = VS_RUNNABLE;
@@ -264,7 +264,7 @@ static void host_kick(void *ctx, int vcpu)
         struct fab_event ev = sys->fab->ops->pending(sys->fab, vcpu, vcpu_nmi_blocked(s->cpu) ? FAB_SKIP_NMI : 0);
         /* An SEV vCPU that is off (destroyed, or its VMRUN failed) still
          * takes INIT and SIPI: INIT starts a CREATE_ON_INIT VMSA, and a SIPI
-         * shows its failed VMRUN again (fact sheet 10.2). */
+         * shows its failed VMRUN again (docs/sev-snp-facts.md 10.2). */
         if (s->st == VS_WAIT_SIPI || (sys->sev && s->st == VS_OFF)) {
             if (ev.kind == FAB_EV_SIPI) {
                 sys->fab->ops->ack(sys->fab, vcpu, ev);
@@ -585,7 +585,7 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     sys->cfg = *cfg;
     sys->dev.cause = -1;
     sys->run_quantum = run_quantum;
-    /* Secure AVIC is a VM feature in every VMSA (fact sheet 1, 7). */
+    /* Secure AVIC is a VM feature in every VMSA (docs/sev-snp-facts.md 1, 7). */
     if (!strcmp(cfg->apic, "savic"))
         sys->cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
     sys->n = cfg->vcpus;

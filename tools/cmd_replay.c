@@ -2,9 +2,9 @@
 /*
  * `snpref replay TRACE.jsonl [--config FILE] [--out OUT.jsonl] [--tolerance T]
  * [--partial | --strict] [--quiet]` (docs/cli.md, docs/conformance.md): the
- * command line of model/replay.c. Exit 0 when the replay reproduces every
+ * command line of model/replay/replay.c. Exit 0 when the replay reproduces every
  * recorded outcome, 1 at the first disagreement (reported on stderr), and the
- * design.md section 3 statuses for bad input.
+ * docs/design.md section 3 statuses for bad input.
  */
 #include <getopt.h>
 #include <inttypes.h>

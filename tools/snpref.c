@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The snpref command line (design.md section 3; docs/cli.md). The only main()
+ * The snpref command line (docs/design.md section 3; docs/cli.md). The only main()
  * in the tree. User mistakes get one line naming the file, line or flag and a
  * sysexits status; nothing is half-written (traces are renamed into place only
  * when complete).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * JSON Lines traces (design.md section 5, docs/trace-format.md).
+ * JSON Lines traces (docs/design.md section 5, docs/trace-format.md).
  *
  * Line 1 is a header; each later line is one event
  *   {"seq":N,"t":CYCLES,"vcpu":I,"ev":"NAME",...fields in catalogue order}

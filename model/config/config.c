@@ -42,7 +42,7 @@ void config_defaults(struct snp_config *c)
         .hlt_wakeup = 800,
     };
     c->sev = (struct sev_options){
-        .policy = 0x30000, /* SMT allowed, bit 17 (must be 1): fact sheet 8.4 */
+        .policy = 0x30000, /* SMT allowed, bit 17 (must be 1): docs/sev-snp-facts.md 8.4 */
         .asid = 1,
         .sev_features = 0,
         .ap_create = AP_CREATE_KVM,
@@ -363,7 +363,8 @@ static int load_sev(struct loader *L, const cJSON *obj, struct sev_options *o)
             if (get_u64(L, it, field, 0, UINT64_MAX, &o->policy) < 0)
                 return -1;
         } else if (!strcmp(it->string, "asid")) {
-            /* SEV-ES/SNP ASIDs start at 1 (fact sheet 6.4); the raw RMP entry has 10 bits. */
+            /* SEV-ES/SNP ASIDs start at 1 (docs/sev-snp-facts.md 6.4); the raw RMP entry has
+             * 10 bits. */
             if (get_u64(L, it, field, 1, 1023, &v) < 0)
                 return -1;
             o->asid = (uint32_t)v;

@@ -40,7 +40,7 @@ enum ap_create_policy { AP_CREATE_KVM, AP_CREATE_STRICT };
 enum ap_create_features { AP_FEATURES_EXACT, AP_FEATURES_INJECTION };
 
 struct sev_options {
-    uint64_t policy;            /* SNP guest policy (fact sheet 8.4): 0x30000 */
+    uint64_t policy;            /* SNP guest policy (docs/sev-snp-facts.md 8.4): 0x30000 */
     uint32_t asid;              /* the guest's ASID: 1 */
     uint64_t sev_features;      /* SEV_FEATURES bits beyond what the mode implies: 0 */
     enum ap_create_policy ap_create;      /* re-creating a running vCPU: kvm (allowed) */
@@ -62,7 +62,7 @@ enum eventinj_forbidden { EVENTINJ_FORBIDDEN_VMEXIT_INVALID, EVENTINJ_FORBIDDEN_
 
 struct hostile_injection {
     uint32_t marker;            /* the byte written to port 0x80 that arms it */
-    uint64_t eventinj;          /* the VMCB EVENTINJ value it sets (fact sheet 11) */
+    uint64_t eventinj;          /* the VMCB EVENTINJ value it sets (docs/sev-snp-facts.md 11) */
     unsigned ghcb_fields;       /* HG_* written into the vCPU's GHCB first (WeSee) */
     uint64_t ghcb_exit_code, ghcb_info1, ghcb_info2, ghcb_rax;
 };
@@ -99,7 +99,7 @@ void config_defaults(struct snp_config *c);
 /*
  * Reads a JSON config file over the values already in *c. Returns 0, or -1 with
  * "FILE:LINE: field 'F': problem" in err; *status is 66 for an unreadable file
- * and 65 for malformed content (design.md section 3).
+ * and 65 for malformed content (docs/design.md section 3).
  */
 int config_load(struct snp_config *c, const char *path, int *status, char *err, size_t errlen);
 

@@ -5,7 +5,7 @@
  * through the fabric, so that level-triggered delivery, TMR and the EOI
  * broadcast can be exercised. The register semantics live here, apart from the
  * system, so that the execution-driven model and the trace-driven replay
- * (model/replay.c) run the same device.
+ * (model/replay/replay.c) run the same device.
  */
 #ifndef SNPREF_IRQDEV_H
 #define SNPREF_IRQDEV_H

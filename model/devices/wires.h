@@ -4,7 +4,7 @@
  * parameters (APIC IDs, LAPIC timer input clock, TSC ratio) and the time a
  * message spends on the wire (docs/cost-model.md, "Costs"). One definition for
  * every user of the fabric: the execution-driven system and the trace-driven
- * replay (model/replay.c) must agree on both, or a replayed trace could not
+ * replay (model/replay/replay.c) must agree on both, or a replayed trace could not
  * reproduce a recorded one.
  */
 #ifndef SNPREF_WIRES_H

@@ -18,8 +18,8 @@
  *     bochs-emu/Bochs issue 649); #OF, whose INTO is equally invalid in 64-bit
  *     mode, is not named there and is injected (UNCERTAIN).
  *  2. Secure AVIC (SEV_FEATURES bit 16): no EVENTINJ at all, "including
- *     exception injection" (fact sheet 7.3); interrupts come through the
- *     backing page only.
+ *     exception injection" (docs/sev-snp-facts.md 7.3); interrupts come
+ *     through the backing page only.
  *  3. RestrictedInjection (SEV_FEATURES bit 3) disables "all hypervisor-based
  *     interrupt queuing and event injection of all vectors except" #HV (TYPE
  *     3, vector 28), and "#HV is only allowed to be injected into VMSAs that
@@ -95,7 +95,7 @@ const char *eventinj_type_name(uint64_t eventinj)
 /*
  * The guest's SEV_FEATURES as VMRUN sees them. The VM-wide value: AP_CREATION
  * makes every VMSA agree with it on the injection bits under either policy
- * (fact sheet 10.2), and SecureAVIC comes with the fabric for the whole VM.
+ * (docs/sev-snp-facts.md 10.2), and SecureAVIC comes with the fabric for the whole VM.
  */
 static uint64_t sev_features(const struct slot *s) { return s->sys->sev->sev_features; }
 
@@ -168,6 +168,6 @@ bool eventinj_virq_allowed(const struct slot *s)
 {
     /* XXX(model): the #HV doorbell protocol through which a hypervisor tells a
      * restricted-injection guest about pending interrupts (GHCB NAE
-     * 0x80000014, fact sheet 5.2) is not modelled: such a guest gets none. */
+     * 0x80000014, docs/sev-snp-facts.md 5.2) is not modelled: such a guest gets none. */
     return !s->sys->sev || !(sev_features(s) & SEV_FEAT_RESTRICTED_INJ);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Event injection by the hypervisor under SEV-ES / SNP (issue 4): the VMCB
- * EVENTINJ field (fact sheet 3 and 11), the checks VMRUN makes on it, and the
+ * EVENTINJ field (docs/sev-snp-facts.md 3 and 11), the checks VMRUN makes on it, and the
  * delivery of an accepted event at the first instruction boundary after VMRUN.
  * The hardware side lives here (eventinj.c); the only hypervisor in the model
  * that sets EVENTINJ is the hostile one (hostile.c).

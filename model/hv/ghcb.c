@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * VMGEXIT: the GHCB MSR protocol and the GHCB page protocol as the reference
- * hypervisor runs them (fact sheet 4; KVM arch/x86/kvm/svm/sev.c:
+ * hypervisor runs them (docs/sev-snp-facts.md 4; KVM arch/x86/kvm/svm/sev.c:
  * sev_handle_vmgexit, sev_es_validate_vmgexit, setup_vmgexit_scratch).
  *
  * The hypervisor reads the guest's GHCB page through its own view of memory
@@ -31,7 +31,7 @@ static void terminate(struct slot *s, uint64_t set, uint64_t code)
     sys_finish(s->sys, SNPREF_SHUTDOWN, (int)s->idx, vcpu_get(s->cpu, VR_RIP), why);
 }
 
-/* A page-state change of one 4 KiB page (MSR protocol 0x014; fact sheet 4.2). */
+/* A page-state change of one 4 KiB page (MSR protocol 0x014; docs/sev-snp-facts.md 4.2). */
 static uint64_t psc_page(struct slot *s, uint64_t gfn, unsigned op)
 {
     struct sev *sev = S(s);
@@ -267,7 +267,7 @@ void ghcb_release_hold(struct slot *s)
     struct sev_vcpu *v = &s->sev;
     if (v->hold == HOLD_MSR) {
         uint64_t req = v->ghcb_msr;
-        /* A non-zero result: a SIPI arrived (fact sheet 4.2). */
+        /* A non-zero result: a SIPI arrived (docs/sev-snp-facts.md 4.2). */
         v->ghcb_msr = (1ull << 12) | GHCB_MSR_AP_RESET_HOLD_RESP;
         TRC(s->sys->trace, ghcb_msr, sys_now(s), (int)s->idx, req, v->ghcb_msr);
     } else if (v->hold == HOLD_NAE) {

@@ -34,7 +34,7 @@ void hostile_marker(struct slot *s, uint64_t value)
 }
 
 /* The GHCB the hypervisor knows for this vCPU: the registered one under SNP,
- * the GPA in the GHCB MSR under SEV-ES (fact sheet 4.2). */
+ * the GPA in the GHCB MSR under SEV-ES (docs/sev-snp-facts.md 4.2). */
 static uint64_t known_ghcb(const struct slot *s)
 {
     const struct sev_vcpu *v = &s->sev;

@@ -31,7 +31,8 @@ static unsigned log2_ceil(unsigned n)
 
 /*
  * The model's default CPUID: an AMD family 19h (Zen 3) vCPU with x2APIC and the
- * TSC-deadline timer, as KVM would present it (docs/cpuid.md lists every bit).
+ * TSC-deadline timer, as KVM would present it (docs/config.md "The default CPUID"
+ * describes it; a comment per bit below).
  */
 static void cpuid_default(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t sub,
                           uint32_t r[4])

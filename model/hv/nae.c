@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The NAE events the reference hypervisor answers through the GHCB (fact sheet
- * 5; KVM sev_es_validate_vmgexit + sev_handle_vmgexit). Each handler first
+ * The NAE events the reference hypervisor answers through the GHCB
+ * (docs/sev-snp-facts.md 5; KVM sev_es_validate_vmgexit + sev_handle_vmgexit). Each handler first
  * checks that the fields it needs are marked valid (GHCB_ERR_MISSING_INPUT)
  * and that its inputs make sense (GHCB_ERR_INVALID_INPUT), then runs the same
  * emulation plain mode uses (hv.c, devices.c, the fabric) and marks its
@@ -228,7 +228,7 @@ static bool psc_entry(struct ghcb_call *c, uint64_t e, uint64_t *err)
     if (op == PSC_OP_PSMASH) {
         rc = rmp_psmash(sev->rmp, gpa), name = "psmash";
     } else if (op == PSC_OP_UNSMASH) {
-        name = "unsmash"; /* KVM treats it as done (fact sheet 4.3) */
+        name = "unsmash"; /* KVM treats it as done (docs/sev-snp-facts.md 4.3) */
     } else {
         bool priv = op == PSC_OP_PRIVATE;
         name = priv ? "private" : "shared";
@@ -335,7 +335,7 @@ bool nae_dispatch(struct ghcb_call *c)
     }
 }
 
-/* ---- AP creation (fact sheet 10.2; KVM sev_snp_ap_creation) -------------------------------- */
+/* ---- AP creation (docs/sev-snp-facts.md 10.2; KVM sev_snp_ap_creation) ----------------------- */
 
 static const char *const ap_req_name[] = {"create_on_init", "create", "destroy"};
 
@@ -397,7 +397,7 @@ static void nae_ap_creation(struct ghcb_call *c)
     sev_ap_create(t, req, gpa);
 }
 
-/* ---- Secure AVIC backing page (fact sheet 7.7; KVM's Secure AVIC NAE handler) ---------------- */
+/* ---- Secure AVIC backing page (docs/sev-snp-facts.md 7.7; KVM's Secure AVIC NAE handler) ----- */
 
 #define SAVIC_SELF UINT64_MAX /* RAX ~0: the calling vCPU (SVM_VMGEXIT_SAVIC_SELF_GPA) */
 

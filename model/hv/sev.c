@@ -25,9 +25,9 @@ void sev_cpuid_8000001f(const struct system *sys, uint32_t r[4])
     const struct sev *sev = sys->sev;
     /* EAX: SEV, SEV-ES, SNP when running those; EBX[5:0] C-bit, [11:6] physical
      * address bits lost to encryption (1 here); ECX: encrypted guests; EDX: the
-     * first ASID for plain SEV, so 1..EDX-1 are SEV-ES/SNP ASIDs (fact sheet 1). */
+     * first ASID for plain SEV, so 1..EDX-1 are SEV-ES/SNP ASIDs (docs/sev-snp-facts.md 1). */
     r[0] = CPUID_8000001F_SEV | CPUID_8000001F_SEV_ES | (sev && sev->snp ? CPUID_8000001F_SNP : 0);
-    /* Bit 26: Secure AVIC, reported when the VM has it (fact sheet 7). */
+    /* Bit 26: Secure AVIC, reported when the VM has it (docs/sev-snp-facts.md 7). */
     if (sev && (sev->sev_features & SEV_FEAT_SECURE_AVIC))
         r[0] |= CPUID_8000001F_SAVIC;
     r[1] = 51u | 1u << 6;
@@ -175,7 +175,7 @@ uint64_t sev_status_of(const struct snp_config *c, uint64_t *features)
 {
     bool snp = !strcmp(c->mode, "snp");
     *features = c->sev.sev_features | (snp ? SEV_FEAT_SNP_ACTIVE : 0);
-    /* Bits [63:2] mirror SEV_FEATURES (fact sheet 1). */
+    /* Bits [63:2] mirror SEV_FEATURES (docs/sev-snp-facts.md 1). */
     return SEV_STATUS_SEV | SEV_STATUS_SEV_ES | (snp ? SEV_STATUS_SNP : 0) | (*features << 2);
 }
 
@@ -244,7 +244,7 @@ static bool vmrun_fail(struct slot *s, const char *why)
 }
 
 /* The fabric's hardware at VMRUN (Secure AVIC: the backing page must be
- * mapped, then REQUESTED_IRR is merged; fact sheet 7.3, 7.7). */
+ * mapped, then REQUESTED_IRR is merged; docs/sev-snp-facts.md 7.3, 7.7). */
 bool sev_fabric_vmrun(struct slot *s)
 {
     struct fabric *f = s->sys->fab;
@@ -254,7 +254,7 @@ bool sev_fabric_vmrun(struct slot *s)
     return true;
 }
 
-/* SAVIC_CONTROL is VMSA state (VMSA+0x320, fact sheet 7.1 and 12.3): a new
+/* SAVIC_CONTROL is VMSA state (VMSA+0x320, docs/sev-snp-facts.md 7.1 and 12.3): a new
  * VMSA brings its own value into the hardware. */
 static void load_savic_control(struct slot *s, const struct sev_vmsa *a)
 {
@@ -357,7 +357,7 @@ static enum vcpu_action raise_vc(struct vcpu_exit *e)
 }
 
 /* An APIC MSR the fabric's hardware handles (Secure AVIC: accelerated in the
- * backing page, or #VC 0x401/0x402; fact sheet 7.4). */
+ * backing page, or #VC 0x401/0x402; docs/sev-snp-facts.md 7.4). */
 static enum vcpu_action fabric_hw_msr(struct slot *s, struct vcpu_exit *e, uint32_t msr,
                                       bool write, uint64_t *val)
 {
@@ -506,7 +506,7 @@ enum vcpu_action sev_rmp_insn(struct slot *s, struct vcpu_exit *e)
 
 /* ---- AP creation ------------------------------------------------------------------ */
 
-/* AP_CREATION's effect on vCPU t, once nae.c has checked the request (fact sheet 10). */
+/* AP_CREATION's effect on vCPU t, once nae.c has checked the request (docs/sev-snp-facts.md 10). */
 void sev_ap_create(struct slot *t, unsigned request, uint64_t vmsa)
 {
     struct system *sys = t->sys;

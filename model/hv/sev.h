@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SEV-ES and SEV-SNP in the model (issue 3; fact sheet sections 1-6, 8, 10):
+ * SEV-ES and SEV-SNP in the model (issue 3; docs/sev-snp-facts.md sections 1-6, 8, 10):
  * the per-vCPU hardware state the hypervisor cannot see (GHCB MSR, VMSA), the
  * intercept policy that turns exits into #VC, the GHCB MSR protocol and GHCB
  * protocol (ghcb.c, nae.c), the RMP instructions and #NPF handling, AP
@@ -51,7 +51,7 @@ bool sev_fabric_vmrun(struct slot *s);
 /* AP_CREATION's effect on vCPU t (request CREATE, CREATE_ON_INIT or DESTROY);
  * nae.c has checked the request. */
 void sev_ap_create(struct slot *t, unsigned request, uint64_t vmsa);
-/* INIT and SIPI for SEV vCPUs (AP semantics of fact sheet 10). Return true if
+/* INIT and SIPI for SEV vCPUs (AP semantics of docs/sev-snp-facts.md 10). Return true if
  * the vCPU should be scheduled to run. */
 bool sev_on_init(struct slot *s);
 bool sev_on_sipi(struct slot *s, uint8_t vector);
@@ -79,7 +79,7 @@ struct ghcb_call {
 /* Valid-bitmap test and field access on the guest's copy, and output helpers. */
 bool ghcb_has(const struct ghcb_call *c, unsigned bit);
 void ghcb_put(struct ghcb_call *c, unsigned bit, uint64_t val);
-/* Answers: 2 + reason (fact sheet 4: SW_EXITINFO1 2, SW_EXITINFO2 1-6). */
+/* Answers: 2 + reason (docs/sev-snp-facts.md 4: SW_EXITINFO1 2, SW_EXITINFO2 1-6). */
 void ghcb_error(struct ghcb_call *c, uint64_t reason);
 /* Answer 1: inject an exception (#GP) into the guest. */
 void ghcb_inject_gp(struct ghcb_call *c);

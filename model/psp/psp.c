@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The PSP's SNP guest-management commands (fact sheet 8.1, 8.4): the guest
+ * The PSP's SNP guest-management commands (docs/sev-snp-facts.md 8.1, 8.4): the guest
  * context's life (SNP_GCTX_CREATE, SNP_DECOMMISSION), binding an ASID
  * (SNP_ACTIVATE), SNP_LAUNCH_START with the guest policy checks, and
  * SNP_LAUNCH_FINISH with the optional ID block. SNP_LAUNCH_UPDATE and the launch
@@ -233,7 +233,7 @@ static const char *policy_problem(const struct psp_config *cfg, uint64_t pol)
         return "policy asks for a newer firmware ABI than the platform's";
     if (cfg->smt_enabled && !(pol & SNP_POLICY_SMT))
         return "SMT is enabled on the platform but the policy does not allow it";
-    /* Policy bits that need a platform capability (fact sheet 8.4). */
+    /* Policy bits that need a platform capability (docs/sev-snp-facts.md 8.4). */
     const struct {
         uint64_t bit;
         bool have;
@@ -269,7 +269,7 @@ static uint32_t cmd_launch_start(struct psp *p, struct psp_gctx *g, void *buf, u
         return psp_fail(p, SEV_RET_POLICY_FAILURE, why);
     g->policy = c->policy;
     memcpy(g->gosvw, c->gosvw, sizeof(g->gosvw));
-    memset(g->ld, 0, sizeof(g->ld)); /* fact sheet 8.2: LD starts as 48 zero bytes */
+    memset(g->ld, 0, sizeof(g->ld)); /* docs/sev-snp-facts.md 8.2: LD starts as 48 zero bytes */
     g->state = PSP_GSTATE_LAUNCH;
     return SEV_RET_SUCCESS;
 }
@@ -287,7 +287,7 @@ static uint32_t cmd_launch_update(struct psp *p, struct psp_gctx *g, void *buf, 
 
 /*
  * The ID block: the launch digest and policy the guest owner expects, signed
- * with the ID key (fact sheet 8.2). UNCERTAIN: which code each mismatch gets
+ * with the ID key (docs/sev-snp-facts.md 8.2). UNCERTAIN: which code each mismatch gets
  * (BAD_MEASUREMENT for the digest, POLICY_FAILURE for the policy, INVALID_PARAM
  * for a version or algorithm the firmware does not know).
  * XXX(model): the ECDSA P-384 signatures (ID block by the ID key, ID key by the

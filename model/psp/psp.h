@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The AMD Secure Processor (PSP) running the SEV-SNP firmware, as far as an SNP
- * launch needs it (fact sheet section 8; SEV-SNP Firmware ABI 56860, which we
- * know through the implementations the fact sheet cites): SNP_GCTX_CREATE,
+ * launch needs it (docs/sev-snp-facts.md section 8; SEV-SNP Firmware ABI 56860,
+ * which we know through the implementations that file cites): SNP_GCTX_CREATE,
  * SNP_ACTIVATE, SNP_LAUNCH_START, SNP_LAUNCH_UPDATE (every page type, the launch
  * digest), SNP_LAUNCH_FINISH (the ID block) and SNP_DECOMMISSION. The
  * hypervisor (KVM's order: GCTX_CREATE, LAUNCH_START, ACTIVATE, RMPUPDATE +
  * LAUNCH_UPDATE per page, LAUNCH_FINISH) calls psp_command() with a command
- * buffer laid out as Linux include/linux/psp-sev.h has it (fact sheet 8.1),
+ * buffer laid out as Linux include/linux/psp-sev.h has it (docs/sev-snp-facts.md 8.1),
  * and gets the firmware's status code back.
  *
  * Guest contexts: a real PSP keeps each guest's context in a firmware-owned page
@@ -33,7 +33,7 @@ struct trc;
 /* The layouts below are little-endian, as the firmware defines them. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PSP structures assume a LE host");
 
-/* ---- Command IDs (fact sheet 8.1; Linux include/linux/psp-sev.h enum sev_cmd) ---------- */
+/* ---- Command IDs (docs/sev-snp-facts.md 8.1; Linux include/linux/psp-sev.h enum sev_cmd) ----- */
 #define SEV_CMD_SNP_DECOMMISSION  0x090u
 #define SEV_CMD_SNP_ACTIVATE      0x091u
 #define SEV_CMD_SNP_GCTX_CREATE   0x093u
@@ -45,7 +45,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PSP structures assume
  * ---- Status codes: Linux include/uapi/linux/psp-sev.h `sev_ret_code` --------------------
  * (torvalds/linux @ 4f38da1f). The SNP codes are the explicit values of the
  * upstream fix "crypto: ccp: Fix uapi definitions of PSP errors" (0x19..); the
- * fact sheet's "consecutive from 0x28" is the older, wrong uapi enum.
+ * "consecutive from 0x28" of docs/sev-snp-facts.md 8.1 is the older, wrong uapi
+ * enum (its correction note there gives these values).
  */
 #define SEV_RET_SUCCESS              0x00u
 #define SEV_RET_INVALID_GUEST_STATE  0x02u /* command out of order for the guest's state */
@@ -64,7 +65,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PSP structures assume
 #define SEV_RET_INVALID_PAGE_STATE   0x1Au
 #define SEV_RET_INVALID_PAGE_OWNER   0x1Cu
 
-/* ---- Guest policy (fact sheet 8.4; virtee/sev GuestPolicy) -------------------------------- */
+/* ---- Guest policy (docs/sev-snp-facts.md 8.4; virtee/sev GuestPolicy) ------------------------ */
 #define SNP_POLICY_ABI_MINOR(p)      ((unsigned)((p) & 0xFF))
 #define SNP_POLICY_ABI_MAJOR(p)      ((unsigned)(((p) >> 8) & 0xFF))
 #define SNP_POLICY_SMT               (1ull << 16)
@@ -79,7 +80,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PSP structures assume
 #define SNP_POLICY_PAGE_SWAP_DISABLE (1ull << 25)
 #define SNP_POLICY_MBZ               (~0ull << 26)
 
-/* ---- Page types (fact sheet 8.1; psp-sev.h SNP_PAGE_TYPE_*) --------------------------- */
+/* ---- Page types (docs/sev-snp-facts.md 8.1; psp-sev.h SNP_PAGE_TYPE_*) ----------------------- */
 enum snp_page_type {
     SNP_PAGE_TYPE_NORMAL = 1,
     SNP_PAGE_TYPE_VMSA = 2,
@@ -89,7 +90,7 @@ enum snp_page_type {
     SNP_PAGE_TYPE_CPUID = 6,
 };
 
-/* ---- Command buffers (fact sheet 8.1; psp-sev.h sev_data_snp_*) ----------------------- */
+/* ---- Command buffers (docs/sev-snp-facts.md 8.1; psp-sev.h sev_data_snp_*) ------------------- */
 
 /* SNP_GCTX_CREATE (out: the handle) and SNP_DECOMMISSION (in). Linux sev_data_snp_addr. */
 struct psp_snp_addr {
@@ -156,12 +157,12 @@ struct psp_snp_launch_finish {
 _Static_assert(sizeof(struct psp_snp_launch_finish) == 64, "sev_data_snp_launch_finish");
 _Static_assert(__builtin_offsetof(struct psp_snp_launch_finish, host_data) == 32, "");
 
-/* ---- Structures the firmware reads or writes (fact sheet 8.2, 8.4) -------------------- */
+/* ---- Structures the firmware reads or writes (docs/sev-snp-facts.md 8.2, 8.4) ---------------- */
 
 #define PSP_DIGEST_SIZE     48                      /* SHA-384 */
 #define PSP_DIGEST_HEX_SIZE (2 * PSP_DIGEST_SIZE + 1) /* lowercase hex + NUL */
 
-/* What LD = SHA-384(PAGE_INFO) hashes for each 4 KiB page (fact sheet 8.2). */
+/* What LD = SHA-384(PAGE_INFO) hashes for each 4 KiB page (docs/sev-snp-facts.md 8.2). */
 struct psp_page_info {
     uint8_t digest_cur[PSP_DIGEST_SIZE];
     uint8_t contents[PSP_DIGEST_SIZE];
@@ -175,7 +176,7 @@ struct psp_page_info {
 _Static_assert(sizeof(struct psp_page_info) == 0x70, "PAGE_INFO is 0x70 bytes");
 _Static_assert(__builtin_offsetof(struct psp_page_info, gpa) == 0x68, "");
 
-/* ID block (fact sheet 8.2; sev-snp-measure id_block.py). */
+/* ID block (docs/sev-snp-facts.md 8.2; sev-snp-measure id_block.py). */
 #define PSP_ID_BLOCK_VERSION 1
 struct psp_id_block {
     uint8_t ld[PSP_DIGEST_SIZE];
@@ -234,7 +235,7 @@ _Static_assert(sizeof(struct psp_secrets_page) == 4096, "secrets page");
 _Static_assert(__builtin_offsetof(struct psp_secrets_page, os_area) == 0xA0, "");
 _Static_assert(__builtin_offsetof(struct psp_secrets_page, tsc_factor) == 0x160, "");
 
-/* CPUID page (fact sheet 8.4; Linux asm/sev.h snp_cpuid_table). */
+/* CPUID page (docs/sev-snp-facts.md 8.4; Linux asm/sev.h snp_cpuid_table). */
 #define PSP_CPUID_COUNT_MAX 64
 struct psp_cpuid_fn {
     uint32_t eax_in, ecx_in;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SNP_LAUNCH_UPDATE (fact sheet 8.1, 8.2): the firmware takes one page (or a
+ * SNP_LAUNCH_UPDATE (docs/sev-snp-facts.md 8.1, 8.2): the firmware takes one page (or a
  * 2 MiB page as 512 4 KiB pages in ascending GPA) that the hypervisor has put
  * in the Pre-Guest state, gives it its page type's effect (ZERO: zeroed,
  * SECRETS: filled by the firmware, CPUID: checked), extends the launch digest,
@@ -183,7 +183,7 @@ static void page_contents(const struct psp *p, const struct psp_gctx *g, unsigne
     }
 }
 
-/* LD = SHA-384(PAGE_INFO) (fact sheet 8.2). */
+/* LD = SHA-384(PAGE_INFO) (docs/sev-snp-facts.md 8.2). */
 static void extend_digest(struct psp_gctx *g, const struct update *u,
                           const uint8_t contents[PSP_DIGEST_SIZE], uint64_t gpa)
 {

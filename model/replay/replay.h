@@ -41,7 +41,7 @@ struct replay_stats {
 
 /*
  * Replays o->trace_path. Returns 0 when every recorded outcome was reproduced,
- * 1 at the first disagreement (reported on o->report), or a design.md section
+ * 1 at the first disagreement (reported on o->report), or a docs/design.md section
  * 3 status with one line in err: 64 bad options, 65 malformed trace or config,
  * 66 missing or unreadable input, 70 internal error. The --out trace is
  * renamed into place only on agreement.

@@ -55,7 +55,7 @@ static bool reaches_guest(enum column c, unsigned marker)
     return false;
 }
 
-/* The EVENTINJ of each row, as fact sheet 11 encodes it. */
+/* The EVENTINJ of each row, as docs/sev-snp-facts.md 11 encodes it. */
 static unsigned long long eventinj_of(unsigned marker)
 {
     static const unsigned with_error[] = {8, 10, 11, 12, 13, 14, 17, 21, 29, 30};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The command line as a user meets it (design.md section 3): exit statuses,
+ * The command line as a user meets it (docs/design.md section 3): exit statuses,
  * one-line errors naming the file, line and field for every kind of bad input,
  * nothing half-written, and traces that are deterministic and round-trip byte
  * for byte through the reader.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the configuration (model/config.c) against docs/config.md and
+ * Check suite for the configuration (model/config/config.c) against docs/config.md and
  * docs/cost-model.md: every documented default; a file that sets every key
  * (cost.* and cpuid[] with "0x..." strings); every user mistake with its exact
  * "FILE:LINE: field 'F': problem" line and exit status (65 malformed, 66

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the guest loader (model/loader.c) against docs/guest-abi.md:
+ * Check suite for the guest loader (model/boot/loader.c) against docs/guest-abi.md:
  * the loader's region for several RAM sizes and vCPU counts; every refusal of
  * an ELF image with its one-line message, and that a refused image writes
  * nothing to RAM; a good image placed at p_paddr with its .bss zeroed; and

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for VMRUN's EVENTINJ checks (model/eventinj.c) and the config
- * section "hostile" (model/config.c; docs/attacks.md, docs/config.md).
+ * Check suite for VMRUN's EVENTINJ checks (model/hv/eventinj.c) and the config
+ * section "hostile" (model/config/config.c; docs/attacks.md, docs/config.md).
  *
  * The sweep covers every TYPE (0-7) x every vector (0-255) x {no injection
  * feature, RestrictedInjection, Secure AVIC} against a table written here from
  * the sources, as KVM's xapic_state_test sweeps vectors: APM vol. 2 15.20 (a
  * reserved TYPE, or TYPE 3 with a vector that is no exception, fails VMRUN;
  * #BR is impossible in 64-bit mode), the AMD #HV doorbell patch (only #HV,
- * and #HV only, under RestrictedInjection), fact sheet 7.3 (no EVENTINJ under
+ * and #HV only, under RestrictedInjection), docs/sev-snp-facts.md 7.3 (no EVENTINJ under
  * Secure AVIC).
  */
 #include <check.h>
