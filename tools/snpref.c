@@ -65,7 +65,15 @@ static const char usage_main[] =
     "  --version                   print the version and exit\n"
     "\n"
     "Run options:\n" RUN_OPTIONS
-    "\n" EXIT_STATUS
+    "\n"
+    "Exit status:\n"
+    "  0-63                        the value the guest wrote to port 0xF4\n"
+    "  64                          bad command line\n"
+    "  65                          malformed input: ELF, config, trace, KVM log\n"
+    "  66                          input missing or unreadable\n"
+    "  70                          internal model error\n"
+    "  80                          guest shutdown (triple fault, termination, hang)\n"
+    "  81                          instruction limit reached\n"
     "\n"
     "The docs/ named here are in the source tree and, installed, in share/doc/snpref\n"
     "under the install prefix.\n";
