@@ -64,9 +64,9 @@ static uint64_t elf_symbol(const struct guest_image *img, const char *name)
 
 static int load_built_guest(const char *name, struct guest_image *img, uint8_t **owned)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s.elf", SNPREF_GUEST_DIR, name);
-    return read_image(path, img, owned);
+    char path[4608];
+    int rc = guest_path(name, path, sizeof(path));
+    return rc ? rc : read_image(path, img, owned);
 }
 
 static int run_model(const struct snp_config *cfg, const struct guest_image *img,

@@ -21,23 +21,35 @@
 #include "tools.h"
 #include "trace.h"
 
+/* `run`'s options and the exit statuses, shared by `snpref --help` (which
+ * help2man turns into the man page, cmake/Install.cmake) and `snpref run --help`. */
+#define RUN_OPTIONS                                                                     \
+    "  --vcpus N            number of vCPUs, 1-256 (default 4)\n"                       \
+    "  --mode M             plain, sev-es or snp (default plain)\n"                     \
+    "  --apic NAME          interrupt fabric (default emulated; see `snpref fabrics`)\n" \
+    "  --config FILE.json   configuration (docs/config.md); flags override it\n"        \
+    "  --trace FILE.jsonl   write a JSON Lines trace (docs/trace-format.md)\n"          \
+    "  --max-insns N        stop after N instructions in all (exit 81)\n"               \
+    "  --quantum N          instructions per scheduling quantum\n"                      \
+    "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"        \
+    "  --quiet              no summary on stderr\n"
+#define EXIT_STATUS                                                                       \
+    "Exit status: the guest's value 0-63; 64 bad command line, 65 malformed input,\n"     \
+    "66 missing input, 70 internal error, 80 guest shutdown, 81 instruction limit.\n"
+
 static const char usage_run[] =
     "usage: snpref run [GUEST.elf] [options]\n"
-    "Runs GUEST.elf (or the built-in demo guest) on the model.\n"
-    "  --vcpus N            number of vCPUs, 1-256 (default 4)\n"
-    "  --mode M             plain, sev-es or snp (default plain)\n"
-    "  --apic NAME          interrupt fabric (default emulated; see `snpref fabrics`)\n"
-    "  --config FILE.json   configuration (docs/config.md); flags override it\n"
-    "  --trace FILE.jsonl   write a JSON Lines trace (docs/trace-format.md)\n"
-    "  --max-insns N        stop after N instructions in all (exit 81)\n"
-    "  --quantum N          instructions per scheduling quantum\n"
-    "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"
-    "  --quiet              no summary on stderr\n"
-    "Exit status: the guest's value 0-63; 64 bad command line, 65 malformed input,\n"
-    "66 missing input, 70 internal error, 80 guest shutdown, 81 instruction limit.\n";
+    "Runs GUEST.elf (or the built-in demo guest) on the model.\n" RUN_OPTIONS EXIT_STATUS;
 
 static const char usage_main[] =
-    "usage: snpref COMMAND [ARGS]\n"
+    "Usage: snpref COMMAND [ARGS]\n"
+    "  or:  snpref --help | --version\n"
+    "A functional, cycle-approximate reference model of AMD SEV-SNP confidential-VM\n"
+    "hardware: x86-64 guests (built with the guest SDK) on a golden x2APIC fabric,\n"
+    "SEV-ES and SNP (#VC, GHCB, RMP checks, PSP launch), Secure AVIC, and trace\n"
+    "replay and checking. `snpref run` with no guest runs the built-in demo.\n"
+    "\n"
+    "Commands:\n"
     "  run [GUEST.elf] [options]   run a guest (snpref run --help)\n"
     "  bench                       performance ratios (docs/cost-model.md)\n"
     "  compare [GUEST.elf]         one guest under two fabrics (snpref compare --help)\n"
@@ -47,7 +59,24 @@ static const char usage_main[] =
     "  import ftrace LOG           a Linux KVM tracepoint log as a trace\n"
     "  events [--markdown]         the trace event catalogue\n"
     "  fabrics                     the registered interrupt fabrics\n"
-    "  --version                   print the version\n";
+    "\n"
+    "Options:\n"
+    "  -h, --help                  print this help and exit\n"
+    "  --version                   print the version and exit\n"
+    "\n"
+    "Run options:\n" RUN_OPTIONS
+    "\n"
+    "Exit status:\n"
+    "  0-63                        the value the guest wrote to port 0xF4\n"
+    "  64                          bad command line\n"
+    "  65                          malformed input: ELF, config, trace, KVM log\n"
+    "  66                          input missing or unreadable\n"
+    "  70                          internal model error\n"
+    "  80                          guest shutdown (triple fault, termination, hang)\n"
+    "  81                          instruction limit reached\n"
+    "\n"
+    "The docs/ named here are in the source tree and, installed, in share/doc/snpref\n"
+    "under the install prefix.\n";
 
 int usage_error(const char *fmt, ...)
 {

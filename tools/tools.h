@@ -17,6 +17,9 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 /* Reads a guest file; on error prints one line and returns the exit status. */
 int read_image(const char *path, struct guest_image *img, uint8_t **owned);
+/* The path of the run-time guest NAME.elf (guest_path.c): installed, else in the
+ * build tree; on neither prints one line and returns 66. */
+int guest_path(const char *name, char *path, size_t len);
 /* GUEST.elf at path, or the built-in demo when path is NULL (*owned: free it). */
 int load_guest(const char *path, struct guest_image *img, uint8_t **owned);
 /* After getopt_long: the one optional GUEST.elf operand; 64 on a second operand. */
