@@ -13,6 +13,7 @@
 #ifndef SNPREF_H
 #define SNPREF_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ enum snpref_status {
     SNPREF_ST_INTERNAL = 70,   /* internal model error */
     SNPREF_ST_SHUTDOWN = 80,   /* guest shutdown: triple fault, termination request, hang */
     SNPREF_ST_LIMIT = 81,      /* instruction limit reached */
+    SNPREF_ST_SIGNAL = 128,    /* + the signal that interrupted the run: 130 SIGINT, 143 SIGTERM */
 };
 
 struct snpref_options {
@@ -39,6 +41,14 @@ struct snpref_options {
     /* Called with every trace event in final order (may be NULL). */
     void (*sink)(void *ctx, const struct trc_rec *r);
     void *sink_ctx;
+    /* Polled between quanta (may be NULL): once it holds a signal number the
+     * run ends at the next quantum boundary with SNPREF_INTERRUPTED. A signal
+     * handler sets it; nothing else in the model looks at signals. */
+    const volatile sig_atomic_t *interrupt;
+    /* Called at every quantum boundary with the instructions retired so far
+     * and the simulated time (may be NULL): the caller paces any display. */
+    void (*progress)(void *ctx, uint64_t insns, uint64_t cycles);
+    void *progress_ctx;
 };
 
 enum snpref_outcome {
@@ -46,6 +56,7 @@ enum snpref_outcome {
     SNPREF_SHUTDOWN,           /* a vCPU shut down (triple fault, ...) */
     SNPREF_LIMIT,              /* max_insns reached */
     SNPREF_HUNG,               /* every vCPU halted or waiting and nothing pending */
+    SNPREF_INTERRUPTED,        /* opt->interrupt was set: ended at a quantum boundary */
 };
 
 struct snpref_vcpu_summary {
@@ -64,6 +75,7 @@ struct snpref_result {
     unsigned nvcpus;
     const struct snpref_vcpu_summary *per_vcpu; /* nvcpus entries, owned by the system */
     char launch_digest[97];    /* SNP: hex SHA-384 of the launch; "" otherwise */
+    int signal;                /* SNPREF_INTERRUPTED: the value *opt->interrupt held */
 };
 
 /*
@@ -80,7 +92,8 @@ int snpref_run(struct snpref_system *s, struct snpref_result *r, char *err, size
 
 void snpref_destroy(struct snpref_system *s);
 
-/* Process exit status for a result (design.md section 3, incl. --exit-style qemu). */
+/* Process exit status for a result (design.md section 3, incl. --exit-style qemu);
+ * an interrupted run has 128 + its signal, as a shell reports a killed one. */
 int snpref_exit_status(const struct snpref_result *r, int qemu_style, char *warn, size_t warnlen);
 
 #endif

@@ -33,6 +33,8 @@
 
 /* ---- Scheduling ------------------------------------------------------------------ */
 
+static void end_interrupted(struct system *sys, int signo);
+
 /* Instructions until `at` on this vCPU's clock (at least one). */
 static uint64_t insns_until(struct slot *s, uint64_t at)
 {
@@ -63,6 +65,12 @@ static void run_quantum(void *arg)
         return;
     if (sys->trace)
         trc_advance(sys->trace, tm_now(sys->tk));
+    if (sys->progress)
+        sys->progress(sys->progress_ctx, sys->insns_total, tm_now(sys->tk));
+    if (sys->interrupt && *sys->interrupt) {
+        end_interrupted(sys, (int)*sys->interrupt);
+        return;
+    }
     uint64_t budget = quantum_budget(s);
     if (!budget) {
         char why[96];
@@ -115,6 +123,24 @@ static void run_quantum(void *arg)
     case VCPU_RUNNING:
         break;
     }
+}
+
+/* A signal ends the run between quanta: every vCPU is at an instruction
+ * boundary, so the trace is complete up to here. Its marker carries the
+ * latest time any vCPU reached, which puts it after every event already
+ * emitted: it is the trace's last line. */
+static void end_interrupted(struct system *sys, int signo)
+{
+    uint64_t end = tm_now(sys->tk);
+    for (unsigned i = 0; i < sys->n; i++)
+        if (sys->slots[i].t_end > end)
+            end = sys->slots[i].t_end;
+    TRC(sys->trace, interrupted, end, -1, (uint64_t)signo, sys->insns_total);
+    char why[96];
+    snprintf(why, sizeof(why), "interrupted by signal %d after %" PRIu64 " instructions", signo,
+             sys->insns_total);
+    sys->res.signal = signo;
+    sys_finish(sys, SNPREF_INTERRUPTED, -1, 0, why);
 }
 
 /* ---- INIT and SIPI ---------------------------------------------------------------- */
@@ -587,6 +613,11 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         sys->cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
     sys->n = cfg->vcpus;
     sys->res.vcpu = -1;
+    if (opt) {
+        sys->interrupt = opt->interrupt;
+        sys->progress = opt->progress;
+        sys->progress_ctx = opt->progress_ctx;
+    }
     if (config_validate(cfg, err, errlen) < 0) {
         *status = SNPREF_ST_USAGE;
         snpref_destroy((struct snpref_system *)sys);
@@ -723,6 +754,8 @@ int snpref_exit_status(const struct snpref_result *r, int qemu_style, char *warn
         return SNPREF_ST_SHUTDOWN;
     case SNPREF_LIMIT:
         return SNPREF_ST_LIMIT;
+    case SNPREF_INTERRUPTED:
+        return SNPREF_ST_SIGNAL + r->signal;
     }
     return SNPREF_ST_INTERNAL;
 }

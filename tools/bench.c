@@ -75,7 +75,7 @@ static int run_model(const struct snp_config *cfg, const struct guest_image *img
     char err[512];
     int status;
     struct snpref_system *sys;
-    struct snpref_options opt = {NULL, NULL, NULL, NULL};
+    struct snpref_options opt = {0};
     if (snpref_create(&sys, cfg, img, &opt, &status, err, sizeof(err)) < 0) {
         fprintf(stderr, "snpref bench: %s\n", err);
         return status;

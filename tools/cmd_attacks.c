@@ -235,7 +235,7 @@ static int run_column(const struct column *col, const struct attack *a, struct r
         return SNPREF_ST_INTERNAL;
     }
     struct guest_image img = {snpref_attack_probe_elf, snpref_attack_probe_elf_len, "attack probe"};
-    struct snpref_options opt = {NULL, console, sink, run};
+    struct snpref_options opt = {.console = console, .sink = sink, .sink_ctx = run};
     struct snpref_system *sys;
     int status = 0;
     struct snpref_result res;

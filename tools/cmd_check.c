@@ -27,7 +27,7 @@ static const char usage_check[] =
     "                    (default exact)\n"
     "  --events LIST     compare only these events (comma-separated)\n"
     "  --ignore LIST     do not compare these events or EVENT.FIELD fields\n"
-    "  --all             compare tsc and limit too (not compared by default)\n"
+    "  --all             compare tsc, limit and interrupted too (not compared by default)\n"
     "  --json            print one JSON object instead of the report\n"
     "  --junit FILE      also write a JUnit XML file (a testcase per vCPU, one for timing)\n"
     "Exit status: 0 agreement, 1 divergence, 64 bad command line, 65 malformed trace,\n"

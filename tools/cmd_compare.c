@@ -220,7 +220,7 @@ static int run_one(const struct cmp_opts *o, const struct guest_image *img, stru
     L->n = cfg.vcpus;
     L->v = calloc(L->n, sizeof(*L->v));
     SNP_ASSERT(L->v);
-    struct snpref_options opt = {NULL, NULL, sink, L};
+    struct snpref_options opt = {.sink = sink, .sink_ctx = L};
     struct snpref_system *sys;
     if (snpref_create(&sys, &cfg, img, &opt, &status, err, sizeof(err)) < 0) {
         fprintf(stderr, "snpref: compare (%s): %s\n", L->fabric, err);

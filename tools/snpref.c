@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fabric.h"
@@ -33,8 +34,14 @@ static const char usage_run[] =
     "  --quantum N          instructions per scheduling quantum\n"
     "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"
     "  --quiet              no summary on stderr\n"
+    "  --progress           progress on stderr: instructions, simulated time, host rate\n"
+    "                       (the default on a terminal unless --quiet)\n"
+    "  --no-progress        no progress, even on a terminal\n"
+    "SIGINT or SIGTERM ends the run at the next quantum boundary: the trace is\n"
+    "completed with an `interrupted` event, the summary printed, exit 130 or 143.\n"
     "Exit status: the guest's value 0-63; 64 bad command line, 65 malformed input,\n"
-    "66 missing input, 70 internal error, 80 guest shutdown, 81 instruction limit.\n";
+    "66 missing input, 70 internal error, 80 guest shutdown, 81 instruction limit,\n"
+    "128 + N ended by signal N.\n";
 
 static const char usage_main[] =
     "usage: snpref COMMAND [ARGS]\n"
@@ -147,6 +154,7 @@ struct run_opts {
     const char *guest, *config, *trace;
     const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style;
     bool quiet;
+    int progress; /* 1 --progress, 0 --no-progress, -1 neither */
 };
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
@@ -157,9 +165,11 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         {"trace", required_argument, 0, 't'},     {"max-insns", required_argument, 0, 'x'},
         {"quantum", required_argument, 0, 'q'},   {"exit-style", required_argument, 0, 'e'},
         {"quiet", no_argument, 0, 'Q'},           {"help", no_argument, 0, 'h'},
+        {"progress", no_argument, 0, 'P'},        {"no-progress", no_argument, 0, 'N'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof(*o));
+    o->progress = -1;
     opterr = 0;
     optind = 1;
     int ch;
@@ -174,6 +184,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'q': o->quantum = optarg; break;
         case 'e': o->exit_style = optarg; break;
         case 'Q': o->quiet = true; break;
+        case 'P': o->progress = 1; break;
+        case 'N': o->progress = 0; break;
         case 'h': fputs(usage_run, stdout); return -1;
         default: return bad_option(ch, argv);
         }
@@ -242,7 +254,13 @@ static int cmd_run(int argc, char **argv)
         return rc;
     int status = 0;
     struct snpref_system *sys;
-    struct snpref_options opt = {o.trace, stdout, NULL, NULL};
+    struct progress prog;
+    progress_init(&prog, o.progress == 1 || (o.progress < 0 && !o.quiet && isatty(STDERR_FILENO)),
+                  cfg.core_hz);
+    /* Before the trace is opened: a signal from then on ends the run cleanly. */
+    struct snpref_options opt = {.trace_path = o.trace, .console = stdout,
+                                 .interrupt = runctl_signals(),
+                                 .progress = prog.on ? progress_tick : NULL, .progress_ctx = &prog};
     if (snpref_create(&sys, &cfg, &img, &opt, &status, err, sizeof(err)) < 0) {
         fprintf(stderr, "snpref: %s\n", err);
         free(owned);
@@ -256,6 +274,7 @@ static int cmd_run(int argc, char **argv)
         return SNPREF_ST_NOINPUT;
     }
     fflush(stdout);
+    progress_end(&prog, res.insns, res.cycles);
     if (!o.quiet)
         print_summary(&cfg, &res);
     if (res.launch_digest[0] && !o.quiet)
@@ -267,7 +286,8 @@ static int cmd_run(int argc, char **argv)
     switch (res.outcome) {
     case SNPREF_SHUTDOWN: fprintf(stderr, "snpref: guest shutdown: %s\n", res.reason); break;
     case SNPREF_HUNG: fprintf(stderr, "snpref: guest hung: %s\n", res.reason); break;
-    case SNPREF_LIMIT: fprintf(stderr, "snpref: %s\n", res.reason); break;
+    case SNPREF_LIMIT:
+    case SNPREF_INTERRUPTED: fprintf(stderr, "snpref: %s\n", res.reason); break;
     case SNPREF_EXITED: break;
     }
     snpref_destroy(sys);

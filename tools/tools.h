@@ -24,6 +24,21 @@ int guest_arg(int argc, char **argv, const char **guest);
 /* getopt_long's ':' or '?': one line naming the option, status 64. */
 int bad_option(int ch, char **argv);
 
+/* runctl.c: the signal handlers and progress line of `snpref run`. */
+#include <signal.h>
+/* Installs SIGINT/SIGTERM handlers; returns the flag they set (the signal). */
+const volatile sig_atomic_t *runctl_signals(void);
+struct progress {
+    bool on, tty, shown;
+    int64_t start, last;      /* host ns: display pacing only */
+    uint64_t insns, cycles, core_hz;
+};
+void progress_init(struct progress *p, bool on, uint64_t core_hz);
+/* snpref_options.progress: redraws at most a few times per host second. */
+void progress_tick(void *ctx, uint64_t insns, uint64_t cycles);
+/* The final line, when progress is on. */
+void progress_end(struct progress *p, uint64_t insns, uint64_t cycles);
+
 int cmd_bench(int argc, char **argv);
 int cmd_attacks(int argc, char **argv); /* cmd_attacks.c */
 int cmd_compare(int argc, char **argv); /* cmd_compare.c */

@@ -203,6 +203,7 @@ void trc_ignore_defaults(uint32_t *ignore)
     memset(ignore, 0, sizeof(trc_ignore_t));
     ignore[TRC_EV_tsc] = TRC_IGNORE_EVENT;
     ignore[TRC_EV_limit] = TRC_IGNORE_EVENT;
+    ignore[TRC_EV_interrupted] = TRC_IGNORE_EVENT;
 }
 
 const char *trc_div_name(enum trc_div_kind k)

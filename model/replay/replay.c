@@ -672,7 +672,7 @@ static void stim_savic_vmrun(struct replay *r, const struct trc_rec *rec, unsign
     rp_flush(r);
 }
 
-/* exit, shutdown, limit: the model stops; nothing in flight arrives any more. */
+/* exit, shutdown, limit, interrupted: the model stops; nothing in flight arrives any more. */
 static void stim_end(struct replay *r, const struct trc_rec *rec, unsigned long line)
 {
     pass(r, rec, line);
@@ -787,6 +787,7 @@ static const struct {
     {TRC_EV_savic_irr, stim_savic_vmrun}, {TRC_EV_savic_nmi, stim_savic_vmrun},
     {TRC_EV_avic_doorbell, avic_outcome}, {TRC_EV_avic_incomplete_ipi, avic_outcome},
     {TRC_EV_avic_unaccelerated_access, avic_outcome},
+    {TRC_EV_interrupted, stim_end},
 };
 
 /* Events only a vCPU that executes emits: one seen from a vCPU the replay

@@ -43,7 +43,7 @@ static int run(const char *guest, const char *apic, const char *mode, unsigned v
     cfg.vcpus = vcpus;
     size_t len;
     FILE *con = open_memstream(out, &len);
-    struct snpref_options opt = {NULL, con, NULL, NULL};
+    struct snpref_options opt = {.console = con};
     struct snpref_system *sys;
     char err[256];
     int status;

@@ -7,9 +7,13 @@
  */
 #include <check.h>
 #include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "scn.h"
@@ -92,8 +96,8 @@ START_TEST(a_32_bit_elf_is_refused_with_status_65)
 }
 END_TEST
 
-/* A one-segment ELF64 whose segment sits at paddr. */
-static const char *elf64_at(const char *name, uint64_t paddr)
+/* A one-segment ELF64 whose segment sits at paddr and holds code. */
+static const char *elf64_code(const char *name, uint64_t paddr, const uint8_t *code, size_t len)
 {
     struct {
         Elf64_Ehdr eh;
@@ -118,10 +122,16 @@ static const char *elf64_at(const char *name, uint64_t paddr)
     img.ph.p_offset = offsetof(typeof(img), code);
     img.ph.p_vaddr = img.ph.p_paddr = paddr;
     img.ph.p_filesz = img.ph.p_memsz = sizeof(img.code);
+    ck_assert(len <= sizeof(img.code));
+    memcpy(img.code, code, len);
+    return tmpfile_with(name, &img, sizeof(img));
+}
+
+static const char *elf64_at(const char *name, uint64_t paddr)
+{
     /* mov $7, %eax; out %eax, $0xf4 */
     static const uint8_t code[] = {0xB8, 0x07, 0x00, 0x00, 0x00, 0xE7, 0xF4};
-    memcpy(img.code, code, sizeof(code));
-    return tmpfile_with(name, &img, sizeof(img));
+    return elf64_code(name, paddr, code, sizeof(code));
 }
 
 START_TEST(a_segment_outside_guest_ram_is_refused_with_status_65)
@@ -321,6 +331,164 @@ START_TEST(a_failed_run_leaves_no_trace_behind)
 }
 END_TEST
 
+/* ---- Long and interrupted runs ------------------------------------------------------ */
+
+/* A guest that never ends: jmp . */
+static const char *looping_guest(void)
+{
+    static const uint8_t code[] = {0xEB, 0xFE};
+    return elf64_code("loop.elf", 0x200000, code, sizeof(code));
+}
+
+struct child {
+    pid_t pid;
+    char err[300];
+};
+
+/* Starts `snpref ARGS...` with stdout discarded and stderr to a file. */
+static void start_tool(struct child *c, const char *const *args)
+{
+    char *argv[16];
+    int n = 0;
+    argv[n++] = (char *)SNPREF_TOOL;
+    for (; *args; args++)
+        argv[n++] = (char *)*args;
+    argv[n] = NULL;
+    snprintf(c->err, sizeof(c->err), "%s/stderr", tmpdir);
+    c->pid = fork();
+    ck_assert(c->pid >= 0);
+    if (c->pid == 0) {
+        int fd = open(c->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+/* Waits (polling, up to a minute) until the condition holds: the test sends
+ * its signal only once the run is known to be under way. */
+static void wait_until(bool (*cond)(const char *, const char *), const char *a, const char *b)
+{
+    for (int i = 0; i < 6000 && !cond(a, b); i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    ck_assert_msg(cond(a, b), "%s never showed %s", a, b ? b : "up");
+}
+
+static bool exists(const char *path, const char *unused)
+{
+    (void)unused;
+    return access(path, F_OK) == 0;
+}
+
+static int finish(struct child *c)
+{
+    int st;
+    ck_assert(waitpid(c->pid, &st, 0) == c->pid);
+    ck_assert_msg(WIFEXITED(st), "snpref died of signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    return WEXITSTATUS(st);
+}
+
+/* The trace is complete (the reader reads it to the end), its last line is the
+ * interrupted event with the signal, replay reads it, and no .tmp is left. */
+static void assert_interrupted_trace(const char *trace, int signo)
+{
+    char tmp[320], want[64];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", trace);
+    ck_assert_msg(access(tmp, F_OK) != 0, "%s left behind", tmp);
+    struct scn_run r = {0};
+    snprintf(r.trace_path, sizeof(r.trace_path), "%s", trace);
+    scn_load_trace(&r);
+    ck_assert_uint_ge(r.nev, 1);
+    const struct scn_event *last = &r.ev[r.nev - 1];
+    ck_assert_msg(scn_is(last, "interrupted"), "last event: %s", trc_catalogue[last->r.ev].name);
+    ck_assert_uint_eq(scn_u(last, "signal"), (uint64_t)signo);
+    ck_assert_uint_eq(scn_count(&r, "interrupted", -2), 1);
+    r.trace_path[0] = '\0'; /* scn_free would delete it */
+    scn_free(&r);
+    size_t len;
+    char *text = slurp(trace, &len);
+    snprintf(want, sizeof(want), "\"ev\":\"interrupted\",\"signal\":%d,", signo);
+    ck_assert(len > 0 && text[len - 1] == '\n');
+    text[len - 1] = '\0';
+    const char *line = strrchr(text, '\n');
+    ck_assert_msg(line && strstr(line, want), "last line: %s", line ? line : text);
+    free(text);
+    scn_run_tool(&r, "replay", trace, NULL);
+    ck_assert_msg(r.status == 0, "replay: status %d: %s", r.status, r.err);
+    scn_free(&r);
+}
+
+START_TEST(sigint_ends_a_long_run_with_a_complete_trace_marked_interrupted_and_status_130)
+{
+    char trace[300];
+    snprintf(trace, sizeof(trace), "%s/long.jsonl", tmpdir);
+    const char *args[] = {"run", looping_guest(), "--vcpus", "1", "--max-insns", "2000000000",
+                          "--trace", trace, "--progress", NULL};
+    struct child c;
+    start_tool(&c, args);
+    /* A progress line on stderr: the guest is running. */
+    wait_until(file_has, c.err, " ms simulated, ");
+    kill(c.pid, SIGINT);
+    ck_assert_int_eq(finish(&c), 130);
+    ck_assert_msg(file_has(c.err, "interrupted by signal 2"), "no reason on stderr");
+    ck_assert_msg(file_has(c.err, "  vcpu        insns"), "no summary on stderr");
+    assert_interrupted_trace(trace, SIGINT);
+}
+END_TEST
+
+START_TEST(sigterm_ends_a_long_run_with_status_143_and_no_progress_in_a_pipe)
+{
+    char trace[300], tmp[310];
+    snprintf(trace, sizeof(trace), "%s/term.jsonl", tmpdir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", trace);
+    const char *args[] = {"run", looping_guest(), "--vcpus", "1", "--max-insns", "2000000000",
+                          "--trace", trace, NULL};
+    struct child c;
+    start_tool(&c, args);
+    /* The handlers are in place before the trace is opened. */
+    wait_until(exists, tmp, NULL);
+    kill(c.pid, SIGTERM);
+    ck_assert_int_eq(finish(&c), 143);
+    ck_assert(file_has(c.err, "interrupted by signal 15"));
+    ck_assert_msg(!file_has(c.err, " ms simulated, "), "progress without --progress in a pipe");
+    assert_interrupted_trace(trace, SIGTERM);
+}
+END_TEST
+
+START_TEST(progress_appears_with_the_flag_and_never_in_a_pipe_without_it)
+{
+    struct scn_run r;
+    scn_run_tool(&r, "run", "--progress", "--quiet", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(scn_has(r.err, " instructions, ") && scn_has(r.err, " ms simulated, ") &&
+                      scn_has(r.err, " M instructions/s\n"),
+                  "%s", r.err);
+    ck_assert_msg(!strchr(r.err, '\r'), "a pipe gets whole lines, not redraws");
+    scn_free(&r);
+    scn_run_tool(&r, "run", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(!scn_has(r.err, " ms simulated, "), "%s", r.err);
+    scn_free(&r);
+    scn_run_tool(&r, "run", "--progress", "--no-progress", NULL);
+    ck_assert_msg(!scn_has(r.err, " ms simulated, "), "%s", r.err);
+    scn_free(&r);
+}
+END_TEST
+
 START_TEST(help_and_version_exit_zero)
 {
     struct scn_run r;
@@ -360,6 +528,9 @@ int main(void)
     tcase_add_test(tc, a_trace_read_and_written_again_is_byte_identical);
     tcase_add_test(tc, a_failed_run_leaves_no_trace_behind);
     tcase_add_test(tc, help_and_version_exit_zero);
+    tcase_add_test(tc, sigint_ends_a_long_run_with_a_complete_trace_marked_interrupted_and_status_130);
+    tcase_add_test(tc, sigterm_ends_a_long_run_with_status_143_and_no_progress_in_a_pipe);
+    tcase_add_test(tc, progress_appears_with_the_flag_and_never_in_a_pipe_without_it);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
