@@ -80,7 +80,9 @@ struct snpref_result {
 
 /*
  * Builds a system. Returns 0, or -1 with a message in err and the exit status
- * in *status (65 bad image, 64 bad config values, 70 internal).
+ * in *status: 65 a bad image, or config values in conflict ("FILE: field 'F':
+ * why", config_validate) including an SNP policy the PSP refuses; 66 the trace
+ * cannot be written; 64 guest RAM cannot be allocated; 70 internal.
  */
 int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
                   const struct guest_image *img, const struct snpref_options *opt, int *status,

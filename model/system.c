@@ -546,8 +546,8 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->apic_id[i] = sys->apic_ids[i];
 }
 
-static int create_parts(struct system *sys, const struct snpref_options *opt, char *err,
-                        size_t errlen)
+static int create_parts(struct system *sys, const struct snpref_options *opt, int *status,
+                        char *err, size_t errlen)
 {
     sys->tk = tm_create(err, errlen);
     if (!sys->tk)
@@ -558,8 +558,10 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, ch
                                sys->cfg.quantum, cfgjson};
         sys->trace = trc_open(opt->trace_path, &h, err, errlen);
         free(cfgjson);
-        if (!sys->trace)
+        if (!sys->trace) {
+            *status = SNPREF_ST_NOINPUT; /* the trace's directory is missing or unwritable */
             return -1;
+        }
         if (opt->sink)
             trc_set_sink(sys->trace, opt->sink, opt->sink_ctx);
     }
@@ -618,17 +620,22 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         sys->progress = opt->progress;
         sys->progress_ctx = opt->progress_ctx;
     }
+    /* A conflict between config values is malformed input, like a bad value. */
     if (config_validate(cfg, err, errlen) < 0) {
-        *status = SNPREF_ST_USAGE;
+        *status = SNPREF_ST_DATAERR;
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
     if (mem_init(&sys->mem, cfg->ram_mb << 20, err, errlen) < 0)
         CREATE_FAIL(SNPREF_ST_USAGE, "%s", "cannot allocate guest RAM");
     loader_layout(sys->mem.size, sys->n, &sys->layout);
-    if (sys->layout.free_end < (2u << 20) || sys->layout.free_end > sys->mem.size)
-        CREATE_FAIL(SNPREF_ST_USAGE, "ram_mb %" PRIu64 " is too small for %u vCPUs", cfg->ram_mb,
-                    sys->n);
+    if (sys->layout.free_end < (2u << 20) || sys->layout.free_end > sys->mem.size) {
+        config_fail(cfg, "ram_mb", err, errlen, "%" PRIu64 " is too small for %u vCPUs",
+                    cfg->ram_mb, sys->n);
+        *status = SNPREF_ST_DATAERR;
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
+    }
     uint64_t image_end;
     if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0) {
         *status = SNPREF_ST_DATAERR;
@@ -647,8 +654,8 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     SNP_ASSERT(sys->img_data);
     memcpy(sys->img_data, img->data, img->len);
     sys->img = (struct guest_image){sys->img_data, img->len, img->name};
-    if (create_parts(sys, opt, err, errlen) < 0) {
-        *status = SNPREF_ST_INTERNAL;
+    *status = SNPREF_ST_INTERNAL;
+    if (create_parts(sys, opt, status, err, errlen) < 0) {
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
