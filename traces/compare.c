@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "snpref/base.h"
+#include "snpref/text.h"
 
 /* ---- Tolerances -------------------------------------------------------------- */
 
@@ -523,7 +524,7 @@ static void keep_header(struct trc_header *dst, const struct trc_header *h)
 static int open_sides(struct cmp *c, const char *paths[2], int *status, char *err, size_t errlen)
 {
     for (int k = 0; k < 2; k++) {
-        FILE *f = fopen(paths[k], "r");
+        FILE *f = snp_fopen_input(paths[k], "r");
         if (!f) {
             *status = 66;
             snprintf(err, errlen, "%s: cannot open trace: %s", paths[k], strerror(errno));
