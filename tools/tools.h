@@ -13,6 +13,11 @@ struct guest_image;
 extern const unsigned char snpref_demo_elf[];
 extern const size_t snpref_demo_elf_len;
 
+/* "snpref: MESSAGE" on stderr, user text escaped to keep it one line. */
+void error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* User text s escaped into buf for a line of its own (snp_esc_inplace). */
+const char *esc_text(const char *s, char *buf, size_t len);
+/* The same with " (see snpref --help)"; returns 64. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 /* Reads a guest file; on error prints one line and returns the exit status. */
