@@ -33,6 +33,8 @@
 
 /* ---- Scheduling ------------------------------------------------------------------ */
 
+static void end_interrupted(struct system *sys, int signo);
+
 /* Instructions until `at` on this vCPU's clock (at least one). */
 static uint64_t insns_until(struct slot *s, uint64_t at)
 {
@@ -64,6 +66,12 @@ static void run_quantum(void *arg)
     if (sys->trace)
         trc_advance(sys->trace, tm_now(sys->tk));
     dev_tick(&sys->dev);
+    if (sys->progress)
+        sys->progress(sys->progress_ctx, sys->insns_total, tm_now(sys->tk));
+    if (sys->interrupt && *sys->interrupt) {
+        end_interrupted(sys, (int)*sys->interrupt);
+        return;
+    }
     uint64_t budget = quantum_budget(s);
     if (!budget) {
         char why[96];
@@ -116,6 +124,24 @@ static void run_quantum(void *arg)
     case VCPU_RUNNING:
         break;
     }
+}
+
+/* A signal ends the run between quanta: every vCPU is at an instruction
+ * boundary, so the trace is complete up to here. Its marker carries the
+ * latest time any vCPU reached, which puts it after every event already
+ * emitted: it is the trace's last line. */
+static void end_interrupted(struct system *sys, int signo)
+{
+    uint64_t end = tm_now(sys->tk);
+    for (unsigned i = 0; i < sys->n; i++)
+        if (sys->slots[i].t_end > end)
+            end = sys->slots[i].t_end;
+    TRC(sys->trace, interrupted, end, -1, (uint64_t)signo, sys->insns_total);
+    char why[96];
+    snprintf(why, sizeof(why), "interrupted by signal %d after %" PRIu64 " instructions", signo,
+             sys->insns_total);
+    sys->res.signal = signo;
+    sys_finish(sys, SNPREF_INTERRUPTED, -1, 0, why);
 }
 
 /* ---- INIT and SIPI ---------------------------------------------------------------- */
@@ -521,8 +547,8 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->apic_id[i] = sys->apic_ids[i];
 }
 
-static int create_parts(struct system *sys, const struct snpref_options *opt, char *err,
-                        size_t errlen)
+static int create_parts(struct system *sys, const struct snpref_options *opt, int *status,
+                        char *err, size_t errlen)
 {
     sys->tk = tm_create(err, errlen);
     if (!sys->tk)
@@ -533,8 +559,10 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, ch
                                sys->cfg.quantum, cfgjson};
         sys->trace = trc_open(opt->trace_path, &h, err, errlen);
         free(cfgjson);
-        if (!sys->trace)
+        if (!sys->trace) {
+            *status = SNPREF_ST_NOINPUT; /* the trace's directory is missing or unwritable */
             return -1;
+        }
         if (opt->sink)
             trc_set_sink(sys->trace, opt->sink, opt->sink_ctx);
     }
@@ -590,17 +618,27 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         sys->cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
     sys->n = cfg->vcpus;
     sys->res.vcpu = -1;
+    if (opt) {
+        sys->interrupt = opt->interrupt;
+        sys->progress = opt->progress;
+        sys->progress_ctx = opt->progress_ctx;
+    }
+    /* A conflict between config values is malformed input, like a bad value. */
     if (config_validate(cfg, err, errlen) < 0) {
-        *status = SNPREF_ST_USAGE;
+        *status = SNPREF_ST_DATAERR;
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
     if (mem_init(&sys->mem, cfg->ram_mb << 20, err, errlen) < 0)
         CREATE_FAIL(SNPREF_ST_USAGE, "%s", "cannot allocate guest RAM");
     loader_layout(sys->mem.size, sys->n, &sys->layout);
-    if (sys->layout.free_end < (2u << 20) || sys->layout.free_end > sys->mem.size)
-        CREATE_FAIL(SNPREF_ST_USAGE, "ram_mb %" PRIu64 " is too small for %u vCPUs", cfg->ram_mb,
-                    sys->n);
+    if (sys->layout.free_end < (2u << 20) || sys->layout.free_end > sys->mem.size) {
+        config_fail(cfg, "ram_mb", err, errlen, "%" PRIu64 " is too small for %u vCPUs",
+                    cfg->ram_mb, sys->n);
+        *status = SNPREF_ST_DATAERR;
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
+    }
     uint64_t image_end;
     if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0) {
         *status = SNPREF_ST_DATAERR;
@@ -619,8 +657,8 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     SNP_ASSERT(sys->img_data);
     memcpy(sys->img_data, img->data, img->len);
     sys->img = (struct guest_image){sys->img_data, img->len, img->name};
-    if (create_parts(sys, opt, err, errlen) < 0) {
-        *status = SNPREF_ST_INTERNAL;
+    *status = SNPREF_ST_INTERNAL;
+    if (create_parts(sys, opt, status, err, errlen) < 0) {
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
@@ -726,6 +764,8 @@ int snpref_exit_status(const struct snpref_result *r, int qemu_style, char *warn
         return SNPREF_ST_SHUTDOWN;
     case SNPREF_LIMIT:
         return SNPREF_ST_LIMIT;
+    case SNPREF_INTERRUPTED:
+        return SNPREF_ST_SIGNAL + r->signal;
     }
     return SNPREF_ST_INTERNAL;
 }

@@ -82,14 +82,15 @@ int cmd_replay(int argc, char **argv)
     char err[512];
     rc = replay_run(&c.o, &st, err, sizeof(err));
     if (rc > 1) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         return rc;
     }
+    char path[512];
     if (!c.quiet)
         fprintf(stderr,
                 "snpref replay: %s: %s, %" PRIu64 " events: %" PRIu64 " stimuli, %" PRIu64
                 " outcomes reproduced, %" PRIu64 " not recorded, %" PRIu64 " passed through (%s)\n",
-                c.o.trace_path, rc ? "DIVERGES" : "agrees", st.events, st.stimuli, st.outcomes,
+                esc_text(c.o.trace_path, path, sizeof(path)), rc ? "DIVERGES" : "agrees", st.events, st.stimuli, st.outcomes,
                 st.unrecorded, st.passthrough, st.partial ? "partial" : "strict");
     return rc;
 }

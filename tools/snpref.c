@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fabric.h"
 #include "loader.h"
 #include "silicon.h"
 #include "snpref.h"
+#include "snpref/text.h"
 #include "tools.h"
 #include "trace.h"
 
@@ -32,10 +34,16 @@
     "  --max-insns N        stop after N instructions in all (exit 81)\n"               \
     "  --quantum N          instructions per scheduling quantum\n"                      \
     "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"        \
-    "  --quiet              no summary on stderr\n"
+    "  --quiet              no summary on stderr\n"                                    \
+    "  --progress           progress on stderr: instructions, simulated time, host rate\n" \
+    "                       (the default on a terminal unless --quiet)\n"              \
+    "  --no-progress        no progress, even on a terminal\n"
 #define EXIT_STATUS                                                                       \
+    "SIGINT or SIGTERM ends the run at the next quantum boundary: the trace is\n"       \
+    "completed with an `interrupted` event, the summary printed, exit 130 or 143.\n"    \
     "Exit status: the guest's value 0-63; 64 bad command line, 65 malformed input,\n"     \
-    "66 missing input, 70 internal error, 80 guest shutdown, 81 instruction limit.\n"
+    "66 missing input, 70 internal error, 80 guest shutdown, 81 instruction limit,\n"   \
+    "128 + N ended by signal N.\n"
 
 static const char usage_run[] =
     "usage: snpref run [GUEST.elf] [options]\n"
@@ -78,14 +86,35 @@ static const char usage_main[] =
     "The docs/ named here are in the source tree and, installed, in share/doc/snpref\n"
     "under the install prefix.\n";
 
+/* Every error line of the tools goes out here, escaped: one line, whatever
+ * bytes the user's names and values held (snpref/text.h). */
+static void verror_line(const char *tail, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fprintf(stderr, "snpref: %s%s\n", snp_esc_inplace(msg, sizeof(msg)), tail);
+}
+
+const char *esc_text(const char *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", s);
+    return snp_esc_inplace(buf, len);
+}
+
+void error_line(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror_line("", fmt, ap);
+    va_end(ap);
+}
+
 int usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("snpref: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    verror_line(" (see snpref --help)", fmt, ap);
     va_end(ap);
-    fputs(" (see snpref --help)\n", stderr);
     return SNPREF_ST_USAGE;
 }
 
@@ -114,15 +143,11 @@ int load_guest(const char *path, struct guest_image *img, uint8_t **owned)
     return 0;
 }
 
-/* Strict unsigned parse: decimal or 0x hex, no trailing junk. */
+/* Strict unsigned parse: decimal or 0x hex, nothing else (snp_parse_u64). */
 bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    if (!s || !*s || *s == '-')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (*end || errno || v < lo || v > hi)
+    uint64_t v;
+    if (!snp_parse_u64(s, &v) || v < lo || v > hi)
         return false;
     *out = v;
     return true;
@@ -130,9 +155,9 @@ bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 
 int read_image(const char *path, struct guest_image *img, uint8_t **owned)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = snp_fopen_input(path, "rb");
     if (!f) {
-        fprintf(stderr, "snpref: %s: cannot open guest: %s\n", path, strerror(errno));
+        error_line("%s: cannot open guest: %s", path, strerror(errno));
         return SNPREF_ST_NOINPUT;
     }
     size_t cap = 1 << 16, n = 0;
@@ -149,7 +174,7 @@ int read_image(const char *path, struct guest_image *img, uint8_t **owned)
     fclose(f);
     if (bad) {
         free(buf);
-        fprintf(stderr, "snpref: %s: read error\n", path);
+        error_line("%s: read error", path);
         return SNPREF_ST_NOINPUT;
     }
     *owned = buf;
@@ -176,6 +201,7 @@ struct run_opts {
     const char *guest, *config, *trace;
     const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style;
     bool quiet;
+    int progress; /* 1 --progress, 0 --no-progress, -1 neither */
 };
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
@@ -186,9 +212,11 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         {"trace", required_argument, 0, 't'},     {"max-insns", required_argument, 0, 'x'},
         {"quantum", required_argument, 0, 'q'},   {"exit-style", required_argument, 0, 'e'},
         {"quiet", no_argument, 0, 'Q'},           {"help", no_argument, 0, 'h'},
+        {"progress", no_argument, 0, 'P'},        {"no-progress", no_argument, 0, 'N'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof(*o));
+    o->progress = -1;
     opterr = 0;
     optind = 1;
     int ch;
@@ -203,6 +231,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'q': o->quantum = optarg; break;
         case 'e': o->exit_style = optarg; break;
         case 'Q': o->quiet = true; break;
+        case 'P': o->progress = 1; break;
+        case 'N': o->progress = 0; break;
         case 'h': fputs(usage_run, stdout); return -1;
         default: return bad_option(ch, argv);
         }
@@ -226,7 +256,8 @@ static int apply_flags(const struct run_opts *o, struct snp_config *c)
     }
     if (o->apic) {
         if (!fabric_find(o->apic))
-            return usage_error("--apic: no interrupt fabric named '%s'", o->apic);
+            return usage_error("--apic: no interrupt fabric named '%s'; snpref fabrics lists them",
+                               o->apic);
         snprintf(c->apic, sizeof(c->apic), "%s", o->apic);
     }
     if (o->max_insns) {
@@ -259,7 +290,7 @@ static int cmd_run(int argc, char **argv)
     if (o.config) {
         int status;
         if (config_load(&cfg, o.config, &status, err, sizeof(err)) < 0) {
-            fprintf(stderr, "snpref: %s\n", err);
+            error_line("%s", err);
             return status;
         }
     }
@@ -271,20 +302,27 @@ static int cmd_run(int argc, char **argv)
         return rc;
     int status = 0;
     struct snpref_system *sys;
-    struct snpref_options opt = {.trace_path = o.trace, .console = stdout, .console_input = true};
+    struct progress prog;
+    progress_init(&prog, o.progress == 1 || (o.progress < 0 && !o.quiet && isatty(STDERR_FILENO)),
+                  cfg.core_hz);
+    /* Before the trace is opened: a signal from then on ends the run cleanly. */
+    struct snpref_options opt = {.trace_path = o.trace, .console = stdout, .console_input = true,
+                                 .interrupt = runctl_signals(),
+                                 .progress = prog.on ? progress_tick : NULL, .progress_ctx = &prog};
     if (snpref_create(&sys, &cfg, &img, &opt, &status, err, sizeof(err)) < 0) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         free(owned);
         return status;
     }
     struct snpref_result res;
     if (snpref_run(sys, &res, err, sizeof(err)) < 0) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         snpref_destroy(sys);
         free(owned);
         return SNPREF_ST_NOINPUT;
     }
     fflush(stdout);
+    progress_end(&prog, res.insns, res.cycles);
     if (!o.quiet)
         print_summary(&cfg, &res);
     if (res.launch_digest[0] && !o.quiet)
@@ -294,9 +332,10 @@ static int cmd_run(int argc, char **argv)
     if (warn[0])
         fprintf(stderr, "snpref: warning: %s\n", warn);
     switch (res.outcome) {
-    case SNPREF_SHUTDOWN: fprintf(stderr, "snpref: guest shutdown: %s\n", res.reason); break;
-    case SNPREF_HUNG: fprintf(stderr, "snpref: guest hung: %s\n", res.reason); break;
-    case SNPREF_LIMIT: fprintf(stderr, "snpref: %s\n", res.reason); break;
+    case SNPREF_SHUTDOWN: error_line("guest shutdown: %s", res.reason); break;
+    case SNPREF_HUNG: error_line("guest hung: %s", res.reason); break;
+    case SNPREF_LIMIT:
+    case SNPREF_INTERRUPTED: error_line("%s", res.reason); break;
     case SNPREF_EXITED: break;
     }
     snpref_destroy(sys);
@@ -304,17 +343,59 @@ static int cmd_run(int argc, char **argv)
     return code;
 }
 
+static const char usage_events[] =
+    "usage: snpref events [--markdown]\n"
+    "Prints the trace event catalogue (traces/events.def): every event, its fields,\n"
+    "their types and meaning; --markdown as the table in docs/trace-format.md.\n";
+
+static const char usage_fabrics[] =
+    "usage: snpref fabrics\n"
+    "Lists the registered interrupt fabrics, the names --apic takes.\n";
+
 static const char *type_name(enum trc_type t)
 {
     static const char *const n[] = {"number", "signed number", "hex string", "string", "boolean"};
     return n[t];
 }
 
+/* An ENUM field's values: "one of `a`, `b`" (md) or " [a, b]"; "" for other fields. */
+static const char *enum_values(const struct trc_field_desc *fd, bool md, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (const char *const *v = fd->values; v && *v; v++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s%s%s",
+                 v == fd->values ? (md ? "one of " : " [") : ", ", md ? "`" : "", *v,
+                 md ? "`" : "");
+    if (fd->values && !md)
+        snprintf(buf + strlen(buf), len - strlen(buf), "]");
+    return buf;
+}
+
+/* The verbs without operands: --help, or the one flag they take (opt may be NULL). */
+static int simple_args(int argc, char **argv, const char *usage, const char *opt, bool *set)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (opt && !strcmp(argv[i], opt) && !*set)
+            *set = true;
+        else if (argv[i][0] == '-')
+            return usage_error("%s: unknown option '%s'", argv[0], argv[i]);
+        else
+            return usage_error("%s: unexpected argument '%s'", argv[0], argv[i]);
+    }
+    return 0;
+}
+
 static int cmd_events(int argc, char **argv)
 {
-    bool md = argc > 1 && !strcmp(argv[1], "--markdown");
-    if (argc > 1 && !md)
-        return usage_error("events: unknown option '%s'", argv[1]);
+    bool md = false;
+    int rc = simple_args(argc, argv, usage_events, "--markdown", &md);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    char tb[256];
     for (int i = 0; i < TRC_EV_COUNT; i++) {
         const struct trc_event_desc *d = &trc_catalogue[i];
         if (md)
@@ -322,12 +403,14 @@ static int cmd_events(int argc, char **argv)
         else
             printf("%s: %s\n", d->name, d->doc);
         for (unsigned f = 0; f < d->nfields; f++) {
+            const struct trc_field_desc *fd = &d->fields[f];
             if (md)
-                printf("| `%s` | %s | %s |\n", d->fields[f].name, type_name(d->fields[f].type),
-                       d->fields[f].doc);
+                printf("| `%s` | %s | %s |\n", fd->name,
+                       fd->values ? enum_values(fd, true, tb, sizeof(tb)) : type_name(fd->type),
+                       fd->doc);
             else
-                printf("    %-10s %-13s %s\n", d->fields[f].name, type_name(d->fields[f].type),
-                       d->fields[f].doc);
+                printf("    %-10s %-13s %s%s\n", fd->name, fd->values ? "enum" : type_name(fd->type),
+                       fd->doc, enum_values(fd, false, tb, sizeof(tb)));
         }
         if (md)
             printf("\n");
@@ -335,8 +418,11 @@ static int cmd_events(int argc, char **argv)
     return 0;
 }
 
-static int cmd_fabrics(void)
+static int cmd_fabrics(int argc, char **argv)
 {
+    int rc = simple_args(argc, argv, usage_fabrics, NULL, NULL);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     for (const struct fabric_ops *const *f = fabric_list; *f; f++)
         printf("%-10s %s\n", (*f)->name, (*f)->doc);
     return 0;
@@ -366,7 +452,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "events"))
         return cmd_events(argc - 1, argv + 1);
     if (!strcmp(cmd, "fabrics"))
-        return cmd_fabrics();
+        return cmd_fabrics(argc - 1, argv + 1);
     if (!strcmp(cmd, "replay"))
         return cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))

@@ -9,12 +9,14 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fabric.h"
 #include "snpref/base.h"
+#include "snpref/text.h"
 #include "snpref/sev.h"
 
 void config_defaults(struct snp_config *c)
@@ -203,6 +205,7 @@ struct loader {
         snprintf(m_, sizeof(m_), __VA_ARGS__);                                                     \
         snprintf((L)->err, (L)->errlen, "%s:%u: field '%s': %s", (L)->path,                        \
                  json_line_of((L)->text, field), field, m_);                                       \
+        snp_esc_inplace((L)->err, (L)->errlen);                                                    \
         return -1;                                                                                 \
     } while (0)
 
@@ -217,13 +220,11 @@ static int get_u64(struct loader *L, const cJSON *it, const char *field, uint64_
             CFG_FAIL(L, field, "expected a non-negative integer");
         v = (uint64_t)d;
     } else if (cJSON_IsString(it)) {
-        char *end;
-        errno = 0;
         const char *s = it->valuestring;
         if (strncmp(s, "0x", 2) != 0 || !s[2])
             CFG_FAIL(L, field, "expected an integer or a \"0x...\" string");
-        v = strtoull(s + 2, &end, 16);
-        if (*end || errno)
+        /* Hex digits only: strtoull would take "0x-30000" or "0x 10". */
+        if (!snp_parse_hex(s, &v))
             CFG_FAIL(L, field, "\"%s\" is not a 64-bit hex value", s);
     } else {
         CFG_FAIL(L, field, "expected an integer");
@@ -636,7 +637,7 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
 
 static char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = snp_fopen_input(path, "rb");
     if (!f)
         return NULL;
     char *buf = NULL;
@@ -670,12 +671,15 @@ int config_load(struct snp_config *c, const char *path, int *status, char *err, 
     char *text = read_file(path, &len);
     if (!text) {
         snprintf(err, errlen, "%s: cannot read config: %s", path, strerror(errno));
+        snp_esc_inplace(err, errlen);
         *status = 66;
         return -1;
     }
     *status = 65;
-    if (strlen(text) != len) {
-        snprintf(err, errlen, "%s: config contains a NUL byte", path);
+    if (strlen(text) != len || snp_json_has_nul_escape(text)) {
+        snprintf(err, errlen, "%s: config contains a NUL byte%s", path,
+                 strlen(text) != len ? "" : " (\\u0000 in a string)");
+        snp_esc_inplace(err, errlen);
         free(text);
         return -1;
     }
@@ -686,6 +690,7 @@ int config_load(struct snp_config *c, const char *path, int *status, char *err, 
         for (const char *p = text; end && p < end; p++)
             line += *p == '\n';
         snprintf(err, errlen, "%s:%u: malformed JSON", path, line);
+        snp_esc_inplace(err, errlen);
         free(text);
         return -1;
     }
@@ -697,40 +702,47 @@ int config_load(struct snp_config *c, const char *path, int *status, char *err, 
     }
     for (const cJSON *it = rc ? NULL : root->child; it && rc == 0; it = it->next)
         rc = load_member(&L, it, c);
+    if (rc == 0)
+        c->origin = path;
     cJSON_Delete(root);
     free(text);
     return rc;
 }
 
+int config_fail(const struct snp_config *c, const char *field, char *err, size_t errlen,
+                const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "%s: field '%s': %s", c->origin ? c->origin : "command line", field, why);
+    snp_esc_inplace(err, errlen);
+    return -1;
+}
+
 int config_validate(const struct snp_config *c, char *err, size_t errlen)
 {
-    if (c->ram_mb % 2) {
-        snprintf(err, errlen, "ram_mb %" PRIu64 " must be a multiple of 2", c->ram_mb);
-        return -1;
-    }
-    if (!fabric_find(c->apic)) {
-        snprintf(err, errlen, "no interrupt fabric named \"%s\"", c->apic);
-        return -1;
-    }
+    if (c->ram_mb % 2)
+        return config_fail(c, "ram_mb", err, errlen, "%" PRIu64 " must be a multiple of 2",
+                           c->ram_mb);
+    if (!fabric_find(c->apic))
+        return config_fail(c, "apic", err, errlen,
+                           "no interrupt fabric named \"%s\" (see snpref fabrics)", c->apic);
     bool savic = !strcmp(c->apic, "savic");
-    if (savic && strcmp(c->mode, "snp") != 0) {
-        snprintf(err, errlen, "apic \"savic\" needs mode snp (Secure AVIC is an SNP feature)");
-        return -1;
-    }
-    if ((c->sev.sev_features & SEV_FEAT_SECURE_AVIC) && !savic) {
-        snprintf(err, errlen, "sev.sev_features bit 16 (SecureAVIC) comes with apic \"savic\"");
-        return -1;
-    }
-    if (strcmp(c->mode, "snp") == 0 && !(c->sev.policy & (1ull << 17))) {
-        snprintf(err, errlen, "sev.policy %#" PRIx64 ": bit 17 must be 1 (fact sheet 8.4)",
-                 c->sev.policy);
-        return -1;
-    }
-    if (c->hostile.n && strcmp(c->mode, "plain") == 0) {
-        snprintf(err, errlen, "hostile.injections need mode sev-es or snp (the model's EVENTINJ "
-                              "is an SEV VMRUN's)");
-        return -1;
-    }
+    if (savic && strcmp(c->mode, "snp") != 0)
+        return config_fail(c, "apic", err, errlen,
+                           "\"savic\" needs mode snp (Secure AVIC is an SNP feature)");
+    if ((c->sev.sev_features & SEV_FEAT_SECURE_AVIC) && !savic)
+        return config_fail(c, "sev.sev_features", err, errlen,
+                           "bit 16 (SecureAVIC) comes with apic \"savic\"");
+    if (strcmp(c->mode, "snp") == 0 && !(c->sev.policy & (1ull << 17)))
+        return config_fail(c, "sev.policy", err, errlen,
+                           "%#" PRIx64 ": bit 17 must be 1 (fact sheet 8.4)", c->sev.policy);
+    if (c->hostile.n && strcmp(c->mode, "plain") == 0)
+        return config_fail(c, "hostile.injections", err, errlen,
+                           "need mode sev-es or snp (the model's EVENTINJ is an SEV VMRUN's)");
     return 0;
 }
 

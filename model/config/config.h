@@ -92,6 +92,9 @@ struct snp_config {
     unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
     struct cpuid_entry cpuid[CFG_MAX_CPUID];
     struct hostile_options hostile; /* none */
+    /* Not a setting: the config file the values came from (config_load sets
+     * it; NULL: defaults and flags only), named by config_fail(). Borrowed. */
+    const char *origin;
 };
 
 void config_defaults(struct snp_config *c);
@@ -103,8 +106,15 @@ void config_defaults(struct snp_config *c);
  */
 int config_load(struct snp_config *c, const char *path, int *status, char *err, size_t errlen);
 
-/* Checks cross-field rules (after command-line overrides). */
+/* Checks cross-field rules (after command-line overrides). Returns 0, or -1
+ * with "FILE: field 'F': problem" in err (config_fail). */
 int config_validate(const struct snp_config *c, char *err, size_t errlen);
+
+/* A conflict found after loading, in the form config_validate() reports:
+ * "FILE: field 'F': why", FILE being c->origin or "command line" when no file
+ * was loaded. Returns -1. */
+int config_fail(const struct snp_config *c, const char *field, char *err, size_t errlen,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The effective config as compact JSON (caller frees). Keys in fixed order. */
 char *config_to_json(const struct snp_config *c);

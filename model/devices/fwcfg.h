@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * QEMU's firmware configuration interface, the legacy I/O form (QEMU
- * docs/specs/fw_cfg.rst): a 16-bit selector written to port 0x510 picks an
+ * QEMU's firmware configuration interface, the legacy I/O form (QEMU's
+ * specification fw_cfg.rst, "Legacy I/O interface"): a 16-bit selector written to port 0x510 picks an
  * item; port 0x511 reads it byte by byte. kvm-unit-tests read the CPU count
  * and RAM size here. The DMA interface is not offered (FW_CFG_ID bit 1 clear).
  */

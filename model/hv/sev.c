@@ -160,6 +160,9 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
         L.status = psp_command(sev->psp, SEV_CMD_SNP_LAUNCH_FINISH, &fin, 0);
         L.what = psp_why(sev->psp);
     }
+    if (L.status == SEV_RET_POLICY_FAILURE)
+        return config_fail(&sys->cfg, "sev.policy", err, errlen, "%#" PRIx64
+                           ": the PSP refuses it: POLICY_FAILURE (%s)", sys->cfg.sev.policy, L.what);
     if (L.status != SEV_RET_SUCCESS) {
         snprintf(err, errlen, "SNP launch failed: %s (%s)", psp_status_name(L.status), L.what);
         return -1;

@@ -68,6 +68,9 @@ struct system {
     uint8_t *img_data;
     struct inflight *inflight; /* messages on the wire (system.c) */
     void (*run_quantum)(void *slot); /* the composition's quantum (system.c) */
+    const volatile sig_atomic_t *interrupt; /* snpref_options.interrupt */
+    void (*progress)(void *ctx, uint64_t insns, uint64_t cycles);
+    void *progress_ctx;
 
     bool done;
     struct snpref_result res;

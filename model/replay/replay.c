@@ -43,6 +43,7 @@
 #include "fab_savic.h"
 #include "replay_int.h"
 #include "snpref/base.h"
+#include "snpref/text.h"
 #include "wires.h"
 
 typedef void (*rp_fn)(struct replay *r, const struct trc_rec *rec, unsigned long line);
@@ -60,6 +61,7 @@ static void malformed(struct replay *r, unsigned long line, const char *field, c
     if (n > 0 && (size_t)n < sizeof(r->err))
         vsnprintf(r->err + n, sizeof(r->err) - (size_t)n, fmt, ap);
     va_end(ap);
+    snp_esc_inplace(r->err, sizeof(r->err)); /* the trace's strings quoted in it: one line */
     r->status = 65;
 }
 
@@ -672,7 +674,7 @@ static void stim_savic_vmrun(struct replay *r, const struct trc_rec *rec, unsign
     rp_flush(r);
 }
 
-/* exit, shutdown, limit: the model stops; nothing in flight arrives any more. */
+/* exit, shutdown, limit, interrupted: the model stops; nothing in flight arrives any more. */
 static void stim_end(struct replay *r, const struct trc_rec *rec, unsigned long line)
 {
     pass(r, rec, line);
@@ -787,6 +789,7 @@ static const struct {
     {TRC_EV_savic_irr, stim_savic_vmrun}, {TRC_EV_savic_nmi, stim_savic_vmrun},
     {TRC_EV_avic_doorbell, avic_outcome}, {TRC_EV_avic_incomplete_ipi, avic_outcome},
     {TRC_EV_avic_unaccelerated_access, avic_outcome},
+    {TRC_EV_interrupted, stim_end},
 };
 
 /* Events only a vCPU that executes emits: one seen from a vCPU the replay
@@ -833,6 +836,7 @@ static int header_config(struct replay *r, const struct trc_header *h, char *err
     snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
     int status = 0;
     int rc = ok ? config_load(&r->cfg, p, &status, e, sizeof(e)) : -1;
+    r->cfg.origin = r->path; /* not the memory file, gone below */
     close(fd);
     if (!ok) {
         snprintf(err, errlen, "%s: cannot hold the header's config", r->path);
@@ -925,7 +929,7 @@ static void init_vcpus(struct replay *r)
 
 static int setup(struct replay *r, char *err, size_t errlen)
 {
-    FILE *f = fopen(r->path, "r");
+    FILE *f = snp_fopen_input(r->path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open trace: %s", r->path, strerror(errno));
         return 66;

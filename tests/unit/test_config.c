@@ -382,12 +382,13 @@ START_TEST(validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks)
     config_defaults(&c);
     c.ram_mb = 9;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "ram_mb 9 must be a multiple of 2");
+    ck_assert_str_eq(err, "command line: field 'ram_mb': 9 must be a multiple of 2");
 
     config_defaults(&c);
     snprintf(c.apic, sizeof(c.apic), "nosuch");
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "no interrupt fabric named \"nosuch\"");
+    ck_assert_str_eq(err, "command line: field 'apic': no interrupt fabric named \"nosuch\" "
+                          "(see snpref fabrics)");
 
     /* SEV modes validate; an SNP policy without its must-be-one bit 17 does not. */
     static const char *const modes[] = {"sev-es", "snp"};
@@ -400,7 +401,7 @@ START_TEST(validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks)
     snprintf(c.mode, sizeof(c.mode), "snp");
     c.sev.policy = 0x10000;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "sev.policy 0x10000: bit 17 must be 1 (fact sheet 8.4)");
+    ck_assert_str_eq(err, "command line: field 'sev.policy': 0x10000: bit 17 must be 1 (fact sheet 8.4)");
     config_defaults(&c);
     c.ram_mb = 10;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);

@@ -234,7 +234,7 @@ START_TEST(hostile_injections_need_an_sev_mode)
     struct snp_config c;
     ck_assert_int_eq(load_text(&c, INJ("[{\"marker\": 1, \"vector\": 3}]")), 0);
     ck_assert_int_eq(config_validate(&c, g_err, sizeof(g_err)), -1);
-    ck_assert_ptr_nonnull(strstr(g_err, "hostile.injections need mode sev-es or snp"));
+    ck_assert_ptr_nonnull(strstr(g_err, "field 'hostile.injections': need mode sev-es or snp"));
     snprintf(c.mode, sizeof(c.mode), "sev-es");
     ck_assert_int_eq(config_validate(&c, g_err, sizeof(g_err)), 0);
 }
