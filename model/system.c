@@ -520,6 +520,56 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->apic_id[i] = sys->apic_ids[i];
 }
 
+/* An ELF guest with the SDK's boot environment, or a Linux bzImage (`--kernel`)
+ * by the x86 boot protocol. */
+static int load_image(struct system *sys, const struct guest_image *img, int *status, char *err,
+                      size_t errlen)
+{
+    *status = SNPREF_ST_DATAERR;
+    if (!img->kernel) {
+        uint64_t image_end;
+        if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0)
+            return -1;
+        fill_bootinfo(sys, image_end);
+        unsigned cbit = strcmp(sys->cfg.mode, "plain") ? 51 : 0;
+        loader_build(&sys->mem, &sys->layout, &sys->bootinfo, cbit);
+        return 0;
+    }
+    *status = SNPREF_ST_USAGE;
+    if (strcmp(sys->cfg.mode, "plain")) {
+        snprintf(err, errlen, "--kernel: the Linux boot protocol runs in mode plain, not \"%s\"",
+                 sys->cfg.mode);
+        return -1;
+    }
+    if (sys->mem.size > LINUX_MAX_RAM) {
+        snprintf(err, errlen, "ram_mb %" PRIu64 ": a Linux guest has at most %llu MiB (RAM ends "
+                 "below the 32-bit MMIO hole)", sys->cfg.ram_mb, LINUX_MAX_RAM >> 20);
+        return -1;
+    }
+    *status = SNPREF_ST_DATAERR;
+    struct linux_placement pl;
+    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &pl, err, errlen) < 0)
+        return -1;
+    sys->kernel_boot = true;
+    sys->entry = sys->entry0.rip;
+    return 0;
+}
+
+/* vCPU 0 of a Linux boot: the machine's long-mode state (CR0, CR4, EFER, flat
+ * segments, RFLAGS 0x2) with the loader's RIP, RSI, stack, page tables and GDT. */
+static void kernel_entry_state(const struct boot_entry *e, struct vcpu_boot *b)
+{
+    b->rip = e->rip;
+    b->rsp = e->rsp;
+    b->rsi = e->rsi;
+    b->rdi = 0;
+    b->cr3 = e->cr3;
+    b->gdt_base = e->gdt_base;
+    b->gdt_limit = e->gdt_limit;
+    b->cs = e->cs;
+    b->ds = e->ds;
+}
+
 static int create_parts(struct system *sys, const struct snpref_options *opt, char *err,
                         size_t errlen)
 {
@@ -598,24 +648,20 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     if (sys->layout.free_end < (2u << 20) || sys->layout.free_end > sys->mem.size)
         CREATE_FAIL(SNPREF_ST_USAGE, "ram_mb %" PRIu64 " is too small for %u vCPUs", cfg->ram_mb,
                     sys->n);
-    uint64_t image_end;
-    if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0) {
-        *status = SNPREF_ST_DATAERR;
-        snpref_destroy((struct snpref_system *)sys);
-        return -1;
-    }
     sys->slots = calloc(sys->n, sizeof(*sys->slots));
     sys->apic_ids = calloc(sys->n, sizeof(*sys->apic_ids));
     sys->sums = calloc(sys->n, sizeof(*sys->sums));
     SNP_ASSERT(sys->slots && sys->apic_ids && sys->sums);
     for (unsigned i = 0; i < sys->n; i++)
         sys->apic_ids[i] = i;
-    fill_bootinfo(sys, image_end);
-    loader_build(&sys->mem, &sys->layout, &sys->bootinfo, strcmp(cfg->mode, "plain") ? 51 : 0);
+    if (load_image(sys, img, status, err, errlen) < 0) {
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
+    }
     sys->img_data = malloc(img->len ? img->len : 1);
     SNP_ASSERT(sys->img_data);
     memcpy(sys->img_data, img->data, img->len);
-    sys->img = (struct guest_image){sys->img_data, img->len, img->name};
+    sys->img = (struct guest_image){sys->img_data, img->len, img->name, NULL};
     if (create_parts(sys, opt, err, errlen) < 0) {
         *status = SNPREF_ST_INTERNAL;
         snpref_destroy((struct snpref_system *)sys);
@@ -626,6 +672,8 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     struct vcpu_boot b;
     for (unsigned i = 0; !sys->sev && i < sys->n; i++) {
         sys_boot_state(sys, i, sys->entry, &b);
+        if (i == 0 && sys->kernel_boot)
+            kernel_entry_state(&sys->entry0, &b);
         SNP_ASSERT(vcpu_set_boot_state(sys->slots[i].cpu, &b, err, errlen) == 0);
     }
     if (sys->sev && sev_launch(sys, err, errlen) < 0) {

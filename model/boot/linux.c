@@ -143,11 +143,12 @@ static int place_kernel(const struct guest_image *img, const struct linux_header
     if (load < MIB)
         FAIL(img->name, "field 'pref_address' at 0x258 is %#" PRIx64 ", below 1 MiB", load);
     uint64_t need = h->init_size > h->pm_size ? h->init_size : h->pm_size;
+    uint64_t need_mb = (load + need + MIB - 1) >> 20;
     if (load + need > ram)
         FAIL(img->name, "field 'init_size' at 0x260: the kernel needs [%#" PRIx64 ", %#" PRIx64
                         ") but RAM ends at %#" PRIx64 " (ram_mb %" PRIu64 "; it needs at least %"
                         PRIu64 ")",
-             load, load + need, ram, ram >> 20, ((load + need) >> 20) + 2);
+             load, load + need, ram, ram >> 20, need_mb + (need_mb & 1));
     pl->kernel = load;
     pl->kernel_end = load + need;
     return 0;
@@ -164,7 +165,8 @@ static int place_extras(const struct guest_image *img, const struct linux_header
     if (pl->cmdline_len > limit)
         FAIL(img->name, "--append: the command line has %zu bytes; field 'cmdline_size' at 0x238 "
                         "allows %" PRIu32 "%s",
-             pl->cmdline_len, h->cmdline_size, limit < h->cmdline_size ? " (this loader: 4095)" : "");
+             pl->cmdline_len, h->cmdline_size,
+             limit < h->cmdline_size ? " (this loader: 4095)" : "");
     if (!ka || !ka->initrd || !ka->initrd_len)
         return 0;
     /* The initrd goes as high as allowed (boot.rst "initrd_addr_max": the highest
@@ -274,7 +276,8 @@ int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
     struct linux_header h;
     memset(pl, 0, sizeof(*pl));
     SNP_ASSERT(m->size <= LINUX_MAX_RAM && m->size >= 2 * MIB); /* the system checked */
-    if (linux_parse(img, &h, err, errlen) < 0 || place_kernel(img, &h, m->size, pl, err, errlen) < 0 ||
+    if (linux_parse(img, &h, err, errlen) < 0 ||
+        place_kernel(img, &h, m->size, pl, err, errlen) < 0 ||
         place_extras(img, &h, m->size, pl, err, errlen) < 0)
         return -1;
     /* Nothing has been written so far. */

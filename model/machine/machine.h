@@ -18,6 +18,7 @@
 #include "cpu.h"
 #include "devices.h"
 #include "fabric.h"
+#include "linux.h"
 #include "loader.h"
 #include "mem.h"
 #include "sev_state.h"
@@ -58,6 +59,10 @@ struct system {
     struct boot_layout layout;
     struct snp_bootinfo bootinfo;
     uint64_t entry;
+    /* `--kernel`: vCPU 0's entry state from the Linux loader (linux.h); the
+     * other vCPUs wait for INIT/SIPI. */
+    bool kernel_boot;
+    struct boot_entry entry0;
     unsigned n;
     struct slot *slots;
     uint32_t *apic_ids;
