@@ -139,7 +139,10 @@ static uint64_t add_facs(struct acpi_builder *b)
 /* DSDT (section 5.2.11.1): a definition block with an empty term list. Revision
  * 2 makes AML integers 64-bit (as that section says). No device is
  * declared: the platform's devices are at their fixed PC addresses. */
-static uint64_t add_dsdt(struct acpi_builder *b) { return acpi_add_table(b, "DSDT", 2, NULL, 0, 0); }
+static uint64_t add_dsdt(struct acpi_builder *b)
+{
+    return acpi_add_table(b, "DSDT", 2, NULL, 0, 0);
+}
 
 /* A Generic Address Structure (section 5.2.3.2) for an I/O port register. */
 static void gas_io(uint8_t *p, uint16_t port, uint8_t bits, uint8_t access_size)

@@ -22,7 +22,10 @@ static uint8_t g_area[ACPI_AREA_SIZE];
 static uint32_t g_ids[300];
 static uint64_t g_rsdp;
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t rd32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
@@ -295,8 +298,8 @@ int main(void)
     tcase_add_test(tc, rsdp_has_revision_2_length_36_and_both_checksums_sum_to_zero);
     tcase_add_test(tc, rsdt_and_xsdt_list_the_fadt_and_the_madt_with_the_same_addresses);
     tcase_add_test(tc, fadt_points_at_a_valid_dsdt_and_facs_and_describes_the_pm_timer);
-    tcase_add_loop_test(tc, madt_has_one_processor_entry_per_vcpu_lapic_below_255_x2apic_from_255, 0,
-                        sizeof(vcpu_counts) / sizeof(vcpu_counts[0]));
+    tcase_add_loop_test(tc, madt_has_one_processor_entry_per_vcpu_lapic_below_255_x2apic_from_255,
+                        0, sizeof(vcpu_counts) / sizeof(vcpu_counts[0]));
     tcase_add_test(tc, apic_ids_from_255_up_get_x2apic_entries_only);
     tcase_add_test(tc, madt_has_the_ioapic_at_fec00000_and_the_qemu_interrupt_overrides);
     tcase_add_test(tc, rsdp_is_found_by_scanning_the_bios_area_in_guest_ram);
