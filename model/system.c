@@ -555,21 +555,6 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
     return 0;
 }
 
-/* vCPU 0 of a Linux boot: the machine's long-mode state (CR0, CR4, EFER, flat
- * segments, RFLAGS 0x2) with the loader's RIP, RSI, stack, page tables and GDT. */
-static void kernel_entry_state(const struct boot_entry *e, struct vcpu_boot *b)
-{
-    b->rip = e->rip;
-    b->rsp = e->rsp;
-    b->rsi = e->rsi;
-    b->rdi = 0;
-    b->cr3 = e->cr3;
-    b->gdt_base = e->gdt_base;
-    b->gdt_limit = e->gdt_limit;
-    b->cs = e->cs;
-    b->ds = e->ds;
-}
-
 static int create_parts(struct system *sys, const struct snpref_options *opt, char *err,
                         size_t errlen)
 {
@@ -672,8 +657,6 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     struct vcpu_boot b;
     for (unsigned i = 0; !sys->sev && i < sys->n; i++) {
         sys_boot_state(sys, i, sys->entry, &b);
-        if (i == 0 && sys->kernel_boot)
-            kernel_entry_state(&sys->entry0, &b);
         SNP_ASSERT(vcpu_set_boot_state(sys->slots[i].cpu, &b, err, errlen) == 0);
     }
     if (sys->sev && sev_launch(sys, err, errlen) < 0) {
