@@ -16,7 +16,7 @@
  * The refusals: a file that is not a bzImage, an initrd too large for RAM, a
  * command line too long, RAM too small for the kernel's init_size (65, one
  * line naming the file and the field, no trace written); the option mistakes
- * (64) and a missing kernel (66).
+ * and RAM above 3 GiB (64) and a missing kernel (66).
  */
 #include <check.h>
 #include <stdint.h>
@@ -165,6 +165,9 @@ START_TEST(kernel_option_mistakes_are_usage_errors_and_a_missing_kernel_is_66)
     require_kernel();
     scn_run_guest(&r, NULL, "--kernel", KERNEL, "--mode", "snp", NULL);
     refused(&r, 64, "--kernel: the Linux boot protocol runs in mode plain");
+    scn_free(&r);
+    scn_run_guest(&r, NULL, "--kernel", KERNEL, "--ram-mb", "4096", NULL);
+    refused(&r, 64, "ram_mb 4096: a Linux guest has at most 3072 MiB");
     scn_free(&r);
 }
 END_TEST
