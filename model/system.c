@@ -547,6 +547,41 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->apic_id[i] = sys->apic_ids[i];
 }
 
+/* An ELF guest with the SDK's boot environment, or a Linux bzImage (`--kernel`)
+ * by the x86 boot protocol. */
+static int load_image(struct system *sys, const struct guest_image *img, int *status, char *err,
+                      size_t errlen)
+{
+    *status = SNPREF_ST_DATAERR;
+    if (!img->kernel) {
+        uint64_t image_end;
+        if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0)
+            return -1;
+        fill_bootinfo(sys, image_end);
+        unsigned cbit = strcmp(sys->cfg.mode, "plain") ? 51 : 0;
+        loader_build(&sys->mem, &sys->layout, &sys->bootinfo, cbit);
+        return 0;
+    }
+    *status = SNPREF_ST_USAGE;
+    if (strcmp(sys->cfg.mode, "plain")) {
+        snprintf(err, errlen, "--kernel: the Linux boot protocol runs in mode plain, not \"%s\"",
+                 sys->cfg.mode);
+        return -1;
+    }
+    if (sys->mem.size > LINUX_MAX_RAM) {
+        snprintf(err, errlen, "ram_mb %" PRIu64 ": a Linux guest has at most %llu MiB (RAM ends "
+                 "below the 32-bit MMIO hole)", sys->cfg.ram_mb, LINUX_MAX_RAM >> 20);
+        return -1;
+    }
+    *status = SNPREF_ST_DATAERR;
+    struct linux_placement pl;
+    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &pl, err, errlen) < 0)
+        return -1;
+    sys->kernel_boot = true;
+    sys->entry = sys->entry0.rip;
+    return 0;
+}
+
 static int create_parts(struct system *sys, const struct snpref_options *opt, int *status,
                         char *err, size_t errlen)
 {
@@ -639,24 +674,20 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
-    uint64_t image_end;
-    if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0) {
-        *status = SNPREF_ST_DATAERR;
-        snpref_destroy((struct snpref_system *)sys);
-        return -1;
-    }
     sys->slots = calloc(sys->n, sizeof(*sys->slots));
     sys->apic_ids = calloc(sys->n, sizeof(*sys->apic_ids));
     sys->sums = calloc(sys->n, sizeof(*sys->sums));
     SNP_ASSERT(sys->slots && sys->apic_ids && sys->sums);
     for (unsigned i = 0; i < sys->n; i++)
         sys->apic_ids[i] = i;
-    fill_bootinfo(sys, image_end);
-    loader_build(&sys->mem, &sys->layout, &sys->bootinfo, strcmp(cfg->mode, "plain") ? 51 : 0);
+    if (load_image(sys, img, status, err, errlen) < 0) {
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
+    }
     sys->img_data = malloc(img->len ? img->len : 1);
     SNP_ASSERT(sys->img_data);
     memcpy(sys->img_data, img->data, img->len);
-    sys->img = (struct guest_image){sys->img_data, img->len, img->name};
+    sys->img = (struct guest_image){sys->img_data, img->len, img->name, NULL};
     *status = SNPREF_ST_INTERNAL;
     if (create_parts(sys, opt, status, err, errlen) < 0) {
         snpref_destroy((struct snpref_system *)sys);

@@ -234,7 +234,8 @@ static int run_column(const struct column *col, const struct attack *a, struct r
         snprintf(err, errlen, "cannot capture the probe's console");
         return SNPREF_ST_INTERNAL;
     }
-    struct guest_image img = {snpref_attack_probe_elf, snpref_attack_probe_elf_len, "attack probe"};
+    struct guest_image img = {snpref_attack_probe_elf, snpref_attack_probe_elf_len, "attack probe",
+                             NULL};
     struct snpref_options opt = {.console = console, .sink = sink, .sink_ctx = run};
     struct snpref_system *sys;
     int status = 0;

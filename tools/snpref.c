@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "fabric.h"
+#include "linux.h"
 #include "loader.h"
 #include "silicon.h"
 #include "snpref.h"
@@ -26,6 +27,10 @@
 /* `run`'s options and the exit statuses, shared by `snpref --help` (which
  * help2man turns into the man page, cmake/Install.cmake) and `snpref run --help`. */
 #define RUN_OPTIONS                                                                     \
+    "  --kernel BZIMAGE     boot this Linux kernel (docs/guest-abi.md \"Linux boot\")\n"     \
+    "  --initrd FILE        its initial ramdisk\n"                                       \
+    "  --append CMDLINE     its command line\n"                                          \
+    "  --ram-mb N           guest RAM in MiB, even, 2-1048576 (config ram_mb)\n"        \
     "  --vcpus N            number of vCPUs, 1-256 (default 4)\n"                       \
     "  --mode M             plain, sev-es or snp (default plain)\n"                     \
     "  --apic NAME          interrupt fabric (default emulated; see `snpref fabrics`)\n" \
@@ -47,7 +52,9 @@
 
 static const char usage_run[] =
     "usage: snpref run [GUEST.elf] [options]\n"
-    "Runs GUEST.elf (or the built-in demo guest) on the model.\n" RUN_OPTIONS EXIT_STATUS;
+    "       snpref run --kernel BZIMAGE [--initrd FILE] [--append CMDLINE] [options]\n"
+    "Runs GUEST.elf (or the built-in demo guest) on the model, or boots a Linux\n"
+    "bzImage by the x86 boot protocol (mode plain; default 256 MiB of RAM).\n" RUN_OPTIONS EXIT_STATUS;
 
 static const char usage_main[] =
     "Usage: snpref COMMAND [ARGS]\n"
@@ -59,6 +66,7 @@ static const char usage_main[] =
     "\n"
     "Commands:\n"
     "  run [GUEST.elf] [options]   run a guest (snpref run --help)\n"
+    "  run --kernel BZIMAGE ...    boot a Linux kernel\n"
     "  bench                       performance ratios (docs/cost-model.md)\n"
     "  compare [GUEST.elf]         one guest under two fabrics (snpref compare --help)\n"
     "  attacks [--json]            hostile-hypervisor injections vs SNP (docs/attacks.md)\n"
@@ -139,7 +147,7 @@ int load_guest(const char *path, struct guest_image *img, uint8_t **owned)
     *owned = NULL;
     if (path)
         return read_image(path, img, owned);
-    *img = (struct guest_image){snpref_demo_elf, snpref_demo_elf_len, "built-in demo"};
+    *img = (struct guest_image){snpref_demo_elf, snpref_demo_elf_len, "built-in demo", NULL};
     return 0;
 }
 
@@ -157,7 +165,7 @@ int read_image(const char *path, struct guest_image *img, uint8_t **owned)
 {
     FILE *f = snp_fopen_input(path, "rb");
     if (!f) {
-        error_line("%s: cannot open guest: %s", path, strerror(errno));
+        error_line("%s: cannot open: %s", path, strerror(errno));
         return SNPREF_ST_NOINPUT;
     }
     size_t cap = 1 << 16, n = 0;
@@ -178,7 +186,7 @@ int read_image(const char *path, struct guest_image *img, uint8_t **owned)
         return SNPREF_ST_NOINPUT;
     }
     *owned = buf;
-    *img = (struct guest_image){buf, n, path};
+    *img = (struct guest_image){buf, n, path, NULL};
     return 0;
 }
 
@@ -199,7 +207,8 @@ static void print_summary(const struct snp_config *c, const struct snpref_result
 
 struct run_opts {
     const char *guest, *config, *trace;
-    const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style;
+    const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style, *ram_mb;
+    const char *kernel, *initrd, *append;
     bool quiet;
     int progress; /* 1 --progress, 0 --no-progress, -1 neither */
 };
@@ -213,6 +222,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         {"quantum", required_argument, 0, 'q'},   {"exit-style", required_argument, 0, 'e'},
         {"quiet", no_argument, 0, 'Q'},           {"help", no_argument, 0, 'h'},
         {"progress", no_argument, 0, 'P'},        {"no-progress", no_argument, 0, 'N'},
+        {"kernel", required_argument, 0, 'K'},    {"initrd", required_argument, 0, 'I'},
+        {"append", required_argument, 0, 'A'},    {"ram-mb", required_argument, 0, 'R'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -233,11 +244,23 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'Q': o->quiet = true; break;
         case 'P': o->progress = 1; break;
         case 'N': o->progress = 0; break;
+        case 'K': o->kernel = optarg; break;
+        case 'I': o->initrd = optarg; break;
+        case 'A': o->append = optarg; break;
+        case 'R': o->ram_mb = optarg; break;
         case 'h': fputs(usage_run, stdout); return -1;
         default: return bad_option(ch, argv);
         }
     }
-    return guest_arg(argc, argv, &o->guest);
+    int rc = guest_arg(argc, argv, &o->guest);
+    if (rc)
+        return rc;
+    if (o->kernel && o->guest)
+        return usage_error("--kernel %s and the guest '%s' exclude each other", o->kernel,
+                           o->guest);
+    if (!o->kernel && (o->initrd || o->append))
+        return usage_error("%s needs --kernel", o->initrd ? "--initrd" : "--append");
+    return 0;
 }
 
 /* Command-line values over the config file's. */
@@ -260,6 +283,11 @@ static int apply_flags(const struct run_opts *o, struct snp_config *c)
                                o->apic);
         snprintf(c->apic, sizeof(c->apic), "%s", o->apic);
     }
+    if (o->ram_mb) {
+        if (!parse_u64(o->ram_mb, 2, 1u << 20, &v) || v % 2)
+            return usage_error("--ram-mb: '%s' is not an even number in 2..1048576", o->ram_mb);
+        c->ram_mb = v;
+    }
     if (o->max_insns) {
         if (!parse_u64(o->max_insns, 1, UINT64_MAX, &v))
             return usage_error("--max-insns: '%s' is not a positive number", o->max_insns);
@@ -278,6 +306,27 @@ static int apply_flags(const struct run_opts *o, struct snp_config *c)
     return 0;
 }
 
+/* --kernel BZIMAGE with its --initrd and --append (the checks are the loader's). */
+static int load_kernel(const struct run_opts *o, struct guest_image *img, struct kernel_args *ka,
+                       uint8_t **owned, uint8_t **initrd)
+{
+    int rc = read_image(o->kernel, img, owned);
+    if (rc)
+        return rc;
+    *ka = (struct kernel_args){NULL, 0, o->initrd, o->append};
+    if (o->initrd) {
+        struct guest_image rd;
+        if ((rc = read_image(o->initrd, &rd, initrd))) {
+            free(*owned);
+            return rc;
+        }
+        ka->initrd = rd.data;
+        ka->initrd_len = rd.len;
+    }
+    img->kernel = ka;
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
@@ -286,6 +335,8 @@ static int cmd_run(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     struct snp_config cfg;
     config_defaults(&cfg);
+    if (o.kernel)
+        cfg.ram_mb = LINUX_DEFAULT_RAM_MB; /* a config file or --ram-mb overrides it */
     char err[512];
     if (o.config) {
         int status;
@@ -297,8 +348,10 @@ static int cmd_run(int argc, char **argv)
     if ((rc = apply_flags(&o, &cfg)))
         return rc;
     struct guest_image img;
-    uint8_t *owned;
-    if ((rc = load_guest(o.guest, &img, &owned)))
+    struct kernel_args ka;
+    uint8_t *owned, *initrd = NULL;
+    rc = o.kernel ? load_kernel(&o, &img, &ka, &owned, &initrd) : load_guest(o.guest, &img, &owned);
+    if (rc)
         return rc;
     int status = 0;
     struct snpref_system *sys;
@@ -312,6 +365,7 @@ static int cmd_run(int argc, char **argv)
     if (snpref_create(&sys, &cfg, &img, &opt, &status, err, sizeof(err)) < 0) {
         error_line("%s", err);
         free(owned);
+        free(initrd);
         return status;
     }
     struct snpref_result res;
@@ -319,6 +373,7 @@ static int cmd_run(int argc, char **argv)
         error_line("%s", err);
         snpref_destroy(sys);
         free(owned);
+        free(initrd);
         return SNPREF_ST_NOINPUT;
     }
     fflush(stdout);
@@ -340,6 +395,7 @@ static int cmd_run(int argc, char **argv)
     }
     snpref_destroy(sys);
     free(owned);
+    free(initrd);
     return code;
 }
 

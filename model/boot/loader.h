@@ -13,11 +13,15 @@
 #include "snpref/abi.h"
 
 struct mem;
+struct kernel_args;
 
 struct guest_image {
     const uint8_t *data;
     size_t len;
     const char *name;   /* for messages: the file name or "built-in demo" */
+    /* Non-NULL: data is a Linux bzImage to boot by the x86 boot protocol
+     * (`--kernel`, linux.h) with this initrd and command line. */
+    const struct kernel_args *kernel;
 };
 
 /* Where the loader put things (all guest-physical). */

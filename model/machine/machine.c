@@ -109,6 +109,20 @@ void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_
         .cs = LOADER_GDT_CODE64,
         .ds = LOADER_GDT_DATA,
     };
+    /* A Linux boot (`--kernel`) never writes the SDK's loader region: every
+     * vCPU gets the Linux loader's GDT, page tables and stack, and vCPU 0 RSI =
+     * the zero page (docs/guest-abi.md "Linux boot"). */
+    if (sys->kernel_boot) {
+        const struct boot_entry *e = &sys->entry0;
+        b->rsp = e->rsp;
+        b->rdi = 0;
+        b->rsi = idx == 0 ? e->rsi : 0;
+        b->cr3 = e->cr3;
+        b->gdt_base = e->gdt_base;
+        b->gdt_limit = e->gdt_limit;
+        b->cs = e->cs;
+        b->ds = e->ds;
+    }
 }
 
 /* ---- Devices ---------------------------------------------------------------------- */

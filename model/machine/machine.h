@@ -18,6 +18,7 @@
 #include "cpu.h"
 #include "devices.h"
 #include "fabric.h"
+#include "linux.h"
 #include "loader.h"
 #include "mem.h"
 #include "sev_state.h"
@@ -58,6 +59,10 @@ struct system {
     struct boot_layout layout;
     struct snp_bootinfo bootinfo;
     uint64_t entry;
+    /* `--kernel`: vCPU 0's entry state from the Linux loader (linux.h); the
+     * other vCPUs wait for INIT/SIPI. */
+    bool kernel_boot;
+    struct boot_entry entry0;
     unsigned n;
     struct slot *slots;
     uint32_t *apic_ids;
@@ -88,7 +93,8 @@ void sys_finish(struct system *sys, enum snpref_outcome o, int vcpu, uint64_t ri
 void sys_schedule(struct slot *s, uint64_t at);
 /* A halted vCPU resumes (traced with reason). */
 void sys_wake(struct slot *s, const char *reason);
-/* The entry state of docs/guest-abi.md for vCPU idx at rip. */
+/* The entry state of docs/guest-abi.md for vCPU idx at rip (a Linux boot: the
+ * Linux loader's GDT, page tables and zero page). */
 void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_boot *b);
 /* A port access of vCPU s, as an exit the hypervisor forwards to the devices;
  * *act becomes VCPU_STOP when it ends the run. */

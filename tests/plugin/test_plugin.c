@@ -28,7 +28,7 @@ static struct guest_image load(const char *name, unsigned char **buf)
     *buf = malloc((size_t)n);
     ck_assert(*buf && fread(*buf, 1, (size_t)n, f) == (size_t)n);
     fclose(f);
-    return (struct guest_image){*buf, (size_t)n, name};
+    return (struct guest_image){*buf, (size_t)n, name, NULL};
 }
 
 /* Runs guest under apic; returns the exit status and the console in *out. */

@@ -176,7 +176,7 @@ static void teardown_elf(void) { mem_destroy(&g_m); }
 
 static int load(size_t len, uint64_t *entry, uint64_t *end)
 {
-    struct guest_image gi = {(const uint8_t *)&g_img, len, "guest.elf"};
+    struct guest_image gi = {(const uint8_t *)&g_img, len, "guest.elf", NULL};
     return loader_load_elf(&g_m, &gi, &g_l, entry, end, g_err, sizeof(g_err));
 }
 
