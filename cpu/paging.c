@@ -143,6 +143,8 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set
         return 0;
     }
     uint64_t cr4 = vcpu_get(v, VR_CR4), efer = vcpu_get(v, VR_EFER);
+    if (!(efer & EFER_LMA))
+        return pg_walk32(v, va, acc, user, set_ad, r); /* 32-bit or PAE paging */
     bool nxe = efer & EFER_NXE, la57 = cr4 & CR4_LA57;
     if (!canonical(va, la57)) {
         r->fault = PGF_GP; /* not a #PF: #GP(0) */
