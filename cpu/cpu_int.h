@@ -157,6 +157,15 @@ void smc_page_written(struct cpu_shared *s, struct vcpu *writer, uint64_t gpa);
 size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16]);
 bool smc_is_code(const struct cpu_shared *s, uint64_t gpa);
 
+/* paging.c, paging32.c: page-table entry bits (SDM vol. 3 4.3-4.5). */
+#define PTE_P   (1ull << 0)
+#define PTE_RW  (1ull << 1)
+#define PTE_US  (1ull << 2)
+#define PTE_A   (1ull << 5)
+#define PTE_D   (1ull << 6)
+#define PTE_PS  (1ull << 7)
+#define PTE_NX  (1ull << 63)
+
 /* paging.c */
 enum pg_access { PG_READ, PG_WRITE, PG_FETCH };
 struct pg_result {

@@ -18,14 +18,6 @@
 
 #include "cpu_int.h"
 
-#define PTE_P   (1ull << 0)
-#define PTE_RW  (1ull << 1)
-#define PTE_US  (1ull << 2)
-#define PTE_A   (1ull << 5)
-#define PTE_D   (1ull << 6)
-#define PTE_PS  (1ull << 7)
-#define PTE_NX  (1ull << 63)
-
 #define CR0_PG  (1ull << 31)
 #define CR0_WP  (1ull << 16)
 #define CR4_PSE (1ull << 4)
