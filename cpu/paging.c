@@ -18,14 +18,6 @@
 
 #include "cpu_int.h"
 
-#define PTE_P   (1ull << 0)
-#define PTE_RW  (1ull << 1)
-#define PTE_US  (1ull << 2)
-#define PTE_A   (1ull << 5)
-#define PTE_D   (1ull << 6)
-#define PTE_PS  (1ull << 7)
-#define PTE_NX  (1ull << 63)
-
 #define CR0_PG  (1ull << 31)
 #define CR0_WP  (1ull << 16)
 #define CR4_PSE (1ull << 4)
@@ -143,6 +135,8 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set
         return 0;
     }
     uint64_t cr4 = vcpu_get(v, VR_CR4), efer = vcpu_get(v, VR_EFER);
+    if (!(efer & EFER_LMA))
+        return pg_walk32(v, va, acc, user, set_ad, r); /* 32-bit or PAE paging */
     bool nxe = efer & EFER_NXE, la57 = cr4 & CR4_LA57;
     if (!canonical(va, la57)) {
         r->fault = PGF_GP; /* not a #PF: #GP(0) */

@@ -180,14 +180,12 @@ static void do_sipi(struct slot *s, uint8_t vector)
         }
         return;
     }
-    struct vcpu_boot b;
-    sys_boot_state(sys, s->idx, (uint64_t)vector << 12, &b);
-    char err[128];
-    SNP_ASSERT(vcpu_set_boot_state(s->cpu, &b, err, sizeof(err)) == 0);
+    /* As on hardware: real mode at CS:IP = (V << 8):0 (SDM vol. 3 9.4.4). */
+    vcpu_sipi(s->cpu, vector);
     s->st = VS_RUNNABLE;
     uint64_t at = tm_now(sys->tk) > s->t_end ? tm_now(sys->tk) : s->t_end;
     s->t_end = at;
-    TRC(sys->trace, sipi, at, (int)s->idx, vector, b.rip);
+    TRC(sys->trace, sipi, at, (int)s->idx, vector, (uint64_t)vector << 12);
     sys_schedule(s, at);
 }
 
