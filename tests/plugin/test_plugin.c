@@ -15,6 +15,7 @@
 #include "fabric.h"
 #include "loader.h"
 #include "snpref.h"
+#include "ck_run.h"
 
 static struct guest_image load(const char *name, unsigned char **buf)
 {
@@ -97,9 +98,5 @@ int main(void)
     tcase_add_test(tc, the_new_plugin_is_registered_next_to_the_others);
     tcase_add_test(tc, guests_run_on_it_as_on_the_fabric_it_wraps);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 /* ---- The architecture's table ------------------------------------------------------ */
 
@@ -375,9 +376,5 @@ int main(void)
     tcase_add_test(u, a_malformed_hostile_config_gives_one_line_and_exit_65);
     tcase_add_test(u, hostile_injections_in_plain_mode_are_a_config_conflict_with_status_65);
     suite_add_tcase(s, u);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s, CK_RUN_FORK);
 }

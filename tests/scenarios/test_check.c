@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 static char tmpdir[] = "/tmp/snpref-test-check-XXXXXX";
 static char golden[256]; /* the recorded trace */
@@ -444,10 +445,7 @@ int main(void)
     tcase_add_test(tc, bad_input_gives_64_65_66_and_no_junit_file);
     tcase_add_test(tc, ignored_fields_and_events_are_not_compared);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 static char tmpdir[64];
 
@@ -810,9 +811,5 @@ int main(void)
     tcase_add_test(tc, an_unknown_apic_points_to_snpref_fabrics);
     tcase_add_test(tc, the_demo_prints_its_mode_by_name);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

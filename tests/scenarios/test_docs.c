@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 static char *slurp(const char *path)
 {
@@ -648,9 +649,5 @@ int main(void)
     tcase_add_test(refs, only_comments_of_source_files_are_read);
     tcase_add_test(refs, the_repository_references_stay_inside_it);
     suite_add_tcase(s, refs);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 static const struct scn_event *nth_exception(const struct scn_run *r, unsigned vector, unsigned n)
 {
@@ -87,9 +88,5 @@ int main(void)
     tcase_add_test(tc, guest_exceptions_arrive_through_the_idt_with_the_architectural_frame);
     tcase_add_test(tc, a_triple_fault_ends_the_run_with_status_80_naming_the_vcpu_and_rip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 static const char *config(const char *name, const char *json)
 {
@@ -136,9 +137,5 @@ int main(void)
     tcase_add_test(tc, knobs_that_break_the_guest_driver_give_unexplained_divergences_and_status_1);
     tcase_add_test(tc, bad_options_are_status_64_with_one_line);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

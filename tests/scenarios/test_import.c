@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 #define REPORT SNPREF_SOURCE_DIR "/tests/fixtures/kvm_svm_report.txt"
 #define RAW SNPREF_SOURCE_DIR "/tests/fixtures/kvm_raw_trace.txt"
@@ -247,10 +248,7 @@ int main(void)
     tcase_add_test(tc, a_malformed_known_tracepoint_is_status_65_and_nothing_written);
     tcase_add_test(tc, a_missing_log_is_66_and_bad_options_64);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

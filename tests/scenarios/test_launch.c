@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 /* Pinned: the digest of the image below under the default config with one
  * vCPU. It covers the model's loader pages too (page tables, GDT, boot info),
@@ -177,9 +178,5 @@ int main(void)
     TCase *tc = tcase_create("digest");
     tcase_add_test(tc, the_launch_digest_is_pinned_and_recomputes_from_the_trace);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

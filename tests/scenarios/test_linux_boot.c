@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 #define KERNEL SNPREF_SOURCE_DIR "/../shared/guests/debian-6.1/vmlinuz"
 
@@ -185,9 +186,5 @@ int main(void)
     tcase_add_test(tc, ram_below_the_kernels_init_size_is_refused_with_the_size_it_needs);
     tcase_add_test(tc, kernel_option_mistakes_are_usage_errors_and_a_missing_kernel_is_66);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s, CK_RUN_FORK);
 }

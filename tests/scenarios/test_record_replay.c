@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 static char tmpdir[] = "/tmp/snpref-test-record-replay-XXXXXX";
 
@@ -271,10 +272,7 @@ int main(void)
     tcase_add_test(bad, a_bad_header_config_names_the_config_field);
     tcase_add_test(bad, a_missing_trace_is_status_66_and_bad_options_64);
     suite_add_tcase(s, bad);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

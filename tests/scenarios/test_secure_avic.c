@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 static void run(struct scn_run *r, const char *guest, const char *vcpus, const char *config)
 {
@@ -221,9 +222,5 @@ int main(void)
     tcase_add_test(tc, the_backing_page_nae_busy_teardown_and_a_plain_boot_after_it);
     tcase_add_test(tc, a_knob_that_stops_accelerating_tpr_makes_tpr_writes_trap);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

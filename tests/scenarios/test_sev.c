@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 struct guest {
     char name[64];
@@ -301,9 +302,5 @@ int main(void)
     tcase_add_test(tc, the_demo_runs_under_snp_with_aps_started_by_ap_create);
     tcase_add_test(tc, a_sipi_to_an_snp_ap_without_a_vmsa_fails_vmrun_and_the_ap_stays_off);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -17,6 +17,7 @@
 
 #include "acpi.h"
 #include "mem.h"
+#include "ck_run.h"
 
 static uint8_t g_area[ACPI_AREA_SIZE];
 static uint32_t g_ids[300];
@@ -305,9 +306,5 @@ int main(void)
     tcase_add_test(tc, rsdp_is_found_by_scanning_the_bios_area_in_guest_ram);
     tcase_add_test(tc, one_more_table_is_listed_checksummed_and_placed_after_the_others);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s, CK_RUN_FORK);
 }

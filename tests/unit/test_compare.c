@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "compare.h"
+#include "ck_run.h"
 
 static char tmpdir[] = "/tmp/snpref-test-compare-XXXXXX";
 
@@ -298,10 +299,7 @@ int main(void)
     tcase_add_test(tc, ignored_fields_and_events_do_not_diverge);
     tcase_add_test(tc, bad_files_are_65_or_66_with_file_and_line);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

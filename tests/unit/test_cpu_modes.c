@@ -8,6 +8,7 @@
  */
 #include "test_cpu_harness.h"
 #include "snpref/sev.h"
+#include "ck_run.h"
 
 #define SEL_CODE32 0x30
 #define EFER_MSR 0xC0000080u
@@ -301,9 +302,5 @@ int main(void)
     tcase_add_test(tc, a_plain_sipi_starts_the_vcpu_in_real_mode_at_vector_shl_8);
     tcase_add_test(tc, a_boot_state_whose_cr0_does_not_name_its_mode_is_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -7,6 +7,7 @@
  * non-canonical addresses.
  */
 #include "test_cpu_harness.h"
+#include "ck_run.h"
 
 /* ================================ Page walk ============================================== */
 
@@ -248,9 +249,5 @@ int main(void)
 {
     Suite *s = suite_create("cpu_paging");
     add_paging_tests(s);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

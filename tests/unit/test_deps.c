@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "ck_run.h"
 
 #define MAX_NODES 64
 #define MAX_DEPS 32
@@ -343,9 +344,5 @@ int main(void)
     tcase_add_test(tc, every_include_stays_inside_what_its_library_links);
     tcase_add_test(tc, an_include_of_a_library_not_linked_is_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -13,6 +13,7 @@
 #include "devices.h"
 #include "snpref/abi.h"
 #include "testdev.h"
+#include "ck_run.h"
 
 /* ---- A fabric that records routed messages ------------------------------------- */
 
@@ -453,9 +454,5 @@ int main(void)
     tcase_add_test(pm, fwcfg_reports_signature_cpu_count_and_ram_size);
     tcase_add_test(pm, unclaimed_ports_read_all_ones_and_the_exit_port_ends_the_run);
     suite_add_tcase(s, pm);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s, CK_RUN_FORK);
 }

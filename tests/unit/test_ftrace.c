@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ftrace.h"
+#include "ck_run.h"
 
 static char tmpdir[] = "/tmp/snpref-test-ftrace-XXXXXX";
 
@@ -387,10 +388,7 @@ int main(void)
     tcase_add_test(tc, a_malformed_known_tracepoint_names_line_and_field_and_writes_nothing);
     tcase_add_test(tc, a_missing_log_is_status_66);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

@@ -16,6 +16,7 @@
 #include "keys.h"
 #include "mem.h"
 #include "rmp.h"
+#include "ck_run.h"
 
 #define MIB  (1ull << 20)
 #define PG   4096u
@@ -377,9 +378,5 @@ static Suite *keys_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(keys_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(keys_suite(), CK_RUN_FORK);
 }

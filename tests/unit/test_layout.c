@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "snpref/sev.h"
+#include "ck_run.h"
 
 struct row {
     const char *name;
@@ -265,9 +266,5 @@ static Suite *layout_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(layout_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(layout_suite(), CK_RUN_FORK);
 }

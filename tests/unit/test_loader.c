@@ -16,6 +16,7 @@
 
 #include "loader.h"
 #include "mem.h"
+#include "ck_run.h"
 
 #define KIB  1024ull
 #define MIB  (1ull << 20)
@@ -486,9 +487,5 @@ static Suite *loader_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(loader_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(loader_suite(), CK_RUN_FORK);
 }

@@ -21,6 +21,7 @@
 #include "linux.h"
 #include "loader.h"
 #include "mem.h"
+#include "ck_run.h"
 
 #define MIB  (1ull << 20)
 #define PAGE 4096ull
@@ -377,9 +378,5 @@ int main(void)
     tcase_add_test(tc, an_initrd_too_large_for_ram_is_refused_naming_the_initrd);
     tcase_add_test(tc, a_command_line_longer_than_cmdline_size_is_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s, CK_RUN_FORK);
 }

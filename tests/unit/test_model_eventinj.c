@@ -20,6 +20,7 @@
 #include "config.h"
 #include "eventinj.h"
 #include "snpref/sev.h"
+#include "ck_run.h"
 
 /* AMD64 exception vectors (APM vol. 2 table 8-1) on a CPU with shadow stacks
  * and SEV-ES: 2 is the NMI, 9, 15, 20, 22-27 and 31 are reserved. */
@@ -257,9 +258,5 @@ int main(void)
     tcase_add_test(h, every_hostile_config_mistake_names_the_file_line_and_field);
     tcase_add_test(h, hostile_injections_need_an_sev_mode);
     suite_add_tcase(s, h);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s, CK_RUN_FORK);
 }

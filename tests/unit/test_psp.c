@@ -9,6 +9,7 @@
  * test_psp_digest.c; the harness is test_psp_harness.h.
  */
 #include "test_psp_harness.h"
+#include "ck_run.h"
 
 /* ---- Command order and handles ------------------------------------------------------------- */
 
@@ -731,9 +732,5 @@ static Suite *psp_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(psp_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(psp_suite(), CK_RUN_FORK);
 }

@@ -8,6 +8,7 @@
  * from the launch_update trace events alone, as an outside tool would.
  */
 #include "test_psp_harness.h"
+#include "ck_run.h"
 
 /* ---- The fixed launch ---------------------------------------------------------------------- */
 
@@ -263,9 +264,5 @@ static Suite *psp_digest_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(psp_digest_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(psp_digest_suite(), CK_RUN_FORK);
 }

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "replay.h"
+#include "ck_run.h"
 
 static char tmpdir[] = "/tmp/snpref-test-replay-XXXXXX";
 
@@ -253,10 +254,7 @@ int main(void)
     tcase_add_test(tc, a_timer_fires_at_a_halted_vcpu_exactly_at_its_deadline);
     tcase_add_test(tc, the_test_interrupt_device_sends_through_the_fabric);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

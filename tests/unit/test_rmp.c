@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "rmp.h"
+#include "ck_run.h"
 
 #define MIB   (1ull << 20)
 #define RAM   (8 * MIB) /* four 2 MiB regions */
@@ -934,9 +935,5 @@ static Suite *rmp_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rmp_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(rmp_suite(), CK_RUN_FORK);
 }

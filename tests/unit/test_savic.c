@@ -19,6 +19,7 @@
 #include "fab_savic.h"
 #include "fabric.h"
 #include "mem.h"
+#include "ck_run.h"
 
 #define NV   2
 #define PAGE0 0x10000ull
@@ -458,9 +459,5 @@ int main(void)
     tcase_add_test(tc, nmi_request_in_the_page_is_an_nmi_and_taking_it_clears_the_request);
     tcase_add_test(tc, register_sets_name_every_register_and_reject_unknown_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -14,6 +14,7 @@
 #include "apic.h"
 #include "fabric.h"
 #include "lapic_timer.h"
+#include "ck_run.h"
 
 /* ---- Fake host ------------------------------------------------------------------- */
 
@@ -403,9 +404,5 @@ static Suite *timer_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(timer_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(timer_suite(), CK_RUN_FORK);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "timing.h"
+#include "ck_run.h"
 
 struct log {
     struct tm_kernel *k;
@@ -163,10 +164,5 @@ int main(void)
     tcase_add_test(tc, run_until_leaves_later_items_pending);
     tcase_add_test(tc, a_second_kernel_starts_at_time_zero);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* the last test needs one process */
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_NOFORK); /* the last test needs one process */
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "ck_run.h"
 
 static char tmpdir[] = "/tmp/snpref-test-traces-XXXXXX";
 
@@ -751,10 +752,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    SRunner *sr = srunner_create(traces_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ck_run(traces_suite(), CK_RUN_FORK) != EXIT_SUCCESS;
     remove_tmpdir();
     return failed ? 1 : 0;
 }
