@@ -334,6 +334,59 @@ START_TEST(an_include_of_a_library_not_linked_is_refused)
 }
 END_TEST
 
+/* The edges docs/design.md draws ("NAME ---> DEP, DEP"), without the
+ * snpref_ prefix, "snpref (tools/)" naming the program. */
+static int doc_deps(const char *name, char deps[][48], int max)
+{
+    FILE *f = fopen(SNPREF_SOURCE_DIR "/docs/design.md", "r");
+    ck_assert(f);
+    char line[512];
+    int n = -1;
+    while (fgets(line, sizeof(line), f) && n < 0) {
+        char lhs[48];
+        const char *arrow = strstr(line, "->");
+        if (!arrow || sscanf(line, " %47s", lhs) != 1)
+            continue;
+        const char *want = strcmp(name, "snpref") ? name + strlen("snpref_") : "snpref";
+        if (strcmp(lhs, want))
+            continue;
+        n = 0;
+        char rest[512];
+        snprintf(rest, sizeof(rest), "%s", strchr(arrow, '>') + 1);
+        char *paren = strchr(rest, '(');
+        if (paren)
+            *paren = '\0';
+        char *save = NULL;
+        for (char *t = strtok_r(rest, " ,\n", &save); t && n < max; t = strtok_r(NULL, " ,\n", &save))
+            snprintf(deps[n++], 48, "snpref_%s", t);
+    }
+    fclose(f);
+    return n;
+}
+
+START_TEST(docs_design_draws_the_graph_the_build_has)
+{
+    struct graph g;
+    load_graph(&g);
+    for (int i = 0; i < g.n; i++) {
+        const struct node *nd = &g.nodes[i];
+        char deps[MAX_DEPS][48];
+        int n = doc_deps(nd->name, deps, MAX_DEPS);
+        if (n < 0 && nd->ndeps == 0)
+            continue; /* a leaf may be drawn without an arrow */
+        ck_assert_msg(n >= 0, "docs/design.md draws no edges for %s", nd->name);
+        ck_assert_msg(n == nd->ndeps, "docs/design.md: %s has %d edges, the build %d", nd->name, n,
+                      nd->ndeps);
+        for (int k = 0; k < nd->ndeps; k++) {
+            bool found = false;
+            for (int j = 0; j < n; j++)
+                found |= !strcmp(deps[j], nd->deps[k]);
+            ck_assert_msg(found, "docs/design.md: %s -> %s is not drawn", nd->name, nd->deps[k]);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("deps");
@@ -343,6 +396,7 @@ int main(void)
     tcase_add_test(tc, every_model_subsystem_is_a_library_of_its_own);
     tcase_add_test(tc, every_include_stays_inside_what_its_library_links);
     tcase_add_test(tc, an_include_of_a_library_not_linked_is_refused);
+    tcase_add_test(tc, docs_design_draws_the_graph_the_build_has);
     suite_add_tcase(s, tc);
     return ck_run(s, CK_RUN_FORK);
 }
