@@ -35,6 +35,8 @@ enum icpt_kind {
     IK_RDMSR, IK_WRMSR, IK_RDPMC, IK_HLT, IK_MONITOR, IK_MWAIT, IK_WBINVD, IK_INVD,
     IK_INS, IK_OUTS,
     IK_IRET,              /* observed, not intercepted: ends NMI blocking */
+    IK_SYSCALL, IK_SYSRET, /* performed by the CPU model (priv.c) */
+    IK_MOV_CR,            /* MOV to CR0/CR3/CR4: checked (ctlreg.c), then native */
     /* Intercepted only under SEV-ES, where they raise #VC instead of running:
      * in plain mode Unicorn's own hooks serve CPUID, IN/OUT and RDTSC(P). */
     IK_CPUID, IK_RDTSC, IK_RDTSCP, IK_IN, IK_OUT, IK_DR7_RD, IK_DR7_WR,
@@ -63,6 +65,8 @@ struct icpt {
     bool rep;
     uint8_t addr_size;    /* 2, 4 or 8 */
     int16_t port;         /* IN/OUT: immediate port, or -1 for DX */
+    uint8_t cr, gpr;      /* MOV to CR: the control register and the source GPR */
+    bool rex_w;           /* SYSRET: REX.W (return to 64-bit mode) */
     uc_hook hook;
     bool live;
 };
@@ -122,6 +126,9 @@ struct vcpu {
     struct blk *cur;      /* block being executed (NULL before the first) */
     struct pending_fault fault;
     bool in_delivery;
+    uint64_t deliv_mark;  /* `retired` at the last event delivery */
+    unsigned deliv_streak; /* consecutive deliveries with no instruction retired */
+    uint64_t cr4_allowed; /* CR4 bits a MOV to CR4 may set */
 
     /* decode cache: open addressing, key (pc, size) */
     struct blk **blk_tab;
@@ -160,11 +167,25 @@ struct pg_result {
     uint64_t npf_error, npf_gpa;
     bool writable, executable, user, dirty;
 };
+/* Who makes an access (SDM vol. 3 4.6): code at CPL 3, code at CPL 0-2 (SMAP
+ * then follows RFLAGS.AC), or the CPU itself on system structures and event
+ * frames (implicit supervisor accesses: SMAP applies whatever AC says). */
+enum pg_priv { PG_SUPER = 0, PG_USER = 1, PG_IMPLICIT = 2 };
 /* Walks the guest page tables; returns 0, or -1 with r->fault. Sets A/D bits as
  * the hardware would when set_ad is true. Under SNP every table read is checked
  * against the RMP as a private access (fact sheet 6.2). */
-int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
+int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, enum pg_priv priv, bool set_ad,
             struct pg_result *r);
+/* The model's own accesses to guest linear memory, each with the permissions
+ * of the access the hardware would make: LIN_FETCH re-reads instruction bytes
+ * as a fetch at the current CPL, LIN_DATA is an instruction's data access at
+ * the current CPL (INS/OUTS, a faulting operand), LIN_IMPLICIT a supervisor
+ * access to system structures and event frames. Same results as vcpu_read_lin. */
+enum lin_kind { LIN_IMPLICIT, LIN_DATA, LIN_FETCH };
+int lin_read(struct vcpu *v, uint64_t va, void *dst, size_t len, enum lin_kind k,
+             uint32_t *pf_error, uint64_t *fault_va);
+int lin_write(struct vcpu *v, uint64_t va, const void *src, size_t len, enum lin_kind k,
+              uint32_t *pf_error, uint64_t *fault_va);
 bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *ud);
 
 /* idt.c */
@@ -181,6 +202,68 @@ void ucq_init(void);
 /* Clears Unicorn's "exception in flight" latch after the model delivered a
  * fault the engine raised (else the next one would arrive as #DF). */
 void ucq_clear_old_exception(struct vcpu *v);
+
+/* A segment register with its descriptor cache; flags are the descriptor's
+ * bits 63:32 (type, S, DPL, P, AVL, L, D/B, G and base bits), as QEMU keeps them. */
+struct ucq_seg {
+    uint16_t sel;
+    uint64_t base;
+    uint32_t limit;
+    uint32_t flags;
+};
+#define SEGF_A         (1u << 8)
+#define SEGF_W         (1u << 9)    /* data: writable; code: readable */
+#define SEGF_C         (1u << 10)   /* code: conforming */
+#define SEGF_CODE      (1u << 11)
+#define SEGF_S         (1u << 12)
+#define SEGF_DPL_SHIFT 13
+#define SEGF_P         (1u << 15)
+#define SEGF_L         (1u << 21)
+#define SEGF_DB        (1u << 22)
+#define SEGF_G         (1u << 23)
+enum ucq_sreg { UCQ_ES, UCQ_CS, UCQ_SS, UCQ_DS, UCQ_FS, UCQ_GS };
+/* The hidden state goes through a snapshot of the engine's CPU context: take
+ * it, read or change it, commit it (nothing else may write registers between
+ * snapshot and commit; write RIP after the commit). */
+void ucq_snapshot(struct vcpu *v);
+void ucq_commit(struct vcpu *v);
+void ucq_seg(const struct vcpu *v, enum ucq_sreg r, struct ucq_seg *s);
+/* Loads CS or SS as the CPU's own segment loads do (SS.DPL becomes the CPL). */
+void ucq_load_seg(struct vcpu *v, enum ucq_sreg r, const struct ucq_seg *s);
+unsigned ucq_cpl(const struct vcpu *v);
+void ucq_set_cpl(struct vcpu *v, unsigned cpl);
+
+/* priv.c: the one place where the model changes privilege level */
+/* The descriptor cache a segment load would fill from descriptor `desc`. */
+struct ucq_seg seg_of_desc(uint16_t sel, uint64_t desc);
+/* Sets CS, SS (unless NULL) and the CPL together, descriptor caches included. */
+void cpu_set_cs_ss(struct vcpu *v, const struct ucq_seg *cs, const struct ucq_seg *ss,
+                   unsigned cpl);
+/* Reads the GDT descriptor of sel (an implicit supervisor access); false if
+ * sel is null, in the LDT, beyond the limit or unreadable. */
+bool cpu_gdt_desc(struct vcpu *v, uint16_t sel, uint64_t *desc);
+/* CS and SS from their GDT descriptors (a null or unreadable SS loads as a
+ * null SS), with the CPL: boot state and VMRUN. Keeps the engine's caches when
+ * the CS descriptor cannot be read. */
+void cpu_load_cs_ss_from_gdt(struct vcpu *v, uint16_t cs_sel, uint16_t ss_sel, unsigned cpl);
+
+/* What the CPU does with an instruction it checks or performs itself. */
+enum insn_result {
+    INSN_DONE,            /* performed: RIP and state are set */
+    INSN_NATIVE,          /* valid: let the engine execute it */
+    INSN_UD,              /* raise #UD */
+    INSN_GP,              /* raise #GP(0) */
+};
+enum insn_result cpu_syscall(struct vcpu *v, uint64_t next_rip);
+/* Long mode with a 64-bit code segment (CS.L). */
+bool cpu_in_64bit_mode(struct vcpu *v);
+enum insn_result cpu_sysret(struct vcpu *v, bool rex_w);
+
+/* ctlreg.c: MOV to CR0/CR3/CR4 (APM vol. 2 3.1; SDM vol. 2 "MOV to/from
+ * Control Registers"): INSN_NATIVE when the engine may perform it, else #GP. */
+enum insn_result cpu_mov_to_cr(struct vcpu *v, unsigned cr, uint64_t val);
+/* The CR4 bits this CPU implements (vcpu_config.cr4_allowed = 0). */
+uint64_t cpu_cr4_implemented(void);
 
 /* vcpu.c */
 uint64_t vcpu_read_reg(struct vcpu *v, int uc_reg);

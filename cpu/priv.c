@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Privilege changes the model performs, and SYSCALL/SYSRET.
+ *
+ * Every change of CPL the model makes goes through cpu_set_cs_ss(): CS and SS
+ * with their descriptor caches and the CPL, together, in the engine's hidden
+ * state (ucquirk.c), because a 64-bit engine's register API would write the
+ * selectors alone and leave Unicorn checking privileged instructions against
+ * the old CPL. Its users: IDT delivery (idt.c), SYSCALL and SYSRET (here), the
+ * boot state and the SEV world switch (vcpu.c, vmsa.c). IRET, far returns and
+ * SWAPGS run natively and are right once the CPL is.
+ *
+ * Unicorn 2.1.4 does not perform SYSCALL (it calls a UC_HOOK_INSN hook and
+ * moves RIP past it) and performs SYSRET the Intel way; both are intercepted
+ * at their address (decode.c) and performed here per AMD APM vol. 3
+ * "SYSCALL", "SYSRET": STAR[47:32] gives the kernel CS (SS = CS + 8),
+ * STAR[63:48] the user selectors (CS + 16 for a 64-bit return, SS = base + 8),
+ * LSTAR / CSTAR the 64-bit / compatibility-mode entry, SFMASK the RFLAGS bits
+ * cleared on entry; RCX and R11 carry the return RIP and RFLAGS. As on AMD
+ * hardware, SYSRET loads the SS selector but keeps the SS descriptor cache
+ * (Linux: X86_BUG_SYSRET_SS_ATTRS, arch/x86/kernel/process_64.c).
+ */
+#include "cpu_int.h"
+
+#define MSR_STAR   0xC0000081u
+#define MSR_LSTAR  0xC0000082u
+#define MSR_CSTAR  0xC0000083u
+#define MSR_SFMASK 0xC0000084u
+
+#define EFER_SCE   (1ull << 0)
+#define EFER_LMA   (1ull << 10)
+#define CR0_PE     (1ull << 0)
+#define RFLAGS_IF  (1ull << 9)
+#define RFLAGS_RF  (1ull << 16)
+#define RFLAGS_VM  (1ull << 17)
+/* RFLAGS bits SYSRET loads from R11 (SDM vol. 2 "SYSRET": R11 & 3C7FD7H | 2). */
+#define SYSRET_RFLAGS 0x3C7FD7ull
+
+/* The fixed descriptor caches SYSCALL and SYSRET load (APM vol. 3). */
+#define FLAT_CODE (SEGF_G | SEGF_P | SEGF_S | SEGF_CODE | SEGF_W | SEGF_A)
+#define FLAT_DATA (SEGF_G | SEGF_DB | SEGF_P | SEGF_S | SEGF_W | SEGF_A)
+
+struct ucq_seg seg_of_desc(uint16_t sel, uint64_t d)
+{
+    struct ucq_seg s = {sel, 0, 0, (uint32_t)(d >> 32)};
+    s.base = ((d >> 16) & 0xFFFFFFull) | ((d >> 32) & 0xFF000000ull);
+    s.limit = (uint32_t)((d & 0xFFFF) | ((d >> 32) & 0xF0000));
+    if (s.flags & SEGF_G)
+        s.limit = (s.limit << 12) | 0xFFF;
+    return s;
+}
+
+bool cpu_gdt_desc(struct vcpu *v, uint16_t sel, uint64_t *desc)
+{
+    uc_x86_mmr gdtr;
+    UC_CHECK(uc_reg_read(v->uc, UC_X86_REG_GDTR, &gdtr));
+    if (!(sel & ~3u) || (sel & 4) || (uint64_t)(sel | 7u) > gdtr.limit)
+        return false;
+    uint32_t pf;
+    uint64_t fva;
+    return vcpu_read_lin(v, gdtr.base + (sel & ~7u), desc, 8, &pf, &fva) == 0;
+}
+
+void cpu_set_cs_ss(struct vcpu *v, const struct ucq_seg *cs, const struct ucq_seg *ss,
+                   unsigned cpl)
+{
+    ucq_snapshot(v);
+    ucq_load_seg(v, UCQ_CS, cs);
+    if (ss)
+        ucq_load_seg(v, UCQ_SS, ss);
+    ucq_set_cpl(v, cpl);
+    ucq_commit(v);
+}
+
+void cpu_load_cs_ss_from_gdt(struct vcpu *v, uint16_t cs_sel, uint16_t ss_sel, unsigned cpl)
+{
+    uint64_t d;
+    if (!cpu_gdt_desc(v, cs_sel, &d))
+        return; /* nothing to load from: the engine keeps its caches */
+    struct ucq_seg cs = seg_of_desc(cs_sel, d);
+    struct ucq_seg ss = {ss_sel, 0, 0, cpl << SEGF_DPL_SHIFT}; /* a null SS */
+    if (cpu_gdt_desc(v, ss_sel, &d))
+        ss = seg_of_desc(ss_sel, d);
+    cpu_set_cs_ss(v, &cs, &ss, cpl);
+}
+
+static uint64_t msr(struct vcpu *v, uint32_t id)
+{
+    uint64_t val = 0;
+    vcpu_msr_get(v, id, &val);
+    return val;
+}
+
+/* 64-bit mode: long mode with a 64-bit code segment. */
+bool cpu_in_64bit_mode(struct vcpu *v)
+{
+    if (!(vcpu_get(v, VR_EFER) & EFER_LMA))
+        return false;
+    struct ucq_seg cs;
+    ucq_snapshot(v);
+    ucq_seg(v, UCQ_CS, &cs);
+    return cs.flags & SEGF_L;
+}
+
+enum insn_result cpu_syscall(struct vcpu *v, uint64_t next_rip)
+{
+    uint64_t efer = vcpu_get(v, VR_EFER);
+    if (!(efer & EFER_SCE) || !(vcpu_get(v, VR_CR0) & CR0_PE))
+        return INSN_UD;
+    uint64_t star = msr(v, MSR_STAR), rflags = vcpu_get(v, VR_RFLAGS);
+    uint16_t sel = (uint16_t)(star >> 32) & 0xFFFC;
+    bool lma = efer & EFER_LMA;
+    struct ucq_seg cs = {sel, 0, 0xFFFFFFFFu, FLAT_CODE | (lma ? SEGF_L : SEGF_DB)};
+    struct ucq_seg ss = {(uint16_t)(sel + 8), 0, 0xFFFFFFFFu, FLAT_DATA};
+    uint64_t rip;
+    if (lma) {
+        rip = cpu_in_64bit_mode(v) ? msr(v, MSR_LSTAR) : msr(v, MSR_CSTAR);
+        vcpu_set(v, VR_RCX, next_rip);
+        vcpu_set(v, VR_R11, rflags & ~RFLAGS_RF);
+        rflags &= ~msr(v, MSR_SFMASK);
+    } else {
+        rip = (uint32_t)star;
+        vcpu_set(v, VR_RCX, (uint32_t)next_rip);
+        rflags &= ~(RFLAGS_VM | RFLAGS_IF);
+    }
+    cpu_set_cs_ss(v, &cs, &ss, 0);
+    vcpu_set(v, VR_RFLAGS, (rflags & ~RFLAGS_RF) | 2);
+    vcpu_set(v, VR_RIP, rip);
+    return INSN_DONE;
+}
+
+enum insn_result cpu_sysret(struct vcpu *v, bool rex_w)
+{
+    uint64_t efer = vcpu_get(v, VR_EFER);
+    if (!(efer & EFER_SCE))
+        return INSN_UD;
+    if (!(vcpu_get(v, VR_CR0) & CR0_PE) || vcpu_cpl(v) != 0)
+        return INSN_GP;
+    uint16_t base = (uint16_t)(msr(v, MSR_STAR) >> 48);
+    bool lma = efer & EFER_LMA, to64 = lma && rex_w;
+    struct ucq_seg cs = {(uint16_t)((to64 ? base + 16 : base) | 3), 0, 0xFFFFFFFFu,
+                         FLAT_CODE | (3u << SEGF_DPL_SHIFT) | (to64 ? SEGF_L : SEGF_DB)};
+    /* The SS selector changes, its descriptor cache does not (AMD). */
+    struct ucq_seg ss;
+    ucq_snapshot(v);
+    ucq_seg(v, UCQ_SS, &ss);
+    ss.sel = (uint16_t)((base + 8) | 3);
+    uint64_t rcx = vcpu_get(v, VR_RCX);
+    uint64_t rflags = lma ? (vcpu_get(v, VR_R11) & SYSRET_RFLAGS) | 2
+                          : vcpu_get(v, VR_RFLAGS) | RFLAGS_IF;
+    cpu_set_cs_ss(v, &cs, &ss, 3);
+    vcpu_set(v, VR_RFLAGS, rflags);
+    vcpu_set(v, VR_RIP, to64 ? rcx : (uint32_t)rcx);
+    return INSN_DONE;
+}
