@@ -86,9 +86,9 @@ struct vcpu_event {
     uint64_t cr2;         /* #PF only */
 };
 
-/* Event deliveries in a row without a retired instruction after which the
- * vCPU is shut down (cb->shutdown): a fault that recurs at its own handler's
- * first instruction would otherwise loop forever. */
+/* Event deliveries in a row without a retired instruction: the next one
+ * shuts the vCPU down instead (cb->shutdown). A fault that recurs at its own
+ * handler's first instruction would otherwise loop forever. */
 #define VCPU_NO_PROGRESS 10000
 
 /* Why vcpu_run() returned. */

@@ -230,7 +230,7 @@ void ucq_commit(struct vcpu *v);
 void ucq_seg(const struct vcpu *v, enum ucq_sreg r, struct ucq_seg *s);
 /* Loads CS or SS as the CPU's own segment loads do (SS.DPL becomes the CPL). */
 void ucq_load_seg(struct vcpu *v, enum ucq_sreg r, const struct ucq_seg *s);
-unsigned ucq_cpl(const struct vcpu *v);
+bool ucq_code64(const struct vcpu *v);  /* long mode with CS.L = 1 */
 void ucq_set_cpl(struct vcpu *v, unsigned cpl);
 
 /* priv.c: the one place where the model changes privilege level */
@@ -255,6 +255,10 @@ enum insn_result {
     INSN_GP,              /* raise #GP(0) */
 };
 enum insn_result cpu_syscall(struct vcpu *v, uint64_t next_rip);
+/* The fault an intercepted instruction raises before its intercept is even
+ * considered (APM vol. 2 15.7: CPL, IOPL and CR4.TSD/PCE checks come first);
+ * INSN_NATIVE when it reaches the intercept. */
+enum insn_result cpu_icpt_check(struct vcpu *v, const struct icpt *c);
 /* Long mode with a 64-bit code segment (CS.L). */
 bool cpu_in_64bit_mode(struct vcpu *v);
 enum insn_result cpu_sysret(struct vcpu *v, bool rex_w);

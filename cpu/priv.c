@@ -91,15 +91,11 @@ static uint64_t msr(struct vcpu *v, uint32_t id)
     return val;
 }
 
-/* 64-bit mode: long mode with a 64-bit code segment. */
+/* 64-bit mode as the engine executes it (its hidden 64-bit-code flag). */
 bool cpu_in_64bit_mode(struct vcpu *v)
 {
-    if (!(vcpu_get(v, VR_EFER) & EFER_LMA))
-        return false;
-    struct ucq_seg cs;
     ucq_snapshot(v);
-    ucq_seg(v, UCQ_CS, &cs);
-    return cs.flags & SEGF_L;
+    return ucq_code64(v);
 }
 
 enum insn_result cpu_syscall(struct vcpu *v, uint64_t next_rip)
@@ -152,4 +148,49 @@ enum insn_result cpu_sysret(struct vcpu *v, bool rex_w)
     vcpu_set(v, VR_RFLAGS, rflags);
     vcpu_set(v, VR_RIP, to64 ? rcx : (uint32_t)rcx);
     return INSN_DONE;
+}
+
+/* CPL > IOPL: the TSS I/O permission bitmap decides (SDM vol. 1 19.5.2;
+ * APM vol. 2 13.3.3): every bit for port..port+size-1 must be 0, and the two
+ * bytes holding them must lie inside the TSS. */
+static bool io_allowed(struct vcpu *v, uint16_t port, unsigned size)
+{
+    if (vcpu_cpl(v) <= ((vcpu_get(v, VR_RFLAGS) >> 12) & 3))
+        return true;
+    uc_x86_mmr tr;
+    UC_CHECK(uc_reg_read(v->uc, UC_X86_REG_TR, &tr));
+    uint16_t iobase = 0, bits = 0;
+    uint32_t pf;
+    uint64_t fva;
+    if (tr.limit < 0x67 || vcpu_read_lin(v, tr.base + 0x66, &iobase, 2, &pf, &fva) < 0)
+        return false;
+    uint32_t at = iobase + port / 8u;
+    if (at + 1 > tr.limit || vcpu_read_lin(v, tr.base + at, &bits, 2, &pf, &fva) < 0)
+        return false;
+    return !(bits & (((1u << size) - 1) << (port & 7)));
+}
+
+#define CR4_TSD (1ull << 2)
+#define CR4_PCE (1ull << 8)
+
+enum insn_result cpu_icpt_check(struct vcpu *v, const struct icpt *c)
+{
+    bool cpl0 = vcpu_cpl(v) == 0;
+    switch (c->kind) {
+    case IK_RDMSR: case IK_WRMSR: case IK_HLT: case IK_WBINVD: case IK_INVD:
+    case IK_DR7_RD: case IK_DR7_WR:
+        return cpl0 ? INSN_NATIVE : INSN_GP;
+    case IK_MONITOR: case IK_MWAIT:
+        return cpl0 ? INSN_NATIVE : INSN_UD; /* MONITOR/MWAIT are not enabled for user mode */
+    case IK_RDPMC:
+        return cpl0 || (vcpu_get(v, VR_CR4) & CR4_PCE) ? INSN_NATIVE : INSN_GP;
+    case IK_RDTSC: case IK_RDTSCP:
+        return cpl0 || !(vcpu_get(v, VR_CR4) & CR4_TSD) ? INSN_NATIVE : INSN_GP;
+    case IK_INS: case IK_OUTS: case IK_IN: case IK_OUT: {
+        uint16_t port = c->port < 0 ? (uint16_t)vcpu_get(v, VR_RDX) : (uint16_t)c->port;
+        return io_allowed(v, port, c->opsize) ? INSN_NATIVE : INSN_GP;
+    }
+    default:
+        return INSN_NATIVE;
+    }
 }

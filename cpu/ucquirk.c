@@ -243,7 +243,7 @@ void ucq_seg(const struct vcpu *v, enum ucq_sreg r, struct ucq_seg *s)
     memcpy(&s->flags, p + SC_FLAGS, 4);
 }
 
-unsigned ucq_cpl(const struct vcpu *v) { return get_hflags(v) & HF_CPL_MASK; }
+bool ucq_code64(const struct vcpu *v) { return get_hflags(v) & HF_CS64; }
 
 void ucq_set_cpl(struct vcpu *v, unsigned cpl)
 {

@@ -174,7 +174,8 @@ int vcpu_deliver(struct vcpu *v, const struct vcpu_event *ev)
     if (v->retired != v->deliv_mark) {
         v->deliv_mark = v->retired;
         v->deliv_streak = 0;
-    } else if (++v->deliv_streak >= VCPU_NO_PROGRESS) {
+    }
+    if (++v->deliv_streak > VCPU_NO_PROGRESS) {
         shutdown(v, "no instruction retired across " XSTR(VCPU_NO_PROGRESS)
                     " consecutive event deliveries", rip);
         return -1;
@@ -370,8 +371,9 @@ static const int gpr_reg[16] = {
     UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
 };
 
-/* SYSCALL, SYSRET and MOV to CR: the CPU model's own (priv.c, ctlreg.c);
- * false for any other intercept. */
+/* SYSCALL, SYSRET and MOV to CR: the CPU model's own (priv.c, ctlreg.c); and
+ * the faults that come before an intercept (a privileged instruction at CPL 3).
+ * false when the instruction goes on to its intercept. */
 static bool cpu_insn(struct vcpu *v, const struct icpt *c, uint64_t addr)
 {
     enum insn_result r;
@@ -379,7 +381,11 @@ static bool cpu_insn(struct vcpu *v, const struct icpt *c, uint64_t addr)
     case IK_SYSCALL: r = cpu_syscall(v, addr + c->len); break;
     case IK_SYSRET: r = cpu_sysret(v, c->rex_w); break;
     case IK_MOV_CR: r = cpu_mov_to_cr(v, c->cr, vcpu_read_reg(v, gpr_reg[c->gpr & 15])); break;
-    default: return false;
+    default:
+        r = cpu_icpt_check(v, c);
+        if (r == INSN_NATIVE)
+            return false; /* on to the intercept */
+        break;
     }
     if (r == INSN_DONE) {
         retire_to(v, addr, true);
