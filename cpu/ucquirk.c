@@ -4,10 +4,11 @@
  * tests/unit/test_unicorn.c), through the CPU context blob of
  * uc_context_save/uc_context_restore, which is a copy of QEMU's CPUX86State.
  *
- * 1. The exception in flight. QEMU tracks the exception "in flight" in env->old_exception so that a fault
- * during delivery becomes #DF and then a triple fault; it clears the field only
- * when it delivers an exception itself. Unicorn hands exceptions to the
- * UC_HOOK_INTR hook instead and never delivers, so the field is never cleared:
+ * 1. The exception in flight. QEMU tracks the exception "in flight" in
+ * env->old_exception so that a fault during delivery becomes #DF and then a
+ * triple fault; it clears the field only when it delivers an exception itself.
+ * Unicorn hands exceptions to the UC_HOOK_INTR hook instead and never
+ * delivers, so the field is never cleared:
  * a guest's second #GP reaches the hook as #DF and its third silently stops
  * the engine. The model delivers exceptions through the guest IDT itself
  * (idt.c), so after each one it clears the field, as QEMU's own delivery
@@ -107,61 +108,67 @@ static int find_all(const unsigned char *p, size_t n, const void *want, size_t l
     return hits;
 }
 
+/* The 32-bit slot that CR0.TS and CR4.OSFXSR toggle in the hidden flags:
+ * returns how many slots qualify, the last in *off. */
+static int find_hflags(uc_engine *uc, uc_context *a, uc_context *b, long *off)
+{
+    uint64_t cr0 = 0, cr4 = 0;
+    UC_CHECK(uc_reg_read(uc, UC_X86_REG_CR0, &cr0));
+    UC_CHECK(uc_reg_read(uc, UC_X86_REG_CR4, &cr4));
+    ck_reg(uc, UC_X86_REG_CR0, cr0 & ~(1ull << 3));
+    ck_reg(uc, UC_X86_REG_CR4, cr4 & ~(1ull << 9));
+    UC_CHECK(uc_context_save(uc, a));
+    ck_reg(uc, UC_X86_REG_CR0, cr0 | (1ull << 3)); /* TS */
+    ck_reg(uc, UC_X86_REG_CR4, cr4 | (1ull << 9)); /* OSFXSR */
+    UC_CHECK(uc_context_save(uc, b));
+    const unsigned char *pa = (const void *)a, *pb = (const void *)b;
+    int hits = 0;
+    for (size_t o = 0; o + 4 <= uc_context_size(uc); o += 4) {
+        uint32_t x, y;
+        memcpy(&x, pa + o, 4);
+        memcpy(&y, pb + o, 4);
+        if ((x ^ y) == (HF_TS | HF_OSFXSR) && (y & HF_LMA) && (y & HF_CS64)) {
+            *off = (long)o;
+            hits++;
+        }
+    }
+    return hits;
+}
+
 static void calibrate_segments(void)
 {
     uc_engine *uc;
     UC_CHECK(uc_open(UC_ARCH_X86, UC_MODE_64, &uc));
     UC_CHECK(uc_mem_map(uc, 0, 0x10000, UC_PROT_ALL));
-    /* A GDT whose entry 0x08 is a DPL3 data segment with a base no other field holds. */
+    /* A GDT whose entry 0x08 is a DPL3 data segment with a base no other field
+     * holds; FS = 0x0B loads it (selector, base 0x1BA56789, limit 4 GiB - 1,
+     * flags = descriptor bits 63:32). */
     const uint64_t gdt[2] = {0, 0x1BCFF3A56789FFFFull};
     UC_CHECK(uc_mem_write(uc, 0x1000, gdt, sizeof(gdt)));
     uc_x86_mmr gdtr = {0, 0x1000, sizeof(gdt) - 1, 0};
     UC_CHECK(uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr));
+    ck_reg(uc, UC_X86_REG_FS, 0x0B);
     uc_context *a, *b;
     UC_CHECK(uc_context_alloc(uc, &a));
     UC_CHECK(uc_context_alloc(uc, &b));
-    size_t n = uc_context_size(uc);
-    uint64_t cr0 = 0, cr4 = 0;
-    UC_CHECK(uc_reg_read(uc, UC_X86_REG_CR0, &cr0));
-    UC_CHECK(uc_reg_read(uc, UC_X86_REG_CR4, &cr4));
-    ck_reg(uc, UC_X86_REG_FS, 0x0B);
-    ck_reg(uc, UC_X86_REG_CR0, cr0 & ~(1ull << 3));
-    ck_reg(uc, UC_X86_REG_CR4, cr4 & ~(1ull << 9));
-    UC_CHECK(uc_context_save(uc, a));
-    ck_reg(uc, UC_X86_REG_CR0, cr0 | (1ull << 3));  /* TS */
-    ck_reg(uc, UC_X86_REG_CR4, cr4 | (1ull << 9));  /* OSFXSR */
-    UC_CHECK(uc_context_save(uc, b));
-    const unsigned char *pa = (const void *)a, *pb = (const void *)b;
-    int hits = 0;
-    for (size_t off = 0; off + 4 <= n; off += 4) {
-        uint32_t x, y;
-        memcpy(&x, pa + off, 4);
-        memcpy(&y, pb + off, 4);
-        if ((x ^ y) == (HF_TS | HF_OSFXSR) && (y & HF_LMA) && (y & HF_CS64)) {
-            hflags_off = (long)off;
-            hits++;
-        }
-    }
-    /* FS = 0x0B: selector, then base 0x1BA56789, limit 0xFFFFFFFF (G), flags = bits 63:32. */
-    unsigned char fs[SC_SIZE] = {0};
-    uint32_t sel = 0x0B, limit = 0xFFFFFFFFu, flags = (uint32_t)(gdt[1] >> 32);
+    int hits = find_hflags(uc, a, b, &hflags_off);
+    unsigned char fs[SC_SIZE - SC_BASE];
+    uint32_t limit = 0xFFFFFFFFu, flags = (uint32_t)(gdt[1] >> 32), at_sel = 0;
     uint64_t base = 0x1BA56789ull;
-    memcpy(fs + SC_SEL, &sel, 4);
-    memcpy(fs + SC_BASE, &base, 8);
-    memcpy(fs + SC_LIMIT, &limit, 4);
-    memcpy(fs + SC_FLAGS, &flags, 4);
+    memcpy(fs, &base, 8);
+    memcpy(fs + SC_LIMIT - SC_BASE, &limit, 4);
+    memcpy(fs + SC_FLAGS - SC_BASE, &flags, 4);
     long fs_off = -1;
-    int fs_hits = find_all(pb, n, fs + SC_BASE, SC_SIZE - SC_BASE, 4, &fs_off);
-    uint32_t at_sel = 0;
+    int fs_hits = find_all((const void *)b, uc_context_size(uc), fs, sizeof(fs), 4, &fs_off);
     if (fs_hits == 1)
-        memcpy(&at_sel, pb + fs_off - SC_BASE, 4);
+        memcpy(&at_sel, (const unsigned char *)b + fs_off - SC_BASE, 4);
     uc_context_free(a);
     uc_context_free(b);
     uc_close(uc);
-    if (hits != 1 || fs_hits != 1 || at_sel != sel)
+    if (hits != 1 || fs_hits != 1 || at_sel != 0x0B)
         SNP_PANIC("cannot locate Unicorn's hidden flags (%d candidates) or segment caches (%d): "
                   "this Unicorn differs from 2.1.4; see cpu/ucquirk.c", hits, fs_hits);
-    segs_off = fs_off - SC_BASE - 4 * SC_SIZE;
+    segs_off = fs_off - SC_BASE - 4 * SC_SIZE; /* FS is segs[4] */
 }
 
 static void calibrate(void)

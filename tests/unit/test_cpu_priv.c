@@ -177,7 +177,7 @@ START_TEST(syscall_enters_lstar_at_cpl0_and_sysretq_returns_to_ring3_with_user_s
 }
 END_TEST
 
-START_TEST(sysret_without_rex_w_returns_to_compatibility_mode_and_syscall_there_enters_cstar)
+START_TEST(sysret_without_rex_w_enters_compatibility_mode_where_syscall_takes_cstar)
 {
     syscall_msrs(0);
     CODE_AT(CODE,
@@ -199,6 +199,30 @@ START_TEST(sysret_without_rex_w_returns_to_compatibility_mode_and_syscall_there_
     ck_assert_uint_eq(reg(VR_RCX), USER_CODE + 2);
     ck_assert_uint_eq(reg(VR_RAX), reg(VR_CR0));
     ck_assert_uint_eq(vcpu_cpl(h.v), 0);
+}
+END_TEST
+
+START_TEST(a_fault_in_compatibility_mode_runs_its_handler_as_64_bit_code)
+{
+    syscall_msrs(0);
+    set_gate(X86_UD, HANDLERS, GATE_INTR, 0, true);
+    CODE_AT(HANDLERS,
+        0x48, 0xB8, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00, 0x00, 0x00, /* movabs rax, 0x1122334455 */
+        0xF4,                           /* hlt */
+    );
+    CODE_AT(CODE,
+        0x48, 0xC7, 0xC1, 0x00, 0x00, 0x04, 0x00, /* 0: mov rcx, USER_CODE */
+        0x49, 0xC7, 0xC3, 0x02, 0x00, 0x00, 0x00, /* 7: mov r11, 2 */
+        0x48, 0xC7, 0xC4, 0x00, 0x20, 0x04, 0x00, /* e: mov rsp, USER_STACK_TOP */
+        0x0F, 0x07,                     /* 15: sysret (to compatibility mode) */
+    );
+    CODE_AT(USER_CODE, 0x0F, 0x0B);     /* ud2 */
+    ck_assert_int_eq(run(1000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.ndeliv, 1);
+    ck_assert_uint_eq(reg(VR_RIP), HANDLERS + 11);
+    ck_assert_uint_eq(reg(VR_RAX), 0x1122334455ull); /* REX.W decoded: 64-bit code */
+    ck_assert_uint_eq(stk(1), L_CODE32);
+    ck_assert_uint_eq(stk(4), L_DATA3);
 }
 END_TEST
 
@@ -365,13 +389,14 @@ START_TEST(a_privileged_instruction_in_ring3_faults_before_it_reaches_the_model)
     put(USER_CODE, user_privileged[_i].code, user_privileged[_i].len);
     enter_user(CODE, SEL_CODE3, SEL_DATA3, 0x2, USER_CODE);
     run_to_stub(user_privileged[_i].vector);
-    ck_assert_msg(h.nexits == 1, "%s: %u exits", user_privileged[_i].what, h.nexits); /* the stub's hlt */
+    /* The only exit is the stub's HLT. */
+    ck_assert_msg(h.nexits == 1, "%s: %u exits", user_privileged[_i].what, h.nexits);
     ck_assert_uint_eq(h.deliv[0].rip, USER_CODE);
     ck_assert_uint_eq(insns(), 6 + 1);
 }
 END_TEST
 
-START_TEST(outs_in_ring3_is_allowed_by_a_clear_bit_in_the_io_bitmap_and_refused_by_a_set_one)
+START_TEST(outs_in_ring3_follows_the_tss_io_permission_bitmap)
 {
     /* I/O bitmap at TSS + 0x68; port 0x80 is bit 0 of byte 0x10. */
     uint16_t base = 0x68;
@@ -526,17 +551,21 @@ static void add_priv_tests(Suite *s)
     tcase_add_checked_fixture(tc, setup_idt, teardown);
     tcase_add_test(tc, a_ring3_fault_runs_its_handler_at_cpl0_and_iretq_returns_to_ring3);
     tcase_add_test(tc, a_ring3_interrupt_handler_can_run_privileged_code_before_returning);
-    tcase_add_test(tc, syscall_enters_lstar_at_cpl0_and_sysretq_returns_to_ring3_with_user_selectors);
     tcase_add_test(tc,
-                   sysret_without_rex_w_returns_to_compatibility_mode_and_syscall_there_enters_cstar);
-    tcase_add_loop_test(tc, syscall_with_efer_sce_clear_raises_ud_and_sysret_in_ring3_raises_gp, 0, 2);
-    tcase_add_test(tc, swapgs_in_a_handler_entered_from_ring3_swaps_the_gs_bases_and_faults_in_ring3);
+                   syscall_enters_lstar_at_cpl0_and_sysretq_returns_to_ring3_with_user_selectors);
+    tcase_add_test(tc, sysret_without_rex_w_enters_compatibility_mode_where_syscall_takes_cstar);
+    tcase_add_test(tc, a_fault_in_compatibility_mode_runs_its_handler_as_64_bit_code);
+    tcase_add_loop_test(tc, syscall_with_efer_sce_clear_raises_ud_and_sysret_in_ring3_raises_gp,
+                        0, 2);
+    tcase_add_test(tc,
+                   swapgs_in_a_handler_entered_from_ring3_swaps_the_gs_bases_and_faults_in_ring3);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("smap");
     tcase_add_checked_fixture(tc, setup_idt, teardown);
     tcase_add_test(tc, user_code_runs_with_smap_on_and_its_faults_are_delivered);
-    tcase_add_loop_test(tc, a_kernel_string_read_of_user_data_faults_under_smap_unless_ac_is_set, 0, 2);
+    tcase_add_loop_test(tc, a_kernel_string_read_of_user_data_faults_under_smap_unless_ac_is_set,
+                        0, 2);
     tcase_add_test(tc, a_user_string_write_to_a_supervisor_page_is_a_user_page_fault);
     tcase_add_test(tc, implicit_supervisor_reads_of_user_pages_fault_under_smap_even_with_ac_set);
     suite_add_tcase(s, tc);
@@ -545,8 +574,7 @@ static void add_priv_tests(Suite *s)
     tcase_add_checked_fixture(tc, setup_idt, teardown);
     tcase_add_loop_test(tc, a_privileged_instruction_in_ring3_faults_before_it_reaches_the_model, 0,
                         (int)ARRAY_LEN(user_privileged));
-    tcase_add_loop_test(
-        tc, outs_in_ring3_is_allowed_by_a_clear_bit_in_the_io_bitmap_and_refused_by_a_set_one, 0, 2);
+    tcase_add_loop_test(tc, outs_in_ring3_follows_the_tss_io_permission_bitmap, 0, 2);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("control_registers");
