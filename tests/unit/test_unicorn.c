@@ -647,6 +647,16 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
         UC_OK(uc_emu_stop(uc));
 }
 
+/* Opens vm on code, logs its exceptions in l (stopping at the first) and runs it to its end. */
+static void vm_run_logged(struct vm *vm, const uint8_t *code, size_t n, struct intr_log *l)
+{
+    uc_hook hh;
+    vm_open(vm, code, n);
+    l->stop = true;
+    UC_OK(uc_hook_add(vm->uc, &hh, UC_HOOK_INTR, on_intr, l, 1, 0));
+    UC_OK(vm_run(vm, n));
+}
+
 /* 2.0.1 note: "execution continues after the instruction" for every vector.
  * 2.1.4: for faults RIP is the faulting instruction (architectural), so a
  * hook that does nothing re-executes it; here the hook stops. */
@@ -660,11 +670,8 @@ START_TEST(intr_hook_sees_divide_error_with_rip_at_the_faulting_instruction)
         0xBB, 0x01, 0x00, 0x00, 0x00, /* mov ebx, 1 */
     };
     struct vm vm;
-    struct intr_log l = {.stop = true};
-    uc_hook hh;
-    vm_open(&vm, code, sizeof(code));
-    UC_OK(uc_hook_add(vm.uc, &hh, UC_HOOK_INTR, on_intr, &l, 1, 0));
-    UC_OK(vm_run(&vm, sizeof(code)));
+    struct intr_log l = {0};
+    vm_run_logged(&vm, code, sizeof(code), &l);
     ck_assert_int_eq(l.n, 1);
     ck_assert_uint_eq(l.vec[0], 0); /* #DE */
     ck_assert_uint_eq(l.rip[0], CODE + 9);
@@ -910,11 +917,8 @@ START_TEST(mov_to_cr0_and_cr4_take_invalid_values_without_a_fault)
         0x0F, 0x22, 0xE0,                         /* mov cr4, rax */
     };
     struct vm vm;
-    struct intr_log l = {.stop = true};
-    uc_hook hh;
-    vm_open(&vm, code, sizeof(code));
-    UC_OK(uc_hook_add(vm.uc, &hh, UC_HOOK_INTR, on_intr, &l, 1, 0));
-    UC_OK(vm_run(&vm, sizeof(code)));
+    struct intr_log l = {0};
+    vm_run_logged(&vm, code, sizeof(code), &l);
     ck_assert_int_eq(l.n, 0);
     ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_CR0) & (3u << 29), 1u << 29);
     ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_CR4) & 0x8000, 0x8000);
