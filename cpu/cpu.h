@@ -86,13 +86,20 @@ struct vcpu_event {
     uint64_t cr2;         /* #PF only */
 };
 
+/* Event deliveries in a row without a retired instruction: the next one
+ * shuts the vCPU down instead (cb->shutdown). A fault that recurs at its own
+ * handler's first instruction would otherwise loop forever. */
+#define VCPU_NO_PROGRESS 10000
+
 /* Why vcpu_run() returned. */
 enum vcpu_stop {
     VCPU_RUNNING = 0,
     VCPU_STOP_QUANTUM,    /* the instruction budget is used up */
     VCPU_STOP_HALT,       /* HLT: park until an interrupt (RIP is after HLT) */
     VCPU_STOP_REQUEST,    /* the model asked (exit port, INIT, vcpu_request_stop) */
-    VCPU_STOP_SHUTDOWN,   /* triple fault or an access the model cannot satisfy */
+    VCPU_STOP_SHUTDOWN,   /* triple fault, an access the model cannot satisfy, or
+                             VCPU_NO_PROGRESS deliveries in a row with no
+                             instruction retired */
 };
 
 /* The model's side of the interface. ctx is vcpu_config.cb_ctx. */
@@ -131,6 +138,9 @@ struct vcpu_config {
     void *cb_ctx;
     uint64_t mmio_end;        /* guest-physical [ram size, mmio_end) is MMIO; above: no memory */
     uint32_t tcg_buffer_mb;   /* Unicorn translation buffer per engine */
+    /* CR4 bits a MOV to CR4 may set: what the guest's CPUID reports
+     * (vcpu_cr4_allowed_by_cpuid); 0 = every bit this CPU implements. */
+    uint64_t cr4_allowed;
     /* SEV-ES / SNP (all 0 in plain mode) */
     unsigned cbit_pos;        /* C-bit in guest PTEs (51), 0 = no encryption */
     bool sev_es;              /* intercepts raise #VC; IRET does not end NMI blocking */
@@ -189,7 +199,15 @@ void vcpu_set(struct vcpu *v, enum vcpu_reg r, uint64_t val);
  * FS/GS/KERNEL_GS base, SYSENTER_*, PAT, TSC_AUX). false if it holds no such MSR. */
 bool vcpu_msr_get(struct vcpu *v, uint32_t msr, uint64_t *val);
 bool vcpu_msr_set(struct vcpu *v, uint32_t msr, uint64_t val);
-/* Current privilege level (CS.RPL in long mode). */
+/* Whether a guest WRMSR of val to msr passes the CPU's own checks (EFER
+ * reserved bits and LME while paging, canonical bases and SYSCALL targets, PAT
+ * types, TSC_AUX): false means #GP. True for MSRs the CPU does not check. */
+bool vcpu_msr_valid(struct vcpu *v, uint32_t msr, uint64_t val);
+/* The CR4 bits CPUID leaves 1 and 7.0 make legal (for vcpu_config.cr4_allowed). */
+uint64_t vcpu_cr4_allowed_by_cpuid(uint32_t l1_ecx, uint32_t l1_edx, uint32_t l7_ebx,
+                                   uint32_t l7_ecx);
+/* Current privilege level (CS.RPL in long mode; the engine's hidden CPL
+ * always agrees, cpu/priv.c). */
 unsigned vcpu_cpl(struct vcpu *v);
 
 /* Interrupt state the model needs for HLT and NMI decisions. */
@@ -214,7 +232,9 @@ int vcpu_load_vmsa(struct vcpu *v, const struct sev_vmsa *vmsa, const char **why
 int vcpu_deliver(struct vcpu *v, const struct vcpu_event *ev);
 
 /*
- * Guest linear memory as the vCPU sees it (page walk with CPL-0 permissions).
+ * Guest linear memory as the vCPU sees it, with the permissions of an implicit
+ * supervisor access (SDM vol. 3 4.6: user pages are out of reach under SMAP
+ * whatever RFLAGS.AC says).
  * Returns 0, or -1 with *pf_error and *fault_va set to the #PF it would raise.
  */
 int vcpu_read_lin(struct vcpu *v, uint64_t va, void *dst, size_t len, uint32_t *pf_error,

@@ -36,6 +36,8 @@ enum icpt_kind {
     IK_INS, IK_OUTS,
     IK_IRET,              /* observed, not intercepted: ends NMI blocking */
     IK_FAR,               /* observed: a far transfer may change the code size (mode.c) */
+    IK_SYSCALL, IK_SYSRET, /* performed by the CPU model (priv.c) */
+    IK_MOV_CR,            /* MOV to CR0/CR3/CR4: checked (ctlreg.c), then native */
     /* Intercepted only under SEV-ES, where they raise #VC instead of running:
      * in plain mode Unicorn's own hooks serve CPUID, IN/OUT and RDTSC(P). */
     IK_CPUID, IK_RDTSC, IK_RDTSCP, IK_IN, IK_OUT, IK_DR7_RD, IK_DR7_WR,
@@ -65,6 +67,8 @@ struct icpt {
     bool rep;
     uint8_t addr_size;    /* 2, 4 or 8 */
     int16_t port;         /* IN/OUT: immediate port, or -1 for DX */
+    uint8_t cr, gpr;      /* MOV to CR: the control register and the source GPR */
+    bool rex_w;           /* SYSRET: REX.W (return to 64-bit mode) */
     uc_hook hook;
     bool live;
 };
@@ -129,6 +133,9 @@ struct vcpu {
     unsigned code_bits;
     uint64_t cs_base;
     bool mode_check;
+    uint64_t deliv_mark;  /* `retired` at the last event delivery */
+    unsigned deliv_streak; /* consecutive deliveries with no instruction retired */
+    uint64_t cr4_allowed; /* CR4 bits a MOV to CR4 may set */
 
     /* decode cache: open addressing, key (pc, size) */
     struct blk **blk_tab;
@@ -137,7 +144,7 @@ struct vcpu {
     size_t icpt_cap, icpt_n;
 
     struct vcpu_stats stats;
-    uc_context *ctx_blob; /* scratch context for ucquirk.c */
+    uc_context *ctx_blob; /* scratch context for mode.c and ucquirk.c */
 };
 
 /* decode.c */
@@ -176,11 +183,29 @@ struct pg_result {
     uint64_t npf_error, npf_gpa;
     bool writable, executable, user, dirty;
 };
+/* Who makes an access (SDM vol. 3 4.6): code at CPL 3, code at CPL 0-2 (SMAP
+ * then follows RFLAGS.AC), or the CPU itself on system structures and event
+ * frames (implicit supervisor accesses: SMAP applies whatever AC says). */
+enum pg_priv { PG_SUPER = 0, PG_USER = 1, PG_IMPLICIT = 2 };
 /* Walks the guest page tables; returns 0, or -1 with r->fault. Sets A/D bits as
  * the hardware would when set_ad is true. Under SNP every table read is checked
  * against the RMP as a private access (docs/sev-snp-facts.md 6.2). */
-int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
+int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, enum pg_priv priv, bool set_ad,
             struct pg_result *r);
+/* Whether a leaf whose walk accumulated rw, us and nx refuses the access (SDM
+ * vol. 3 4.6: U/S, SMAP with RFLAGS.AC for explicit supervisor accesses only,
+ * R/W with CR0.WP, NX, SMEP): the one rule of every walk, long mode or not. */
+bool pg_denied(struct vcpu *v, enum pg_access acc, enum pg_priv priv, bool rw, bool us, bool nx);
+/* The model's own accesses to guest linear memory, each with the permissions
+ * of the access the hardware would make: LIN_FETCH re-reads instruction bytes
+ * as a fetch at the current CPL, LIN_DATA is an instruction's data access at
+ * the current CPL (INS/OUTS, a faulting operand), LIN_IMPLICIT a supervisor
+ * access to system structures and event frames. Same results as vcpu_read_lin. */
+enum lin_kind { LIN_IMPLICIT, LIN_DATA, LIN_FETCH };
+int lin_read(struct vcpu *v, uint64_t va, void *dst, size_t len, enum lin_kind k,
+             uint32_t *pf_error, uint64_t *fault_va);
+int lin_write(struct vcpu *v, uint64_t va, const void *src, size_t len, enum lin_kind k,
+              uint32_t *pf_error, uint64_t *fault_va);
 bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *ud);
 
 /* idt.c */
@@ -199,14 +224,28 @@ void mode_init(void);
 unsigned char *mode_blob_save(struct vcpu *v);
 /* Re-reads the code size and CS base (after anything that loaded CS). */
 void mode_refresh(struct vcpu *v);
-/* Loads the hidden parts of the non-NULL entries (indexed SR_*). */
+/* Loads the hidden parts of the non-NULL entries (indexed SR_*); the CPL
+ * follows SS.DPL when SS is loaded, as in QEMU's segment loads. */
 void mode_set_segs(struct vcpu *v, const struct vmcb_seg *segs[6]);
+/* The same, then the CPL set to cpl (priv.c). */
+void mode_set_segs_cpl(struct vcpu *v, const struct vmcb_seg *segs[6], unsigned cpl);
 /* VMCB segment attributes (descriptor bits 47:40 in [7:0], 55:52 in [11:8]) to
  * and from QEMU's segment flags (the descriptor's high dword). */
 uint32_t flags_of_attrib(uint16_t a);
 uint16_t attrib_of_flags(uint32_t f);
 /* The segment a GDT/LDT descriptor d describes (SDM vol. 3 3.4.5). */
 struct vmcb_seg seg_of_desc(uint16_t sel, uint64_t d);
+/* struct vmcb_seg attribute bits (descriptor bits 47:40 in [7:0], 55:52 in [11:8]). */
+#define SEGA_A         (1u << 0)
+#define SEGA_W         (1u << 1)    /* data: writable; code: readable */
+#define SEGA_C         (1u << 2)    /* code: conforming */
+#define SEGA_CODE      (1u << 3)
+#define SEGA_S         (1u << 4)
+#define SEGA_DPL_SHIFT 5
+#define SEGA_P         (1u << 7)
+#define SEGA_L         (1u << 9)
+#define SEGA_DB        (1u << 10)
+#define SEGA_G         (1u << 11)
 void mode_load_real_seg(struct vcpu *v, enum vcpu_sreg r, uint16_t sel);
 int mode_set_control(struct vcpu *v, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer,
                      const char **why);
@@ -222,7 +261,7 @@ struct nested {
 int idt_deliver_legacy(struct vcpu *v, const struct vcpu_event *ev, struct nested *f);
 
 /* paging32.c: the walk outside long mode (32-bit and PAE paging). */
-int pg_walk32(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
+int pg_walk32(struct vcpu *v, uint64_t va, enum pg_access acc, enum pg_priv priv, bool set_ad,
               struct pg_result *r);
 
 /* ucquirk.c */
@@ -230,6 +269,40 @@ void ucq_init(void);
 /* Clears Unicorn's "exception in flight" latch after the model delivered a
  * fault the engine raised (else the next one would arrive as #DF). */
 void ucq_clear_old_exception(struct vcpu *v);
+
+/* priv.c: the one place where the model changes privilege level */
+/* Sets CS, SS (unless NULL) and the CPL together, descriptor caches included
+ * (mode.c's segment loads, then the CPL: SYSRET and VMRUN load a CPL that is
+ * not SS.DPL). */
+void cpu_set_cs_ss(struct vcpu *v, const struct vmcb_seg *cs, const struct vmcb_seg *ss,
+                   unsigned cpl);
+/* Reads the GDT descriptor of sel (an implicit supervisor access); false if
+ * sel is null, in the LDT, beyond the limit or unreadable. */
+bool cpu_gdt_desc(struct vcpu *v, uint16_t sel, uint64_t *desc);
+/* CS and SS from their GDT descriptors (a null or unreadable SS loads as a
+ * null SS), with the CPL: VMRUN. Keeps the engine's caches when the CS
+ * descriptor cannot be read. */
+void cpu_load_cs_ss_from_gdt(struct vcpu *v, uint16_t cs_sel, uint16_t ss_sel, unsigned cpl);
+
+/* What the CPU does with an instruction it checks or performs itself. */
+enum insn_result {
+    INSN_DONE,            /* performed: RIP and state are set */
+    INSN_NATIVE,          /* valid: let the engine execute it */
+    INSN_UD,              /* raise #UD */
+    INSN_GP,              /* raise #GP(0) */
+};
+enum insn_result cpu_syscall(struct vcpu *v, uint64_t next_rip);
+/* The fault an intercepted instruction raises before its intercept is even
+ * considered (APM vol. 2 15.7: CPL, IOPL and CR4.TSD/PCE checks come first);
+ * INSN_NATIVE when it reaches the intercept. */
+enum insn_result cpu_icpt_check(struct vcpu *v, const struct icpt *c);
+enum insn_result cpu_sysret(struct vcpu *v, bool rex_w);
+
+/* ctlreg.c: MOV to CR0/CR3/CR4 (APM vol. 2 3.1; SDM vol. 2 "MOV to/from
+ * Control Registers"): INSN_NATIVE when the engine may perform it, else #GP. */
+enum insn_result cpu_mov_to_cr(struct vcpu *v, unsigned cr, uint64_t val);
+/* The CR4 bits this CPU implements (vcpu_config.cr4_allowed = 0). */
+uint64_t cpu_cr4_implemented(void);
 
 /* vcpu.c */
 uint64_t vcpu_read_reg(struct vcpu *v, int uc_reg);

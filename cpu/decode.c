@@ -179,8 +179,35 @@ static enum icpt_kind classify(unsigned id)
     case X86_INS_IRET: case X86_INS_IRETD: case X86_INS_IRETQ: return IK_IRET;
     case X86_INS_LJMP: case X86_INS_LCALL: case X86_INS_RETF: case X86_INS_RETFQ:
     case X86_INS_SYSENTER: case X86_INS_SYSEXIT: case X86_INS_RSM: return IK_FAR;
+    case X86_INS_SYSCALL: return IK_SYSCALL;
+    case X86_INS_SYSRET: return IK_SYSRET;
     default: return IK_NONE;
     }
+}
+
+/* MOV to CRn (0F 22 /r): Unicorn performs it unchecked (ctlreg.c). The ModRM
+ * reg field (REX.R, or LOCK on AMD for CR8) is the CR, r/m (REX.B) the GPR. */
+static bool mov_to_cr(const cs_insn *in, uint8_t *cr, uint8_t *gpr)
+{
+    size_t i = 0;
+    bool lock = false;
+    uint8_t rex = 0;
+    for (; i < in->size; i++) {
+        uint8_t b = in->bytes[i];
+        if (b == 0xF0)
+            lock = true;
+        else if (b != 0x66 && b != 0x67 && b != 0xF2 && b != 0xF3 && b != 0x2E && b != 0x36 &&
+                 b != 0x3E && b != 0x26 && b != 0x64 && b != 0x65)
+            break;
+    }
+    if (i < in->size && (in->bytes[i] & 0xF0) == 0x40)
+        rex = in->bytes[i++];
+    if (i + 3 > in->size || in->bytes[i] != 0x0F || in->bytes[i + 1] != 0x22)
+        return false;
+    uint8_t modrm = in->bytes[i + 2];
+    *cr = (uint8_t)(((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0) | (lock ? 8 : 0));
+    *gpr = (uint8_t)((modrm & 7) | ((rex & 1) ? 8 : 0));
+    return true;
 }
 
 /* Installs the exact-address hook for an intercept; true if newly installed. */
@@ -202,6 +229,10 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uin
     c->addr_size = bits == 64 ? (addr32 ? 4 : 8) : (addr32 != (bits == 16)) ? 2 : 4;
     c->opsize = (in->id == X86_INS_INSB || in->id == X86_INS_OUTSB) ? 1 : (uint8_t)(opsz16 ? 6 - dflt_op : dflt_op);
     c->port = -1;
+    if (kind == IK_MOV_CR)
+        mov_to_cr(in, &c->cr, &c->gpr);
+    /* SYSRET with REX.W returns to 64-bit mode (48 0F 07). */
+    c->rex_w = kind == IK_SYSRET && in->size >= 3 && (in->bytes[in->size - 3] & 0xF8) == 0x48;
     if (kind == IK_IN || kind == IK_OUT) {
         /* E4/E5/E6/E7 take an imm8 port, EC/ED/EE/EF use DX; the even ones
          * move a byte (SDM "IN", "OUT"). */
@@ -237,7 +268,7 @@ static void mark_code_page(struct vcpu *v, uint64_t gpa)
 static uint64_t code_gpa(struct vcpu *v, uint64_t va)
 {
     struct pg_result r;
-    if (pg_walk(v, va, PG_FETCH, vcpu_cpl(v) == 3, false, &r) < 0)
+    if (pg_walk(v, va, PG_FETCH, vcpu_cpl(v) == 3 ? PG_USER : PG_SUPER, false, &r) < 0)
         return UINT64_MAX;
     return r.gpa & MEM_PAGE_MASK;
 }
@@ -256,8 +287,10 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     b->page_gpa[1] = size ? code_gpa(v, pc + size - 1) : b->page_gpa[0];
     uint32_t pf;
     uint64_t fva;
-    bool readable = vcpu_read_lin(v, pc, buf, size, &pf, &fva) == 0;
-    SNP_ASSERT(readable); /* Unicorn just translated these bytes */
+    /* Read back as the fetch was made: user code at CPL 3 is a user access
+     * (SMAP does not apply to fetches; SDM vol. 3 4.6). */
+    bool readable = lin_read(v, pc, buf, size, LIN_FETCH, &pf, &fva) == 0;
+    SNP_ASSERT(readable); /* Unicorn just fetched and translated these bytes */
 
     cs_insn *insns = NULL;
     size_t n = cs_disasm(v->cs, buf, size, pc, 0, &insns);
@@ -273,6 +306,9 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     for (size_t i = 0; i < n; i++) {
         b->offs[i] = (uint16_t)(insns[i].address - pc);
         enum icpt_kind k = classify(insns[i].id);
+        uint8_t cr, gpr;
+        if (k == IK_NONE && insns[i].id == X86_INS_MOV && mov_to_cr(&insns[i], &cr, &gpr))
+            k = IK_MOV_CR;
         if (k == IK_NONE && v->sev_es)
             k = classify_es(&insns[i]);
         uint64_t page = code_gpa(v, insns[i].address);

@@ -143,7 +143,7 @@ uint32_t fault_error_code(struct vcpu *v, unsigned vector, uint64_t rip)
         if (in->id == X86_INS_POP) {
             uint32_t pf;
             uint64_t fva;
-            vcpu_read_lin(v, vcpu_get(v, VR_RSP), &sel, 2, &pf, &fva);
+            lin_read(v, vcpu_get(v, VR_RSP), &sel, 2, LIN_DATA, &pf, &fva);
         } else if (src->type == X86_OP_REG) {
             sel = (uint16_t)reg_value(v, src->reg, 0);
         } else if (src->type == X86_OP_MEM) {
@@ -153,7 +153,7 @@ uint32_t fault_error_code(struct vcpu *v, unsigned vector, uint64_t rip)
                                  in->id == X86_INS_LLDT) ? 0 : (uint64_t)(src->size - 2));
             uint32_t pf;
             uint64_t fva;
-            vcpu_read_lin(v, at, &sel, 2, &pf, &fva);
+            lin_read(v, at, &sel, 2, LIN_DATA, &pf, &fva);
         }
         err = sel & 0xFFFCu;
     }

@@ -7,6 +7,10 @@
  * interrupt gates, TF/NT/RF cleared always (SDM vol. 3 6.12, 6.14; APM vol. 2
  * 8.9). A fault while delivering becomes a #DF where the double-fault table
  * says so (SDM table 6-5), and a fault while delivering #DF shuts down.
+ * Reads of the IDT, GDT and TSS and the frame pushes are implicit supervisor
+ * accesses (SDM vol. 3 4.6), and the new CS, SS and CPL are loaded together
+ * with their descriptor caches (priv.c), so that a handler entered from ring
+ * 3 runs at CPL 0 for the engine too.
  */
 #include <string.h>
 
@@ -69,9 +73,10 @@ static int tss_rsp(struct vcpu *v, unsigned off, uint64_t *rsp, struct nested *f
     return rd(v, tr.base + off, rsp, 8, f);
 }
 
-/* Checks the gate's code segment: a present 64-bit code descriptor. Returns its DPL. */
+/* Checks the gate's code segment: a present 64-bit code descriptor (L = 1,
+ * D = 0). Returns the descriptor and its DPL. */
 static int gate_cs(struct vcpu *v, uint16_t sel, const struct vcpu_event *ev, unsigned *dpl,
-                   struct nested *f)
+                   uint64_t *descp, struct nested *f)
 {
     uc_x86_mmr gdtr;
     UC_CHECK(uc_reg_read(v->uc, UC_X86_REG_GDTR, &gdtr));
@@ -84,7 +89,8 @@ static int gate_cs(struct vcpu *v, uint16_t sel, const struct vcpu_event *ev, un
     if (rd(v, gdtr.base + (sel & ~7u), &desc, 8, f) < 0)
         return -1;
     bool code = (desc >> 43) & 1, s = (desc >> 44) & 1, p = (desc >> 47) & 1, l = (desc >> 53) & 1;
-    if (!s || !code || !l) {
+    bool d = (desc >> 54) & 1;
+    if (!s || !code || !l || d) {
         *f = (struct nested){X86_GP, (sel & 0xFFFCu) | ext, true, 0};
         return -1;
     }
@@ -93,6 +99,7 @@ static int gate_cs(struct vcpu *v, uint16_t sel, const struct vcpu_event *ev, un
         return -1;
     }
     *dpl = (desc >> 45) & 3;
+    *descp = desc;
     return 0;
 }
 
@@ -129,12 +136,15 @@ static int deliver_once(struct vcpu *v, const struct vcpu_event *ev, struct nest
         return -1;
     }
     unsigned dpl;
-    if (gate_cs(v, sel, ev, &dpl, f) < 0)
+    uint64_t desc;
+    if (gate_cs(v, sel, ev, &dpl, &desc, f) < 0)
         return -1;
     if (dpl > cpl) {
         *f = (struct nested){X86_GP, (sel & 0xFFFCu) | (ev->type == VEV_SOFTINT ? 0u : 1u), true, 0};
         return -1;
     }
+    if ((desc >> 42) & 1)
+        dpl = cpl; /* a conforming code segment runs the handler at the current CPL */
     uint64_t old_rsp = vcpu_get(v, VR_RSP), rsp = old_rsp;
     if (ist) {
         if (tss_rsp(v, 36 + (ist - 1) * 8, &rsp, f) < 0)
@@ -163,9 +173,11 @@ static int deliver_once(struct vcpu *v, const struct vcpu_event *ev, struct nest
     rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
     if (type == 0xE)
         rflags &= ~RFLAGS_IF;
-    if (dpl != cpl)
-        vcpu_write_reg(v, UC_X86_REG_SS, dpl); /* null selector, RPL = new CPL */
-    vcpu_write_reg(v, UC_X86_REG_CS, sel);
+    /* CS with RPL = the new CPL; on a privilege change SS becomes a null
+     * selector with RPL = the new CPL (SDM vol. 3 6.14.4; APM vol. 2 8.9.3). */
+    struct vmcb_seg cs = seg_of_desc((uint16_t)((sel & ~3u) | dpl), desc);
+    struct vmcb_seg ss = {(uint16_t)dpl, (uint16_t)(dpl << SEGA_DPL_SHIFT), 0, 0};
+    cpu_set_cs_ss(v, &cs, dpl != cpl ? &ss : NULL, dpl);
     vcpu_set(v, VR_RSP, rsp);
     vcpu_set(v, VR_RFLAGS, rflags);
     vcpu_set(v, VR_RIP, off);
@@ -179,7 +191,6 @@ int idt_deliver(struct vcpu *v, const struct vcpu_event *first)
     for (int depth = 0;; depth++) {
         struct nested f;
         if (deliver_once(v, &ev, &f) == 0) {
-            mode_refresh(v); /* CS changed */
             if (ev.type == VEV_NMI)
                 v->nmi_blocked = true;
             v->cb->delivered(v->ctx, v, &ev, pushed_rip);

@@ -192,11 +192,7 @@ static int deliver_prot(struct vcpu *v, const struct vcpu_event *ev, struct nest
         return -1;
     if (ev->vector == X86_PF && ev->type == VEV_EXCEPTION)
         vcpu_set(v, VR_CR2, ev->cr2);
-    const struct vmcb_seg *segs[6] = {0};
-    segs[SR_CS] = &cs;
-    if (dpl < cpl)
-        segs[SR_SS] = &ss;
-    mode_set_segs(v, segs);
+    cpu_set_cs_ss(v, &cs, dpl < cpl ? &ss : NULL, dpl);
     vcpu_set(v, VR_RSP, (esp & ~sp_mask) | sp);
     rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
     if (!(type & 1))

@@ -17,9 +17,12 @@
  *
  * The fields have no API. Their places in the blob are found once per process
  * by calibration, as ucquirk.c does: an LDTR written through the API marks the
- * descriptor-cache array (which precedes it), an EFER write marks EFER, and
- * the fresh engine's hidden flags must read as 64-bit mode; if any check
- * fails the model refuses to start rather than corrupt state.
+ * descriptor-cache array (which precedes it), an EFER write marks EFER, the
+ * fresh engine's hidden flags must read as 64-bit mode and a CR0.TS write
+ * must toggle exactly their TS bit; if any check fails the model refuses to
+ * start rather than corrupt state. The same segment loads serve every change
+ * of privilege level the model makes (priv.c: IDT delivery, SYSCALL/SYSRET,
+ * VMRUN), which write the CPL in the hidden flags with CS and SS.
  *
  * The decoder needs the current code size (Capstone mode 16, 32 or 64) and
  * the CS base (hooks see linear addresses, RIP is an offset). Both change only
@@ -36,6 +39,7 @@
 #define HF_CS32 (1u << 4)
 #define HF_SS32 (1u << 5)
 #define HF_ADDSEG (1u << 6)
+#define HF_TS (1u << 11)
 #define HF_LMA (1u << 14)
 #define HF_CS64 (1u << 15)
 #define HF_SVME (1u << 20)
@@ -69,6 +73,18 @@ static uc_context *saved(uc_engine *uc)
     return c;
 }
 
+/* The found places hold what the engine was given: CS and SS selectors in
+ * segs[1] and segs[2], 64-bit mode in the hidden flags of a fresh engine, and
+ * the TS bit QEMU mirrors from CR0 (b and c differ in CR0.TS alone). */
+static bool layout_ok(const unsigned char *a, const unsigned char *b, const unsigned char *c,
+                      uint16_t cs, uint16_t ss)
+{
+    return ld32(a + off_segs + SR_CS * SEG_SIZE) == cs &&
+           ld32(a + off_segs + SR_SS * SEG_SIZE) == ss &&
+           (ld32(a + off_hflags) & (HF_LMA | HF_CS64 | HF_CS32)) == (HF_LMA | HF_CS64 | HF_CS32) &&
+           (ld32(b + off_hflags) ^ ld32(c + off_hflags)) == HF_TS;
+}
+
 static void calibrate(void)
 {
     uc_engine *uc;
@@ -84,6 +100,11 @@ static void calibrate(void)
     efer.value ^= 1ull << 11; /* NXE */
     UC_CHECK(uc_reg_write(uc, UC_X86_REG_MSR, &efer));
     uc_context *b = saved(uc);
+    uint64_t cr0;
+    UC_CHECK(uc_reg_read(uc, UC_X86_REG_CR0, &cr0));
+    cr0 ^= 1ull << 3; /* TS: QEMU mirrors it in hflags */
+    UC_CHECK(uc_reg_write(uc, UC_X86_REG_CR0, &cr0));
+    uc_context *c = saved(uc);
     size_t n = uc_context_size(uc);
     const unsigned char *pa = (const void *)a, *pb = (const void *)b;
     int ldt_hits = 0, efer_hits = 0;
@@ -98,10 +119,10 @@ static void calibrate(void)
     off_segs = ldt - 6 * SEG_SIZE; /* segs[6] precede ldt; hflags, hflags2 precede segs */
     off_hflags = off_segs - 8;
     bool ok = ldt_hits == 1 && efer_hits == 1 && off_hflags > 0 &&
-              ld32(pa + off_segs + 1 * SEG_SIZE) == cs && ld32(pa + off_segs + 2 * SEG_SIZE) == ss &&
-              (ld32(pa + off_hflags) & (HF_LMA | HF_CS64 | HF_CS32)) == (HF_LMA | HF_CS64 | HF_CS32);
+              layout_ok(pa, pb, (const void *)c, cs, ss);
     uc_context_free(a);
     uc_context_free(b);
+    uc_context_free(c);
     uc_close(uc);
     if (!ok)
         SNP_PANIC("cannot locate Unicorn's segment caches (%d), hidden flags or EFER (%d) in its "
@@ -224,7 +245,7 @@ void vcpu_get_seg(struct vcpu *v, enum vcpu_sreg r, struct vmcb_seg *s)
     *s = (struct vmcb_seg){(uint16_t)c.sel, attrib_of_flags(c.flags), c.limit, c.base};
 }
 
-void mode_set_segs(struct vcpu *v, const struct vmcb_seg *segs[6])
+static void set_segs(struct vcpu *v, const struct vmcb_seg *segs[6], int cpl)
 {
     uint64_t cr0 = vcpu_get(v, VR_CR0), rflags = vcpu_get(v, VR_RFLAGS);
     unsigned char *b = mode_blob_save(v);
@@ -237,8 +258,17 @@ void mode_set_segs(struct vcpu *v, const struct vmcb_seg *segs[6])
         struct seg_cache c = {s->selector, s->limit, flags_of_attrib(s->attrib), s->base};
         seg_put(b, order[i], &c, cr0, rflags);
     }
+    if (cpl >= 0)
+        st32(b + off_hflags, (ld32(b + off_hflags) & ~HF_CPL_MASK) | ((unsigned)cpl & 3));
     blob_restore(v);
     refresh_from(v, b);
+}
+
+void mode_set_segs(struct vcpu *v, const struct vmcb_seg *segs[6]) { set_segs(v, segs, -1); }
+
+void mode_set_segs_cpl(struct vcpu *v, const struct vmcb_seg *segs[6], unsigned cpl)
+{
+    set_segs(v, segs, (int)(cpl & 3));
 }
 
 void vcpu_set_seg(struct vcpu *v, enum vcpu_sreg r, const struct vmcb_seg *s)

@@ -117,6 +117,16 @@ static bool rmp_allows(struct vcpu *v, uint64_t gpa, bool c_bit, enum pg_access 
                .verdict == RMP_ALLOW;
 }
 
+bool pg_denied(struct vcpu *v, enum pg_access acc, enum pg_priv priv, bool rw, bool us, bool nx)
+{
+    uint64_t cr0 = vcpu_get(v, VR_CR0), cr4 = vcpu_get(v, VR_CR4);
+    bool user = priv == PG_USER;
+    bool smap = !user && us && (cr4 & CR4_SMAP) && acc != PG_FETCH &&
+                (priv == PG_IMPLICIT || !(vcpu_get(v, VR_RFLAGS) & RFLAGS_AC));
+    return (user && !us) || smap || (acc == PG_WRITE && !rw && (user || (cr0 & CR0_WP))) ||
+           (acc == PG_FETCH && (nx || (!user && us && (cr4 & CR4_SMEP))));
+}
+
 static bool canonical(uint64_t va, bool la57)
 {
     int bits = la57 ? 57 : 48;
@@ -124,10 +134,11 @@ static bool canonical(uint64_t va, bool la57)
     return (uint64_t)s == va;
 }
 
-int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
+int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, enum pg_priv priv, bool set_ad,
             struct pg_result *r)
 {
     memset(r, 0, sizeof(*r));
+    bool user = priv == PG_USER;
     uint64_t cr0 = vcpu_get(v, VR_CR0);
     if (!(cr0 & CR0_PG)) {
         r->gpa = va;
@@ -136,7 +147,7 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set
     }
     uint64_t cr4 = vcpu_get(v, VR_CR4), efer = vcpu_get(v, VR_EFER);
     if (!(efer & EFER_LMA))
-        return pg_walk32(v, va, acc, user, set_ad, r); /* 32-bit or PAE paging */
+        return pg_walk32(v, va, acc, priv, set_ad, r); /* 32-bit or PAE paging */
     bool nxe = efer & EFER_NXE, la57 = cr4 & CR4_LA57;
     if (!canonical(va, la57)) {
         r->fault = PGF_GP; /* not a #PF: #GP(0) */
@@ -180,13 +191,7 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set
         r->writable = rw;
         r->executable = !nx;
         r->user = us;
-        /* Permission checks (SDM 4.6). */
-        bool smap = !user && us && (cr4 & CR4_SMAP) && acc != PG_FETCH &&
-                    !(vcpu_get(v, VR_RFLAGS) & RFLAGS_AC);
-        bool fault = (user && !us) || smap ||
-                     (acc == PG_WRITE && !rw && (user || (cr0 & CR0_WP))) ||
-                     (acc == PG_FETCH && (nx || (!user && us && (cr4 & CR4_SMEP))));
-        if (fault) {
+        if (pg_denied(v, acc, priv, rw, us, nx)) {
             r->fault = PGF_PF;
             r->pf_error = pf_code(acc, user, true, nx_or_smep);
             return -1;
@@ -222,7 +227,7 @@ bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, 
     enum pg_access acc = to_access(type);
     bool user = vcpu_cpl(v) == 3;
     struct pg_result r;
-    if (pg_walk(v, va, acc, user, true, &r) < 0) {
+    if (pg_walk(v, va, acc, user ? PG_USER : PG_SUPER, true, &r) < 0) {
         fill_fault(v, &r, va, type);
         return false;
     }
@@ -265,17 +270,19 @@ bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, 
     return true;
 }
 
-/* Copies between guest linear memory and a buffer, page by page, as an
- * implicit supervisor access (used for IDT delivery and string I/O). */
+/* Copies between guest linear memory and a buffer, page by page, with the
+ * permissions of an access of kind k (cpu_int.h: lin_kind). */
 static int lin_copy(struct vcpu *v, uint64_t va, void *buf, size_t len, bool write,
-                    uint32_t *pf_error, uint64_t *fault_va)
+                    enum lin_kind k, uint32_t *pf_error, uint64_t *fault_va)
 {
+    enum pg_access acc = write ? PG_WRITE : k == LIN_FETCH ? PG_FETCH : PG_READ;
+    enum pg_priv priv = k == LIN_IMPLICIT ? PG_IMPLICIT : vcpu_cpl(v) == 3 ? PG_USER : PG_SUPER;
     uint8_t *p = buf;
     while (len) {
         struct pg_result r;
-        int rc = pg_walk(v, va, write ? PG_WRITE : PG_READ, false, true, &r);
+        int rc = pg_walk(v, va, acc, priv, true, &r);
         if (rc == 0 && v->snp && r.gpa < v->mem->size)
-            rc = rmp_final(v, r.gpa & MEM_PAGE_MASK, write ? PG_WRITE : PG_READ, false, &r);
+            rc = rmp_final(v, r.gpa & MEM_PAGE_MASK, acc, priv == PG_USER, &r);
         if (rc < 0) {
             /* The model's own accesses as the guest (IDT frames, string I/O)
              * report an RMP failure as a #PF with the RMP bit: XXX(model), the
@@ -308,14 +315,26 @@ static int lin_copy(struct vcpu *v, uint64_t va, void *buf, size_t len, bool wri
     return 0;
 }
 
+int lin_read(struct vcpu *v, uint64_t va, void *dst, size_t len, enum lin_kind k,
+             uint32_t *pf_error, uint64_t *fault_va)
+{
+    return lin_copy(v, va, dst, len, false, k, pf_error, fault_va);
+}
+
+int lin_write(struct vcpu *v, uint64_t va, const void *src, size_t len, enum lin_kind k,
+              uint32_t *pf_error, uint64_t *fault_va)
+{
+    return lin_copy(v, va, (void *)src, len, true, k, pf_error, fault_va);
+}
+
 int vcpu_read_lin(struct vcpu *v, uint64_t va, void *dst, size_t len, uint32_t *pf_error,
                   uint64_t *fault_va)
 {
-    return lin_copy(v, va, dst, len, false, pf_error, fault_va);
+    return lin_copy(v, va, dst, len, false, LIN_IMPLICIT, pf_error, fault_va);
 }
 
 int vcpu_write_lin(struct vcpu *v, uint64_t va, const void *src, size_t len, uint32_t *pf_error,
                    uint64_t *fault_va)
 {
-    return lin_copy(v, va, (void *)src, len, true, pf_error, fault_va);
+    return lin_copy(v, va, (void *)src, len, true, LIN_IMPLICIT, pf_error, fault_va);
 }

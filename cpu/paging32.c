@@ -7,7 +7,8 @@
  *    physical address bits 39:32 (PSE-36); no execute-disable.
  *  - PAE paging: four PDPTEs at CR3[31:5], then 8-byte directory and table
  *    entries as in long mode (2 MiB pages, NX with EFER.NXE).
- * U/S, R/W with CR0.WP, NX, SMEP and SMAP apply to the leaf as in paging.c;
+ * U/S, R/W with CR0.WP, NX, SMEP and SMAP apply to the leaf by paging.c's
+ * rule (pg_denied, with the access's privilege: user, supervisor, implicit);
  * accessed and dirty bits are set as the walk goes. XXX(model): the PDPTEs are
  * read at each walk rather than loaded at the CR3 write, and under SEV the
  * table reads are not RMP-checked here (SEV guests run in long mode).
@@ -20,14 +21,13 @@
 #define CR4_PSE (1ull << 4)
 #define CR4_PAE (1ull << 5)
 #define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
 #define EFER_NXE (1ull << 11)
-#define RFLAGS_AC (1ull << 18)
 #define PAE_ADDR 0x0000FFFFFFFFF000ull /* MAXPHYADDR 48, as paging.c */
 
 struct walk {
     struct vcpu *v;
     enum pg_access acc;
+    enum pg_priv priv;
     bool user, set_ad, nx_or_smep;
     bool rw, us, nx;
 };
@@ -81,13 +81,8 @@ static int step(struct walk *w, uint64_t gpa, unsigned size, uint64_t *pte, uint
 static int leaf(struct walk *w, uint64_t gpa, unsigned size, uint64_t pte, uint64_t pa,
                 struct pg_result *r)
 {
-    struct vcpu *v = w->v;
-    uint64_t cr0 = vcpu_get(v, VR_CR0), cr4 = vcpu_get(v, VR_CR4);
-    bool smap = !w->user && w->us && (cr4 & CR4_SMAP) && w->acc != PG_FETCH &&
-                !(vcpu_get(v, VR_RFLAGS) & RFLAGS_AC);
-    if ((w->user && !w->us) || smap ||
-        (w->acc == PG_WRITE && !w->rw && (w->user || (cr0 & CR0_WP))) ||
-        (w->acc == PG_FETCH && (w->nx || (!w->user && w->us && (cr4 & CR4_SMEP)))))
+    uint64_t cr0 = vcpu_get(w->v, VR_CR0);
+    if (pg_denied(w->v, w->acc, w->priv, w->rw, w->us, w->nx))
         return fault(w, r, true, false);
     if (w->set_ad && w->acc == PG_WRITE && !(pte & PTE_D))
         put(w, gpa, size, pte |= PTE_D);
@@ -140,13 +135,14 @@ static int walk_pae(struct walk *w, uint32_t va, uint64_t cr3, bool nxe, struct 
     return leaf(w, pte_gpa, 8, pte, (pte & PAE_ADDR) | (va & 0xFFF), r);
 }
 
-int pg_walk32(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
+int pg_walk32(struct vcpu *v, uint64_t va, enum pg_access acc, enum pg_priv priv, bool set_ad,
               struct pg_result *r)
 {
     memset(r, 0, sizeof(*r));
     uint64_t cr3 = vcpu_get(v, VR_CR3), cr4 = vcpu_get(v, VR_CR4);
     bool nxe = vcpu_get(v, VR_EFER) & EFER_NXE;
-    struct walk w = {v, acc, user, set_ad, nxe || (cr4 & CR4_SMEP), true, true, false};
+    struct walk w = {v, acc, priv, priv == PG_USER, set_ad, nxe || (cr4 & CR4_SMEP),
+                     true, true, false};
     if (cr4 & CR4_PAE)
         return walk_pae(&w, (uint32_t)va, cr3, nxe, r);
     return walk_32(&w, (uint32_t)va, cr3, cr4, r);

@@ -4,7 +4,9 @@
  * hypervisor (SDM vol. 2 "INS", "OUTS"; APM vol. 2 15.10.2): ES:RDI or DS:RSI
  * (segment bases are 0 in long mode), the direction flag, 32- or 64-bit
  * addressing, and registers that always reflect the completed iterations, so a
- * page fault in the middle leaves the instruction restartable.
+ * page fault in the middle leaves the instruction restartable. Each element is
+ * the instruction's own data access, at its CPL (user pages at CPL 3; SMAP and
+ * RFLAGS.AC at CPL 0).
  */
 #include "cpu_int.h"
 
@@ -24,9 +26,9 @@ int vcpu_string_io(struct vcpu *v, struct vcpu_exit *e, vcpu_pio_fn io, void *ct
         int rc;
         if (e->in) {
             io(ctx, v, e->port, e->size, true, &data);
-            rc = vcpu_write_lin(v, va, &data, e->size, &pf, &fva);
+            rc = lin_write(v, va, &data, e->size, LIN_DATA, &pf, &fva);
         } else {
-            rc = vcpu_read_lin(v, va, &data, e->size, &pf, &fva);
+            rc = lin_read(v, va, &data, e->size, LIN_DATA, &pf, &fva);
             if (rc == 0)
                 io(ctx, v, e->port, e->size, false, &data);
         }

@@ -20,6 +20,8 @@
 #include "cpu_int.h"
 
 #define RFLAGS_IF (1ull << 9)
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 static const int uc_regs[VR_COUNT] = {
     [VR_RAX] = UC_X86_REG_RAX, [VR_RCX] = UC_X86_REG_RCX, [VR_RDX] = UC_X86_REG_RDX,
@@ -173,6 +175,17 @@ int vcpu_deliver(struct vcpu *v, const struct vcpu_event *ev)
         v->stats.exceptions++;
     else
         v->stats.interrupts++;
+    /* A vCPU that only takes events never retires an instruction, so no
+     * instruction budget would ever end its run: report it instead. */
+    if (v->retired != v->deliv_mark) {
+        v->deliv_mark = v->retired;
+        v->deliv_streak = 0;
+    }
+    if (++v->deliv_streak > VCPU_NO_PROGRESS) {
+        shutdown(v, "no instruction retired across " XSTR(VCPU_NO_PROGRESS)
+                    " consecutive event deliveries", rip);
+        return -1;
+    }
     if (idt_deliver(v, ev) < 0) {
         shutdown(v, "triple fault", rip);
         return -1;
@@ -245,7 +258,7 @@ size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16])
     size_t n = 16;
     /* The instruction may end near an unmapped page: shrink until readable. */
     uint64_t lin = rip + v->cs_base; /* rip is CS-relative */
-    while (n && vcpu_read_lin(v, lin, buf, n, &pf, &fva) < 0)
+    while (n && lin_read(v, lin, buf, n, LIN_FETCH, &pf, &fva) < 0)
         n = fva > lin ? (size_t)(fva - lin) : 0;
     return n;
 }
@@ -361,6 +374,44 @@ static void apply_next(struct vcpu *v, const struct icpt *c, const struct vcpu_e
     }
 }
 
+static const int gpr_reg[16] = {
+    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+    UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+};
+
+/* SYSCALL, SYSRET and MOV to CR: the CPU model's own (priv.c, ctlreg.c); and
+ * the faults that come before an intercept (a privileged instruction at CPL 3).
+ * false when the instruction goes on to its intercept. */
+static bool cpu_insn(struct vcpu *v, const struct icpt *c, uint64_t addr)
+{
+    uint64_t rip = addr - v->cs_base; /* hooks see linear addresses */
+    enum insn_result r;
+    switch (c->kind) {
+    case IK_SYSCALL: r = cpu_syscall(v, rip + c->len); break;
+    case IK_SYSRET: r = cpu_sysret(v, c->rex_w); break;
+    case IK_MOV_CR: {
+        /* Outside 64-bit mode the source is a 32-bit register. */
+        uint64_t val = vcpu_read_reg(v, gpr_reg[c->gpr & 15]);
+        r = cpu_mov_to_cr(v, c->cr, v->code_bits == 64 ? val : (uint32_t)val);
+        break;
+    }
+    default:
+        r = cpu_icpt_check(v, c);
+        if (r == INSN_NATIVE)
+            return false; /* on to the intercept */
+        break;
+    }
+    if (r == INSN_DONE) {
+        retire_to(v, addr, true);
+    } else if (r == INSN_UD || r == INSN_GP) {
+        retire_to(v, addr, false);
+        vcpu_set(v, VR_RIP, rip);
+        raise_exc(v, r == INSN_UD ? X86_UD : X86_GP, r == INSN_GP, 0, 0);
+    }
+    return true; /* INSN_NATIVE: the engine goes on and performs it */
+}
+
 void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
@@ -372,7 +423,7 @@ void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     if (c->kind == IK_FAR || c->kind == IK_IRET)
         v->mode_check = true; /* re-read the code size at the next block */
-    if (c->kind == IK_FAR)
+    if (c->kind == IK_FAR || cpu_insn(v, c, addr))
         return;
     if (c->kind == IK_IRET) {
         /* IRET ends NMI blocking (SDM 6.7.1); the instruction itself runs
@@ -499,7 +550,7 @@ static int snp_insn(struct vcpu *v, const uint8_t *b, struct vcpu_exit *e)
         return -1;
     uint64_t va = vcpu_get(v, VR_RAX);
     struct pg_result r;
-    if (pg_walk(v, va, PG_READ, false, true, &r) < 0) {
+    if (pg_walk(v, va, PG_READ, PG_SUPER, true, &r) < 0) {
         e->exc_vector = r.fault == PGF_GP ? X86_GP : X86_PF;
         e->exc_error = r.fault == PGF_PF ? r.pf_error : 0;
         e->exc_cr2 = va;
@@ -524,7 +575,7 @@ static bool on_invalid(uc_engine *uc, void *ud)
     uint8_t b[4] = {0};
     uint32_t pf;
     uint64_t fva;
-    vcpu_read_lin(v, rip + v->cs_base, b, sizeof(b), &pf, &fva);
+    lin_read(v, rip + v->cs_base, b, sizeof(b), LIN_FETCH, &pf, &fva);
     static const uint8_t vmmcall[3] = {0x0F, 0x01, 0xD9};
     struct vcpu_exit e = {.rip = rip};
     if (!memcmp(b, vmmcall, 3)) {
@@ -613,7 +664,7 @@ static uint64_t insn_reaching(struct vcpu *v, uint64_t rip, uint64_t page)
     SNP_ASSERT(buf);
     uint32_t pf;
     uint64_t fva, at = rip;
-    if (vcpu_read_lin(v, rip, buf, n, &pf, &fva) == 0) {
+    if (lin_read(v, rip, buf, n, LIN_FETCH, &pf, &fva) == 0) {
         const uint8_t *code = buf;
         cs_insn *in = cs_malloc(v->cs);
         while (cs_disasm_iter(v->cs, &code, &n, &at, in))
@@ -817,6 +868,9 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
     SNP_ASSERT(!v->snp || (v->mem->rmp && v->sev_es));
     v->shadow_pc = UINT64_MAX;
     v->softint_rip = UINT64_MAX;
+    v->deliv_mark = UINT64_MAX;
+    v->cr4_allowed = cfg->cr4_allowed ? cfg->cr4_allowed & cpu_cr4_implemented()
+                                      : cpu_cr4_implemented();
     uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc);
     if (e != UC_ERR_OK) {
         snprintf(err, errlen, "vCPU %u: cannot open a Unicorn engine: %s", cfg->index,

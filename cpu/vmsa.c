@@ -143,6 +143,9 @@ int vcpu_load_vmsa(struct vcpu *v, const struct sev_vmsa *a, const char **why)
         *why = "VMSA segment selector does not load from its GDT";
         return -1;
     }
+    /* VMRUN loads the CPL from the VMSA (APM vol. 2 15.5.1), and a 64-bit
+     * engine's selector writes above leave CS, SS and the CPL as they were. */
+    cpu_load_cs_ss_from_gdt(v, a->cs.selector, a->ss.selector, a->cpl & 3);
     vcpu_write_reg(v, UC_X86_REG_FS_BASE, a->fs.base);
     vcpu_write_reg(v, UC_X86_REG_GS_BASE, a->gs.base);
     uc_x86_mmr tr = {a->tr.selector, a->tr.base, a->tr.limit, flags_of_attrib(a->tr.attrib)};

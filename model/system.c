@@ -620,6 +620,10 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
         struct vcpu_config vc = {.index = i, .mem = &sys->mem, .shared = sys->cs,
                                  .cb = &model_cb, .cb_ctx = sys, .mmio_end = 4ull << 30,
                                  .tcg_buffer_mb = sys->cfg.tcg_buffer_mb};
+        uint32_t l1[4], l7[4];
+        hv_cpuid_lookup(sys, i, 1, 0, l1);
+        hv_cpuid_lookup(sys, i, 7, 0, l7);
+        vc.cr4_allowed = vcpu_cr4_allowed_by_cpuid(l1[2], l1[3], l7[1], l7[2]);
         if (sys->sev) {
             vc.cbit_pos = sys->sev->cbit;
             vc.sev_es = true;

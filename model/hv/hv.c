@@ -105,9 +105,6 @@ static enum vcpu_action do_cpuid(struct slot *s, struct vcpu_exit *e)
 /* ---- MSRs --------------------------------------------------------------------- */
 
 #define MSR_TSC          0x10u
-#define MSR_EFER         0xC0000080u
-/* EFER bits a guest may set: SCE LME LMA NXE SVME LMSLE FFXSR TCE (APM vol. 2 3.1.7). */
-#define EFER_VALID       0xFD01ull
 
 /* Returns true if the access is valid; *val in/out. */
 bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
@@ -125,7 +122,7 @@ bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
             *val = sys_tsc(s);
         return true;
     }
-    if (msr == MSR_EFER && write && (*val & ~EFER_VALID))
+    if (write && !vcpu_msr_valid(s->cpu, msr, *val))
         return false;
     return write ? vcpu_msr_set(s->cpu, msr, *val) : vcpu_msr_get(s->cpu, msr, val);
 }

@@ -394,6 +394,8 @@ static enum vcpu_action hw_msr(struct slot *s, struct vcpu_exit *e)
     } else if (msr == MSR_SEV_STATUS) {
         ok = !write;
         val = S(s)->sev_status;
+    } else if (write && !vcpu_msr_valid(s->cpu, msr, val)) {
+        ok = false; /* the CPU's own #GP, as for a plain guest */
     } else if (write ? vcpu_msr_set(s->cpu, msr, val) : vcpu_msr_get(s->cpu, msr, &val)) {
         ok = true;
     } else {

@@ -3,8 +3,8 @@
  * CPU modes in one engine (cpu/mode.c, cpu/idt_legacy.c, cpu/paging32.c):
  * real-mode code with port I/O and IVT delivery, the real -> protected ->
  * long mode switch a boot trampoline makes, the 32-bit protected-mode entry
- * of a multiboot loader (paging off), 32-bit gates and paging, and the
- * real-mode start of a plain SIPI (SDM vol. 3 9.1, 9.4.4, 9.8-9.9, 20.1).
+ * of a multiboot loader (paging off), 32-bit gates and paging, legacy-mode
+ * SYSCALL/SYSRET between rings 0 and 3, and the real-mode start of a plain SIPI (SDM vol. 3 9.1, 9.4.4, 9.8-9.9, 20.1).
  */
 #include "test_cpu_harness.h"
 #include "snpref/sev.h"
@@ -254,6 +254,64 @@ START_TEST(thirty_two_bit_paging_maps_4k_and_4m_pages)
 }
 END_TEST
 
+/* Legacy-mode SYSCALL and SYSRET (AMD APM vol. 3 "SYSCALL", "SYSRET"): from
+ * ring 0, SYSRET enters ring 3 at ECX with CS = STAR[63:48] | 3, SS = that + 8
+ * and IF set; SYSCALL enters ring 0 at STAR[31:0] with CS = STAR[47:32], SS =
+ * that + 8, the return EIP in ECX and IF cleared. The engine enforces ring 3
+ * afterwards: MOV from CR0 there is a #GP, delivered through a 32-bit gate
+ * onto the TSS's ring-0 stack. */
+START_TEST(legacy_mode_syscall_and_sysret_switch_rings_with_the_star_selectors)
+{
+    setup_bare();
+    add_code32();
+    uint32_t gp = HANDLERS + 0x100;
+    st64(IDT + X86_GP * 8, (gp & 0xFFFF) | (uint64_t)SEL_CODE32 << 16 | 0x8Eull << 40 |
+                               (uint64_t)(gp >> 16) << 48);
+    uint8_t idtr[6] = {0xFF, 0x00, IDT & 0xFF, (IDT >> 8) & 0xFF, 0, 0};
+    put(DATA, idtr, sizeof(idtr));
+    mem_st32(&h.m, TSS + 8, SEL_DATA0); /* SS0; ESP0 at TSS + 4 is RSP0_TOP */
+    CODE_AT(CODE, 0x0F, 0x01, 0x1D, DATA & 0xFF, (DATA >> 8) & 0xFF, DATA >> 16, 0x00, /* lidt */
+            0x66, 0xB8, SEL_TSS, 0x00,          /* mov ax, 0x28 */
+            0x0F, 0x00, 0xD8,                   /* ltr ax (a 32-bit TSS here) */
+            0xB9, 0x00, 0x00, 0x04, 0x00,       /* mov ecx, USER_CODE */
+            0x0F, 0x07);                        /* sysret */
+    CODE_AT(USER_CODE, 0x8C, 0xCA,              /* 0: mov edx, cs */
+            0x8C, 0xD6,                         /* 2: mov esi, ss */
+            0x9C, 0x5F,                         /* 4: pushfd; pop edi */
+            0x0F, 0x05);                        /* 6: syscall */
+    CODE_AT(USER_CODE + 0x10, 0x0F, 0x20, 0xC0); /* mov eax, cr0: #GP at CPL 3 */
+    CODE_AT(HANDLERS, 0x0F, 0x20, 0xC0,         /* 0: mov eax, cr0 (CPL 0) */
+            0x89, 0xCD,                         /* 3: mov ebp, ecx */
+            0x9C, 0x5B,                         /* 5: pushfd; pop ebx */
+            0xB9, 0x10, 0x00, 0x04, 0x00,       /* 7: mov ecx, USER_CODE + 0x10 */
+            0x0F, 0x07);                        /* c: sysret */
+    CODE_AT(gp, 0xF4);                          /* hlt */
+    boot(VCPU_BOOT_PROT32, SEL_CODE32, SEL_DATA0, CODE, 0x11);
+    vcpu_set(h.v, VR_EFER, 1); /* SCE */
+    ck_assert(vcpu_msr_set(h.v, 0xC0000081, 0x0018003000000000ull | HANDLERS));
+    ck_assert_int_eq(run(1000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.nshutdown, 0);
+    ck_assert_uint_eq(reg(VR_RDX) & 0xFFFF, 0x1B); /* STAR[63:48] | 3 */
+    ck_assert_uint_eq(reg(VR_RSI) & 0xFFFF, 0x23); /* + 8 */
+    ck_assert_uint_ne(reg(VR_RDI) & RFLAGS_IF, 0);  /* SYSRET set IF */
+    ck_assert_uint_eq(reg(VR_RAX), 0x11);           /* the kernel's CR0 read ran */
+    ck_assert_uint_eq(reg(VR_RBP), USER_CODE + 8);  /* ECX: the EIP after SYSCALL */
+    ck_assert_uint_eq(reg(VR_RBX) & RFLAGS_IF, 0);  /* SYSCALL cleared IF */
+    ck_assert_uint_eq(h.ndeliv, 1);
+    ck_assert_uint_eq(h.deliv[0].ev.vector, X86_GP);
+    ck_assert_uint_eq(h.deliv[0].rip, USER_CODE + 0x10);
+    ck_assert_uint_eq(reg(VR_RIP), gp + 1);
+    uint64_t esp = reg(VR_RSP);
+    ck_assert_uint_eq(esp, RSP0_TOP - 24);          /* error code, EIP, CS, EFLAGS, ESP, SS */
+    ck_assert_uint_eq(mem_ld32(&h.m, esp + 4), USER_CODE + 0x10);
+    ck_assert_uint_eq(mem_ld32(&h.m, esp + 8), 0x1B);
+    ck_assert_uint_eq(mem_ld32(&h.m, esp + 20), 0x23);
+    ck_assert_uint_eq(vcpu_cpl(h.v), 0);
+    ck_assert_uint_eq(vcpu_code_bits(h.v), 32);
+    teardown();
+}
+END_TEST
+
 START_TEST(a_plain_sipi_starts_the_vcpu_in_real_mode_at_vector_shl_8)
 {
     setup_bare();
@@ -299,6 +357,7 @@ int main(void)
     tcase_add_test(tc, a_32_bit_entry_with_paging_off_runs);
     tcase_add_test(tc, a_fault_in_32_bit_mode_is_delivered_through_a_32_bit_gate);
     tcase_add_test(tc, thirty_two_bit_paging_maps_4k_and_4m_pages);
+    tcase_add_test(tc, legacy_mode_syscall_and_sysret_switch_rings_with_the_star_selectors);
     tcase_add_test(tc, a_plain_sipi_starts_the_vcpu_in_real_mode_at_vector_shl_8);
     tcase_add_test(tc, a_boot_state_whose_cr0_does_not_name_its_mode_is_refused);
     suite_add_tcase(s, tc);

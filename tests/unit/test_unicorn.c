@@ -647,6 +647,16 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
         UC_OK(uc_emu_stop(uc));
 }
 
+/* Opens vm on code, logs its exceptions in l (stopping at the first) and runs it to its end. */
+static void vm_run_logged(struct vm *vm, const uint8_t *code, size_t n, struct intr_log *l)
+{
+    uc_hook hh;
+    vm_open(vm, code, n);
+    l->stop = true;
+    UC_OK(uc_hook_add(vm->uc, &hh, UC_HOOK_INTR, on_intr, l, 1, 0));
+    UC_OK(vm_run(vm, n));
+}
+
 /* 2.0.1 note: "execution continues after the instruction" for every vector.
  * 2.1.4: for faults RIP is the faulting instruction (architectural), so a
  * hook that does nothing re-executes it; here the hook stops. */
@@ -660,11 +670,8 @@ START_TEST(intr_hook_sees_divide_error_with_rip_at_the_faulting_instruction)
         0xBB, 0x01, 0x00, 0x00, 0x00, /* mov ebx, 1 */
     };
     struct vm vm;
-    struct intr_log l = {.stop = true};
-    uc_hook hh;
-    vm_open(&vm, code, sizeof(code));
-    UC_OK(uc_hook_add(vm.uc, &hh, UC_HOOK_INTR, on_intr, &l, 1, 0));
-    UC_OK(vm_run(&vm, sizeof(code)));
+    struct intr_log l = {0};
+    vm_run_logged(&vm, code, sizeof(code), &l);
     ck_assert_int_eq(l.n, 1);
     ck_assert_uint_eq(l.vec[0], 0); /* #DE */
     ck_assert_uint_eq(l.rip[0], CODE + 9);
@@ -820,6 +827,101 @@ START_TEST(iretq_pops_rip_cs_rflags_rsp_and_ss_natively)
     ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RFLAGS) & 0xFFF, 0x283);
     ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_CS) & 0xFFFF, 0x08);
     ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_SS) & 0xFFFF, 0x10);
+    vm_close(&vm);
+}
+END_TEST
+
+/* ---- Privilege ------------------------------------------------------------ */
+
+/* Enters ring 3 (CS 0x1B, SS 0x23) at CODE+0x100 with a native IRETQ. */
+static const uint8_t to_ring3[] = {
+    0x6A, 0x23,                   /* push 0x23 (SS) */
+    0x68, 0x00, 0x70, 0x00, 0x00, /* push 0x7000 (RSP) */
+    0x6A, 0x02,                   /* push 2 (RFLAGS) */
+    0x6A, 0x1B,                   /* push 0x1b (CS) */
+    0x68, 0x00, 0x11, 0x00, 0x00, /* push CODE+0x100 (RIP) */
+    0x48, 0xCF,                   /* iretq */
+};
+
+/* cpu/priv.c exists because of this: in a 64-bit engine uc_reg_write(CS/SS)
+ * sets the selectors only, so the CPL the translator checks stays at 3. */
+START_TEST(selector_writes_in_64_bit_mode_leave_the_hidden_cpl_at_3)
+{
+    static const uint8_t ring0[] = {0x0F, 0x20, 0xC0}; /* mov rax, cr0 */
+    struct vm vm;
+    struct intr_log l = {.stop = true};
+    uc_hook hh;
+    vm_open(&vm, to_ring3, sizeof(to_ring3));
+    memcpy(vm.ram + CODE + 0x100, ring0, sizeof(ring0));
+    vm_gdt(&vm);
+    UC_OK(uc_hook_add(vm.uc, &hh, UC_HOOK_INTR, on_intr, &l, 1, 0));
+    UC_OK(uc_emu_start(vm.uc, CODE, CODE + 0x100, 0, 0));
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_CS) & 0xFFFF, 0x1B);
+    /* "Deliver" to ring 0 the way the register API allows. */
+    wreg(vm.uc, UC_X86_REG_CS, 0x08);
+    wreg(vm.uc, UC_X86_REG_SS, 0x00);
+    UC_OK(uc_emu_start(vm.uc, CODE + 0x100, CODE + 0x103, 0, 0));
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_uint_eq(l.vec[0], 13); /* #GP: the engine still runs at CPL 3 */
+    ck_assert_uint_eq(l.rip[0], CODE + 0x100);
+    vm_close(&vm);
+}
+END_TEST
+
+static int syscall_hits;
+static void on_syscall(uc_engine *uc, void *ud)
+{
+    (void)uc;
+    (void)ud;
+    syscall_hits++;
+}
+
+/* SYSCALL calls the hook and moves past: no CS/SS, RCX/R11 or RIP change (and
+ * no #UD with EFER.SCE clear). The model performs it (cpu/priv.c). */
+START_TEST(syscall_only_calls_its_hook_and_steps_over_the_instruction)
+{
+    static const uint8_t code[] = {
+        0x0F, 0x05,                   /* syscall */
+        0x90,                         /* nop */
+    };
+    struct vm vm;
+    uc_hook hh;
+    vm_open(&vm, code, sizeof(code));
+    vm_gdt(&vm);
+    syscall_hits = 0;
+    UC_OK(uc_hook_add(vm.uc, &hh, UC_HOOK_INSN, on_syscall, NULL, 1, 0, UC_X86_INS_SYSCALL));
+    uc_x86_msr lstar = {0xC0000082u, 0x5000};
+    UC_OK(uc_reg_write(vm.uc, UC_X86_REG_MSR, &lstar));
+    wreg(vm.uc, UC_X86_REG_RCX, 0x1234);
+    wreg(vm.uc, UC_X86_REG_R11, 0x5678);
+    UC_OK(vm_run(&vm, sizeof(code)));
+    ck_assert_int_eq(syscall_hits, 1);
+    ck_assert_uint_eq(rip(&vm), CODE + sizeof(code));
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 0x1234);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_R11), 0x5678);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_CS) & 0xFFFF, 0x08);
+    vm_close(&vm);
+}
+END_TEST
+
+/* MOV to CR0/CR4 performs no architectural check (cpu/ctlreg.c does them):
+ * NW without CD and a reserved CR4 bit are taken without a fault. */
+START_TEST(mov_to_cr0_and_cr4_take_invalid_values_without_a_fault)
+{
+    static const uint8_t code[] = {
+        0x0F, 0x20, 0xC0,                         /* mov rax, cr0 */
+        0x48, 0x0D, 0x00, 0x00, 0x00, 0x20,       /* or rax, 0x20000000 (NW) */
+        0x0F, 0x22, 0xC0,                         /* mov cr0, rax */
+        0x0F, 0x20, 0xE0,                         /* mov rax, cr4 */
+        0x48, 0x0D, 0x00, 0x80, 0x00, 0x00,       /* or rax, 0x8000 (reserved bit 15) */
+        0x0F, 0x22, 0xE0,                         /* mov cr4, rax */
+    };
+    struct vm vm;
+    struct intr_log l = {0};
+    vm_run_logged(&vm, code, sizeof(code), &l);
+    ck_assert_int_eq(l.n, 0);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_CR0) & (3u << 29), 1u << 29);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_CR4) & 0x8000, 0x8000);
     vm_close(&vm);
 }
 END_TEST
@@ -1274,6 +1376,9 @@ static Suite *unicorn_suite(void)
     tcase_add_test(tc, intr_hook_sees_traps_with_rip_after_the_instruction_and_no_idt_delivery);
     tcase_add_test(tc, exception_without_an_intr_hook_fails_with_uc_err_exception);
     tcase_add_test(tc, iretq_pops_rip_cs_rflags_rsp_and_ss_natively);
+    tcase_add_test(tc, selector_writes_in_64_bit_mode_leave_the_hidden_cpl_at_3);
+    tcase_add_test(tc, syscall_only_calls_its_hook_and_steps_over_the_instruction);
+    tcase_add_test(tc, mov_to_cr0_and_cr4_take_invalid_values_without_a_fault);
     tcase_add_test(tc, control_registers_efer_and_gdtr_can_be_written_and_execution_continues);
     tcase_add_test(
         tc, segment_selectors_including_dpl3_and_null_ss_can_be_written_and_execution_continues);
