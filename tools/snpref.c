@@ -39,7 +39,7 @@ static const char usage_run[] =
 static const char usage_main[] =
     "usage: snpref COMMAND [ARGS]\n"
     "  run [GUEST.elf] [options]   run a guest (snpref run --help)\n"
-    "  bench                       performance ratios (docs/cost-model.md)\n"
+    "  bench [PART...]             performance ratios: compute mixed ipi replay (docs/cost-model.md)\n"
     "  compare [GUEST.elf]         one guest under two fabrics (snpref compare --help)\n"
     "  attacks [--json]            hostile-hypervisor injections vs SNP (docs/attacks.md)\n"
     "  replay TRACE [options]      replay a trace's stimuli, check its outcomes\n"
