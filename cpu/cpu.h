@@ -222,9 +222,10 @@ int vcpu_string_io(struct vcpu *v, struct vcpu_exit *e, vcpu_pio_fn io, void *ct
 /* Puts the vCPU into wait-for-SIPI (INIT): registers to their INIT values. */
 void vcpu_init_reset(struct vcpu *v);
 
-/* Statistics. */
+/* Statistics. smc_redecodes: blocks whose bytes had changed when they were
+ * entered (self- or cross-modifying code, or a model write), decoded again. */
 struct vcpu_stats {
-    uint64_t insns, blocks_decoded, intercepts, exceptions, interrupts, tlb_fills, smc_flushes;
+    uint64_t insns, blocks_decoded, intercepts, exceptions, interrupts, tlb_fills, smc_redecodes;
 };
 void vcpu_get_stats(const struct vcpu *v, struct vcpu_stats *s);
 
