@@ -31,7 +31,7 @@ else()
   set_target_properties(snpref PROPERTIES INSTALL_RPATH "${SNPREF_UNICORN_LIBDIRS}")
 endif()
 # `snpref bench` loads these at run time (tools/guest_path.c looks here first).
-install(FILES $<TARGET_FILE:bench_compute> $<TARGET_FILE:bench_pingpong>
+install(FILES $<TARGET_FILE:bench_compute> $<TARGET_FILE:bench_mixed> $<TARGET_FILE:bench_pingpong>
         DESTINATION ${SNPREF_INSTALLED_GUESTS})
 
 # The guest SDK: headers (with the two shared ABI headers they include), the

@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A bare Unicorn engine for benchmarks: the guest function alone, with no
- * hooks, no paging (identity map, as a UC_MODE_64 engine starts) and no model,
- * so `snpref bench` can print how much the model costs on the same code.
+ * model and no paging (identity map, as a UC_MODE_64 engine starts), so
+ * `snpref bench` can print how much the model costs on the same code. Its one
+ * hook is the identity TLB fill that gives execute permission only to
+ * instruction fetches, as paging.c does: without it every store would stay on
+ * Unicorn's slow path (paging.c), and the baseline would be the slower one.
  */
 #include "cpu_int.h"
+
+static bool identity_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *ud)
+{
+    (void)uc;
+    (void)ud;
+    e->paddr = va;
+    e->perms = type == UC_MEM_FETCH ? UC_PROT_READ | UC_PROT_EXEC : UC_PROT_READ | UC_PROT_WRITE;
+    return true;
+}
 
 int cpu_run_bare(struct mem *m, uint64_t rip, uint64_t arg, uint64_t stack_top, uint64_t ret_gpa,
                  char *err, size_t errlen)
@@ -17,6 +29,9 @@ int cpu_run_bare(struct mem *m, uint64_t rip, uint64_t arg, uint64_t stack_top, 
     }
     UC_CHECK(uc_ctl_set_cpu_model(uc, UC_CPU_X86_EPYC_ROME));
     UC_CHECK(uc_mem_map_ptr(uc, 0, m->size, UC_PROT_ALL, m->ram));
+    uc_hook fill;
+    UC_CHECK(uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL));
+    UC_CHECK(uc_hook_add(uc, &fill, UC_HOOK_TLB_FILL, (void *)identity_fill, NULL, 1, 0));
     static const uint8_t hlt = 0xF4;
     SNP_ASSERT(mem_write(m, ret_gpa, &hlt, 1));
     uint64_t rsp = (stack_top & ~0xFull) - 8;

@@ -266,9 +266,10 @@ unsigned vcpu_code_bits(struct vcpu *v);
 /* Puts the vCPU into wait-for-SIPI (INIT): registers to their INIT values. */
 void vcpu_init_reset(struct vcpu *v);
 
-/* Statistics. */
+/* Statistics. smc_redecodes: blocks whose bytes had changed when they were
+ * entered (self- or cross-modifying code, or a model write), decoded again. */
 struct vcpu_stats {
-    uint64_t insns, blocks_decoded, intercepts, exceptions, interrupts, tlb_fills, smc_flushes;
+    uint64_t insns, blocks_decoded, intercepts, exceptions, interrupts, tlb_fills, smc_redecodes;
 };
 void vcpu_get_stats(const struct vcpu *v, struct vcpu_stats *s);
 

@@ -54,13 +54,14 @@ struct blk {
     uint8_t int_vector;   /* its vector */
     uint8_t bits;         /* code size it was decoded with (16, 32, 64) */
     uint64_t page_gpa[2]; /* guest-physical pages the block's bytes lie on */
+    uint64_t pfn[2];      /* their indexes in cpu_shared.code (npages: not RAM) */
     uint16_t *offs;       /* icount+1 instruction offsets (the last = size) */
+    uint8_t *bytes;       /* the size bytes decoded (compared on WRITTEN pages) */
 };
 
 /* An exact-address intercept. */
 struct icpt {
     uint64_t va;
-    uint64_t page_gpa;
     enum icpt_kind kind;
     uint8_t len;
     uint8_t opsize;       /* INS/OUTS element size */
@@ -76,7 +77,7 @@ struct icpt {
 /* The shared code-page map: which guest-physical pages hold decoded code. */
 struct cpu_shared {
     struct mem *mem;
-    uint8_t *code_page;   /* one byte per RAM page: 1 = holds decoded code */
+    uint8_t *code;        /* MEM_CODE_* per RAM page, plus one NONE (= mem->code) */
     uint64_t npages;
     struct vcpu **vcpus;  /* registered engines, for cross-engine invalidation */
     unsigned nvcpus, capvcpus;
@@ -156,13 +157,21 @@ struct icpt *icpt_find(struct vcpu *v, uint64_t va);
 /* Index of the instruction starting at va in b, or -1. */
 int blk_insn_index(const struct blk *b, uint64_t va);
 void decode_free(struct vcpu *v);
-/* A write to guest-physical page gpa that holds decoded code. */
-void smc_page_written(struct cpu_shared *s, struct vcpu *writer, uint64_t gpa);
+/* Whether b's bytes may have changed since it was decoded and must be
+ * compared (one of its pages is MEM_CODE_WRITTEN). */
+static inline bool blk_watched(const struct vcpu *v, const struct blk *b)
+{
+    const uint8_t *c = v->shared->code;
+    return (c[b->pfn[0]] | c[b->pfn[1]]) & MEM_CODE_WRITTEN;
+}
+/* A watched block at its entry: true if its bytes in guest RAM differ from
+ * its decode, after dropping b and the intercepts whose instruction bytes
+ * changed (the caller then has the block retranslated). */
+bool blk_stale(struct vcpu *v, struct blk *b);
 
 /* vcpu.c: the up to 16 bytes of the instruction at rip the guest can read
  * (fewer before an unmapped page); returns how many, 0 if none. */
 size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16]);
-bool smc_is_code(const struct cpu_shared *s, uint64_t gpa);
 
 /* paging.c, paging32.c: page-table entry bits (SDM vol. 3 4.3-4.5). */
 #define PTE_P   (1ull << 0)

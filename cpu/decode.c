@@ -10,11 +10,21 @@
  * UC_HOOK_CODE on exactly that address. A block that needed new hooks is
  * retranslated before it runs (the block hook writes RIP back to its start).
  *
- * Self-modifying code: the guest-physical pages holding decoded code are marked
- * in a map shared by all engines, and the TLB-fill hook never grants write
- * access to them. The first write faults into smc_page_written(), which drops
- * the decode and the intercepts of that page everywhere and flushes the other
- * engines' translations (an engine only notices its own writes to code).
+ * Self-modifying code (SDM vol. 3 8.1.3; APM vol. 2 7.6.1). The pages holding
+ * decoded code are marked in the map all engines share (mem->code):
+ *  - CLEAN, code never written: the TLB-fill hook grants no write access to
+ *    them, so the first store by any vCPU comes back through the hook, which
+ *    marks the page WRITTEN (as every model write through memory/ does);
+ *  - WRITTEN: stores run at full speed in every engine (paging.c). Unicorn
+ *    2.1.4 does not keep an engine's translations coherent with them, nor
+ *    with another engine's stores or the model's (test_unicorn.c pins both),
+ *    so a block on a WRITTEN page is compared with its decoded bytes each
+ *    time it is entered: if they changed, the block is dropped (with the
+ *    intercepts whose instructions changed) and retranslated before it runs.
+ * XXX(model): on a WRITTEN page a store into the block being executed takes
+ * effect at the next block entry (a jump, a call, an intercept), not at the
+ * next instruction as on AMD hardware; SDM 8.1.3 asks portable code to jump
+ * after modifying code anyway.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +33,7 @@
 
 void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud); /* vcpu.c */
 
-/* ---- Block table (open addressing, key (pc, size)) ------------------------ */
+/* ---- Block table (open addressing, key (pc, size); a hit matches the code size too) */
 
 static size_t blk_hash(uint64_t pc, uint32_t size, size_t cap)
 {
@@ -58,6 +68,7 @@ static void blk_grow(struct vcpu *v)
             blk_insert(v, old[i]);
         else if (old[i]) {
             free(old[i]->offs);
+            free(old[i]->bytes);
             free(old[i]);
         }
     free(old);
@@ -211,7 +222,7 @@ static bool mov_to_cr(const cs_insn *in, uint8_t *cr, uint8_t *gpr)
 }
 
 /* Installs the exact-address hook for an intercept; true if newly installed. */
-static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uint64_t page_gpa)
+static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind)
 {
     struct icpt *c = icpt_slot(v, in->address);
     if (c->live && c->kind == kind)
@@ -222,7 +233,6 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uin
     scan_prefixes(in->bytes, in->size, &opsz16, &addr32, &rep);
     c->kind = kind;
     c->len = (uint8_t)in->size;
-    c->page_gpa = page_gpa;
     c->rep = rep;
     /* 0x66/0x67 toggle the mode's default operand and address size. */
     unsigned bits = v->code_bits, dflt_op = bits == 16 ? 2 : 4;
@@ -251,15 +261,15 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uin
     return true;
 }
 
-static void mark_code_page(struct vcpu *v, uint64_t gpa)
+/* The page now holds decoded code. Only a page that held none changes state:
+ * the TLB entries that let stores to it through are dropped, in every engine,
+ * so that the next store comes back through the TLB-fill hook. */
+static void mark_code_page(struct vcpu *v, uint64_t pfn)
 {
     struct cpu_shared *s = v->shared;
-    uint64_t pfn = gpa >> MEM_PAGE_SHIFT;
-    if (pfn >= s->npages || s->code_page[pfn])
+    if (pfn >= s->npages || s->code[pfn] != MEM_CODE_NONE)
         return;
-    s->code_page[pfn] = 1;
-    /* Drop every cached writable mapping of the page, in every engine, so that
-     * the next write to it comes back through the TLB-fill hook. */
+    s->code[pfn] = MEM_CODE_CLEAN;
     for (unsigned i = 0; i < s->nvcpus; i++)
         UC_CHECK(uc_ctl_flush_tlb(s->vcpus[i]->uc));
 }
@@ -285,12 +295,16 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     b->bits = (uint8_t)v->code_bits;
     b->page_gpa[0] = code_gpa(v, pc);
     b->page_gpa[1] = size ? code_gpa(v, pc + size - 1) : b->page_gpa[0];
+    for (int i = 0; i < 2; i++)
+        b->pfn[i] = b->page_gpa[i] < v->mem->size ? b->page_gpa[i] >> MEM_PAGE_SHIFT
+                                                   : v->shared->npages;
     uint32_t pf;
     uint64_t fva;
     /* Read back as the fetch was made: user code at CPL 3 is a user access
      * (SMAP does not apply to fetches; SDM vol. 3 4.6). */
     bool readable = lin_read(v, pc, buf, size, LIN_FETCH, &pf, &fva) == 0;
     SNP_ASSERT(readable); /* Unicorn just fetched and translated these bytes */
+    b->bytes = buf;
 
     cs_insn *insns = NULL;
     size_t n = cs_disasm(v->cs, buf, size, pc, 0, &insns);
@@ -311,8 +325,7 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
             k = IK_MOV_CR;
         if (k == IK_NONE && v->sev_es)
             k = classify_es(&insns[i]);
-        uint64_t page = code_gpa(v, insns[i].address);
-        if (k != IK_NONE && icpt_add(v, &insns[i], k, page))
+        if (k != IK_NONE && icpt_add(v, &insns[i], k))
             *restart = true;
     }
     if (extra)
@@ -333,11 +346,9 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
                             (last->id == X86_INS_MOV && !strncmp(last->op_str, "ss,", 3));
     }
     cs_free(insns, n);
-    free(buf);
 
     for (int i = 0; i < 2; i++)
-        if (b->page_gpa[i] != UINT64_MAX)
-            mark_code_page(v, b->page_gpa[i]);
+        mark_code_page(v, b->pfn[i]);
     blk_insert(v, b);
     v->stats.blocks_decoded++;
     return b;
@@ -345,44 +356,55 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
 
 /* ---- Self-modifying code -------------------------------------------------- */
 
-bool smc_is_code(const struct cpu_shared *s, uint64_t gpa)
+/* Guest RAM behind the block's byte at offset off. */
+static const uint8_t *blk_ram(const struct vcpu *v, const struct blk *b, uint32_t off)
 {
-    uint64_t pfn = gpa >> MEM_PAGE_SHIFT;
-    return pfn < s->npages && s->code_page[pfn];
+    uint64_t first = MEM_PAGE_SIZE - (b->pc & (MEM_PAGE_SIZE - 1));
+    if (off < first)
+        return v->mem->ram + b->page_gpa[0] + (b->pc & (MEM_PAGE_SIZE - 1)) + off;
+    return v->mem->ram + b->page_gpa[1] + (off - first);
 }
 
-static void drop_page(struct vcpu *v, uint64_t page)
+/* Whether [off, off+len) of the block still holds the decoded bytes. */
+static bool blk_same(const struct vcpu *v, const struct blk *b, uint32_t off, uint32_t len)
 {
-    for (size_t i = 0; i < v->blk_cap; i++) {
-        struct blk *b = v->blk_tab[i];
-        if (b && !b->dead && (b->page_gpa[0] == page || b->page_gpa[1] == page))
-            b->dead = true;
+    uint64_t first = MEM_PAGE_SIZE - (b->pc & (MEM_PAGE_SIZE - 1));
+    for (uint32_t i = off; i < off + len; i++) {
+        /* A part outside RAM (MMIO) is never WRITTEN: nothing to compare. */
+        uint64_t gpa = i < first ? b->page_gpa[0] : b->page_gpa[1];
+        if (gpa < v->mem->size && *blk_ram(v, b, i) != b->bytes[i])
+            return false;
     }
+    return true;
+}
+
+static bool blk_unchanged(const struct vcpu *v, const struct blk *b)
+{
+    uint64_t first = MEM_PAGE_SIZE - (b->pc & (MEM_PAGE_SIZE - 1));
+    if (b->size <= first && b->page_gpa[0] < v->mem->size)
+        return !memcmp(blk_ram(v, b, 0), b->bytes, b->size);
+    return blk_same(v, b, 0, b->size);
+}
+
+bool blk_stale(struct vcpu *v, struct blk *b)
+{
+    if (blk_unchanged(v, b))
+        return false;
+    /* An intercept whose own bytes still hold the instruction stays: another
+     * live block may contain it. The others go with the block. */
     for (size_t i = 0; i < v->icpt_cap; i++) {
         struct icpt *c = &v->icpt_tab[i];
-        if (c->live && c->page_gpa == page) {
+        if (c->live && c->va >= b->pc && c->va < b->pc + b->size &&
+            !blk_same(v, b, (uint32_t)(c->va - b->pc),
+                      (uint32_t)(c->va + c->len <= b->pc + b->size ? c->len
+                                                                   : b->pc + b->size - c->va))) {
             uc_hook_del(v->uc, c->hook);
             c->live = false;
         }
     }
-}
-
-void smc_page_written(struct cpu_shared *s, struct vcpu *writer, uint64_t gpa)
-{
-    uint64_t page = gpa & MEM_PAGE_MASK;
-    uint64_t pfn = page >> MEM_PAGE_SHIFT;
-    if (pfn >= s->npages || !s->code_page[pfn])
-        return;
-    s->code_page[pfn] = 0;
-    for (unsigned i = 0; i < s->nvcpus; i++) {
-        struct vcpu *v = s->vcpus[i];
-        drop_page(v, page);
-        v->stats.smc_flushes++;
-        /* The writing engine invalidates its own translations of the page
-         * (QEMU's notdirty path); the others have not seen the write. */
-        if (v != writer)
-            UC_CHECK(uc_ctl_flush_tb(v->uc));
-    }
+    b->dead = true;
+    v->stats.smc_redecodes++;
+    return true;
 }
 
 void decode_free(struct vcpu *v)
@@ -390,6 +412,7 @@ void decode_free(struct vcpu *v)
     for (size_t i = 0; i < v->blk_cap; i++)
         if (v->blk_tab[i]) {
             free(v->blk_tab[i]->offs);
+            free(v->blk_tab[i]->bytes);
             free(v->blk_tab[i]);
         }
     free(v->blk_tab);

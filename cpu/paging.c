@@ -12,7 +12,14 @@
  * SEV-SNP join the walk here, so they too cost nothing per access.
  *
  * Write permission is granted only to pages already dirty (so the first write
- * refills and sets D) and never to pages holding decoded code (decode.c).
+ * refills and sets D) and never to pages of code not yet written (decode.c).
+ * Execute permission is granted only to instruction-fetch fills, and write
+ * permission never to them: Unicorn 2.1.4 keeps every store through a TLB
+ * entry with execute permission on its slow path (notdirty_write in
+ * accel/tcg/cputlb.c clears TLB_NOTDIRTY only for entries without it), which
+ * made stores about ten times slower. A data access and a fetch of one page
+ * then use separate fills, which costs only where Unicorn looks a block up by
+ * its physical address (translation, a jump-cache miss).
  */
 #include <string.h>
 
@@ -254,16 +261,18 @@ bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, 
     }
     if (in_ram && v->sev_es && !v->snp && r.c_bit)
         mem_set_owner(v->mem, gpa, v->asid);
-    if (in_ram && acc == PG_WRITE && smc_is_code(v->shared, gpa))
-        smc_page_written(v->shared, v, gpa);
+    /* The first store to code: from now on its blocks are checked at entry. */
+    if (in_ram && acc == PG_WRITE)
+        mem_note_write(v->mem, gpa, 1);
+    bool clean_code = in_ram && v->shared->code[gpa >> MEM_PAGE_SHIFT] == MEM_CODE_CLEAN;
     bool rmp = v->snp && in_ram;
     uint32_t perms = 0;
     if (!rmp || acc == PG_READ || rmp_allows(v, gpa, r.c_bit, PG_READ, user))
         perms |= UC_PROT_READ;
-    if (r.executable && (!rmp || acc == PG_FETCH || rmp_allows(v, gpa, r.c_bit, PG_FETCH, user)))
-        perms |= UC_PROT_EXEC;
-    if (r.writable && (acc == PG_WRITE || r.dirty) && !(in_ram && smc_is_code(v->shared, gpa)) &&
-        (!rmp || acc == PG_WRITE || rmp_allows(v, gpa, r.c_bit, PG_WRITE, user)))
+    if (acc == PG_FETCH)
+        perms |= UC_PROT_EXEC; /* the walk checked NX and SMEP, the RMP its own */
+    else if (r.writable && (acc == PG_WRITE || r.dirty) && !clean_code &&
+             (!rmp || acc == PG_WRITE || rmp_allows(v, gpa, r.c_bit, PG_WRITE, user)))
         perms |= UC_PROT_WRITE;
     e->paddr = gpa;
     e->perms = (uc_prot)perms;
@@ -301,13 +310,11 @@ static int lin_copy(struct vcpu *v, uint64_t va, void *buf, size_t len, bool wri
             *fault_va = va;
             return -1;
         }
-        if (write) {
-            if (smc_is_code(v->shared, r.gpa))
-                smc_page_written(v->shared, NULL, r.gpa);
-            memcpy(v->mem->ram + r.gpa, p, chunk);
-        } else {
+        /* mem_write() marks code it overwrites (decode.c checks it at entry). */
+        if (write)
+            SNP_ASSERT(mem_write(v->mem, r.gpa, p, chunk));
+        else
             memcpy(p, v->mem->ram + r.gpa, chunk);
-        }
         va += chunk;
         p += chunk;
         len -= chunk;

@@ -222,6 +222,14 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
     if (unlikely(v->mode_check))
         mode_refresh(v); /* after a far transfer: the code size may differ */
     struct blk *b = blk_lookup(v, pc, size);
+    if (unlikely(b && blk_watched(v, b)) && blk_stale(v, b)) {
+        /* Its code changed since this engine translated it (decode.c): drop
+         * the translation and abort the block, so it is translated again. */
+        v->cur = NULL;
+        UC_CHECK(uc_ctl_remove_cache(uc, pc, pc + size));
+        vcpu_write_reg(v, UC_X86_REG_RIP, pc - v->cs_base); /* pc is linear */
+        return;
+    }
     if (unlikely(!b)) {
         bool restart;
         v->cur = NULL;
@@ -820,8 +828,10 @@ struct cpu_shared *cpu_shared_create(struct mem *mem)
     SNP_ASSERT(s);
     s->mem = mem;
     s->npages = mem->size >> MEM_PAGE_SHIFT;
-    s->code_page = calloc(s->npages, 1);
-    SNP_ASSERT(s->code_page);
+    /* One more entry, always NONE, for blocks on no RAM page. */
+    s->code = calloc(s->npages + 1, 1);
+    SNP_ASSERT(s->code && !mem->code);
+    mem->code = s->code;
     return s;
 }
 
@@ -829,7 +839,9 @@ void cpu_shared_destroy(struct cpu_shared *s)
 {
     if (!s)
         return;
-    free(s->code_page);
+    if (s->mem->code == s->code)
+        s->mem->code = NULL;
+    free(s->code);
     free(s->vcpus);
     free(s);
 }

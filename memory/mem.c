@@ -63,6 +63,7 @@ bool mem_write(struct mem *m, uint64_t gpa, const void *src, uint64_t len)
     void *p = mem_ptr(m, gpa, len);
     if (!p)
         return false;
+    mem_note_write(m, gpa, len);
     memcpy(p, src, len);
     return true;
 }
@@ -206,6 +207,7 @@ bool mem_hv_write(struct mem *m, uint64_t spa, const void *src, uint64_t len, ui
         return false;
     if (m->keys && m->rmp && host_write_refused(m, spa, len, pf_error))
         return false; /* nothing written: the check covers the range first */
+    mem_note_write(m, spa, len);
     const uint8_t *in = src;
     while (len) {
         uint64_t n = page_chunk(spa, len);

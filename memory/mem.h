@@ -31,7 +31,27 @@ struct mem {
     uint16_t *owner;
     struct rmp *rmp;            /* SNP only, else NULL (not owned) */
     struct mem_keys *keys;      /* SEV-ES/SNP, else NULL (not owned) */
+    /* One byte per page, MEM_CODE_* (NULL: nobody watches; not owned): which
+     * pages hold code a vCPU engine translated. The CPU sets CLEAN; every
+     * write through this module's accessors (the model's own: loader, string
+     * I/O, IDT frames, GHCB, devices) turns CLEAN into WRITTEN, which is how
+     * the CPU learns that translated code may have changed under it. */
+    uint8_t *code;
 };
+
+#define MEM_CODE_NONE    0u
+#define MEM_CODE_CLEAN   1u /* holds translated code, not written since */
+#define MEM_CODE_WRITTEN 2u /* holds translated code and was written since */
+
+/* A write to [gpa, gpa+len) in RAM: marks code pages in it WRITTEN. */
+static inline void mem_note_write(struct mem *m, uint64_t gpa, uint64_t len)
+{
+    if (!m->code || !len)
+        return;
+    for (uint64_t pfn = gpa >> MEM_PAGE_SHIFT; pfn <= (gpa + len - 1) >> MEM_PAGE_SHIFT; pfn++)
+        if (m->code[pfn] == MEM_CODE_CLEAN)
+            m->code[pfn] = MEM_CODE_WRITTEN;
+}
 
 /* Allocates size bytes of zeroed RAM. Returns 0, or -1 with a message in err. */
 int mem_init(struct mem *m, uint64_t size, char *err, size_t errlen);

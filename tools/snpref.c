@@ -67,7 +67,7 @@ static const char usage_main[] =
     "Commands:\n"
     "  run [GUEST.elf] [options]   run a guest (snpref run --help)\n"
     "  run --kernel BZIMAGE ...    boot a Linux kernel\n"
-    "  bench                       performance ratios (docs/cost-model.md)\n"
+    "  bench [PART...]             performance ratios: compute mixed ipi replay (docs/cost-model.md)\n"
     "  compare [GUEST.elf]         one guest under two fabrics (snpref compare --help)\n"
     "  attacks [--json]            hostile-hypervisor injections vs SNP (docs/attacks.md)\n"
     "  replay TRACE [options]      replay a trace's stimuli, check its outcomes\n"

@@ -3,7 +3,8 @@
  * CPU modes in one engine (cpu/mode.c, cpu/idt_legacy.c, cpu/paging32.c):
  * real-mode code with port I/O and IVT delivery, the real -> protected ->
  * long mode switch a boot trampoline makes, the 32-bit protected-mode entry
- * of a multiboot loader (paging off), 32-bit gates and paging, legacy-mode
+ * of a multiboot loader (paging off), 32-bit gates and paging (with code that
+ * rewrites its own page under PAE paging), legacy-mode
  * SYSCALL/SYSRET between rings 0 and 3, and the real-mode start of a plain SIPI (SDM vol. 3 9.1, 9.4.4, 9.8-9.9, 20.1).
  */
 #include "test_cpu_harness.h"
@@ -312,6 +313,50 @@ START_TEST(legacy_mode_syscall_and_sysret_switch_rings_with_the_star_selectors)
 }
 END_TEST
 
+/* Code that stores beside itself and then rewrites a routine on its own page,
+ * under PAE paging (paging32.c): the walk outside long mode follows the same
+ * fill rules as paging.c's (execute only for fetches, write only for data on
+ * a dirty page, none while the page's code is unwritten), so the stores run
+ * without coming back to the model and the rewrite still takes effect. */
+START_TEST(a_32_bit_rewrite_of_code_on_its_own_page_takes_effect_under_pae_paging)
+{
+    setup_bare();
+    add_code32();
+    st64(0x32000, 0x33000 | PTE_P);                 /* PDPTE 0 -> directory */
+    st64(0x33000, 0 | PTE_P | PTE_RW | PTE_PS);     /* PDE 0: 2 MiB identity page */
+    CODE_AT(CODE, 0x0F, 0x20, 0xE0, 0x83, 0xC8, 0x20, 0x0F, 0x22, 0xE0, /* 0: cr4 |= PAE */
+            0xB8, 0x00, 0x20, 0x03, 0x00, 0x0F, 0x22, 0xD8,             /* 9: cr3 = 0x32000 */
+            0x0F, 0x20, 0xC0, 0x0D, 0x00, 0x00, 0x00, 0x80, 0x0F, 0x22, 0xC0, /* 11: cr0 |= PG */
+            0xE8, 0xDF, 0x00, 0x00, 0x00,               /* 1c: call T (CODE + 0x100) */
+            0xB9, 0xE8, 0x03, 0x00, 0x00,               /* 21: mov ecx, 1000 */
+            0x89, 0x0D, 0x00, 0x08, 0x01, 0x00,         /* 26: 1: mov [CODE + 0x800], ecx */
+            0x49,                                       /* 2c: dec ecx */
+            0x75, 0xF7,                                 /* 2d: jnz 1b */
+            0x66, 0xC7, 0x05, 0x00, 0x01, 0x01, 0x00, 0x0F, 0x32, /* 2f: mov word [T], 0x320F */
+            0xE8, 0xC3, 0x00, 0x00, 0x00,               /* 38: call T */
+            0xF4);                                      /* 3d: hlt */
+    CODE_AT(CODE + 0x100, 0x90, 0x90, 0xC3);            /* T: nop; nop; ret */
+    boot(VCPU_BOOT_PROT32, SEL_CODE32, SEL_DATA0, CODE, 0x11);
+    ck_assert_int_eq(run(100000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.nshutdown, 0);
+    ck_assert_uint_eq(h.nexits, 2);
+    ck_assert_uint_eq(h.exits[0].e.code, SVM_EXIT_MSR); /* the rewritten T: rdmsr; ret */
+    ck_assert_uint_eq(h.exits[0].e.rip, CODE + 0x100);
+    ck_assert_uint_eq(h.exits[1].e.code, SVM_EXIT_HLT);
+    ck_assert_uint_eq(h.exits[1].e.rip, CODE + 0x3D);
+    /* 8 to turn paging on, call nop nop ret, mov, 1000 x (mov dec jnz), mov,
+     * call rdmsr ret, hlt */
+    ck_assert_uint_eq(insns(), 8 + 4 + 1 + 3000 + 1 + 3 + 1);
+    ck_assert_uint_eq(mem_ld32(&h.m, CODE + 0x800), 1);
+    ck_assert_uint_eq(ld64(0x33000) & (PTE_A | PTE_D), PTE_A | PTE_D); /* the walk ran */
+    struct vcpu_stats st;
+    vcpu_get_stats(h.v, &st);
+    ck_assert_uint_lt(st.tlb_fills, 50);
+    ck_assert_uint_ge(st.smc_redecodes, 1);
+    teardown();
+}
+END_TEST
+
 START_TEST(a_plain_sipi_starts_the_vcpu_in_real_mode_at_vector_shl_8)
 {
     setup_bare();
@@ -358,6 +403,7 @@ int main(void)
     tcase_add_test(tc, a_fault_in_32_bit_mode_is_delivered_through_a_32_bit_gate);
     tcase_add_test(tc, thirty_two_bit_paging_maps_4k_and_4m_pages);
     tcase_add_test(tc, legacy_mode_syscall_and_sysret_switch_rings_with_the_star_selectors);
+    tcase_add_test(tc, a_32_bit_rewrite_of_code_on_its_own_page_takes_effect_under_pae_paging);
     tcase_add_test(tc, a_plain_sipi_starts_the_vcpu_in_real_mode_at_vector_shl_8);
     tcase_add_test(tc, a_boot_state_whose_cr0_does_not_name_its_mode_is_refused);
     suite_add_tcase(s, tc);

@@ -191,6 +191,31 @@ START_TEST(scalar_accessors_are_little_endian_and_exact_in_width)
 }
 END_TEST
 
+/* The code-page map the CPU watches (mem.h): writes through the accessors
+ * turn CLEAN pages they touch into WRITTEN, and leave other states alone. */
+START_TEST(writes_mark_clean_code_pages_they_touch_written_and_nothing_else)
+{
+    uint8_t code[2 * MIB / MEM_PAGE_SIZE] = {0};
+    g_m.code = code;
+    code[1] = code[2] = code[3] = code[5] = code[511] = MEM_CODE_CLEAN;
+    ck_assert(mem_write(&g_m, 0x1FFE, "\x01\x02\x03\x04", 4)); /* pages 1 and 2 */
+    mem_st32(&g_m, 0x5000, 7);
+    ck_assert(!mem_write(&g_m, 2 * MIB - 2, "\x01\x02\x03\x04", 4)); /* refused: no mark */
+    ck_assert(mem_write(&g_m, 0x4000, "\x01", 1));                 /* a page with no code */
+    uint64_t pf;
+    ck_assert(mem_hv_write(&g_m, 0x3FFF, "\x01", 1, &pf));
+    g_m.code = NULL;
+    ck_assert_uint_eq(code[0], MEM_CODE_NONE);
+    ck_assert_uint_eq(code[1], MEM_CODE_WRITTEN);
+    ck_assert_uint_eq(code[2], MEM_CODE_WRITTEN);
+    ck_assert_uint_eq(code[3], MEM_CODE_WRITTEN);
+    ck_assert_uint_eq(code[4], MEM_CODE_NONE);
+    ck_assert_uint_eq(code[5], MEM_CODE_WRITTEN);
+    ck_assert_uint_eq(code[6], MEM_CODE_NONE);
+    ck_assert_uint_eq(code[511], MEM_CODE_CLEAN);
+}
+END_TEST
+
 START_TEST(a_write_that_leaves_ram_is_refused_and_copies_nothing)
 {
     uint64_t s = g_m.size;
@@ -285,6 +310,7 @@ static Suite *memory_suite(void)
     tcase_add_test(tc, ptr_points_into_ram_at_both_edges_and_is_null_outside);
     tcase_add_test(tc, write_then_read_returns_the_same_bytes_at_the_same_address);
     tcase_add_test(tc, scalar_accessors_are_little_endian_and_exact_in_width);
+    tcase_add_test(tc, writes_mark_clean_code_pages_they_touch_written_and_nothing_else);
     tcase_add_test(tc, a_write_that_leaves_ram_is_refused_and_copies_nothing);
     tcase_add_test(tc, a_read_that_leaves_ram_is_refused_and_leaves_the_buffer_alone);
     suite_add_tcase(s, tc);

@@ -1204,6 +1204,90 @@ START_TEST(tlb_virtual_ignores_cr0_pg_and_cr3)
 }
 END_TEST
 
+/*
+ * Self-modifying code. In 2.1.4 a store goes to notdirty_write
+ * (accel/tcg/cputlb.c) while its TLB entry has TLB_NOTDIRTY, which every RAM
+ * entry starts with; the flag is cleared there only for entries without
+ * execute permission, so stores through an executable entry stay on that slow
+ * path for good (the speed fact behind paging.c's fills). Measured here: even
+ * on that path the engine does not retranslate a routine it had translated
+ * once its bytes were rewritten, and it does not without execute permission
+ * either. cpu/ therefore never counts on Unicorn for coherence: decode.c
+ * compares a block's bytes at entry on pages written since they were decoded,
+ * and drops the translation itself (uc_ctl_remove_cache).
+ *
+ * F at CODE+0x100 is mov eax, 1; ret. The code calls it, stores twice to
+ * CODE+0x800 on the same page, patches F's immediate to 2 and calls it again.
+ */
+static const uint8_t smc_fast_code[] = {
+    0xE8, 0xFB, 0x00, 0x00, 0x00,                   /*  0: call F */
+    0xC6, 0x04, 0x25, 0x00, 0x18, 0x00, 0x00, 0x01, /*  5: mov byte [CODE+0x800], 1 */
+    0xC6, 0x04, 0x25, 0x00, 0x18, 0x00, 0x00, 0x02, /*  d: mov byte [CODE+0x800], 2 */
+    0xC6, 0x04, 0x25, 0x01, 0x11, 0x00, 0x00, 0x02, /* 15: mov byte [F+1], 2 */
+    0xE8, 0xDB, 0x00, 0x00, 0x00,                   /* 1d: call F */
+};
+
+static bool exec_on_fetch_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e,
+                               void *ud)
+{
+    (void)uc;
+    bool all = *(bool *)ud;
+    e->paddr = vaddr & ~0xFFFull;
+    e->perms = all ? UC_PROT_ALL
+               : type == UC_MEM_FETCH ? UC_PROT_READ | UC_PROT_EXEC
+                                      : UC_PROT_READ | UC_PROT_WRITE;
+    return true;
+}
+
+/* _i = 1: every fill grants EXEC; _i = 0: only fetch fills do. Either way the
+ * second call runs the translation of the old bytes. */
+START_TEST(a_store_rewriting_translated_code_leaves_the_translation_stale_with_or_without_exec)
+{
+    bool all = _i;
+    struct vm vm;
+    uc_hook hh;
+    vm_open(&vm, smc_fast_code, sizeof(smc_fast_code));
+    static const uint8_t f[] = {0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3}; /* mov eax, 1; ret */
+    memcpy(vm.ram + CODE + 0x100, f, sizeof(f));
+    UC_OK(uc_ctl_tlb_mode(vm.uc, UC_TLB_VIRTUAL));
+    UC_OK(uc_hook_add(vm.uc, &hh, UC_HOOK_TLB_FILL, exec_on_fetch_fill, &all, 1, 0));
+    UC_OK(vm_run(&vm, sizeof(smc_fast_code)));
+    ck_assert_uint_eq(vm.ram[CODE + 0x101], 2);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RAX), 1);
+    vm_close(&vm);
+}
+END_TEST
+
+/* Each engine has its own translations: a store by another engine (or by the
+ * host into the shared buffer) invalidates none of them. */
+START_TEST(a_store_by_another_engine_leaves_this_engines_translation_stale)
+{
+    static const uint8_t call_f[] = {0xE8, 0xFB, 0x00, 0x00, 0x00}; /* call F (CODE+0x100) */
+    static const uint8_t f[] = {0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3}; /* mov eax, 1; ret */
+    static const uint8_t patch[] = {
+        0xC6, 0x04, 0x25, 0x01, 0x11, 0x00, 0x00, 0x02, /* mov byte [F+1], 2 */
+    };
+    uint8_t *ram = ram_new();
+    memcpy(ram + CODE, call_f, sizeof(call_f));
+    memcpy(ram + CODE + 0x100, f, sizeof(f));
+    memcpy(ram + CODE + 0x200, patch, sizeof(patch));
+    uc_engine *a = engine_on(ram), *b = engine_on(ram);
+    UC_OK(uc_emu_start(a, CODE, CODE + sizeof(call_f), 0, 0));
+    ck_assert_uint_eq(rreg(a, UC_X86_REG_RAX), 1);
+    UC_OK(uc_emu_start(b, CODE + 0x200, CODE + 0x200 + sizeof(patch), 0, 0));
+    ck_assert_uint_eq(ram[CODE + 0x101], 2);
+    UC_OK(uc_emu_start(a, CODE, CODE + sizeof(call_f), 0, 0));
+    ck_assert_uint_eq(rreg(a, UC_X86_REG_RAX), 1); /* what F was when a translated it */
+    /* Dropping a's translations shows the new code. */
+    UC_OK(uc_ctl_remove_cache(a, CODE + 0x100, CODE + 0x106));
+    UC_OK(uc_emu_start(a, CODE, CODE + sizeof(call_f), 0, 0));
+    ck_assert_uint_eq(rreg(a, UC_X86_REG_RAX), 2);
+    uc_close(a);
+    uc_close(b);
+    free(ram);
+}
+END_TEST
+
 /* ---- Misc ----------------------------------------------------------------- */
 
 START_TEST(hlt_without_a_hook_returns_ok_with_rip_after_the_hlt)
@@ -1388,8 +1472,12 @@ static Suite *unicorn_suite(void)
     tcase_add_test(tc, tlb_fill_refusal_stops_emulation_at_the_faulting_instruction);
     tcase_add_test(tc, tlb_fill_entry_without_write_permission_stops_a_store);
     tcase_add_test(tc, tlb_virtual_ignores_cr0_pg_and_cr3);
+    tcase_add_loop_test(
+        tc, a_store_rewriting_translated_code_leaves_the_translation_stale_with_or_without_exec,
+        0, 2);
     tcase_add_test(tc, hlt_without_a_hook_returns_ok_with_rip_after_the_hlt);
     tcase_add_test(tc, two_engines_mapping_one_host_buffer_share_guest_ram);
+    tcase_add_test(tc, a_store_by_another_engine_leaves_this_engines_translation_stale);
     tcase_add_test(tc, mode_64_engine_executes_64_bit_code_without_setup);
     tcase_add_test(tc, restarting_after_a_stop_every_n_blocks_keeps_the_computation_exact);
     tcase_add_test(tc, tcg_buffer_size_can_be_set_before_the_first_emulation_and_read_back);
