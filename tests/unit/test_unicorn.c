@@ -843,8 +843,9 @@ static const uint8_t to_ring3[] = {
     0x48, 0xCF,                   /* iretq */
 };
 
-/* cpu/priv.c exists because of this: in a 64-bit engine uc_reg_write(CS/SS)
- * sets the selectors only, so the CPL the translator checks stays at 3. */
+/* cpu/priv.c loads CS, SS and the CPL through mode.c because of this: in a
+ * 64-bit engine uc_reg_write(CS/SS) sets the selectors only, so the CPL the
+ * translator checks stays at 3. */
 START_TEST(selector_writes_in_64_bit_mode_leave_the_hidden_cpl_at_3)
 {
     static const uint8_t ring0[] = {0x0F, 0x20, 0xC0}; /* mov rax, cr0 */
