@@ -4,7 +4,8 @@
  * console, the exit port, and the test interrupt device (irqdev) that sends
  * MSI-style messages through the fabric and re-asserts a level-triggered line
  * on the EOI broadcast, as an IOAPIC does (include/snpref/abi.h). Unclaimed
- * ports read all ones and ignore writes, as on a PC.
+ * ports read all ones and ignore writes, as on a PC. MMIO reaches the
+ * fabric's xAPIC page first (fabric.h ops->mmio).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -77,7 +78,12 @@ void dev_mmio(struct slot *s, uint64_t gpa, unsigned size, bool write, uint64_t 
     uint64_t mask = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
     uint64_t off = gpa - SNP_MMIODEV_BASE;
     bool dev = gpa >= SNP_MMIODEV_BASE && off < 4096 && off + size <= 4096;
-    if (!write) {
+    /* The vCPU's own xAPIC page comes first: it decodes inside the CPU, ahead
+     * of the bus (SDM 10.4.1); outside xAPIC mode the fabric declines. */
+    const struct fabric_ops *fo = sys->fab->ops;
+    if (fo->mmio && fo->mmio(sys->fab, (int)s->idx, gpa, size, write, val)) {
+        /* the APIC answered */
+    } else if (!write) {
         uint64_t v = mask; /* nothing there: all ones */
         if (dev) {
             unsigned reg = (unsigned)(off / 8), sh = (unsigned)(off % 8) * 8;

@@ -19,6 +19,7 @@
 #define SIG_AUTH 0x68747541u /* "Auth" */
 #define SIG_ENTI 0x69746e65u /* "enti" */
 #define SIG_CAMD 0x444d4163u /* "cAMD" */
+#define CPUID_1_EDX_APIC (1u << 9)
 
 static unsigned log2_ceil(unsigned n)
 {
@@ -66,14 +67,14 @@ static void cpuid_default(const struct system *sys, unsigned vcpu, uint32_t leaf
         r[3] = 1u << 11 | 1u << 20 | 1u << 26 | 1u << 27 | 1u << 29; /* SYSCALL NX 1G RDTSCP LM */
         break;
     case 0x80000007: r[3] = 1u << 8; break;                   /* invariant TSC */
-    case 0x80000008: r[0] = 48u << 8 | 48u; r[2] = (sys->n - 1) & 0xFF; break;
+    case 0x80000008: r[0] = 48u << 8 | HV_MAXPHYADDR; r[2] = (sys->n - 1) & 0xFF; break;
     case 0x8000001F: sev_cpuid_8000001f(sys, r); break;
     default: break; /* out of range and unknown leaves read as zeros (AMD) */
     }
 }
 
-bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t sub,
-                     uint32_t out[4])
+static bool cpuid_table(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t sub,
+                        uint32_t out[4])
 {
     for (unsigned i = 0; i < sys->cfg.ncpuid; i++) {
         const struct cpuid_entry *e = &sys->cfg.cpuid[i];
@@ -84,6 +85,17 @@ bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uin
     }
     cpuid_default(sys, vcpu, leaf, sub, out);
     return false;
+}
+
+bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t sub,
+                     uint32_t out[4])
+{
+    bool from_config = cpuid_table(sys, vcpu, leaf, sub, out);
+    /* CPUID.1:EDX[9] is IA32_APIC_BASE.EN as the vCPU has it now (SDM 10.4.3;
+     * KVM's kvm_update_cpuid_runtime does the same), whatever the table says. */
+    if (leaf == 1 && sys->fab && !fab_apic_enabled(sys->fab, (int)vcpu))
+        out[3] &= ~CPUID_1_EDX_APIC;
+    return from_config;
 }
 
 static enum vcpu_action do_cpuid(struct slot *s, struct vcpu_exit *e)

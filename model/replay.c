@@ -395,6 +395,35 @@ static void stim_msr(struct replay *r, const struct trc_rec *rec, unsigned long 
     rp_emit(r, &mine);
 }
 
+/* mmio: an access to the guest-physical address space. The fabric's xAPIC
+ * page answers its part (a stimulus, compared like an MSR); the rest passes. */
+static void stim_mmio(struct replay *r, const struct trc_rec *rec, unsigned long line)
+{
+    const struct fabric_ops *ops = r->fab->ops;
+    uint64_t size = rec->v[2].u;
+    if (!ops->mmio || size < 1 || size > 8 || rec->vcpu < 0 ||
+        (unsigned)rec->vcpu >= r->cfg.vcpus) {
+        pass(r, rec, line);
+        return;
+    }
+    bool write = !strcmp(rec->v[0].s, "write");
+    if (!write && strcmp(rec->v[0].s, "read")) {
+        malformed(r, line, "dir", "\"%s\" is not read or write", rec->v[0].s);
+        return;
+    }
+    uint64_t val = rec->v[3].u;
+    if (!ops->mmio(r->fab, rec->vcpu, rec->v[1].u, (unsigned)size, write, &val)) {
+        pass(r, rec, line);
+        return;
+    }
+    r->st->stimuli++;
+    struct trc_rec mine = *rec;
+    mine.v[3].u = size >= 8 ? val : val & ((1ull << (size * 8)) - 1);
+    rp_flush(r);
+    same_answer(r, rec, line, &mine, "the APIC answers this MMIO access differently");
+    rp_emit(r, &mine);
+}
+
 /* pio: an access to the test interrupt device's ports. */
 static void stim_pio(struct replay *r, const struct trc_rec *rec, unsigned long line)
 {
@@ -774,6 +803,7 @@ static const struct {
     rp_fn fn;
 } rp_table[] = {
     {TRC_EV_msr, stim_msr},          {TRC_EV_pio, stim_pio},
+    {TRC_EV_mmio, stim_mmio},
     {TRC_EV_irq_deliver, stim_deliver}, {TRC_EV_init, stim_init},
     {TRC_EV_hlt, stim_hlt},          {TRC_EV_wake, stim_wake},
     {TRC_EV_exit, stim_end},         {TRC_EV_shutdown, stim_end},

@@ -46,4 +46,6 @@ void wire_fab_params(const struct snp_config *c, uint32_t *apic_ids, struct mem 
     out->mem = mem;
     out->asid = strcmp(c->mode, "plain") ? c->sev.asid : 0;
     out->knobs = !strcmp(c->apic, "savic") ? &c->savic : NULL;
+    out->power_on_xapic = c->apic_xapic;
+    out->maxphyaddr = HV_MAXPHYADDR;
 }

@@ -18,6 +18,10 @@
 
 struct mem;
 
+/* Physical address bits of the model's vCPUs: CPUID 0x80000008 EAX[7:0]
+ * (hv.c) and the fabric's reserved-bit check of IA32_APIC_BASE. */
+#define HV_MAXPHYADDR 48u
+
 /* Cycles message m spends between its sender and the APIC of vCPU dst:
  * ipi_wire (self_ipi to itself), device_msi for devices and the PSP, nothing
  * for the LAPIC's own timer and LVT messages and for hypervisor injections. */
