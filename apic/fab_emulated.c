@@ -609,6 +609,25 @@ static bool emu_mmio(struct fabric *f, int vcpu, uint64_t gpa, unsigned size, bo
     return true;
 }
 
+/* CR8 is TPR[7:4] (SDM 10.8.6.1). XXX(model): with the APIC disabled there
+ * is no TPR (SDM 10.4.3): reads give 0 and writes are dropped. */
+static void emu_cr8(struct fabric *f, int vcpu, bool write, uint64_t *val)
+{
+    struct emu_fabric *e = emu(f);
+    struct apic *a = emu_apic(e, vcpu);
+    if (!apic_hw_enabled(a)) {
+        if (!write)
+            *val = 0;
+        return;
+    }
+    if (!write) {
+        *val = (apic_get_reg(a, APIC_TPR) >> 4) & 0xFu;
+        return;
+    }
+    apic_set_tpr(a, (uint32_t)(*val & 0xFu) << 4);
+    emu_kick(e, vcpu);
+}
+
 /* ---- The rest ------------------------------------------------------------------------- */
 
 struct apic *emu_fabric_apic(struct fabric *f, int vcpu)
@@ -647,4 +666,5 @@ const struct fabric_ops emulated_fabric = {
     .reset = emu_reset,
     .regs = emu_regs,
     .mmio = emu_mmio,
+    .cr8 = emu_cr8,
 };

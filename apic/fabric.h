@@ -217,6 +217,13 @@ struct fabric_ops {
      * on to the bus. */
     bool (*mmio)(struct fabric *f, int vcpu, uint64_t gpa, unsigned size, bool write,
                  uint64_t *val);
+
+    /* MOV from (write false) or to CR8 in 64-bit mode, *val being CR8: CR8[3:0]
+     * is TPR[7:4], and a write clears TPR[3:0] (SDM 10.8.6.1, AMD APM vol. 2
+     * 16.6.4), in xAPIC and x2APIC mode alike. The model has checked CPL and
+     * the reserved bits 63:4. NULL: CR8 is not connected to this fabric's TPR
+     * (reads 0, writes are dropped). */
+    void (*cr8)(struct fabric *f, int vcpu, bool write, uint64_t *val);
 };
 
 #define FAB_NO_PAGE UINT64_MAX

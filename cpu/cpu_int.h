@@ -35,6 +35,7 @@ enum icpt_kind {
     IK_RDMSR, IK_WRMSR, IK_RDPMC, IK_HLT, IK_MONITOR, IK_MWAIT, IK_WBINVD, IK_INVD,
     IK_INS, IK_OUTS,
     IK_IRET,              /* observed, not intercepted: ends NMI blocking */
+    IK_CR8_RD, IK_CR8_WR, /* MOV from/to CR8: TPR lives in the model's APIC */
     /* Intercepted only under SEV-ES, where they raise #VC instead of running:
      * in plain mode Unicorn's own hooks serve CPUID, IN/OUT and RDTSC(P). */
     IK_CPUID, IK_RDTSC, IK_RDTSCP, IK_IN, IK_OUT, IK_DR7_RD, IK_DR7_WR,
@@ -63,6 +64,7 @@ struct icpt {
     bool rep;
     uint8_t addr_size;    /* 2, 4 or 8 */
     int16_t port;         /* IN/OUT: immediate port, or -1 for DX */
+    uint8_t gpr;          /* MOV CR8: the general-purpose register (enum vcpu_reg order) */
     uc_hook hook;
     bool live;
 };

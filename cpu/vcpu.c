@@ -314,6 +314,8 @@ static const struct {
     [IK_RDTSCP] = {SVM_EXIT_RDTSCP, "rdtscp"}, [IK_IN] = {SVM_EXIT_IOIO, "in"},
     [IK_OUT] = {SVM_EXIT_IOIO, "out"},        [IK_DR7_RD] = {SVM_EXIT_READ_DR7, "mov dr7 (read)"},
     [IK_DR7_WR] = {SVM_EXIT_WRITE_DR7, "mov dr7 (write)"},
+    [IK_CR8_RD] = {SVM_EXIT_READ_CR8, "mov cr8 (read)"},
+    [IK_CR8_WR] = {SVM_EXIT_WRITE_CR8, "mov cr8 (write)"},
 };
 
 /* IN/OUT decoded at an exact address (SEV-ES): the exit, and for NEXT the effect. */
@@ -346,6 +348,9 @@ static void apply_next(struct vcpu *v, const struct icpt *c, const struct vcpu_e
     case IK_RDTSCP:
         vcpu_set(v, VR_RAX, e->data & 0xFFFFFFFFu);
         vcpu_set(v, VR_RDX, e->data >> 32);
+        break;
+    case IK_CR8_RD:
+        vcpu_set(v, (enum vcpu_reg)(VR_RAX + c->gpr), e->data);
         break;
     default:
         break;
@@ -390,6 +395,18 @@ void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     }
     if (c->kind == IK_IN || c->kind == IK_OUT)
         port_exit(v, c, &e);
+    if (c->kind == IK_CR8_RD || c->kind == IK_CR8_WR) {
+        /* MOV CRn is privileged: #GP(0) outside ring 0 comes before any
+         * intercept (SDM "MOV—Move to/from Control Registers"). */
+        if (vcpu_cpl(v) != 0) {
+            e.exc_vector = X86_GP, e.exc_has_error = true, e.exc_error = 0;
+            finish(v, &e, VCPU_RAISE);
+            return;
+        }
+        e.info1 = SVM_EXIT_CR_MOV | c->gpr;
+        if (c->kind == IK_CR8_WR)
+            e.data = vcpu_get(v, (enum vcpu_reg)(VR_RAX + c->gpr));
+    }
     enum vcpu_action a = call_model(v, &e);
     if (a == VCPU_NEXT)
         apply_next(v, c, &e);

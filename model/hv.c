@@ -169,6 +169,22 @@ static enum vcpu_action do_msr(struct slot *s, struct vcpu_exit *e)
     return hv_msr_done(s, e, ok, write, val);
 }
 
+/* ---- CR8 ------------------------------------------------------------------------ */
+
+/* CR8 <-> TPR (SDM 10.8.6.1; wires.c, shared with the replay). Under SEV-ES the hardware does
+ * this without a #VC (a CR8 write is an automatic trap exit, a read comes
+ * from V_TPR), so sev.c calls it too. */
+enum vcpu_action hv_cr8(struct slot *s, struct vcpu_exit *e)
+{
+    bool write = e->code == SVM_EXIT_WRITE_CR8;
+    bool ok = wire_cr8(s->sys->fab, (int)s->idx, write, &e->data);
+    TRC(s->sys->trace, cr8, sys_now(s), (int)s->idx, write ? "wr" : "rd", e->data, ok ? "ok" : "gp");
+    if (ok)
+        return VCPU_NEXT;
+    e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
+    return VCPU_RAISE;
+}
+
 /* ---- Port I/O ------------------------------------------------------------------ */
 
 static void string_pio(void *ctx, struct vcpu *v, uint16_t port, uint8_t size, bool in,
@@ -251,6 +267,9 @@ enum vcpu_action hv_intercept(struct slot *s, struct vcpu_exit *e)
         return do_msr(s, e);
     case SVM_EXIT_IOIO:
         return do_ioio(s, e);
+    case SVM_EXIT_READ_CR8:
+    case SVM_EXIT_WRITE_CR8:
+        return hv_cr8(s, e);
     case SVM_EXIT_RDTSC:
     case SVM_EXIT_RDTSCP:
         e->data = sys_tsc(s);

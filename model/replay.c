@@ -424,6 +424,27 @@ static void stim_mmio(struct replay *r, const struct trc_rec *rec, unsigned long
     rp_emit(r, &mine);
 }
 
+/* cr8: MOV to or from CR8, a TPR access through the fabric. */
+static void stim_cr8(struct replay *r, const struct trc_rec *rec, unsigned long line)
+{
+    bool write = !strcmp(rec->v[0].s, "wr");
+    if (!write && strcmp(rec->v[0].s, "rd")) {
+        malformed(r, line, "op", "\"%s\" is not rd or wr", rec->v[0].s);
+        return;
+    }
+    if (!need_vcpu(r, rec, line))
+        return;
+    r->st->stimuli++;
+    uint64_t val = rec->v[1].u;
+    bool ok = wire_cr8(r->fab, rec->vcpu, write, &val);
+    struct trc_rec mine = *rec;
+    mine.v[1].u = val;
+    mine.v[2].s = ok ? "ok" : "gp";
+    rp_flush(r);
+    same_answer(r, rec, line, &mine, "the fabric answers this CR8 access differently");
+    rp_emit(r, &mine);
+}
+
 /* pio: an access to the test interrupt device's ports. */
 static void stim_pio(struct replay *r, const struct trc_rec *rec, unsigned long line)
 {
@@ -803,7 +824,7 @@ static const struct {
     rp_fn fn;
 } rp_table[] = {
     {TRC_EV_msr, stim_msr},          {TRC_EV_pio, stim_pio},
-    {TRC_EV_mmio, stim_mmio},
+    {TRC_EV_mmio, stim_mmio},        {TRC_EV_cr8, stim_cr8},
     {TRC_EV_irq_deliver, stim_deliver}, {TRC_EV_init, stim_init},
     {TRC_EV_hlt, stim_hlt},          {TRC_EV_wake, stim_wake},
     {TRC_EV_exit, stim_end},         {TRC_EV_shutdown, stim_end},
@@ -829,7 +850,7 @@ static bool executes(enum trc_ev ev)
         TRC_EV_mmio,    TRC_EV_exception, TRC_EV_irq_deliver, TRC_EV_vmexit,
         TRC_EV_vmentry, TRC_EV_vmgexit,   TRC_EV_vmgexit_result, TRC_EV_ghcb_msr,
         TRC_EV_pvalidate, TRC_EV_rmpadjust, TRC_EV_psc,      TRC_EV_ap_create,
-        TRC_EV_apic_hw,
+        TRC_EV_apic_hw, TRC_EV_cr8,
     };
     for (size_t i = 0; i < ARRAY_SIZE(exec); i++)
         if (exec[i] == ev)

@@ -31,6 +31,12 @@ uint64_t wire_latency(const struct cost_model *c, int dst, const struct fab_msg 
  * IA32_APIC_BASE (0x1B) and IA32_TSC_DEADLINE (0x6E0) (docs/fabric-plugins.md). */
 bool wire_fabric_msr(uint32_t msr);
 
+/* MOV from (write false) or to CR8 of vCPU, *val being CR8, through the
+ * fabric's TPR (fabric.h ops->cr8). Returns false, changing nothing, for a
+ * write with a reserved bit 63:4 set: #GP(0) (SDM "MOV-Move to/from Control
+ * Registers"). */
+bool wire_cr8(struct fabric *f, int vcpu, bool write, uint64_t *val);
+
 /*
  * The fabric parameters config c implies. apic_ids (c->vcpus entries) receives
  * the APIC IDs (vCPU i has APIC ID i) and is referenced by *out; mem may be

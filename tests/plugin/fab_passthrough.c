@@ -103,6 +103,11 @@ static bool pt_mmio(struct fabric *f, int vcpu, uint64_t gpa, unsigned size, boo
     return INNER(f)->ops->mmio(INNER(f), vcpu, gpa, size, write, val);
 }
 
+static void pt_cr8(struct fabric *f, int vcpu, bool write, uint64_t *val)
+{
+    INNER(f)->ops->cr8(INNER(f), vcpu, write, val);
+}
+
 const struct fabric_ops passthrough_fabric = {
     .name = "passthrough",
     .doc = "the emulated APIC behind a plug-in of its own (the plug-in template)",
@@ -119,4 +124,5 @@ const struct fabric_ops passthrough_fabric = {
     .reset = pt_reset,
     .regs = pt_regs,
     .mmio = pt_mmio,
+    .cr8 = pt_cr8,
 };

@@ -5,7 +5,8 @@
  * the way KVM's xapic_state_test sweeps it, the power-on and disabled states,
  * every EN/EXTD transition with its #GP, relocation of the page, ICR_LOW and
  * ICR_HIGH, flat and cluster logical destinations swept over every 8-bit MDA,
- * and lowest-priority arbitration among logical targets. References: Intel
+ * lowest-priority arbitration among logical targets, and CR8 as TPR[7:4] in
+ * both modes. References: Intel
  * SDM vol. 3 sections 10.4, 10.5.3, 10.6, 10.12.5; AMD APM vol. 2 chapter 16.
  */
 #include "test_apic_harness.h"
@@ -467,6 +468,37 @@ START_TEST(apr_is_tpr_unless_irr_or_isr_is_in_a_higher_class)
 }
 END_TEST
 
+static uint64_t cr8(int vcpu, bool write, uint64_t val)
+{
+    fk.f->ops->cr8(fk.f, vcpu, write, &val);
+    return val;
+}
+
+START_TEST(cr8_is_tpr_bits_7_4_in_xapic_and_x2apic_mode)
+{
+    mkx(1);
+    mw(0, APIC_SPIV, 0x1FF);
+    mw(0, APIC_TPR, 0x5F);
+    ck_assert_uint_eq(cr8(0, false, 0xDEAD), 0x5);
+    cr8(0, true, 0x9);
+    ck_assert_uint_eq(mr(0, APIC_TPR), 0x90); /* TPR[3:0] cleared */
+    ck_assert_uint_eq(mr(0, APIC_PPR), 0x90);
+    inject(0, 0x95, false);
+    ck_assert_int_eq(pend(0).kind, FAB_EV_NONE); /* class 9 held back by CR8 9 */
+    fk_clear();
+    cr8(0, true, 0x8);
+    ck_assert_uint_gt(fk.kicks[0], 0);
+    ck_assert_int_eq(pend(0).kind, FAB_EV_FIXED);
+    wr(0, MSR_IA32_APICBASE, 0xFEE00D00); /* x2APIC */
+    ck_assert_uint_eq(cr8(0, false, 0), 0x8);
+    wr(0, APIC_MSR(APIC_TPR), 0xC3);
+    ck_assert_uint_eq(cr8(0, false, 0), 0xC);
+    wr(0, MSR_IA32_APICBASE, 0xFEE00100); /* disabled: no TPR */
+    ck_assert_uint_eq(cr8(0, false, 0xDEAD), 0);
+    unmk();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("apic_xapic");
@@ -489,6 +521,7 @@ static Suite *suite(void)
     tcase_add_test(tc, cluster_logical_destinations_match_cluster_and_member_for_all_256_mdas);
     tcase_add_test(tc, lowest_priority_to_a_logical_group_goes_to_the_lowest_tpr);
     tcase_add_test(tc, apr_is_tpr_unless_irr_or_isr_is_in_a_higher_class);
+    tcase_add_test(tc, cr8_is_tpr_bits_7_4_in_xapic_and_x2apic_mode);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -151,6 +151,9 @@ static const struct icpt_case {
     {"cpuid", {0x0F, 0xA2}, 2, SVM_EXIT_CPUID, 0},
     {"rdtsc", {0x0F, 0x31}, 2, SVM_EXIT_RDTSC, 0},
     {"rdtscp", {0x0F, 0x01, 0xF9}, 3, SVM_EXIT_RDTSCP, 0},
+    /* MOV CRn exits carry bit 63 and the GPR (RAX 0, R9 9) in EXITINFO1. */
+    {"mov cr8 (write)", {0x44, 0x0F, 0x22, 0xC0}, 4, SVM_EXIT_WRITE_CR8, SVM_EXIT_CR_MOV | 0},
+    {"mov cr8 (read)", {0x45, 0x0F, 0x20, 0xC1}, 4, SVM_EXIT_READ_CR8, SVM_EXIT_CR_MOV | 9},
 };
 
 START_TEST(every_intercepted_instruction_reaches_the_model_as_its_svm_exit)
@@ -335,6 +338,35 @@ START_TEST(cpuid_reaches_the_model_with_the_leaf_and_returns_its_registers)
     ck_assert_uint_eq(reg(VR_RBX), 0xB2);
     ck_assert_uint_eq(reg(VR_RCX), 0xC3);
     ck_assert_uint_eq(reg(VR_RDX), 0xD4);
+}
+END_TEST
+
+static int cr8_answer(struct vcpu *v, struct vcpu_exit *e)
+{
+    (void)v;
+    if (e->code == SVM_EXIT_READ_CR8)
+        e->data = 0xB;
+    return -1;
+}
+
+START_TEST(mov_cr8_writes_reach_the_model_with_the_value_and_reads_return_its_answer)
+{
+    h.on_exit = cr8_answer;
+    CODE_AT(CODE,
+        0x49, 0xC7, 0xC6, 0x07, 0x00, 0x00, 0x00, /*  0: mov r14, 7 */
+        0x45, 0x0F, 0x22, 0xC6,         /*  7: mov cr8, r14 */
+        0x44, 0x0F, 0x20, 0xC3,         /*  b: mov rbx, cr8 */
+        0xF4,                           /*  f: hlt */
+    );
+    ck_assert_int_eq(run(1000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.exits[0].e.code, SVM_EXIT_WRITE_CR8);
+    ck_assert_uint_eq(h.exits[0].e.info1, SVM_EXIT_CR_MOV | 14);
+    ck_assert_uint_eq(h.exits[0].e.data, 7);
+    ck_assert_uint_eq(h.exits[1].e.code, SVM_EXIT_READ_CR8);
+    ck_assert_uint_eq(h.exits[1].e.info1, SVM_EXIT_CR_MOV | 3);
+    ck_assert_uint_eq(reg(VR_RBX), 0xB);
+    ck_assert_uint_eq(reg(VR_R14), 7);
+    ck_assert_uint_eq(insns(), 4);
 }
 END_TEST
 
@@ -742,6 +774,7 @@ static void add_exec_tests(Suite *s)
     tcase_add_test(tc, a_stop_requested_from_a_callback_ends_the_run_after_the_instruction);
     tcase_add_test(tc, a_limit_set_from_a_callback_shortens_the_quantum_but_never_extends_it);
     tcase_add_test(tc, cpuid_reaches_the_model_with_the_leaf_and_returns_its_registers);
+    tcase_add_test(tc, mov_cr8_writes_reach_the_model_with_the_value_and_reads_return_its_answer);
     tcase_add_test(tc, rdtsc_and_rdtscp_return_the_model_value_in_edx_eax_and_tsc_aux_in_ecx);
     tcase_add_test(tc, in_and_out_report_port_size_direction_data_and_ioio_info);
     tcase_add_test(tc, rep_ins_stores_each_element_and_advances_rdi_and_rcx);
