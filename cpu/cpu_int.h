@@ -115,6 +115,10 @@ struct vcpu {
 
     /* run state */
     enum vcpu_stop stop;
+    /* Inside an MMIO callback, where uc_emu_stop() would leave RIP at the
+     * access and run it again (tests/unit/test_unicorn.c): a stop request
+     * waits in stop_at_block for the next block boundary instead. */
+    bool in_mmio, stop_at_block;
     uint64_t retired;     /* counted at block entry (whole block) */
     uint64_t budget_end;
     bool irq_check;       /* ask cb->pending() at the next block boundary */

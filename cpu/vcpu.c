@@ -214,9 +214,10 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
             return;
         }
     }
-    if (unlikely(v->retired >= v->budget_end)) {
+    if (unlikely(v->retired >= v->budget_end || v->stop_at_block)) {
         v->cur = NULL;
-        v->stop = VCPU_STOP_QUANTUM;
+        v->stop = v->stop_at_block ? VCPU_STOP_REQUEST : VCPU_STOP_QUANTUM;
+        v->stop_at_block = false;
         uc_emu_stop(uc);
         return;
     }
@@ -594,14 +595,19 @@ static uint64_t on_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *u
 {
     (void)uc;
     struct vcpu *v = ud;
-    return v->cb->mmio_read(v->ctx, v, v->mem->size + off, size);
+    v->in_mmio = true;
+    uint64_t val = v->cb->mmio_read(v->ctx, v, v->mem->size + off, size);
+    v->in_mmio = false;
+    return val;
 }
 
 static void on_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
 {
     (void)uc;
     struct vcpu *v = ud;
+    v->in_mmio = true;
     v->cb->mmio_write(v->ctx, v, v->mem->size + off, size, val);
+    v->in_mmio = false;
 }
 
 /* ---- Faults found at TLB fill ---------------------------------------------- */
@@ -697,6 +703,7 @@ static void deliver_tlb_fault(struct vcpu *v)
 enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
 {
     v->stop = VCPU_RUNNING;
+    v->stop_at_block = false;
     v->budget_end = v->retired + budget;
     v->irq_check = true;
     unsigned idle = 0;
@@ -751,6 +758,10 @@ void vcpu_limit(struct vcpu *v, uint64_t insns)
 
 void vcpu_request_stop(struct vcpu *v)
 {
+    if (v->in_mmio) {
+        v->stop_at_block = true; /* the rest of the block runs first */
+        return;
+    }
     v->stop = VCPU_STOP_REQUEST;
     uc_emu_stop(v->uc);
 }

@@ -6,8 +6,8 @@
  * every EN/EXTD transition with its #GP, relocation of the page, ICR_LOW and
  * ICR_HIGH, flat and cluster logical destinations swept over every 8-bit MDA,
  * lowest-priority arbitration among logical targets, and CR8 as TPR[7:4] in
- * both modes. References: Intel
- * SDM vol. 3 sections 10.4, 10.5.3, 10.6, 10.12.5; AMD APM vol. 2 chapter 16.
+ * both modes. References: Intel SDM vol. 3 sections 10.4, 10.5.3, 10.6,
+ * 10.8.6.1, 10.12.5; AMD APM vol. 2 chapter 16.
  */
 #include "test_apic_harness.h"
 

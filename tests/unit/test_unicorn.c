@@ -891,6 +891,52 @@ START_TEST(mov_cr8_runs_natively_and_reads_0_whatever_was_written)
 }
 END_TEST
 
+static unsigned mmio_writes;
+static uint64_t mmio_write_rip;
+
+static uint64_t mmio_rd(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc, (void)off, (void)size, (void)ud;
+    return 0;
+}
+
+/* An MMIO write callback that stops the engine, as the model does when a
+ * store to the xAPIC ICR sends an IPI. */
+static void mmio_wr_stop(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
+{
+    (void)off, (void)size, (void)val, (void)ud;
+    mmio_writes++;
+    mmio_write_rip = rreg(uc, UC_X86_REG_RIP);
+    uc_emu_stop(uc);
+}
+
+/* uc_emu_stop() inside an MMIO write callback ends the run with RIP still AT
+ * the store (measured on 2.1.4): the store has happened but did not retire,
+ * so restarting from RIP performs it a second time. cpu/ therefore never stops
+ * the engine from an MMIO callback; it ends the quantum at the next block. */
+START_TEST(emu_stop_in_an_mmio_write_callback_leaves_rip_at_the_store)
+{
+    static const uint8_t code[] = {
+        0x89, 0x03,             /* 0: mov [rbx], eax (MMIO) */
+        0x48, 0xFF, 0xC1,       /* 2: inc rcx */
+        0x48, 0xFF, 0xC1,       /* 5: inc rcx */
+    };
+    struct vm vm;
+    vm_open(&vm, code, sizeof(code));
+    UC_OK(uc_mmio_map(vm.uc, 0x400000, 0x1000, mmio_rd, NULL, mmio_wr_stop, NULL));
+    wreg(vm.uc, UC_X86_REG_RBX, 0x400000);
+    mmio_writes = 0;
+    UC_OK(vm_run(&vm, sizeof(code)));
+    ck_assert_uint_eq(mmio_writes, 1);
+    ck_assert_uint_eq(mmio_write_rip, CODE);
+    ck_assert_uint_eq(rip(&vm), CODE);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 0);
+    UC_OK(uc_emu_start(vm.uc, rip(&vm), CODE + sizeof(code), 0, 0));
+    ck_assert_uint_eq(mmio_writes, 2);
+    vm_close(&vm);
+}
+END_TEST
+
 START_TEST(segment_selectors_including_dpl3_and_null_ss_can_be_written_and_execution_continues)
 {
     static const uint8_t code[] = {
@@ -1298,6 +1344,7 @@ static Suite *unicorn_suite(void)
     tcase_add_test(tc, iretq_pops_rip_cs_rflags_rsp_and_ss_natively);
     tcase_add_test(tc, control_registers_efer_and_gdtr_can_be_written_and_execution_continues);
     tcase_add_test(tc, mov_cr8_runs_natively_and_reads_0_whatever_was_written);
+    tcase_add_test(tc, emu_stop_in_an_mmio_write_callback_leaves_rip_at_the_store);
     tcase_add_test(
         tc, segment_selectors_including_dpl3_and_null_ss_can_be_written_and_execution_continues);
     tcase_add_test(tc, tr_can_be_written_with_an_mmr_and_read_back);
