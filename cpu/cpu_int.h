@@ -119,6 +119,15 @@ struct vcpu {
      * access and run it again (tests/unit/test_unicorn.c): a stop request
      * waits in stop_at_block for the next block boundary instead. */
     bool in_mmio, stop_at_block;
+    /* Exact MMIO timing. RIP is not synced inside an MMIO callback, so the
+     * first callback of an instruction ends the run there (mmio_discard: this
+     * and the instruction's other callbacks, counted in mmio_n, are ignored;
+     * the instruction has not retired). The run restarts at it, mmio_pc: its
+     * first mmio_left callbacks, in a block starting at mmio_pc, are its own
+     * and are performed at the exact count. */
+    bool mmio_discard;
+    unsigned mmio_n, mmio_left;
+    uint64_t mmio_pc;
     uint64_t retired;     /* counted at block entry (whole block) */
     uint64_t budget_end;
     bool irq_check;       /* ask cb->pending() at the next block boundary */

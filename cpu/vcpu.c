@@ -591,13 +591,43 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
               intno == X86_PF ? vcpu_get(v, VR_CR2) : 0);
 }
 
+/* Whether this MMIO callback is to be performed now (cpu_int.h "Exact MMIO
+ * timing"); if not, the run ends at the instruction, which runs again. */
+static bool mmio_now(struct vcpu *v)
+{
+    if (v->mmio_discard) {
+        v->mmio_n++;
+        return false;
+    }
+    if (v->cur && v->cur->pc == v->mmio_pc && v->mmio_left) {
+        v->mmio_left--;
+        return true;
+    }
+    v->mmio_discard = true;
+    v->mmio_n = 1;
+    uc_emu_stop(v->uc);
+    return false;
+}
+
+/* After a run that mmio_now() ended: the accessing instruction has not retired. */
+static void mmio_restart(struct vcpu *v)
+{
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    retire_to(v, rip, false);
+    v->mmio_discard = false;
+    v->mmio_pc = rip;
+    v->mmio_left = v->mmio_n;
+}
+
 static uint64_t on_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
 {
     (void)uc;
     struct vcpu *v = ud;
-    v->in_mmio = true;
+    if (!mmio_now(v))
+        return 0;
+    hook_vcpu = v, hook_rip = v->mmio_pc, v->in_mmio = true;
     uint64_t val = v->cb->mmio_read(v->ctx, v, v->mem->size + off, size);
-    v->in_mmio = false;
+    hook_vcpu = NULL, v->in_mmio = false;
     return val;
 }
 
@@ -605,9 +635,11 @@ static void on_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v
 {
     (void)uc;
     struct vcpu *v = ud;
-    v->in_mmio = true;
+    if (!mmio_now(v))
+        return;
+    hook_vcpu = v, hook_rip = v->mmio_pc, v->in_mmio = true;
     v->cb->mmio_write(v->ctx, v, v->mem->size + off, size, val);
-    v->in_mmio = false;
+    hook_vcpu = NULL, v->in_mmio = false;
 }
 
 /* ---- Faults found at TLB fill ---------------------------------------------- */
@@ -703,7 +735,7 @@ static void deliver_tlb_fault(struct vcpu *v)
 enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
 {
     v->stop = VCPU_RUNNING;
-    v->stop_at_block = false;
+    v->stop_at_block = v->mmio_discard = false;
     v->budget_end = v->retired + budget;
     v->irq_check = true;
     unsigned idle = 0;
@@ -712,6 +744,11 @@ enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
         v->cur = NULL;
         v->fault.valid = false;
         uc_err err = uc_emu_start(v->uc, vcpu_get(v, VR_RIP), 0, 0, 0);
+        if (v->mmio_discard) {
+            mmio_restart(v);
+            if (v->stop == VCPU_RUNNING)
+                continue;
+        }
         if (v->stop != VCPU_RUNNING)
             break;
         if (v->fault.valid) {

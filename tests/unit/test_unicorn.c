@@ -910,15 +910,19 @@ static void mmio_wr_stop(uc_engine *uc, uint64_t off, unsigned size, uint64_t va
     uc_emu_stop(uc);
 }
 
-/* uc_emu_stop() inside an MMIO write callback ends the run with RIP still AT
- * the store (measured on 2.1.4): the store has happened but did not retire,
- * so restarting from RIP performs it a second time. cpu/ therefore never stops
- * the engine from an MMIO callback; it ends the quantum at the next block. */
+/* Inside an MMIO callback RIP is not synced: it reads the block's start. And
+ * uc_emu_stop() there ends the run with RIP AT the accessing instruction
+ * (measured on 2.1.4): the store has happened but did not retire, so a
+ * restart from RIP performs it again; an 8-byte load reaches the callback as
+ * two 4-byte halves, both before the run ends, and its register is not
+ * written. cpu/vcpu.c builds exact MMIO timing on this (a first sight ends
+ * the run, the access is performed when the instruction starts a block), and
+ * never stops the engine from the access it performs. */
 START_TEST(emu_stop_in_an_mmio_write_callback_leaves_rip_at_the_store)
 {
     static const uint8_t code[] = {
-        0x89, 0x03,             /* 0: mov [rbx], eax (MMIO) */
-        0x48, 0xFF, 0xC1,       /* 2: inc rcx */
+        0x48, 0xFF, 0xC1,       /* 0: inc rcx */
+        0x89, 0x03,             /* 3: mov [rbx], eax (MMIO) */
         0x48, 0xFF, 0xC1,       /* 5: inc rcx */
     };
     struct vm vm;
@@ -928,11 +932,47 @@ START_TEST(emu_stop_in_an_mmio_write_callback_leaves_rip_at_the_store)
     mmio_writes = 0;
     UC_OK(vm_run(&vm, sizeof(code)));
     ck_assert_uint_eq(mmio_writes, 1);
-    ck_assert_uint_eq(mmio_write_rip, CODE);
-    ck_assert_uint_eq(rip(&vm), CODE);
-    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 0);
+    ck_assert_uint_eq(mmio_write_rip, CODE); /* not synced: the block's start */
+    ck_assert_uint_eq(rip(&vm), CODE + 3);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 1);
     UC_OK(uc_emu_start(vm.uc, rip(&vm), CODE + sizeof(code), 0, 0));
     ck_assert_uint_eq(mmio_writes, 2);
+    vm_close(&vm);
+}
+END_TEST
+
+static unsigned mmio_reads;
+
+static uint64_t mmio_rd_stop(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)off, (void)size, (void)ud;
+    if (mmio_reads++ == 0)
+        uc_emu_stop(uc);
+    return 0x77;
+}
+
+START_TEST(emu_stop_in_an_mmio_read_callback_leaves_rip_at_the_load_and_its_register_alone)
+{
+    static const uint8_t code[] = {
+        0x48, 0xFF, 0xC1,       /* 0: inc rcx */
+        0x48, 0x8B, 0x1B,       /* 3: mov rbx, [rbx] (MMIO) */
+        0x48, 0xFF, 0xC1,       /* 6: inc rcx */
+    };
+    struct vm vm;
+    vm_open(&vm, code, sizeof(code));
+    UC_OK(uc_mmio_map(vm.uc, 0x400000, 0x1000, mmio_rd_stop, NULL, mmio_wr_stop, NULL));
+    wreg(vm.uc, UC_X86_REG_RBX, 0x400000);
+    mmio_reads = 0;
+    UC_OK(vm_run(&vm, sizeof(code)));
+    /* Both 4-byte halves of the 8-byte load were read; the load did not retire. */
+    ck_assert_uint_eq(mmio_reads, 2);
+    ck_assert_uint_eq(rip(&vm), CODE + 3);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RBX), 0x400000);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 1);
+    UC_OK(uc_emu_start(vm.uc, rip(&vm), CODE + sizeof(code), 0, 0));
+    ck_assert_uint_eq(mmio_reads, 4);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RBX), 0x7700000077ull);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 2);
     vm_close(&vm);
 }
 END_TEST
@@ -1345,6 +1385,7 @@ static Suite *unicorn_suite(void)
     tcase_add_test(tc, control_registers_efer_and_gdtr_can_be_written_and_execution_continues);
     tcase_add_test(tc, mov_cr8_runs_natively_and_reads_0_whatever_was_written);
     tcase_add_test(tc, emu_stop_in_an_mmio_write_callback_leaves_rip_at_the_store);
+    tcase_add_test(tc, emu_stop_in_an_mmio_read_callback_leaves_rip_at_the_load_and_its_register_alone);
     tcase_add_test(
         tc, segment_selectors_including_dpl3_and_null_ss_can_be_written_and_execution_continues);
     tcase_add_test(tc, tr_can_be_written_with_an_mmr_and_read_back);
