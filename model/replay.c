@@ -366,6 +366,16 @@ static void same_answer(struct replay *r, const struct trc_rec *rec, unsigned lo
     trc_ev_copy_free(&e);
 }
 
+/* A stimulus the fabric answered at once (mine): what it caused goes out
+ * first, then the answer, checked against the recorded one. */
+static void answered(struct replay *r, const struct trc_rec *rec, unsigned long line,
+                     const struct trc_rec *mine, const char *why)
+{
+    rp_flush(r);
+    same_answer(r, rec, line, mine, why);
+    rp_emit(r, mine);
+}
+
 /* msr: an x2APIC MSR access (the fabric answers ok or #GP, and the value read). */
 static void stim_msr(struct replay *r, const struct trc_rec *rec, unsigned long line)
 {
@@ -390,9 +400,7 @@ static void stim_msr(struct replay *r, const struct trc_rec *rec, unsigned long 
     struct trc_rec mine = *rec;
     mine.v[2].u = val;
     mine.v[3].s = a == FAB_OK ? "ok" : "gp";
-    rp_flush(r);
-    same_answer(r, rec, line, &mine, "the fabric answers this MSR access differently");
-    rp_emit(r, &mine);
+    answered(r, rec, line, &mine, "the fabric answers this MSR access differently");
 }
 
 /* mmio: an access to the guest-physical address space. The fabric's xAPIC
@@ -419,9 +427,7 @@ static void stim_mmio(struct replay *r, const struct trc_rec *rec, unsigned long
     r->st->stimuli++;
     struct trc_rec mine = *rec;
     mine.v[3].u = size >= 8 ? val : val & ((1ull << (size * 8)) - 1);
-    rp_flush(r);
-    same_answer(r, rec, line, &mine, "the APIC answers this MMIO access differently");
-    rp_emit(r, &mine);
+    answered(r, rec, line, &mine, "the APIC answers this MMIO access differently");
 }
 
 /* cr8: MOV to or from CR8, a TPR access through the fabric. */
@@ -440,9 +446,7 @@ static void stim_cr8(struct replay *r, const struct trc_rec *rec, unsigned long 
     struct trc_rec mine = *rec;
     mine.v[1].u = val;
     mine.v[2].s = ok ? "ok" : "gp";
-    rp_flush(r);
-    same_answer(r, rec, line, &mine, "the fabric answers this CR8 access differently");
-    rp_emit(r, &mine);
+    answered(r, rec, line, &mine, "the fabric answers this CR8 access differently");
 }
 
 /* pio: an access to the test interrupt device's ports. */

@@ -135,30 +135,48 @@ static inline unsigned fk_count(const char *ev)
     return n;
 }
 
-/* A fabric of n vCPUs with these APIC IDs, powered on in xAPIC mode or not. */
-static inline void mk_mode(unsigned n, const uint32_t *ids, bool xapic)
+/* The host every test fabric gets (fk's recorders; the trace once opened). */
+static inline struct fab_host fk_host(void)
+{
+    return (struct fab_host){.now = fk_now,
+                             .send = fk_send,
+                             .timer_arm = fk_timer_arm,
+                             .kick = fk_kick,
+                             .eoi_broadcast = fk_eoib,
+                             .trace = fk.trc};
+}
+
+/* Parameters for n vCPUs with these APIC IDs, every clock at 1. */
+static inline struct fab_params fk_params(unsigned n, const uint32_t *ids)
+{
+    return (struct fab_params){.nvcpus = n,
+                               .apic_ids = ids,
+                               .timer_cycles_per_tick = 1,
+                               .tsc_cycles_num = 1,
+                               .tsc_cycles_den = 1};
+}
+
+/* A fresh fake host with an `emulated` fabric created from p. */
+static inline void mk_with(const struct fab_params *p)
 {
     memset(&fk, 0, sizeof(fk));
     char err[160];
-    struct trc_header h = {"snpref test", "plain", n, "emulated", 1000, "{}"};
+    struct trc_header h = {"snpref test", "plain", p->nvcpus, "emulated", 1000, "{}"};
     fk.trc = trc_open(NULL, &h, err, sizeof(err));
     ck_assert_msg(fk.trc != NULL, "%s", err);
     trc_set_sink(fk.trc, fk_sink, NULL);
-    struct fab_host host = {.now = fk_now,
-                            .send = fk_send,
-                            .timer_arm = fk_timer_arm,
-                            .kick = fk_kick,
-                            .eoi_broadcast = fk_eoib,
-                            .trace = fk.trc};
-    struct fab_params p = {.nvcpus = n,
-                           .apic_ids = ids,
-                           .timer_cycles_per_tick = 1,
-                           .tsc_cycles_num = 1,
-                           .tsc_cycles_den = 1,
-                           .power_on_xapic = xapic};
-    fk.f = fabric_find("emulated")->create(&p, &host, err, sizeof(err));
+    struct fab_host host = fk_host();
+    fk.f = fabric_find("emulated")->create(p, &host, err, sizeof(err));
     ck_assert_msg(fk.f != NULL, "%s", err);
     fk.sync = true;
+}
+
+/* A fabric of n vCPUs with these APIC IDs, powered on in xAPIC mode or not. */
+static inline void mk_mode(unsigned n, const uint32_t *ids, bool xapic)
+{
+    struct fab_params p = fk_params(n, ids);
+    p.power_on_xapic = xapic;
+    mk_with(&p);
 }
 
 static inline void mk(unsigned n, const uint32_t *ids)

@@ -261,16 +261,10 @@ START_TEST(apic_base_reserved_bits_and_the_bsp_flag_raise_gp_in_xapic_mode)
         1ull << 48 | 0xFEE00900,            /* above MAXPHYADDR 48 */
         1ull << 63 | 0xFEE00900,
     };
-    mk(1, ids4);
-    char err[160];
-    fk.f->ops->destroy(fk.f);
-    struct fab_host host = {.now = fk_now, .send = fk_send, .timer_arm = fk_timer_arm,
-                            .kick = fk_kick, .eoi_broadcast = fk_eoib, .trace = fk.trc};
-    struct fab_params p = {.nvcpus = 1, .apic_ids = ids4, .timer_cycles_per_tick = 1,
-                           .tsc_cycles_num = 1, .tsc_cycles_den = 1, .power_on_xapic = true,
-                           .maxphyaddr = 48};
-    fk.f = fabric_find("emulated")->create(&p, &host, err, sizeof(err));
-    ck_assert_msg(fk.f != NULL, "%s", err);
+    struct fab_params p = fk_params(1, ids4);
+    p.power_on_xapic = true;
+    p.maxphyaddr = 48;
+    mk_with(&p);
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(wr_r(0, MSR_IA32_APICBASE, bad[i]) == FAB_GP, "%#llx",
                       (unsigned long long)bad[i]);
@@ -345,18 +339,13 @@ END_TEST
 START_TEST(an_x2apic_only_fabric_never_enters_xapic_mode)
 {
     char err[160];
-    mk(1, ids4);
-    fk.f->ops->destroy(fk.f);
-    struct fab_host host = {.now = fk_now, .send = fk_send, .timer_arm = fk_timer_arm,
-                            .kick = fk_kick, .eoi_broadcast = fk_eoib, .trace = fk.trc};
-    struct fab_params p = {.nvcpus = 1, .apic_ids = ids4, .timer_cycles_per_tick = 1,
-                           .tsc_cycles_num = 1, .tsc_cycles_den = 1, .x2apic_only = true,
-                           .power_on_xapic = true};
+    struct fab_params p = fk_params(1, ids4);
+    p.x2apic_only = p.power_on_xapic = true;
+    struct fab_host host = fk_host();
     ck_assert(fabric_find("emulated")->create(&p, &host, err, sizeof(err)) == NULL);
     ck_assert(strstr(err, "x2APIC-only") != NULL);
     p.power_on_xapic = false;
-    fk.f = fabric_find("emulated")->create(&p, &host, err, sizeof(err));
-    ck_assert_msg(fk.f != NULL, "%s", err);
+    mk_with(&p);
     wr(0, MSR_IA32_APICBASE, 0xFEE00100);
     ck_assert_int_eq(wr_r(0, MSR_IA32_APICBASE, 0xFEE00900), FAB_GP);
     unmk();
