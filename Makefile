@@ -3,8 +3,9 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all setup configure build run test bench sanitize fuzz clean format
+.PHONY: all setup configure build run test bench sanitize fuzz clean format install uninstall
 
 all: build
 
@@ -25,6 +26,17 @@ test: build
 
 bench: build
 	$(BUILD)/tools/snpref bench
+
+# The tool, the guest SDK (CMake package and pkg-config file), docs, man page and
+# bash completion under PREFIX (docs/cli.md "Installing"); DESTDIR for staging.
+# The manifest copy lets `make uninstall` work after the build tree is deleted.
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@install -m 644 $(BUILD)/install_manifest.txt "$(DESTDIR)$(PREFIX)/share/snpref/install_manifest.txt"
+
+# Removes exactly what `make install` put under PREFIX (scripts/uninstall.sh).
+uninstall:
+	@DESTDIR="$(DESTDIR)" bash scripts/uninstall.sh "$(PREFIX)" $(BUILD)
 
 # The whole test suite under ASan+UBSan, in its own build tree.
 sanitize:

@@ -113,7 +113,7 @@ enum apic_mode {
 #define APIC_DFR_MODEL_MASK 0xF0000000u
 #define APIC_XAPIC_BROADCAST 0xFFu
 
-/* ICR fields (SDM Figure 10-28, fact sheet section 11). */
+/* ICR fields (SDM Figure 10-28, docs/sev-snp-facts.md section 11). */
 #define APIC_ICR_DM_SHIFT      8
 #define APIC_ICR_DEST_LOGICAL  (1ull << 11)
 #define APIC_ICR_DS            (1ull << 12) /* removed in x2APIC: reserved */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The `savic` fabric: Secure AVIC (fact sheet section 7, from AMD's APM and
+ * The `savic` fabric: Secure AVIC (docs/sev-snp-facts.md section 7, from AMD's APM and
  * GHCB specification, the Linux guest driver x2apic_savic.c and the KVM and
  * OpenVMM Secure AVIC work). A vCPU has two APICs here:
  *
@@ -15,7 +15,7 @@
  *    the guest forwards through the GHCB, INIT and SIPI, and the "software
  *    IRR" that device and timer interrupts land in. The hypervisor has no
  *    EVENTINJ: at VMRUN the hardware ORs REQUESTED_IRR & ALLOWED_IRR into the
- *    page's IRR (fact sheet 7.3); a hypervisor NMI becomes V_NMI only when
+ *    page's IRR (docs/sev-snp-facts.md 7.3); a hypervisor NMI becomes V_NMI only when
  *    SAVIC_CONTROL.ALLOWED_NMI is set (7.6).
  *
  * While SAVIC_CONTROL.EN is clear (before the guest's driver enables Secure
@@ -40,7 +40,7 @@
 #include "snpref/base.h"
 #include "trace.h"
 
-/* AVIC_INCOMPLETE_IPI cause (EXITINFO2[63:32], fact sheet 7.4): Secure AVIC
+/* AVIC_INCOMPLETE_IPI cause (EXITINFO2[63:32], docs/sev-snp-facts.md 7.4): Secure AVIC
  * completes no IPI to another vCPU in hardware. XXX(model): which cause the
  * silicon reports is not public; 5 "unaccelerated IPI" is the closest. */
 #define SAVIC_IPI_CAUSE 5u
@@ -48,7 +48,7 @@
 struct savic_vcpu {
     uint64_t ctl;              /* SAVIC_CONTROL */
     uint64_t registered;       /* page the hypervisor registered (NAE 0x8000001A), or FAB_NO_PAGE */
-    bool busy;                 /* VMSA GUEST_BUSY: every VMRUN fails (fact sheet 7.7) */
+    bool busy;                 /* VMSA GUEST_BUSY: every VMRUN fails (docs/sev-snp-facts.md 7.7) */
     const char *busy_why;
     bool vnmi;                 /* V_NMI pending: a hypervisor NMI ALLOWED_NMI let through */
     uint32_t level_out[8];     /* level vectors handed over by REQUESTED_IRR, not yet EOIed */
@@ -129,7 +129,7 @@ static struct apic sv_view(struct savic *s, int vcpu)
  * each 32-bit word they changed since it last looked (savic_page_write), and
  * sv_commit() takes what the hardware itself wrote as known. A trace thus says
  * everything the hardware saw in the page, which is what lets a replay feed
- * the same page to the same fabric (model/replay.c).
+ * the same page to the same fabric (model/replay/replay.c).
  */
 static struct sv_shadow *sv_shadow_of(struct savic *s, uint64_t gpa)
 {
@@ -165,7 +165,7 @@ static void sv_commit(struct savic *s, int vcpu)
     memcpy(sv_shadow_of(s, gpa)->w, mem_ptr(s->mem, gpa, APIC_PAGE_SIZE), APIC_PAGE_SIZE);
 }
 
-/* Why the hardware could not reach the backing page (fact sheet 7.7: the page
+/* Why the hardware could not reach the backing page (docs/sev-snp-facts.md 7.7: the page
  * must be mapped in the NPT whenever the vCPU runs, or the access is a
  * non-recoverable #NPF that makes every later VMRUN fail with VMEXIT_BUSY),
  * or NULL. XXX(model): the hypervisor maps a backing page for the hardware
@@ -348,7 +348,7 @@ static enum hw_kind sv_noaccel_kind(const struct savic *s, uint32_t msr)
     return savic_regset_has(&s->k.noaccel_fault, msr) ? HW_FAULT : HW_TRAP;
 }
 
-/* The decision alone (fact sheet 7.4): #GP by the x2APIC rules first, then the
+/* The decision alone (docs/sev-snp-facts.md 7.4): #GP by the x2APIC rules first, then the
  * accelerated sets of the knobs; an ICR is accelerated only with the self
  * shorthand (fixed or NMI), an EOI only for an edge vector. */
 static enum hw_kind sv_decide(struct savic *s, int vcpu, uint32_t msr, bool write, uint64_t val)
@@ -370,7 +370,7 @@ static enum hw_kind sv_decide(struct savic *s, int vcpu, uint32_t msr, bool writ
         return sv_noaccel_kind(s, msr);
     if (off == APIC_EOI) {
         /* A level vector needs the hypervisor's EOI broadcast: the guest clears
-         * ISR itself and forwards the EOI (fact sheet 7.4, Linux savic_eoi). */
+         * ISR itself and forwards the EOI (docs/sev-snp-facts.md 7.4, Linux savic_eoi). */
         struct apic a = sv_view(s, vcpu);
         int isr = apic_find_highest_isr(&a);
         if (isr >= 0 && apic_vec_test(a.regs, APIC_TMR, (unsigned)isr))
@@ -426,8 +426,8 @@ static void sv_accel_write(struct savic *s, int vcpu, unsigned off, uint64_t val
 }
 
 /* #VC AVIC_UNACCELERATED_ACCESS (EXITINFO1 = offset | write << 32) or
- * AVIC_INCOMPLETE_IPI (EXITINFO1 = ICR, EXITINFO2[63:32] = cause), fact sheet
- * 7.4. A trapping write has already landed in the page, as AVIC's do. */
+ * AVIC_INCOMPLETE_IPI (EXITINFO1 = ICR, EXITINFO2[63:32] = cause),
+ * docs/sev-snp-facts.md 7.4. A trapping write has already landed in the page, as AVIC's do. */
 static void sv_exit(struct savic *s, int vcpu, enum hw_kind k, unsigned off, bool write,
                     uint64_t val, struct fab_exit *x)
 {
@@ -500,7 +500,7 @@ static const char *merge_result(bool merged, bool drop)
     return merged ? "merged" : drop ? "dropped" : "held";
 }
 
-/* IRR[i] |= REQUESTED_IRR[i] & ALLOWED_IRR[i] (fact sheet 7.3). KVM copies its
+/* IRR[i] |= REQUESTED_IRR[i] & ALLOWED_IRR[i] (docs/sev-snp-facts.md 7.3). KVM copies its
  * software IRR into REQUESTED_IRR before VMRUN; here that IRR is the
  * hypervisor APIC's, and the vectors VMRUN took leave it. XXX(model): the
  * public sources give REQUESTED_IRR no trigger mode, yet Linux's savic_eoi
@@ -655,7 +655,7 @@ static unsigned sv_resolve(struct savic *s, int src, const struct apic_icr *d, i
 }
 
 /* The ICR a Secure AVIC guest forwards after writing its targets' pages
- * (fact sheet 7.5): KVM does not emulate it, it notifies each target, whose
+ * (docs/sev-snp-facts.md 7.5): KVM does not emulate it, it notifies each target, whose
  * hardware then re-evaluates the page (the doorbell). Lowest priority: every
  * match is notified; the guest chose which page to write. */
 static void sv_doorbells(struct savic *s, int vcpu, uint64_t icr, const struct apic_icr *d)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The interrupt fabric (design.md section 6, docs/fabric-plugins.md).
+ * The interrupt fabric (docs/design.md section 6, docs/fabric-plugins.md).
  *
  * A fabric owns every vCPU's local APIC state and answers five questions for the
  * model: what a guest x2APIC MSR access (or, optionally, xAPIC MMIO access) does, what a message arriving at an
@@ -28,7 +28,7 @@ struct trc;
 struct mem;
 struct fabric;
 
-/* ICR delivery modes, ICR[10:8] (fact sheet section 11). */
+/* ICR delivery modes, ICR[10:8] (docs/sev-snp-facts.md section 11). */
 enum apic_dm {
     APIC_DM_FIXED = 0,
     APIC_DM_LOWEST = 1,
@@ -96,7 +96,7 @@ enum fab_access {
  * exit information the hypervisor-visible exit would carry (traces only: a
  * #VC delivers just the code). code is an SVM exit code (snpref/sev.h):
  * SVM_EXIT_MSR means "intercepted as usual"; SVM_EXIT_AVIC_INCOMPLETE_IPI
- * and SVM_EXIT_AVIC_UNACCELERATED_ACCESS are Secure AVIC's (fact sheet 7.4).
+ * and SVM_EXIT_AVIC_UNACCELERATED_ACCESS are Secure AVIC's (docs/sev-snp-facts.md 7.4).
  */
 struct fab_exit {
     uint64_t code;

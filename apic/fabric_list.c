@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The registered interrupt fabrics (design.md section 6) and the names the
+ * The registered interrupt fabrics (docs/design.md section 6) and the names the
  * traces use for ICR fields. Adding a plug-in is one new file defining a
  * `const struct fabric_ops NAME` plus one X(NAME) line in FABRIC_PLUGINS below.
  * The list is explicit because a static library only links the objects

@@ -6,13 +6,23 @@
 # touch it), no libc. -fno-tree-loop-distribute-patterns stops gcc from turning
 # a loop into a call to memset/memcpy, so bench_kernel stays call-free and the
 # SDK's own memset cannot recurse into itself.
-set(SNPREF_GUEST_CFLAGS
+# SNPREF_GUEST_ABI_CFLAGS are what every guest needs, in the tree or built
+# against the installed SDK (cmake/Install.cmake writes them into the CMake
+# package and the pkg-config file); SNPREF_GUEST_CFLAGS add the tree's own
+# optimisation and warnings.
+set(SNPREF_GUEST_ABI_CFLAGS
   -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mno-red-zone
   -mgeneral-regs-only -mcmodel=small -fno-asynchronous-unwind-tables -fno-omit-frame-pointer
-  -fno-tree-loop-distribute-patterns -fcf-protection=none
-  -O2 -g -Wall -Wextra -std=gnu11)
+  -fno-tree-loop-distribute-patterns -fcf-protection=none -std=gnu11)
+set(SNPREF_GUEST_CFLAGS ${SNPREF_GUEST_ABI_CFLAGS} -O2 -g -Wall -Wextra)
 # Assembly (.S) is preprocessed C-style but takes no C dialect flags.
 set(SNPREF_GUEST_ASMFLAGS -fno-pic -fno-pie -g)
+# -nostdlib drops crt files and libc; libgcc stays (after the objects) for the
+# rare 128-bit helper. No build-id note and 4 KiB segment alignment keep the
+# image small and its layout exact. The linker script (-T) comes on top.
+set(SNPREF_GUEST_LDFLAGS
+  -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096
+  -Wl,-z,noexecstack -Wl,--no-dynamic-linker)
 
 # snpref_guest(NAME SOURCES a.c b.S ... [VCPUS n] [EXIT status] [MODES m...]):
 # NAME.elf in ${CMAKE_BINARY_DIR}/guests. Every guest is also added to the

@@ -4,7 +4,7 @@
 # Order: pkg-config when it reports >= 2.1; otherwise the official PyPI wheel
 # unicorn==2.1.4 unpacked into the build tree by scripts/fetch-unicorn.sh.
 # 2.0.x is never used: every guest store takes the slow notdirty path there
-# (measured 24x slower than QEMU TCG, ../shared/notes/unicorn.md), and it lacks
+# (measured 24x slower than QEMU TCG, docs/unicorn.md), and it lacks
 # RDTSC hooks and UC_TLB_VIRTUAL, which cpu/ depends on.
 #
 # -DSNPREF_UNICORN=system forces the pkg-config copy and fails if it is < 2.1;
@@ -27,6 +27,7 @@ if(UNICORN_PC_FOUND AND UNICORN_PC_VERSION VERSION_GREATER_EQUAL 2.1)
   target_link_directories(unicorn INTERFACE ${UNICORN_PC_LIBRARY_DIRS})
   target_link_libraries(unicorn INTERFACE ${UNICORN_PC_LIBRARIES})
   set(SNPREF_UNICORN_VERSION ${UNICORN_PC_VERSION})
+  set(SNPREF_UNICORN_LIBDIRS ${UNICORN_PC_LIBRARY_DIRS}) # the installed binary's RUNPATH
   return()
 endif()
 
@@ -68,3 +69,7 @@ set_target_properties(unicorn PROPERTIES
   IMPORTED_LOCATION ${_uc_dir}/unicorn/lib/libunicorn.so.2
   IMPORTED_NO_SONAME FALSE
   INTERFACE_INCLUDE_DIRECTORIES ${_uc_dir}/unicorn/include)
+# `make install` copies the library next to the tool (cmake/Install.cmake), and
+# tests/install seeds a fresh build tree from this directory instead of fetching.
+set(SNPREF_UNICORN_WHEEL_DIR ${_uc_dir})
+set(SNPREF_UNICORN_BUNDLED_LIB ${_uc_dir}/unicorn/lib/libunicorn.so.2)

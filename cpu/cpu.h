@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One vCPU: a Unicorn engine over the shared guest RAM (design.md sections 1-2).
+ * One vCPU: a Unicorn engine over the shared guest RAM (docs/design.md sections 1-2).
  * This is the only module that includes Unicorn.
  *
  * The CPU reaches the rest of the system only through struct vcpu_cb, which
@@ -112,7 +112,7 @@ struct vcpu_cb {
     /* The vCPU shut down (triple fault, ...); reason is a static string. */
     void (*shutdown)(void *ctx, struct vcpu *v, const char *reason, uint64_t rip);
     /*
-     * SEV: a nested page fault the RMP check raised (fact sheet 6.2): error is
+     * SEV: a nested page fault the RMP check raised (docs/sev-snp-facts.md 6.2): error is
      * the NPF EXITINFO1 (NPF_* of memory/rmp.h), gpa the faulting guest-physical
      * address. The model answers VCPU_RETRY (it fixed the cause, e.g. PSMASH or
      * an implicit page-state change), or VCPU_STOP (it ended the run).
@@ -148,13 +148,23 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
 void vcpu_destroy(struct vcpu *v);
 unsigned vcpu_index(const struct vcpu *v);
 
-/* The 64-bit boot state of docs/guest-abi.md, as an SNP VMSA would hold it. */
+/* The mode a start state names (SDM vol. 3 9.1, 9.8-9.9). */
+enum vcpu_boot_mode {
+    VCPU_BOOT_LONG64 = 0,     /* 64-bit code, CS/DS flat (the guest ABI's entry) */
+    VCPU_BOOT_PROT32,         /* 32-bit protected mode, CS/DS flat 4 GiB (multiboot) */
+    VCPU_BOOT_REAL,           /* real mode: CS:IP = cs:rip, segment bases = selector << 4 */
+};
+
+/* A start state, as a VMSA or a boot loader would leave it: the boot state of
+ * docs/guest-abi.md (LONG64), a multiboot entry (PROT32, paging off, EAX/EBX
+ * the magic and info), or real mode. CR0/EFER must name the mode. */
 struct vcpu_boot {
-    uint64_t rip, rsp, rdi, rsi, rflags;
+    enum vcpu_boot_mode mode;
+    uint64_t rip, rsp, rdi, rsi, rax, rbx, rdx, rflags;
     uint64_t cr0, cr3, cr4, efer;
     uint64_t gdt_base;
     uint16_t gdt_limit;
-    uint16_t cs, ds;          /* ES, FS, GS, SS get ds */
+    uint16_t cs, ds;          /* ES, FS, GS, SS get ds; hidden parts as the mode says */
 };
 int vcpu_set_boot_state(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errlen);
 
@@ -218,6 +228,20 @@ int vcpu_write_lin(struct vcpu *v, uint64_t va, const void *src, size_t len, uin
 typedef void (*vcpu_pio_fn)(void *ctx, struct vcpu *v, uint16_t port, uint8_t size, bool in,
                             uint64_t *data);
 int vcpu_string_io(struct vcpu *v, struct vcpu_exit *e, vcpu_pio_fn io, void *ctx);
+
+/* A plain-mode SIPI with vector V after INIT: real mode at CS:IP = (V << 8):0
+ * with the rest of the INIT state (cpu/mode.c). */
+void vcpu_sipi(struct vcpu *v, uint8_t vector);
+
+/* Segment registers with their hidden parts, in VMCB form (struct vmcb_seg of
+ * include/snpref/sev.h). vcpu_set_seg loads the hidden part as given, as VMRUN
+ * loads a VMCB segment: no descriptor-table read. */
+struct vmcb_seg;
+enum vcpu_sreg { VCPU_ES, VCPU_CS, VCPU_SS, VCPU_DS, VCPU_FS, VCPU_GS };
+void vcpu_get_seg(struct vcpu *v, enum vcpu_sreg r, struct vmcb_seg *s);
+void vcpu_set_seg(struct vcpu *v, enum vcpu_sreg r, const struct vmcb_seg *s);
+/* The code size of the current CS: 16, 32 or 64. */
+unsigned vcpu_code_bits(struct vcpu *v);
 
 /* Puts the vCPU into wait-for-SIPI (INIT): registers to their INIT values. */
 void vcpu_init_reset(struct vcpu *v);

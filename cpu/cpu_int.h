@@ -18,10 +18,10 @@
 #include "snpref/base.h"
 
 #if UC_API_MAJOR < 2 || (UC_API_MAJOR == 2 && UC_API_MINOR < 1)
-#error "snpref needs Unicorn >= 2.1: 2.0.x runs every guest store on the slow path (notes/unicorn.md)"
+#error "snpref needs Unicorn >= 2.1: 2.0.x runs every guest store on the slow path (docs/unicorn.md)"
 #endif
 
-/* Turns a uc_err into a model bug with Unicorn's own text (style.md: UC_CHECK). */
+/* Turns a uc_err into a model bug (SNP_PANIC, snpref/base.h) with Unicorn's own text. */
 #define UC_CHECK(call)                                                                             \
     do {                                                                                           \
         uc_err e_ = (call);                                                                        \
@@ -35,6 +35,7 @@ enum icpt_kind {
     IK_RDMSR, IK_WRMSR, IK_RDPMC, IK_HLT, IK_MONITOR, IK_MWAIT, IK_WBINVD, IK_INVD,
     IK_INS, IK_OUTS,
     IK_IRET,              /* observed, not intercepted: ends NMI blocking */
+    IK_FAR,               /* observed: a far transfer may change the code size (mode.c) */
     IK_CR8_RD, IK_CR8_WR, /* MOV from/to CR8: TPR lives in the model's APIC */
     /* Intercepted only under SEV-ES, where they raise #VC instead of running:
      * in plain mode Unicorn's own hooks serve CPUID, IN/OUT and RDTSC(P). */
@@ -50,6 +51,7 @@ struct blk {
     bool ends_in_int;     /* last instruction is INT n / INT3 / INTO / INT1 */
     bool ends_in_shadow;  /* last instruction is STI, MOV SS or POP SS */
     uint8_t int_vector;   /* its vector */
+    uint8_t bits;         /* code size it was decoded with (16, 32, 64) */
     uint64_t page_gpa[2]; /* guest-physical pages the block's bytes lie on */
     uint16_t *offs;       /* icount+1 instruction offsets (the last = size) */
 };
@@ -137,6 +139,11 @@ struct vcpu {
     struct blk *cur;      /* block being executed (NULL before the first) */
     struct pending_fault fault;
     bool in_delivery;
+    /* CPU mode (mode.c): code size of CS, CS base (hook addresses are linear,
+     * RIP is CS-relative), and "re-read them at the next block". */
+    unsigned code_bits;
+    uint64_t cs_base;
+    bool mode_check;
 
     /* decode cache: open addressing, key (pc, size) */
     struct blk **blk_tab;
@@ -165,6 +172,15 @@ void smc_page_written(struct cpu_shared *s, struct vcpu *writer, uint64_t gpa);
 size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16]);
 bool smc_is_code(const struct cpu_shared *s, uint64_t gpa);
 
+/* paging.c, paging32.c: page-table entry bits (SDM vol. 3 4.3-4.5). */
+#define PTE_P   (1ull << 0)
+#define PTE_RW  (1ull << 1)
+#define PTE_US  (1ull << 2)
+#define PTE_A   (1ull << 5)
+#define PTE_D   (1ull << 6)
+#define PTE_PS  (1ull << 7)
+#define PTE_NX  (1ull << 63)
+
 /* paging.c */
 enum pg_access { PG_READ, PG_WRITE, PG_FETCH };
 struct pg_result {
@@ -177,7 +193,7 @@ struct pg_result {
 };
 /* Walks the guest page tables; returns 0, or -1 with r->fault. Sets A/D bits as
  * the hardware would when set_ad is true. Under SNP every table read is checked
- * against the RMP as a private access (fact sheet 6.2). */
+ * against the RMP as a private access (docs/sev-snp-facts.md 6.2). */
 int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
             struct pg_result *r);
 bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *ud);
@@ -190,6 +206,39 @@ int idt_deliver(struct vcpu *v, const struct vcpu_event *ev);
 uint32_t fault_error_code(struct vcpu *v, unsigned vector, uint64_t rip);
 /* The exact linear address of a data fault on `page` by the instruction at rip. */
 uint64_t fault_linear_address(struct vcpu *v, uint64_t rip, uint64_t page, uc_mem_type acc);
+
+/* mode.c: segment registers in QEMU's order (R_ES..R_GS). */
+enum { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS };
+void mode_init(void);
+/* Saves the engine's CPU state into v->ctx_blob and returns it. */
+unsigned char *mode_blob_save(struct vcpu *v);
+/* Re-reads the code size and CS base (after anything that loaded CS). */
+void mode_refresh(struct vcpu *v);
+/* Loads the hidden parts of the non-NULL entries (indexed SR_*). */
+void mode_set_segs(struct vcpu *v, const struct vmcb_seg *segs[6]);
+/* VMCB segment attributes (descriptor bits 47:40 in [7:0], 55:52 in [11:8]) to
+ * and from QEMU's segment flags (the descriptor's high dword). */
+uint32_t flags_of_attrib(uint16_t a);
+uint16_t attrib_of_flags(uint32_t f);
+/* The segment a GDT/LDT descriptor d describes (SDM vol. 3 3.4.5). */
+struct vmcb_seg seg_of_desc(uint16_t sel, uint64_t d);
+void mode_load_real_seg(struct vcpu *v, enum vcpu_sreg r, uint16_t sel);
+int mode_set_control(struct vcpu *v, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer,
+                     const char **why);
+
+/* idt.c / idt_legacy.c: a fault found while delivering an event. */
+struct nested {
+    uint8_t vector;
+    uint32_t error;
+    bool has_error;
+    uint64_t cr2;
+};
+/* Delivery outside long mode: the real-mode IVT or 32-bit protected-mode gates. */
+int idt_deliver_legacy(struct vcpu *v, const struct vcpu_event *ev, struct nested *f);
+
+/* paging32.c: the walk outside long mode (32-bit and PAE paging). */
+int pg_walk32(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set_ad,
+              struct pg_result *r);
 
 /* ucquirk.c */
 void ucq_init(void);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Block decode and exact-address intercepts (notes/unicorn.md "Hooks").
+ * Block decode and exact-address intercepts (docs/unicorn.md "Hooks").
  *
  * Unicorn hooks CPUID, IN/OUT and RDTSC(P) itself but has no hook for RDMSR,
  * WRMSR and the other instructions a VMCB can intercept. So every translated
@@ -38,7 +38,7 @@ struct blk *blk_lookup(struct vcpu *v, uint64_t pc, uint32_t size)
         struct blk *b = v->blk_tab[i];
         if (!b)
             return NULL;
-        if (b->pc == pc && b->size == size && !b->dead)
+        if (b->pc == pc && b->size == size && !b->dead && b->bits == v->code_bits)
             return b;
     }
 }
@@ -143,7 +143,7 @@ static void scan_prefixes(const uint8_t *p, size_t len, bool *opsz16, bool *addr
     }
 }
 
-/* Under SEV-ES these raise #VC instead of running (fact sheet 5.1); in plain
+/* Under SEV-ES these raise #VC instead of running (docs/sev-snp-facts.md 5.1); in plain
  * mode Unicorn's instruction hooks serve them and DR7 is the engine's. */
 static enum icpt_kind classify_es(const cs_insn *in)
 {
@@ -177,6 +177,8 @@ static enum icpt_kind classify(unsigned id)
     case X86_INS_INSB: case X86_INS_INSW: case X86_INS_INSD: return IK_INS;
     case X86_INS_OUTSB: case X86_INS_OUTSW: case X86_INS_OUTSD: return IK_OUTS;
     case X86_INS_IRET: case X86_INS_IRETD: case X86_INS_IRETQ: return IK_IRET;
+    case X86_INS_LJMP: case X86_INS_LCALL: case X86_INS_RETF: case X86_INS_RETFQ:
+    case X86_INS_SYSENTER: case X86_INS_SYSEXIT: case X86_INS_RSM: return IK_FAR;
     default: return IK_NONE;
     }
 }
@@ -219,8 +221,10 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uin
     c->len = (uint8_t)in->size;
     c->page_gpa = page_gpa;
     c->rep = rep;
-    c->addr_size = addr32 ? 4 : 8;
-    c->opsize = (in->id == X86_INS_INSB || in->id == X86_INS_OUTSB) ? 1 : opsz16 ? 2 : 4;
+    /* 0x66/0x67 toggle the mode's default operand and address size. */
+    unsigned bits = v->code_bits, dflt_op = bits == 16 ? 2 : 4;
+    c->addr_size = bits == 64 ? (addr32 ? 4 : 8) : (addr32 != (bits == 16)) ? 2 : 4;
+    c->opsize = (in->id == X86_INS_INSB || in->id == X86_INS_OUTSB) ? 1 : (uint8_t)(opsz16 ? 6 - dflt_op : dflt_op);
     c->port = -1;
     c->gpr = kind == IK_CR8_RD || kind == IK_CR8_WR ? mov_cr_gpr(in) : 0;
     if (kind == IK_IN || kind == IK_OUT) {
@@ -231,7 +235,7 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uin
                                  (in->bytes[op] & 0xF0) == 0x40))
             op++;
         uint8_t opc = op < in->size ? in->bytes[op] : 0;
-        c->opsize = (opc & 1) ? (opsz16 ? 2 : 4) : 1;
+        c->opsize = (uint8_t)((opc & 1) ? (opsz16 ? 6 - dflt_op : dflt_op) : 1);
         if ((opc & 0xF8) == 0xE0 && op + 1 < in->size)
             c->port = in->bytes[op + 1];
     }
@@ -272,6 +276,7 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     SNP_ASSERT(b);
     b->pc = pc;
     b->size = size;
+    b->bits = (uint8_t)v->code_bits;
     b->page_gpa[0] = code_gpa(v, pc);
     b->page_gpa[1] = size ? code_gpa(v, pc + size - 1) : b->page_gpa[0];
     uint32_t pf;

@@ -3,7 +3,7 @@
  * Classifying faults the engine raises without telling the details.
  *
  * Unicorn reports an exception's vector but not its error code, and a TLB-fill
- * failure only with the page, not the byte address (notes/unicorn.md: "#PF
+ * failure only with the page, not the byte address (docs/unicorn.md: "#PF
  * error code not exposed"). The model recovers both from the faulting
  * instruction, decoded with Capstone's operand detail:
  *  - #GP/#NP/#SS/#TS from a segment-register load carry the selector (SDM
@@ -183,8 +183,10 @@ static uint64_t implicit_ea(struct vcpu *v, const cs_insn *in)
 
 uint64_t fault_linear_address(struct vcpu *v, uint64_t rip, uint64_t page, uc_mem_type acc)
 {
-    if (acc == UC_MEM_FETCH)
-        return (rip & MEM_PAGE_MASK) == page ? rip : page;
+    if (acc == UC_MEM_FETCH) {
+        uint64_t lin = rip + v->cs_base; /* rip is CS-relative, page linear */
+        return (lin & MEM_PAGE_MASK) == page ? lin : page;
+    }
     cs_insn *in = decode_one(v, rip);
     if (!in)
         return page;

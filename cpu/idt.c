@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Event delivery through the guest IDT (Unicorn does none: notes/unicorn.md).
+ * Event delivery through the guest IDT (Unicorn does none: docs/unicorn.md).
  * Long-mode only, as the guest ABI is: 16-byte interrupt and trap gates, gate
  * DPL check for software interrupts, IST and TSS RSP0..2 stack switches, the
  * 16-byte stack alignment, the five- or six-qword frame, IF cleared by
@@ -17,14 +17,6 @@
 #define RFLAGS_NT (1ull << 14)
 #define RFLAGS_RF (1ull << 16)
 #define RFLAGS_VM (1ull << 17)
-
-/* A nested fault found while delivering. */
-struct nested {
-    uint8_t vector;
-    uint32_t error;
-    bool has_error;
-    uint64_t cr2;
-};
 
 static bool has_error_code(unsigned v)
 {
@@ -107,6 +99,8 @@ static int gate_cs(struct vcpu *v, uint16_t sel, const struct vcpu_event *ev, un
 /* One delivery attempt; a nested fault is returned in *f. */
 static int deliver_once(struct vcpu *v, const struct vcpu_event *ev, struct nested *f)
 {
+    if (!(vcpu_get(v, VR_EFER) & (1ull << 10))) /* EFER.LMA */
+        return idt_deliver_legacy(v, ev, f);
     uc_x86_mmr idtr;
     UC_CHECK(uc_reg_read(v->uc, UC_X86_REG_IDTR, &idtr));
     if ((uint64_t)ev->vector * 16 + 15 > idtr.limit) {
@@ -185,6 +179,7 @@ int idt_deliver(struct vcpu *v, const struct vcpu_event *first)
     for (int depth = 0;; depth++) {
         struct nested f;
         if (deliver_once(v, &ev, &f) == 0) {
+            mode_refresh(v); /* CS changed */
             if (ev.type == VEV_NMI)
                 v->nmi_blocked = true;
             v->cb->delivered(v->ctx, v, &ev, pushed_rip);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest page walks at TLB-fill time (notes/unicorn.md: UC_TLB_VIRTUAL with
+ * Guest page walks at TLB-fill time (docs/unicorn.md: UC_TLB_VIRTUAL with
  * UC_HOOK_TLB_FILL). Unicorn does no x86 paging in this mode: every TLB miss
  * comes here with a page-aligned virtual address and the access type, and the
  * model walks the guest's 4- or 5-level tables itself, as the hardware does on
@@ -17,14 +17,6 @@
 #include <string.h>
 
 #include "cpu_int.h"
-
-#define PTE_P   (1ull << 0)
-#define PTE_RW  (1ull << 1)
-#define PTE_US  (1ull << 2)
-#define PTE_A   (1ull << 5)
-#define PTE_D   (1ull << 6)
-#define PTE_PS  (1ull << 7)
-#define PTE_NX  (1ull << 63)
 
 #define CR0_PG  (1ull << 31)
 #define CR0_WP  (1ull << 16)
@@ -96,7 +88,7 @@ static int rmp_verdict(const struct rmp_check *c, uint64_t gpa, struct pg_result
 }
 
 /* SNP: a guest page-table read (and the A/D write when set_ad) is a private
- * access to the table page (fact sheet 6.2, UNCERTAIN: "always private"). */
+ * access to the table page (docs/sev-snp-facts.md 6.2, UNCERTAIN: "always private"). */
 static int rmp_table_fault(struct vcpu *v, uint64_t pte_gpa, bool set_ad, struct pg_result *r)
 {
     if (pte_gpa >= v->mem->size)
@@ -106,7 +98,7 @@ static int rmp_table_fault(struct vcpu *v, uint64_t pte_gpa, bool set_ad, struct
     return rmp_verdict(&c, pte_gpa, r);
 }
 
-/* SNP: the final access (instruction fetches are always private, fact sheet 6.2). */
+/* SNP: the final access (instruction fetches are always private, docs/sev-snp-facts.md 6.2). */
 static int rmp_final(struct vcpu *v, uint64_t gpa, enum pg_access acc, bool user,
                      struct pg_result *r)
 {
@@ -143,6 +135,8 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, bool user, bool set
         return 0;
     }
     uint64_t cr4 = vcpu_get(v, VR_CR4), efer = vcpu_get(v, VR_EFER);
+    if (!(efer & EFER_LMA))
+        return pg_walk32(v, va, acc, user, set_ad, r); /* 32-bit or PAE paging */
     bool nxe = efer & EFER_NXE, la57 = cr4 & CR4_LA57;
     if (!canonical(va, la57)) {
         r->fault = PGF_GP; /* not a #PF: #GP(0) */
@@ -243,7 +237,7 @@ bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, 
     if (!in_ram && v->sev_es) {
         /* MMIO under SEV-ES/SNP: KVM marks the nested entry with reserved bits,
          * so the access becomes #VC 0x400 in the guest, which completes it with
-         * MMIO_READ/MMIO_WRITE (fact sheet 5.1: NPF). */
+         * MMIO_READ/MMIO_WRITE (docs/sev-snp-facts.md 5.1: NPF). */
         r.fault = PGF_VC;
         r.pf_error = SVM_EXIT_NPF;
         fill_fault(v, &r, va, type);

@@ -2,7 +2,7 @@
 /*
  * The common language of intercepts: the reference hypervisor sees an
  * intercepted instruction as the VM exit it would cause, and under SEV-ES the
- * same code is the #VC error code (fact sheet section 5.1; Linux uapi
+ * same code is the #VC error code (docs/sev-snp-facts.md section 5.1; Linux uapi
  * asm/svm.h). The codes and encodings live in include/snpref/sev.h, which the
  * guest SDK shares; here: exception vectors and #PF error bits.
  */

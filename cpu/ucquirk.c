@@ -93,10 +93,8 @@ void ucq_init(void)
 
 void ucq_clear_old_exception(struct vcpu *v)
 {
-    if (!v->ctx_blob)
-        UC_CHECK(uc_context_alloc(v->uc, &v->ctx_blob));
-    UC_CHECK(uc_context_save(v->uc, v->ctx_blob));
+    unsigned char *blob = mode_blob_save(v);
     int32_t none = -1;
-    memcpy((unsigned char *)v->ctx_blob + old_exc_off, &none, sizeof(none));
+    memcpy(blob + old_exc_off, &none, sizeof(none));
     UC_CHECK(uc_context_restore(v->uc, v->ctx_blob));
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vCPU engine: one Unicorn engine per vCPU over the shared guest RAM, its
- * hooks, and the run loop (design.md section 2; notes/unicorn.md).
+ * hooks, and the run loop (docs/design.md section 2; docs/unicorn.md).
  *
  * Hooks, one per concern, the vCPU as user_data:
  *  - block: instruction accounting and the quantum limit (a block hook costs
@@ -99,7 +99,13 @@ bool vcpu_msr_set(struct vcpu *v, uint32_t msr, uint64_t val)
     return true;
 }
 
-unsigned vcpu_cpl(struct vcpu *v) { return (unsigned)(vcpu_read_reg(v, UC_X86_REG_CS) & 3); }
+/* CPL is 0 in real mode (SDM vol. 3 20.1), CS.RPL otherwise. */
+unsigned vcpu_cpl(struct vcpu *v)
+{
+    if (!(vcpu_read_reg(v, UC_X86_REG_CR0) & 1))
+        return 0;
+    return (unsigned)(vcpu_read_reg(v, UC_X86_REG_CS) & 3);
+}
 bool vcpu_if(struct vcpu *v) { return vcpu_get(v, VR_RFLAGS) & RFLAGS_IF; }
 bool vcpu_nmi_blocked(const struct vcpu *v) { return v->nmi_blocked; }
 
@@ -200,6 +206,8 @@ static bool irq_window(struct vcpu *v)
 static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
 {
     struct vcpu *v = ud;
+    if (unlikely(v->mode_check))
+        mode_refresh(v); /* after a far transfer: the code size may differ */
     struct blk *b = blk_lookup(v, pc, size);
     if (unlikely(!b)) {
         bool restart;
@@ -210,7 +218,7 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
              * block before it runs (a RIP write in a block hook does that), so
              * it is retranslated with the hooks compiled in. */
             UC_CHECK(uc_ctl_remove_cache(uc, pc, pc + size));
-            vcpu_write_reg(v, UC_X86_REG_RIP, pc);
+            vcpu_write_reg(v, UC_X86_REG_RIP, pc - v->cs_base);
             return;
         }
     }
@@ -237,8 +245,9 @@ size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16])
     uint64_t fva;
     size_t n = 16;
     /* The instruction may end near an unmapped page: shrink until readable. */
-    while (n && vcpu_read_lin(v, rip, buf, n, &pf, &fva) < 0)
-        n = fva > rip ? (size_t)(fva - rip) : 0;
+    uint64_t lin = rip + v->cs_base; /* rip is CS-relative */
+    while (n && vcpu_read_lin(v, lin, buf, n, &pf, &fva) < 0)
+        n = fva > lin ? (size_t)(fva - lin) : 0;
     return n;
 }
 
@@ -261,7 +270,7 @@ static enum vcpu_action call_model(struct vcpu *v, struct vcpu_exit *e)
 {
     v->stats.intercepts++;
     hook_vcpu = v;
-    hook_rip = e->rip;
+    hook_rip = e->rip + v->cs_base;
     enum vcpu_action a = v->cb->intercept(v->ctx, v, e);
     hook_vcpu = NULL;
     return a;
@@ -272,24 +281,24 @@ static void finish(struct vcpu *v, struct vcpu_exit *e, enum vcpu_action a)
 {
     switch (a) {
     case VCPU_RAISE:
-        retire_to(v, e->rip, false);
+        retire_to(v, e->rip + v->cs_base, false);
         vcpu_set(v, VR_RIP, e->rip);
         raise_exc(v, e->exc_vector, e->exc_has_error, e->exc_error, e->exc_cr2);
         return;
     case VCPU_RAISE_TRAP:
-        retire_to(v, e->rip, true);
+        retire_to(v, e->rip + v->cs_base, true);
         vcpu_set(v, VR_RIP, e->next_rip);
         raise_exc(v, e->exc_vector, e->exc_has_error, e->exc_error, e->exc_cr2);
         return;
     case VCPU_RETRY:
-        retire_to(v, e->rip, false);
+        retire_to(v, e->rip + v->cs_base, false);
         vcpu_set(v, VR_RIP, e->rip);
         return;
     case VCPU_NEXT:
     case VCPU_HALT:
     case VCPU_STOP:
     case VCPU_RESTARTED:
-        retire_to(v, e->rip, true);
+        retire_to(v, e->rip + v->cs_base, true);
         if (a != VCPU_RESTARTED)
             vcpu_set(v, VR_RIP, e->next_rip);
         if (a == VCPU_HALT)
@@ -367,6 +376,10 @@ void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     struct icpt *c = icpt_find(v, addr);
     if (!c || !c->live)
         return;
+    if (c->kind == IK_FAR || c->kind == IK_IRET)
+        v->mode_check = true; /* re-read the code size at the next block */
+    if (c->kind == IK_FAR)
+        return;
     if (c->kind == IK_IRET) {
         /* IRET ends NMI blocking (SDM 6.7.1); the instruction itself runs
          * natively. Under SEV-ES the hypervisor cannot see IRET: blocking ends
@@ -377,8 +390,9 @@ void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         }
         return;
     }
+    uint64_t rip = addr - v->cs_base; /* hooks see linear addresses */
     struct vcpu_exit e = {.code = icpt_exit[c->kind].code, .name = icpt_exit[c->kind].name,
-                          .rip = addr, .next_rip = addr + c->len};
+                          .rip = rip, .next_rip = rip + c->len};
     if (c->kind == IK_WRMSR)
         e.info1 = 1;
     if (c->kind == IK_INS || c->kind == IK_OUTS) {
@@ -390,7 +404,7 @@ void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         e.info1 = (uint64_t)e.port << SVM_IOIO_PORT_SHIFT | SVM_IOIO_STR |
                   (e.in ? SVM_IOIO_TYPE_IN : 0) | (e.rep ? SVM_IOIO_REP : 0) |
                   (e.size == 1 ? SVM_IOIO_SZ8 : e.size == 2 ? SVM_IOIO_SZ16 : SVM_IOIO_SZ32) |
-                  (c->addr_size == 4 ? SVM_IOIO_A32 : SVM_IOIO_A64) |
+                  (c->addr_size == 2 ? SVM_IOIO_A16 : c->addr_size == 4 ? SVM_IOIO_A32 : SVM_IOIO_A64) |
                   (e.in ? 0u : 3u) << SVM_IOIO_SEG_SHIFT;
         e.info2 = e.next_rip;
     }
@@ -528,7 +542,7 @@ static bool on_invalid(uc_engine *uc, void *ud)
     uint8_t b[4] = {0};
     uint32_t pf;
     uint64_t fva;
-    vcpu_read_lin(v, rip, b, sizeof(b), &pf, &fva);
+    vcpu_read_lin(v, rip + v->cs_base, b, sizeof(b), &pf, &fva);
     static const uint8_t vmmcall[3] = {0x0F, 0x01, 0xD9};
     struct vcpu_exit e = {.rip = rip};
     if (!memcmp(b, vmmcall, 3)) {
@@ -538,11 +552,11 @@ static bool on_invalid(uc_engine *uc, void *ud)
     } else if (v->snp && snp_insn(v, b, &e) == 0) {
         ; /* PVALIDATE / RMPADJUST for the model */
     } else if (v->snp && e.exc_vector) {
-        retire_to(v, rip, false);
+        retire_to(v, rip + v->cs_base, false);
         raise_exc(v, e.exc_vector, true, e.exc_error, e.exc_cr2);
         return true;
     } else {
-        retire_to(v, rip, false);
+        retire_to(v, rip + v->cs_base, false);
         raise_exc(v, X86_UD, false, 0, 0);
         return true;
     }
@@ -565,11 +579,12 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
     struct vcpu *v = ud;
     uint64_t rip = vcpu_get(v, VR_RIP);
     struct blk *b = v->cur;
-    bool soft = b && b->ends_in_int && rip == b->pc + b->size && intno == b->int_vector;
+    bool soft = b && b->ends_in_int && rip + v->cs_base == b->pc + b->size &&
+                intno == b->int_vector;
     if (soft) {
         v->cur = NULL;
         struct vcpu_event ev = {VEV_SOFTINT, (uint8_t)intno, false, 0, 0};
-        v->softint_rip = b->pc + b->offs[b->icount - 1];
+        v->softint_rip = b->pc + b->offs[b->icount - 1] - v->cs_base;
         vcpu_deliver(v, &ev);
         v->softint_rip = UINT64_MAX;
         return;
@@ -578,7 +593,7 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
         /* KVM intercepts #DB and #AC of SEV-ES guests: they arrive as #VC with
          * the exception's exit code, which the guest handles locally (fact
          * sheet 5.1: 0x41, 0x51). */
-        retire_to(v, rip, false);
+        retire_to(v, rip + v->cs_base, false);
         raise_exc(v, X86_VC, true, (uint32_t)(SVM_EXIT_EXCP_BASE + intno), 0);
         return;
     }
@@ -586,7 +601,7 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
     /* Contributory faults, #PF and #DF latch in Unicorn (ucquirk.c). */
     if (intno == X86_DE || intno == X86_DF || (intno >= X86_TS && intno <= X86_PF))
         ucq_clear_old_exception(v);
-    retire_to(v, rip, false);
+    retire_to(v, rip + v->cs_base, false);
     raise_exc(v, (uint8_t)intno, has_error(intno), err,
               intno == X86_PF ? vcpu_get(v, VR_CR2) : 0);
 }
@@ -673,7 +688,7 @@ static uint64_t insn_reaching(struct vcpu *v, uint64_t rip, uint64_t page)
 static void step_to_fault(struct vcpu *v)
 {
     struct pending_fault f = v->fault;
-    uint64_t rip = vcpu_get(v, VR_RIP);
+    uint64_t rip = vcpu_get(v, VR_RIP) + v->cs_base; /* linear, as f.va */
     if (f.access != UC_MEM_FETCH || rip >= f.va || f.va - rip > 2 * MEM_PAGE_SIZE)
         return;
     uint64_t at = insn_reaching(v, rip, f.va);
@@ -683,7 +698,7 @@ static void step_to_fault(struct vcpu *v)
     v->fault.valid = false;
     for (int i = 0; i < 4096 && !v->fault.valid && v->stop == VCPU_RUNNING; i++) {
         uint64_t pc = vcpu_get(v, VR_RIP);
-        if (pc == at)
+        if (pc + v->cs_base == at)
             break;
         v->cur = NULL;
         if (uc_emu_start(v->uc, pc, 0, 0, 0) != UC_ERR_OK)
@@ -707,7 +722,7 @@ static void deliver_tlb_fault(struct vcpu *v)
     uint64_t rip = vcpu_get(v, VR_RIP);
     if (f.access == UC_MEM_FETCH)
         v->cur = NULL; /* the faulting block never ran */
-    retire_to(v, rip, false);
+    retire_to(v, rip + v->cs_base, false);
     switch (f.kind) {
     case PGF_UNBACKED:
         shutdown(v, "access to a guest-physical address with neither RAM nor MMIO", rip);
@@ -769,7 +784,7 @@ enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
         uint64_t rip = vcpu_get(v, VR_RIP);
         switch (err) {
         case UC_ERR_INSN_INVALID:
-            retire_to(v, rip, false);
+            retire_to(v, rip + v->cs_base, false);
             raise_exc(v, X86_UD, false, 0, 0);
             break;
         case UC_ERR_READ_UNMAPPED:
@@ -811,41 +826,6 @@ void vcpu_init_reset(struct vcpu *v)
     v->cur = NULL;
 }
 
-/* ---- Boot state -------------------------------------------------------------- */
-
-int vcpu_set_boot_state(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errlen)
-{
-    (void)err;
-    (void)errlen;
-    /* Long mode first, then segments: a 64-bit CS needs EFER.LMA and the GDT. */
-    vcpu_set(v, VR_EFER, b->efer);
-    vcpu_set(v, VR_CR4, b->cr4);
-    vcpu_set(v, VR_CR3, b->cr3);
-    vcpu_set(v, VR_CR0, b->cr0);
-    uc_x86_mmr gdtr = {0, b->gdt_base, b->gdt_limit, 0}, idtr = {0, 0, 0, 0};
-    UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_GDTR, &gdtr));
-    UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_IDTR, &idtr));
-    vcpu_write_reg(v, UC_X86_REG_CS, b->cs);
-    static const int data[] = {UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_SS, UC_X86_REG_FS,
-                               UC_X86_REG_GS};
-    for (size_t i = 0; i < ARRAY_SIZE(data); i++)
-        vcpu_write_reg(v, data[i], b->ds);
-    for (int r = VR_RAX; r <= VR_R15; r++)
-        vcpu_set(v, (enum vcpu_reg)r, 0);
-    vcpu_set(v, VR_RSP, b->rsp);
-    vcpu_set(v, VR_RDI, b->rdi);
-    vcpu_set(v, VR_RSI, b->rsi);
-    vcpu_set(v, VR_RFLAGS, b->rflags);
-    vcpu_set(v, VR_RIP, b->rip);
-    vcpu_msr_set(v, 0xC0000100, 0);
-    vcpu_msr_set(v, 0xC0000101, 0);
-    vcpu_msr_set(v, 0xC0000102, 0);
-    v->nmi_blocked = false;
-    v->shadow_pc = UINT64_MAX;
-    UC_CHECK(uc_ctl_flush_tlb(v->uc));
-    return 0;
-}
-
 /* ---- Creation ---------------------------------------------------------------- */
 
 struct cpu_shared *cpu_shared_create(struct mem *mem)
@@ -885,6 +865,7 @@ static void add_hooks(struct vcpu *v)
 struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen)
 {
     ucq_init();
+    mode_init();
     struct vcpu *v = calloc(1, sizeof(*v));
     SNP_ASSERT(v);
     v->index = cfg->index;
@@ -925,6 +906,7 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
         cs_open(CS_ARCH_X86, CS_MODE_64, &v->cs_detail) != CS_ERR_OK)
         SNP_PANIC("Capstone cannot open an x86-64 decoder");
     cs_option(v->cs_detail, CS_OPT_DETAIL, CS_OPT_ON);
+    v->code_bits = 64; /* a UC_MODE_64 engine starts in 64-bit mode, CS base 0 */
     struct cpu_shared *s = v->shared;
     if (s->nvcpus == s->capvcpus) {
         s->capvcpus = s->capvcpus ? s->capvcpus * 2 : 8;

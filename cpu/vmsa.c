@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The SEV-ES/SNP world switch: a vCPU's architectural state to and from its
- * VMSA (fact sheet section 2; Linux struct sev_es_save_area). Hardware saves
+ * VMSA (docs/sev-snp-facts.md section 2; Linux struct sev_es_save_area). Hardware saves
  * the state at #VMEXIT and loads it at VMRUN; the hypervisor never sees it.
  *
  * Unicorn exposes segment registers by selector (the hidden part is loaded
@@ -16,36 +16,15 @@
 #include "cpu_int.h"
 #include "snpref/sev.h"
 
-/* VMCB segment attributes: descriptor bits 47:40 in [7:0], bits 55:52 in [11:8]. */
-static uint16_t attrib_of_desc(uint64_t d)
-{
-    return (uint16_t)(((d >> 40) & 0xFF) | (((d >> 52) & 0xF) << 8));
-}
-/* Unicorn/QEMU keep a segment's flags as the descriptor's high dword. */
-static uint32_t flags_of_attrib(uint16_t a)
-{
-    return ((uint32_t)(a & 0xFF) << 8) | ((uint32_t)(a & 0xF00) << 12);
-}
-static uint16_t attrib_of_flags(uint32_t f)
-{
-    return (uint16_t)(((f >> 8) & 0xFF) | ((f >> 12) & 0xF00));
-}
-
 static struct vmcb_seg save_seg(struct vcpu *v, int reg, uint64_t gdt_base, uint32_t gdt_limit)
 {
-    struct vmcb_seg s = {0};
-    s.selector = (uint16_t)vcpu_read_reg(v, reg);
+    uint16_t sel = (uint16_t)vcpu_read_reg(v, reg);
     uint64_t d = 0;
     uint32_t pf;
     uint64_t fva;
-    if ((s.selector & ~3u) && (s.selector | 7u) <= gdt_limit)
-        vcpu_read_lin(v, gdt_base + (s.selector & ~7u), &d, 8, &pf, &fva);
-    s.attrib = attrib_of_desc(d);
-    s.limit = (uint32_t)((d & 0xFFFF) | ((d >> 32) & 0xF0000));
-    if (d & (1ull << 55))
-        s.limit = (s.limit << 12) | 0xFFF;
-    s.base = ((d >> 16) & 0xFFFFFF) | (((d >> 56) & 0xFF) << 24);
-    return s;
+    if ((sel & ~3u) && (sel | 7u) <= gdt_limit)
+        vcpu_read_lin(v, gdt_base + (sel & ~7u), &d, 8, &pf, &fva);
+    return seg_of_desc(sel, d);
 }
 
 static struct vmcb_seg save_mmr(struct vcpu *v, int reg)
@@ -193,5 +172,6 @@ int vcpu_load_vmsa(struct vcpu *v, const struct sev_vmsa *a, const char **why)
     v->shadow_pc = UINT64_MAX;
     v->irq_check = true;
     UC_CHECK(uc_ctl_flush_tlb(v->uc));
+    mode_refresh(v);
     return 0;
 }

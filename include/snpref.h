@@ -3,7 +3,7 @@
  * The public API of the snpref model: build a system from a config and a guest
  * image, run it, read the outcome. An opaque handle, as cJSON has; unlike
  * cJSON there is no global error state: every call that can fail returns -1 and
- * writes one line to the caller's err buffer, plus the design.md section 3
+ * writes one line to the caller's err buffer, plus the docs/design.md section 3
  * exit status that describes the failure.
  *
  * Ownership: snpref_create() copies what it needs from cfg, img and opt (the
@@ -13,6 +13,7 @@
 #ifndef SNPREF_H
 #define SNPREF_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +24,7 @@ struct guest_image;
 struct trc_rec;
 struct snpref_system;
 
-/* Exit statuses of design.md section 3. */
+/* Exit statuses of docs/design.md section 3. */
 enum snpref_status {
     SNPREF_ST_USAGE = 64,      /* bad command line */
     SNPREF_ST_DATAERR = 65,    /* malformed input: ELF, config, trace */
@@ -31,6 +32,7 @@ enum snpref_status {
     SNPREF_ST_INTERNAL = 70,   /* internal model error */
     SNPREF_ST_SHUTDOWN = 80,   /* guest shutdown: triple fault, termination request, hang */
     SNPREF_ST_LIMIT = 81,      /* instruction limit reached */
+    SNPREF_ST_SIGNAL = 128,    /* + the signal that interrupted the run: 130 SIGINT, 143 SIGTERM */
 };
 
 struct snpref_options {
@@ -39,6 +41,15 @@ struct snpref_options {
     /* Called with every trace event in final order (may be NULL). */
     void (*sink)(void *ctx, const struct trc_rec *r);
     void *sink_ctx;
+    bool console_input;        /* COM1 receives the process's stdin (snpref run); else nothing */
+    /* Polled between quanta (may be NULL): once it holds a signal number the
+     * run ends at the next quantum boundary with SNPREF_INTERRUPTED. A signal
+     * handler sets it; nothing else in the model looks at signals. */
+    const volatile sig_atomic_t *interrupt;
+    /* Called at every quantum boundary with the instructions retired so far
+     * and the simulated time (may be NULL): the caller paces any display. */
+    void (*progress)(void *ctx, uint64_t insns, uint64_t cycles);
+    void *progress_ctx;
 };
 
 enum snpref_outcome {
@@ -46,6 +57,7 @@ enum snpref_outcome {
     SNPREF_SHUTDOWN,           /* a vCPU shut down (triple fault, ...) */
     SNPREF_LIMIT,              /* max_insns reached */
     SNPREF_HUNG,               /* every vCPU halted or waiting and nothing pending */
+    SNPREF_INTERRUPTED,        /* opt->interrupt was set: ended at a quantum boundary */
 };
 
 struct snpref_vcpu_summary {
@@ -64,11 +76,14 @@ struct snpref_result {
     unsigned nvcpus;
     const struct snpref_vcpu_summary *per_vcpu; /* nvcpus entries, owned by the system */
     char launch_digest[97];    /* SNP: hex SHA-384 of the launch; "" otherwise */
+    int signal;                /* SNPREF_INTERRUPTED: the value *opt->interrupt held */
 };
 
 /*
  * Builds a system. Returns 0, or -1 with a message in err and the exit status
- * in *status (65 bad image, 64 bad config values, 70 internal).
+ * in *status: 65 a bad image, or config values in conflict ("FILE: field 'F':
+ * why", config_validate) including an SNP policy the PSP refuses; 66 the trace
+ * cannot be written; 64 guest RAM cannot be allocated; 70 internal.
  */
 int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
                   const struct guest_image *img, const struct snpref_options *opt, int *status,
@@ -80,7 +95,8 @@ int snpref_run(struct snpref_system *s, struct snpref_result *r, char *err, size
 
 void snpref_destroy(struct snpref_system *s);
 
-/* Process exit status for a result (design.md section 3, incl. --exit-style qemu). */
+/* Process exit status for a result (docs/design.md section 3, incl. --exit-style qemu);
+ * an interrupted run has 128 + its signal, as a shell reports a killed one. */
 int snpref_exit_status(const struct snpref_result *r, int qemu_style, char *warn, size_t warnlen);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-ASID memory-encryption keys and the DRAM view they give (see keys.h;
- * fact sheet 6.4). The construction: AES-128 in XTS mode with one 16-byte
+ * docs/sev-snp-facts.md 6.4). The construction: AES-128 in XTS mode with one 16-byte
  * block per data unit and the block's system-physical address as the tweak,
  * which is exactly XEX, C = E_K1(P ^ T) ^ T with T = E_K2(spa): the same
  * plaintext gives different ciphertext at every block address and under every

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-guest memory encryption (fact sheet 6.4): each ASID has its own key, and
+ * Per-guest memory encryption (docs/sev-snp-facts.md 6.4): each ASID has its own key, and
  * what an owner writes through C=1 is, in DRAM, AES in XEX mode with a tweak
  * from the system-physical address of each 16-byte block (the AMD memory
  * encryption engine's construction). This model keeps guest RAM in plaintext,

@@ -3,8 +3,8 @@
  * Guest RAM and the hypervisor's view of it (see mem.h). RAM always holds what
  * the owner would read (plaintext), so the guests' engines map it directly;
  * the hypervisor's accessors compute what DRAM would show it: ciphertext of
- * the owner's key for private pages (fact sheet 6.4, keys.h), an RMP #PF for
- * writes to assigned pages under SNP (fact sheet 6.2, rmp.h), and under SEV-ES
+ * the owner's key for private pages (docs/sev-snp-facts.md 6.4, keys.h), an RMP #PF for
+ * writes to assigned pages under SNP (docs/sev-snp-facts.md 6.2, rmp.h), and under SEV-ES
  * (no RMP) a write that lands as ciphertext the owner then decrypts to garbage.
  */
 #include "mem.h"

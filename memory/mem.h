@@ -5,8 +5,8 @@
  * This module depends on nothing of ours (libc and OpenSSL's libcrypto only).
  * RAM holds what each page's owner reads (plaintext); under SEV-ES/SNP the
  * hypervisor's accessors below compute what it would see in DRAM instead:
- * ciphertext of private pages (keys.h, fact sheet 6.4) and RMP faults on
- * writes to assigned pages (rmp.h, fact sheet 6.2).
+ * ciphertext of private pages (keys.h, docs/sev-snp-facts.md 6.4) and RMP faults on
+ * writes to assigned pages (rmp.h, docs/sev-snp-facts.md 6.2).
  */
 #ifndef SNPREF_MEM_H
 #define SNPREF_MEM_H
@@ -52,7 +52,7 @@ static inline void *mem_ptr(const struct mem *m, uint64_t gpa, uint64_t len)
 bool mem_read(const struct mem *m, uint64_t gpa, void *dst, uint64_t len);
 bool mem_write(struct mem *m, uint64_t gpa, const void *src, uint64_t len);
 
-/* ---- The hypervisor's view (SEV-ES/SNP; design.md section 1 "memory/") ---------- */
+/* ---- The hypervisor's view (SEV-ES/SNP; docs/design.md section 1 "memory/") ---------- */
 
 /* Turns on per-page owners and the hypervisor view; rmp may be NULL (SEV-ES).
  * keys and rmp stay the caller's (mem_destroy frees only the owner table). */
@@ -71,7 +71,7 @@ uint32_t mem_owner(const struct mem *m, uint64_t gpa);
 bool mem_hv_read(const struct mem *m, uint64_t spa, void *dst, uint64_t len);
 /*
  * A hypervisor write: under SNP, an assigned page refuses it (returns false,
- * *pf_error = the host #PF error code with the RMP bit, fact sheet 6.2); under
+ * *pf_error = the host #PF error code with the RMP bit, docs/sev-snp-facts.md 6.2); under
  * SEV-ES the bytes land as ciphertext of the owner's key (the owner reads
  * garbage: RAM gets keys_decrypt of the blocks as DRAM now holds them). Plain
  * pages are written as given. The RMP check covers the whole range before a

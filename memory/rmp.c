@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SEV-SNP reverse map table (see rmp.h; fact sheet sections 6.1-6.3, AMD
+ * The SEV-SNP reverse map table (see rmp.h; docs/sev-snp-facts.md sections 6.1-6.3, AMD
  * APM vol. 2 15.36 and vol. 3 for RMPUPDATE, PSMASH, PVALIDATE, RMPADJUST).
  * Entries are kept in the raw 16-byte form the hardware stores (low u64 as in
  * the PPR for family 19h model 01h); every reader decodes them through
@@ -8,7 +8,7 @@
  * PSP's rmp_fw_set(), as Linux arch/x86/virt/svm/sev.c does.
  *
  * The high u64 is the model's own (its layout is UNCERTAIN in public sources,
- * fact sheet 6.1 and open point 12.4):
+ * docs/sev-snp-facts.md 6.1 and open point 12.4):
  *   [3:0]  VMPL1 permission mask (RMP_PERM_*)
  *   [7:4]  VMPL2 permission mask
  *   [11:8] VMPL3 permission mask
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Raw encoding (fact sheet 6.1) ----------------------------------------------- */
+/* ---- Raw encoding (docs/sev-snp-facts.md 6.1) ----------------------------------------------- */
 
 #define RAW_ASSIGNED   (1ull << 0)
 #define RAW_PAGESIZE   (1ull << 1)
@@ -47,7 +47,7 @@
 #define SIZE_4K         0x1000ull
 #define SIZE_2M         0x200000ull
 
-/* RMPADJUST attributes (fact sheet 6.3). */
+/* RMPADJUST attributes (docs/sev-snp-facts.md 6.3). */
 #define ADJ_TARGET_MASK 0xFFull
 #define ADJ_PERM_SHIFT  8
 #define ADJ_PERM_MASK   (0xFull << ADJ_PERM_SHIFT)
@@ -184,7 +184,7 @@ static bool update_input_ok(const struct rmp *r, uint64_t spa, const struct rmp_
         return false;
     if (st->assigned)
         return st->gpa % align == 0 && (st->gpa & ~RAW_GPA_MASK) == 0;
-    /* XXX(model): APM detail UNCERTAIN (fact sheet 12.4). A hypervisor-owned
+    /* XXX(model): APM detail UNCERTAIN (docs/sev-snp-facts.md 12.4). A hypervisor-owned
      * entry has nothing to say about a guest, so state that claims one (GPA,
      * ASID, immutable without assigned) is refused rather than stored. */
     return st->gpa == 0 && st->asid == 0 && !st->immutable;
@@ -213,7 +213,7 @@ static enum rmp_rc update_conflicts(const struct rmp *r, uint64_t slot, const st
     if (in_2m)
         return RMP_OK; /* replaces the 2 MiB entry itself */
     /* XXX(model): which 4 KiB states a 2 MiB RMPUPDATE accepts is UNCERTAIN
-     * (fact sheet 12.4); only entries that already are the matching pages of
+     * (docs/sev-snp-facts.md 12.4); only entries that already are the matching pages of
      * the same guest are taken over, any other assigned one is an overlap. */
     for (uint64_t i = 0; i < n; i++) {
         struct rmp_entry sub = decode(&r->slot[slot + i]);
@@ -243,7 +243,7 @@ enum rmp_rc rmp_update(struct rmp *r, uint64_t spa, const struct rmp_state *st)
     return RMP_OK;
 }
 
-/* XXX(model): PSMASH's FAIL_INUSE (a concurrent RMP update, fact sheet 6.3)
+/* XXX(model): PSMASH's FAIL_INUSE (a concurrent RMP update, docs/sev-snp-facts.md 6.3)
  * cannot happen here: the model updates the RMP from one thread. */
 enum rmp_rc rmp_psmash(struct rmp *r, uint64_t spa)
 {
@@ -336,7 +336,7 @@ struct rmp_result rmp_pvalidate(struct rmp *r, uint32_t asid, unsigned vmpl, uin
     struct rmp_result res = instr_target(r, asid, gpa, size, &slot, &e);
     if (res.reason)
         return res;
-    /* XXX(model): immutable entries belong to the PSP (fact sheet 6.2); the
+    /* XXX(model): immutable entries belong to the PSP (docs/sev-snp-facts.md 6.2); the
      * conservative reading refuses to change them from the guest too. */
     if (e.immutable)
         return status(RMP_FAIL_PERMISSION, "immutable");
@@ -357,7 +357,7 @@ static bool adjust_input_ok(unsigned size, uint64_t gpa, uint64_t attrs)
         return false; /* XXX(model): reserved attribute bits refused */
     if ((attrs & ADJ_TARGET_MASK) > 3)
         return false;
-    /* XXX(model): a VMSA is a 4 KiB page (fact sheet 6.3 erratum); a 2 MiB
+    /* XXX(model): a VMSA is a 4 KiB page (docs/sev-snp-facts.md 6.3 erratum); a 2 MiB
      * request with the VMSA bit is refused. */
     return !((attrs & ADJ_VMSA) && size == RMP_2M);
 }
@@ -470,7 +470,7 @@ struct rmp_check rmp_check_guest(const struct rmp *r, uint32_t asid, unsigned vm
     return (struct rmp_check){.verdict = RMP_ALLOW};
 }
 
-/* Host #PF error code bits (fact sheet 6.2, Linux X86_PF_*). */
+/* Host #PF error code bits (docs/sev-snp-facts.md 6.2, Linux X86_PF_*). */
 #define HOST_PF_P   (1ull << 0)
 #define HOST_PF_W   (1ull << 1)
 #define HOST_PF_RMP (1ull << 31)

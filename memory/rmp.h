@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SEV-SNP reverse map table (fact sheet section 6; AMD APM vol. 2 15.36):
+ * The SEV-SNP reverse map table (docs/sev-snp-facts.md section 6; AMD APM vol. 2 15.36):
  * one 16-byte entry per 4 KiB page of system-physical memory saying who owns
  * the page and in what state. Two layers, as Linux arch/x86/virt/svm/sev.c has
  * them: the raw packed entries (the layout of the PPR for family 19h model 01h,
- * fact sheet 6.1) and the architectural view (struct rmp_entry) that
+ * docs/sev-snp-facts.md 6.1) and the architectural view (struct rmp_entry) that
  * rmp_lookup() returns. State changes happen only through the instructions
  * below, each returning the status code the hardware puts in EAX.
  *
@@ -21,7 +21,7 @@
 
 enum rmp_size { RMP_4K = 0, RMP_2M = 1 };
 
-/* VMPL permission mask bits (fact sheet 6.1): VMPL0 always has all four. */
+/* VMPL permission mask bits (docs/sev-snp-facts.md 6.1): VMPL0 always has all four. */
 #define RMP_PERM_R  0x1u
 #define RMP_PERM_W  0x2u
 #define RMP_PERM_XU 0x4u  /* execute at CPL3 */
@@ -40,7 +40,7 @@ struct rmp_entry {
     uint8_t perms[4];       /* per VMPL; perms[0] is RMP_PERM_ALL for an assigned page */
 };
 
-/* EAX status codes (fact sheet 6.3). */
+/* EAX status codes (docs/sev-snp-facts.md 6.3). */
 enum rmp_rc {
     RMP_OK = 0,
     RMP_FAIL_INPUT = 1,
@@ -50,7 +50,7 @@ enum rmp_rc {
     RMP_FAIL_SIZEMISMATCH = 6,
 };
 
-/* #NPF EXITINFO1 bits for RMP violations (fact sheet 6.2, KVM PFERR_*). */
+/* #NPF EXITINFO1 bits for RMP violations (docs/sev-snp-facts.md 6.2, KVM PFERR_*). */
 #define NPF_P      (1ull << 0)
 #define NPF_W      (1ull << 1)
 #define NPF_U      (1ull << 2)
@@ -74,9 +74,9 @@ bool rmp_lookup(const struct rmp *r, uint64_t spa, struct rmp_entry *out);
 
 /*
  * The raw 16-byte entry of one 4 KiB slot, as the hardware stores it (for dumps
- * and tests). Low u64 as fact sheet 6.1: bit 0 assigned, 1 pagesize, 2
+ * and tests). Low u64 as docs/sev-snp-facts.md 6.1: bit 0 assigned, 1 pagesize, 2
  * immutable, [50:12] GPA, [60:51] ASID, 61 VMSA, 62 validated. The high u64's
- * layout is UNCERTAIN in public sources (fact sheet 6.1, 12.4); the model's
+ * layout is UNCERTAIN in public sources (docs/sev-snp-facts.md 6.1, 12.4); the model's
  * choice: [3:0] VMPL1, [7:4] VMPL2, [11:8] VMPL3 permission masks (RMP_PERM_*),
  * bit 63 "a vCPU runs from this VMSA" (model bookkeeping, per 4 KiB slot, not
  * an RMP field). A 2 MiB entry sits in its 2 MiB-aligned slot; the other 511
@@ -86,7 +86,7 @@ void rmp_raw(const struct rmp *r, uint64_t spa, uint64_t raw[2]);
 
 /* ---- Hypervisor instructions ------------------------------------------------- */
 
-/* RMPUPDATE's input (fact sheet 6.3: `rmp_state`). */
+/* RMPUPDATE's input (docs/sev-snp-facts.md 6.3: `rmp_state`). */
 struct rmp_state {
     uint64_t gpa;
     bool assigned;
@@ -131,7 +131,7 @@ struct rmp_result {
 
 /*
  * PVALIDATE by guest asid at vmpl, for the page at gpa (the CPU translated the
- * guest VA), size 4K/2M, validate or rescind (fact sheet 6.3):
+ * guest VA), size 4K/2M, validate or rescind (docs/sev-snp-facts.md 6.3):
  *  - FAIL_INPUT: size not 0/1 or gpa not aligned to it;
  *  - FAIL_PERMISSION: vmpl is not 0 (XXX(model): APM detail UNCERTAIN), or
  *    the entry is immutable (XXX(model): conservative);
@@ -173,8 +173,8 @@ struct rmp_check {
 };
 
 /*
- * A guest access by asid at vmpl to gpa, private (c_bit) or shared (fact sheet
- * 6.2). Private: assigned, same ASID, same GPA, VMPL permission, then
+ * A guest access by asid at vmpl to gpa, private (c_bit) or shared
+ * (docs/sev-snp-facts.md 6.2). Private: assigned, same ASID, same GPA, VMPL permission, then
  * validated (else #VC 0x404), then no write to a VMSA a vCPU runs from.
  * Shared: the page must not be assigned. `pt` marks a guest page-table access
  * (NPF_PT instead of NPF_FINAL). Instruction fetches and page-table walks are

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * System composition and scheduling (design.md section 2).
+ * System composition and scheduling (docs/design.md section 2).
  *
  * Each vCPU runs in quanta of instructions; a quantum is an event of the timing
  * kernel at the vCPU's local time, and its length in cycles comes from the cost
@@ -16,7 +16,7 @@
  * This file is also the fabric's host (struct fab_host) and the CPU's model
  * (struct vcpu_cb): both reach the rest of the system only through here.
  */
-#include "system.h"
+#include "machine.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,77 +24,16 @@
 
 #include "eventinj.h"
 #include "hostile.h"
+#include "hv.h"
 #include "psp.h"
 #include "rmp.h"
+#include "sev.h"
 #include "snpref/base.h"
 #include "wires.h"
 
-/* ---- Time -------------------------------------------------------------------- */
-
-uint64_t sys_now(struct slot *s)
-{
-    /* A vCPU that is not running has been idle since t_end: its clock is the
-     * system's. */
-    if (!s->in_quantum) {
-        uint64_t t = tm_now(s->sys->tk);
-        return t > s->t_end ? t : s->t_end;
-    }
-    uint64_t insns = vcpu_insns(s->cpu) - s->insn0;
-    return s->t0 + insns * s->sys->cfg.cost.insn_millicycles / 1000 + s->extra;
-}
-
-/*
- * Adds the cost of an architectural event. A quantum is a slice of simulated
- * time as much as a count of instructions: a vCPU whose exits make its clock
- * run past the slice (quantum x CPI cycles) stops at once, or one polling
- * RDTSC could run a whole timeout before any other vCPU moves.
- */
-void sys_charge(struct slot *s, uint64_t cycles)
-{
-    if (!s->in_quantum) {
-        s->t_end += cycles;
-        return;
-    }
-    s->extra += cycles;
-    const struct snp_config *c = &s->sys->cfg;
-    if (sys_now(s) - s->t0 >= c->quantum * c->cost.insn_millicycles / 1000)
-        vcpu_request_stop(s->cpu);
-}
-
-uint64_t sys_tsc(struct slot *s)
-{
-    const struct snp_config *c = &s->sys->cfg;
-    return (uint64_t)((unsigned __int128)sys_now(s) * c->tsc_hz / c->core_hz) + s->tsc_offset;
-}
-
-struct slot *sys_slot(struct system *sys, struct vcpu *v) { return &sys->slots[vcpu_index(v)]; }
-
-void sys_finish(struct system *sys, enum snpref_outcome o, int vcpu, uint64_t rip,
-                const char *reason)
-{
-    if (sys->done)
-        return;
-    sys->done = true;
-    sys->res.outcome = o;
-    sys->res.vcpu = vcpu;
-    sys->res.rip = rip;
-    snprintf(sys->res.reason, sizeof(sys->res.reason), "%s", reason ? reason : "");
-    tm_stop(sys->tk);
-    for (unsigned i = 0; i < sys->n; i++)
-        if (sys->slots[i].in_quantum)
-            vcpu_request_stop(sys->slots[i].cpu);
-}
-
 /* ---- Scheduling ------------------------------------------------------------------ */
 
-static void run_quantum(void *arg);
-
-static void schedule_run(struct slot *s, uint64_t at)
-{
-    if (s->run_ev)
-        return;
-    s->run_ev = tm_schedule(s->sys->tk, at, run_quantum, s);
-}
+static void end_interrupted(struct system *sys, int signo);
 
 /* Instructions until `at` on this vCPU's clock (at least one). */
 static uint64_t insns_until(struct slot *s, uint64_t at)
@@ -126,6 +65,13 @@ static void run_quantum(void *arg)
         return;
     if (sys->trace)
         trc_advance(sys->trace, tm_now(sys->tk));
+    dev_tick(&sys->dev);
+    if (sys->progress)
+        sys->progress(sys->progress_ctx, sys->insns_total, tm_now(sys->tk));
+    if (sys->interrupt && *sys->interrupt) {
+        end_interrupted(sys, (int)*sys->interrupt);
+        return;
+    }
     uint64_t budget = quantum_budget(s);
     if (!budget) {
         char why[96];
@@ -162,7 +108,7 @@ static void run_quantum(void *arg)
     case VCPU_STOP_QUANTUM:
     case VCPU_STOP_REQUEST:
         if (s->st == VS_RUNNABLE)
-            schedule_run(s, s->t_end);
+            sys_schedule(s, s->t_end);
         break;
     case VCPU_STOP_HALT:
         if (s->sev.hold != HOLD_NONE) {
@@ -180,18 +126,22 @@ static void run_quantum(void *arg)
     }
 }
 
-void sys_wake(struct slot *s, const char *reason)
+/* A signal ends the run between quanta: every vCPU is at an instruction
+ * boundary, so the trace is complete up to here. Its marker carries the
+ * latest time any vCPU reached, which puts it after every event already
+ * emitted: it is the trace's last line. */
+static void end_interrupted(struct system *sys, int signo)
 {
-    struct system *sys = s->sys;
-    uint64_t at = tm_now(sys->tk);
-    if (at < s->t_end)
-        at = s->t_end;
-    at += sys->cfg.cost.hlt_wakeup;
-    s->st = VS_RUNNABLE;
-    s->t_end = at;
-    TRC(sys->trace, wake, at, (int)s->idx, reason);
-    TRC(sys->trace, vmentry, at, (int)s->idx, vcpu_get(s->cpu, VR_RIP));
-    schedule_run(s, at);
+    uint64_t end = tm_now(sys->tk);
+    for (unsigned i = 0; i < sys->n; i++)
+        if (sys->slots[i].t_end > end)
+            end = sys->slots[i].t_end;
+    TRC(sys->trace, interrupted, end, -1, (uint64_t)signo, sys->insns_total);
+    char why[96];
+    snprintf(why, sizeof(why), "interrupted by signal %d after %" PRIu64 " instructions", signo,
+             sys->insns_total);
+    sys->res.signal = signo;
+    sys_finish(sys, SNPREF_INTERRUPTED, -1, 0, why);
 }
 
 /* ---- INIT and SIPI ---------------------------------------------------------------- */
@@ -201,14 +151,14 @@ static void do_init(struct slot *s, int src)
     struct system *sys = s->sys;
     if (sys->sev) {
         /* The hypervisor cannot reset protected state: INIT only matters to a
-         * vCPU created with CREATE_ON_INIT (fact sheet 10.2). */
+         * vCPU created with CREATE_ON_INIT (docs/sev-snp-facts.md 10.2). */
         TRC(sys->trace, init, sys_now(s), (int)s->idx, src);
         if (sev_on_init(s)) {
             s->st = VS_RUNNABLE;
             if (s->in_quantum)
                 vcpu_request_stop(s->cpu);
             else
-                schedule_run(s, sys_now(s));
+                sys_schedule(s, sys_now(s));
         }
         return;
     }
@@ -219,26 +169,6 @@ static void do_init(struct slot *s, int src)
         vcpu_request_stop(s->cpu);
 }
 
-void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_boot *b)
-{
-    const struct boot_layout *l = &sys->layout;
-    *b = (struct vcpu_boot){
-        .rip = rip,
-        .rsp = l->stack_top_base - (uint64_t)idx * l->stack_size,
-        .rdi = l->bootinfo,
-        .rsi = idx,
-        .rflags = 0x2,
-        .cr0 = 0x80010033, /* PE MP ET NE WP PG */
-        .cr3 = l->cr3,
-        .cr4 = 0x6A0,      /* PAE PGE OSFXSR OSXMMEXCPT */
-        .efer = 0xD01,     /* SCE LME LMA NXE */
-        .gdt_base = l->gdt,
-        .gdt_limit = l->gdt_limit,
-        .cs = LOADER_GDT_CODE64,
-        .ds = LOADER_GDT_DATA,
-    };
-}
-
 static void do_sipi(struct slot *s, uint8_t vector)
 {
     struct system *sys = s->sys;
@@ -246,19 +176,17 @@ static void do_sipi(struct slot *s, uint8_t vector)
         TRC(sys->trace, sipi, sys_now(s), (int)s->idx, vector, 0);
         if (sev_on_sipi(s, vector)) {
             s->st = VS_RUNNABLE;
-            schedule_run(s, sys_now(s));
+            sys_schedule(s, sys_now(s));
         }
         return;
     }
-    struct vcpu_boot b;
-    sys_boot_state(sys, s->idx, (uint64_t)vector << 12, &b);
-    char err[128];
-    SNP_ASSERT(vcpu_set_boot_state(s->cpu, &b, err, sizeof(err)) == 0);
+    /* As on hardware: real mode at CS:IP = (V << 8):0 (SDM vol. 3 9.4.4). */
+    vcpu_sipi(s->cpu, vector);
     s->st = VS_RUNNABLE;
     uint64_t at = tm_now(sys->tk) > s->t_end ? tm_now(sys->tk) : s->t_end;
     s->t_end = at;
-    TRC(sys->trace, sipi, at, (int)s->idx, vector, b.rip);
-    schedule_run(s, at);
+    TRC(sys->trace, sipi, at, (int)s->idx, vector, (uint64_t)vector << 12);
+    sys_schedule(s, at);
 }
 
 /* ---- Fabric host ----------------------------------------------------------------- */
@@ -287,7 +215,7 @@ static uint64_t host_now(void *ctx, int vcpu)
     struct system *sys = ctx;
     if (vcpu >= 0)
         return sys_now(&sys->slots[vcpu]);
-    return sys->dev_cause ? sys_now(sys->dev_cause) : tm_now(sys->tk);
+    return sys->dev.cause >= 0 ? sys_now(&sys->slots[sys->dev.cause]) : tm_now(sys->tk);
 }
 
 static void arrive(void *arg)
@@ -305,7 +233,8 @@ static void host_send(void *ctx, int dst, const struct fab_msg *m)
     struct system *sys = ctx;
     SNP_ASSERT(dst >= 0 && (unsigned)dst < sys->n);
     /* A device message leaves when the vCPU access that caused it happens. */
-    struct slot *src = m->src_vcpu >= 0 ? &sys->slots[m->src_vcpu] : sys->dev_cause;
+    int from = m->src_vcpu >= 0 ? m->src_vcpu : sys->dev.cause;
+    struct slot *src = from >= 0 ? &sys->slots[from] : NULL;
     uint64_t at = (src ? sys_now(src) : tm_now(sys->tk)) + wire_latency(&sys->cfg.cost, dst, m);
     struct inflight *f = malloc(sizeof(*f));
     SNP_ASSERT(f);
@@ -359,7 +288,7 @@ static void host_kick(void *ctx, int vcpu)
         struct fab_event ev = sys->fab->ops->pending(sys->fab, vcpu, vcpu_nmi_blocked(s->cpu) ? FAB_SKIP_NMI : 0);
         /* An SEV vCPU that is off (destroyed, or its VMRUN failed) still
          * takes INIT and SIPI: INIT starts a CREATE_ON_INIT VMSA, and a SIPI
-         * shows its failed VMRUN again (fact sheet 10.2). */
+         * shows its failed VMRUN again (docs/sev-snp-facts.md 10.2). */
         if (s->st == VS_WAIT_SIPI || (sys->sev && s->st == VS_OFF)) {
             if (ev.kind == FAB_EV_SIPI) {
                 sys->fab->ops->ack(sys->fab, vcpu, ev);
@@ -425,10 +354,28 @@ static void host_reenter(void *ctx, int vcpu)
 static void host_eoi(void *ctx, int vcpu, uint8_t vector)
 {
     struct system *sys = ctx;
-    struct slot *prev = sys->dev_cause;
-    sys->dev_cause = &sys->slots[vcpu];
-    dev_eoi(sys, (unsigned)vcpu, vector);
-    sys->dev_cause = prev;
+    dev_eoi(&sys->dev, vcpu, vector);
+}
+
+/* ---- Device host ------------------------------------------------------------------ */
+
+static uint64_t dev_now(void *ctx, int vcpu)
+{
+    struct system *sys = ctx;
+    return vcpu >= 0 ? sys_now(&sys->slots[vcpu]) : tm_now(sys->tk);
+}
+
+static void dev_exit(void *ctx, int vcpu, uint32_t value)
+{
+    struct system *sys = ctx;
+    sys->res.guest_value = value;
+    sys_finish(sys, SNPREF_EXITED, vcpu, 0, NULL);
+}
+
+static void dev_post_code(void *ctx, int vcpu, uint64_t value)
+{
+    struct system *sys = ctx;
+    hostile_marker(&sys->slots[vcpu], value);
 }
 
 /* ---- CPU callbacks ---------------------------------------------------------------- */
@@ -524,50 +471,19 @@ static void cb_shutdown(void *ctx, struct vcpu *v, const char *reason, uint64_t 
 static uint64_t cb_mmio_read(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size)
 {
     uint64_t val = 0;
-    dev_mmio(sys_slot(ctx, v), gpa, size, false, &val);
+    sys_mmio(sys_slot(ctx, v), gpa, size, false, &val);
     return val;
 }
 
 static void cb_mmio_write(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
-    dev_mmio(sys_slot(ctx, v), gpa, size, true, &val);
+    sys_mmio(sys_slot(ctx, v), gpa, size, true, &val);
 }
 
 static enum vcpu_action cb_npf(void *ctx, struct vcpu *v, uint64_t gpa, uint64_t error)
 {
     struct system *sys = ctx;
     return sev_npf(sys_slot(sys, v), gpa, error);
-}
-
-void sys_ap_create(struct slot *t, unsigned request, uint64_t vmsa)
-{
-    struct system *sys = t->sys;
-    struct sev_vcpu *v = &t->sev;
-    if (request == SVM_VMGEXIT_AP_DESTROY) {
-        /* Halted with no VMSA; a VMRUN would fail until it is created again. */
-        if (v->vmsa != SEV_NONE && sys->sev->rmp)
-            rmp_set_vmsa_in_use(sys->sev->rmp, v->vmsa, false);
-        v->vmsa = SEV_NONE;
-        v->switch_pending = v->create_on_init = false;
-        t->st = VS_OFF;
-        if (t->in_quantum)
-            vcpu_request_stop(t->cpu);
-        return;
-    }
-    v->next_vmsa = vmsa;
-    if (request == SVM_VMGEXIT_AP_CREATE_ON_INIT) {
-        v->create_on_init = true;
-        return;
-    }
-    /* CREATE: switch at the next VMRUN; kick a running vCPU out first. */
-    v->create_on_init = false;
-    v->switch_pending = true;
-    if (t->in_quantum) {
-        vcpu_request_stop(t->cpu);
-    } else if (t->st != VS_RUNNABLE || !t->run_ev) {
-        t->st = VS_RUNNABLE;
-        schedule_run(t, sys_now(t));
-    }
 }
 
 static const struct vcpu_cb model_cb = {
@@ -629,8 +545,43 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->apic_id[i] = sys->apic_ids[i];
 }
 
-static int create_parts(struct system *sys, const struct snpref_options *opt, char *err,
-                        size_t errlen)
+/* An ELF guest with the SDK's boot environment, or a Linux bzImage (`--kernel`)
+ * by the x86 boot protocol. */
+static int load_image(struct system *sys, const struct guest_image *img, int *status, char *err,
+                      size_t errlen)
+{
+    *status = SNPREF_ST_DATAERR;
+    if (!img->kernel) {
+        uint64_t image_end;
+        if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0)
+            return -1;
+        fill_bootinfo(sys, image_end);
+        unsigned cbit = strcmp(sys->cfg.mode, "plain") ? 51 : 0;
+        loader_build(&sys->mem, &sys->layout, &sys->bootinfo, cbit);
+        return 0;
+    }
+    *status = SNPREF_ST_USAGE;
+    if (strcmp(sys->cfg.mode, "plain")) {
+        snprintf(err, errlen, "--kernel: the Linux boot protocol runs in mode plain, not \"%s\"",
+                 sys->cfg.mode);
+        return -1;
+    }
+    if (sys->mem.size > LINUX_MAX_RAM) {
+        snprintf(err, errlen, "ram_mb %" PRIu64 ": a Linux guest has at most %llu MiB (RAM ends "
+                 "below the 32-bit MMIO hole)", sys->cfg.ram_mb, LINUX_MAX_RAM >> 20);
+        return -1;
+    }
+    *status = SNPREF_ST_DATAERR;
+    struct linux_placement pl;
+    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &pl, err, errlen) < 0)
+        return -1;
+    sys->kernel_boot = true;
+    sys->entry = sys->entry0.rip;
+    return 0;
+}
+
+static int create_parts(struct system *sys, const struct snpref_options *opt, int *status,
+                        char *err, size_t errlen)
 {
     sys->tk = tm_create(err, errlen);
     if (!sys->tk)
@@ -641,8 +592,10 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, ch
                                sys->cfg.quantum, cfgjson};
         sys->trace = trc_open(opt->trace_path, &h, err, errlen);
         free(cfgjson);
-        if (!sys->trace)
+        if (!sys->trace) {
+            *status = SNPREF_ST_NOINPUT; /* the trace's directory is missing or unwritable */
             return -1;
+        }
         if (opt->sink)
             trc_set_sink(sys->trace, opt->sink, opt->sink_ctx);
     }
@@ -652,6 +605,12 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, ch
     wire_fab_params(&sys->cfg, sys->apic_ids, &sys->mem, &fp);
     sys->fab = fabric_find(sys->cfg.apic)->create(&fp, &sys->host, err, errlen);
     if (!sys->fab)
+        return -1;
+    const struct dev_host dh = {sys, dev_now, dev_exit, dev_post_code};
+    const struct dev_params dp = {sys->n, sys->mem.size, sys->cfg.core_hz, sys->cfg.rtc_epoch,
+                                  opt && opt->console_input ? 0 : -1};
+    if (devices_init(&sys->dev, &dp, opt ? opt->console : NULL, sys->trace, sys->fab, &dh, err,
+                     errlen) < 0)
         return -1;
     if (strcmp(sys->cfg.mode, "plain") && sev_setup(sys, err, errlen) < 0)
         return -1;
@@ -685,25 +644,30 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     SNP_ASSERT(sys);
     *out = NULL;
     sys->cfg = *cfg;
-    /* Secure AVIC is a VM feature in every VMSA (fact sheet 1, 7). */
+    sys->dev.cause = -1;
+    sys->run_quantum = run_quantum;
+    /* Secure AVIC is a VM feature in every VMSA (docs/sev-snp-facts.md 1, 7). */
     if (!strcmp(cfg->apic, "savic"))
         sys->cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
     sys->n = cfg->vcpus;
-    sys->console = opt ? opt->console : NULL;
     sys->res.vcpu = -1;
+    if (opt) {
+        sys->interrupt = opt->interrupt;
+        sys->progress = opt->progress;
+        sys->progress_ctx = opt->progress_ctx;
+    }
+    /* A conflict between config values is malformed input, like a bad value. */
     if (config_validate(cfg, err, errlen) < 0) {
-        *status = SNPREF_ST_USAGE;
+        *status = SNPREF_ST_DATAERR;
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
     if (mem_init(&sys->mem, cfg->ram_mb << 20, err, errlen) < 0)
         CREATE_FAIL(SNPREF_ST_USAGE, "%s", "cannot allocate guest RAM");
     loader_layout(sys->mem.size, sys->n, &sys->layout);
-    if (sys->layout.free_end < (2u << 20) || sys->layout.free_end > sys->mem.size)
-        CREATE_FAIL(SNPREF_ST_USAGE, "ram_mb %" PRIu64 " is too small for %u vCPUs", cfg->ram_mb,
-                    sys->n);
-    uint64_t image_end;
-    if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0) {
+    if (sys->layout.free_end < (2u << 20) || sys->layout.free_end > sys->mem.size) {
+        config_fail(cfg, "ram_mb", err, errlen, "%" PRIu64 " is too small for %u vCPUs",
+                    cfg->ram_mb, sys->n);
         *status = SNPREF_ST_DATAERR;
         snpref_destroy((struct snpref_system *)sys);
         return -1;
@@ -714,14 +678,16 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     SNP_ASSERT(sys->slots && sys->apic_ids && sys->sums);
     for (unsigned i = 0; i < sys->n; i++)
         sys->apic_ids[i] = i;
-    fill_bootinfo(sys, image_end);
-    loader_build(&sys->mem, &sys->layout, &sys->bootinfo, strcmp(cfg->mode, "plain") ? 51 : 0);
+    if (load_image(sys, img, status, err, errlen) < 0) {
+        snpref_destroy((struct snpref_system *)sys);
+        return -1;
+    }
     sys->img_data = malloc(img->len ? img->len : 1);
     SNP_ASSERT(sys->img_data);
     memcpy(sys->img_data, img->data, img->len);
-    sys->img = (struct guest_image){sys->img_data, img->len, img->name};
-    if (create_parts(sys, opt, err, errlen) < 0) {
-        *status = SNPREF_ST_INTERNAL;
+    sys->img = (struct guest_image){sys->img_data, img->len, img->name, NULL};
+    *status = SNPREF_ST_INTERNAL;
+    if (create_parts(sys, opt, status, err, errlen) < 0) {
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
@@ -737,7 +703,7 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
-    schedule_run(&sys->slots[0], 0);
+    sys_schedule(&sys->slots[0], 0);
     *out = (struct snpref_system *)sys;
     return 0;
 }
@@ -749,7 +715,7 @@ int snpref_run(struct snpref_system *handle, struct snpref_result *r, char *err,
     if (!sys->done && st == TM_IDLE)
         sys_finish(sys, SNPREF_HUNG, -1, 0,
                    "every vCPU is halted or waiting for SIPI and no event is pending");
-    dev_flush_console(sys);
+    dev_flush_console(&sys->dev);
     uint64_t end = tm_now(sys->tk);
     for (unsigned i = 0; i < sys->n; i++) {
         struct slot *s = &sys->slots[i];
@@ -773,6 +739,7 @@ int snpref_run(struct snpref_system *handle, struct snpref_result *r, char *err,
         rc = trc_close(sys->trace, true, err, errlen);
         sys->trace = NULL;
         sys->host.trace = NULL;
+        devices_set_trace(&sys->dev, NULL);
     }
     return rc;
 }
@@ -792,6 +759,7 @@ void snpref_destroy(struct snpref_system *handle)
     if (sys->fab)
         sys->fab->ops->destroy(sys->fab);
     sev_teardown(sys);
+    devices_destroy(&sys->dev);
     free(sys->img_data);
     tm_destroy(sys->tk);
     while (sys->inflight) {
@@ -825,6 +793,8 @@ int snpref_exit_status(const struct snpref_result *r, int qemu_style, char *warn
         return SNPREF_ST_SHUTDOWN;
     case SNPREF_LIMIT:
         return SNPREF_ST_LIMIT;
+    case SNPREF_INTERRUPTED:
+        return SNPREF_ST_SIGNAL + r->signal;
     }
     return SNPREF_ST_INTERNAL;
 }

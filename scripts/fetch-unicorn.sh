@@ -3,7 +3,7 @@
 # Provisions Unicorn 2.1.4 into DIR from its official PyPI wheel, which carries
 # unicorn/lib/libunicorn.so.2, libunicorn.a and the C headers. Used only when
 # pkg-config finds no Unicorn >= 2.1 (Debian 12 ships 2.0.1, whose stores all take
-# the slow softmmu path: see ../shared/notes/unicorn.md).
+# the slow softmmu path: see docs/unicorn.md).
 # The wheel's sha256 is pinned so that a changed artefact fails loudly.
 set -euo pipefail
 dir=${1:?usage: fetch-unicorn.sh DIR}

@@ -64,9 +64,9 @@ static uint64_t elf_symbol(const struct guest_image *img, const char *name)
 
 static int load_built_guest(const char *name, struct guest_image *img, uint8_t **owned)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s.elf", SNPREF_GUEST_DIR, name);
-    return read_image(path, img, owned);
+    char path[4608];
+    int rc = guest_path(name, path, sizeof(path));
+    return rc ? rc : read_image(path, img, owned);
 }
 
 static int run_model(const struct snp_config *cfg, const struct guest_image *img,
@@ -75,7 +75,7 @@ static int run_model(const struct snp_config *cfg, const struct guest_image *img
     char err[512];
     int status;
     struct snpref_system *sys;
-    struct snpref_options opt = {NULL, NULL, NULL, NULL};
+    struct snpref_options opt = {0};
     if (snpref_create(&sys, cfg, img, &opt, &status, err, sizeof(err)) < 0) {
         fprintf(stderr, "snpref bench: %s\n", err);
         return status;
@@ -236,11 +236,20 @@ static int bench_replay(void)
     return rc;
 }
 
+static const char usage_bench[] =
+    "usage: snpref bench\n"
+    "Prints the model's speed as ratios (docs/cost-model.md): guest instructions\n"
+    "per host second against Unicorn alone, IPIs per host second, and the replay's\n"
+    "events per host second and peak memory for synthetic traces.\n";
+
 int cmd_bench(int argc, char **argv)
 {
-    (void)argv;
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(usage_bench, stdout);
+        return 0;
+    }
     if (argc > 1)
-        return usage_error("bench takes no arguments");
+        return usage_error("bench: unexpected argument '%s'", argv[1]);
     int rc = bench_compute();
     if (!rc)
         rc = bench_ipi();

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "eventinj.h"
+#include "cpu.h"
 #include "loader.h"
 #include "snpref.h"
 #include "snpref/base.h"
@@ -234,8 +234,9 @@ static int run_column(const struct column *col, const struct attack *a, struct r
         snprintf(err, errlen, "cannot capture the probe's console");
         return SNPREF_ST_INTERNAL;
     }
-    struct guest_image img = {snpref_attack_probe_elf, snpref_attack_probe_elf_len, "attack probe"};
-    struct snpref_options opt = {NULL, console, sink, run};
+    struct guest_image img = {snpref_attack_probe_elf, snpref_attack_probe_elf_len, "attack probe",
+                             NULL};
+    struct snpref_options opt = {.console = console, .sink = sink, .sink_ctx = run};
     struct snpref_system *sys;
     int status = 0;
     struct snpref_result res;

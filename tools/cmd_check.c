@@ -27,7 +27,7 @@ static const char usage_check[] =
     "                    (default exact)\n"
     "  --events LIST     compare only these events (comma-separated)\n"
     "  --ignore LIST     do not compare these events or EVENT.FIELD fields\n"
-    "  --all             compare tsc and limit too (not compared by default)\n"
+    "  --all             compare tsc, limit and interrupted too (not compared by default)\n"
     "  --json            print one JSON object instead of the report\n"
     "  --junit FILE      also write a JUnit XML file (a testcase per vCPU, one for timing)\n"
     "Exit status: 0 agreement, 1 divergence, 64 bad command line, 65 malformed trace,\n"
@@ -379,7 +379,7 @@ static int write_junit(const struct check_cli *c, const struct trc_cmp_result *r
     snprintf(tmp, sizeof(tmp), "%s.tmp", c->junit);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        fprintf(stderr, "snpref: %s: cannot write: %s\n", c->junit, strerror(errno));
+        error_line("%s: cannot write: %s", c->junit, strerror(errno));
         return 66;
     }
     unsigned failures = r->timing.kind != TRC_DIV_NONE;
@@ -400,7 +400,7 @@ static int write_junit(const struct check_cli *c, const struct trc_cmp_result *r
     junit_case(f, c, "timing", &r->timing);
     fputs("</testsuite>\n", f);
     if (fclose(f) != 0 || rename(tmp, c->junit) != 0) {
-        fprintf(stderr, "snpref: %s: cannot write: %s\n", c->junit, strerror(errno));
+        error_line("%s: cannot write: %s", c->junit, strerror(errno));
         remove(tmp);
         return 66;
     }
@@ -419,7 +419,7 @@ int cmd_check(int argc, char **argv)
     char err[512];
     int status = 0;
     if (trc_cmp_files(c.paths[0], c.paths[1], &c.o, r, &status, err, sizeof(err)) < 0) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         free(r);
         return status;
     }

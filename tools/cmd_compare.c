@@ -207,7 +207,7 @@ static int run_one(const struct cmp_opts *o, const struct guest_image *img, stru
     char err[512];
     int status = 0;
     if (o->config && config_load(&cfg, o->config, &status, err, sizeof(err)) < 0) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         return status;
     }
     uint64_t n;
@@ -220,10 +220,10 @@ static int run_one(const struct cmp_opts *o, const struct guest_image *img, stru
     L->n = cfg.vcpus;
     L->v = calloc(L->n, sizeof(*L->v));
     SNP_ASSERT(L->v);
-    struct snpref_options opt = {NULL, NULL, sink, L};
+    struct snpref_options opt = {.sink = sink, .sink_ctx = L};
     struct snpref_system *sys;
     if (snpref_create(&sys, &cfg, img, &opt, &status, err, sizeof(err)) < 0) {
-        fprintf(stderr, "snpref: compare (%s): %s\n", L->fabric, err);
+        error_line("compare (%s): %s", L->fabric, err);
         return status;
     }
     struct snpref_result res;
@@ -232,7 +232,7 @@ static int run_one(const struct cmp_opts *o, const struct guest_image *img, stru
     L->status = snpref_exit_status(&res, 0, warn, sizeof(warn));
     snpref_destroy(sys);
     if (rc < 0) {
-        fprintf(stderr, "snpref: compare (%s): %s\n", L->fabric, err);
+        error_line("compare (%s): %s", L->fabric, err);
         return SNPREF_ST_INTERNAL;
     }
     return 0;
@@ -439,7 +439,8 @@ static int parse(int argc, char **argv, struct cmp_opts *o)
     o->fabrics[1] = comma + 1;
     for (int i = 0; i < 2; i++)
         if (!fabric_find(o->fabrics[i]))
-            return usage_error("--fabrics: no interrupt fabric named '%s'", o->fabrics[i]);
+            return usage_error("--fabrics: no interrupt fabric named '%s'; snpref fabrics lists them",
+                               o->fabrics[i]);
     if (o->mode && strcmp(o->mode, "plain") && strcmp(o->mode, "sev-es") && strcmp(o->mode, "snp"))
         return usage_error("--mode: '%s' is not plain, sev-es or snp", o->mode);
     return 0;

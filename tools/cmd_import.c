@@ -95,9 +95,10 @@ static void print_lines(const char *what, const struct ftr_lines *l)
 
 static void summary(const struct import_cli *c, const struct ftr_stats *st)
 {
+    char log[512];
     fprintf(stderr, "snpref import: %s: %" PRIu64 " lines, %" PRIu64 " tracepoints mapped, %" PRIu64
                     " events written\n",
-            c->log, st->lines, st->mapped, st->events);
+            esc_text(c->log, log, sizeof(log)), st->lines, st->mapped, st->events);
     if (st->comments)
         fprintf(stderr, "  %-44s %8" PRIu64 "\n", "comments and trace-cmd banners", st->comments);
     for (unsigned i = 0; i < st->nunknown; i++) {
@@ -131,7 +132,7 @@ int cmd_import(int argc, char **argv)
     char err[512];
     int status;
     if (c.config && config_load(&c.cfg, c.config, &status, err, sizeof(err)) < 0) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         return status;
     }
     uint64_t hz = c.cfg.core_hz;
@@ -143,7 +144,7 @@ int cmd_import(int argc, char **argv)
     rc = ftr_import(c.log, &o, header, &c, c.out, stdout, &st, &status, err, sizeof(err));
     free(c.cfg_json);
     if (rc < 0) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         return status;
     }
     summary(&c, &st);

@@ -2,9 +2,9 @@
 /*
  * `snpref replay TRACE.jsonl [--config FILE] [--out OUT.jsonl] [--tolerance T]
  * [--partial | --strict] [--quiet]` (docs/cli.md, docs/conformance.md): the
- * command line of model/replay.c. Exit 0 when the replay reproduces every
+ * command line of model/replay/replay.c. Exit 0 when the replay reproduces every
  * recorded outcome, 1 at the first disagreement (reported on stderr), and the
- * design.md section 3 statuses for bad input.
+ * docs/design.md section 3 statuses for bad input.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -82,14 +82,15 @@ int cmd_replay(int argc, char **argv)
     char err[512];
     rc = replay_run(&c.o, &st, err, sizeof(err));
     if (rc > 1) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         return rc;
     }
+    char path[512];
     if (!c.quiet)
         fprintf(stderr,
                 "snpref replay: %s: %s, %" PRIu64 " events: %" PRIu64 " stimuli, %" PRIu64
                 " outcomes reproduced, %" PRIu64 " not recorded, %" PRIu64 " passed through (%s)\n",
-                c.o.trace_path, rc ? "DIVERGES" : "agrees", st.events, st.stimuli, st.outcomes,
+                esc_text(c.o.trace_path, path, sizeof(path)), rc ? "DIVERGES" : "agrees", st.events, st.stimuli, st.outcomes,
                 st.unrecorded, st.passthrough, st.partial ? "partial" : "strict");
     return rc;
 }

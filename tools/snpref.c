@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The snpref command line (design.md section 3; docs/cli.md). The only main()
+ * The snpref command line (docs/design.md section 3; docs/cli.md). The only main()
  * in the tree. User mistakes get one line naming the file, line or flag and a
  * sysexits status; nothing is half-written (traces are renamed into place only
  * when complete).
@@ -12,33 +12,61 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fabric.h"
+#include "linux.h"
 #include "loader.h"
 #include "silicon.h"
 #include "snpref.h"
+#include "snpref/text.h"
 #include "tools.h"
 #include "trace.h"
 
+/* `run`'s options and the exit statuses, shared by `snpref --help` (which
+ * help2man turns into the man page, cmake/Install.cmake) and `snpref run --help`. */
+#define RUN_OPTIONS                                                                     \
+    "  --kernel BZIMAGE     boot this Linux kernel (docs/guest-abi.md \"Linux boot\")\n"     \
+    "  --initrd FILE        its initial ramdisk\n"                                       \
+    "  --append CMDLINE     its command line\n"                                          \
+    "  --ram-mb N           guest RAM in MiB, even, 2-1048576 (config ram_mb)\n"        \
+    "  --vcpus N            number of vCPUs, 1-256 (default 4)\n"                       \
+    "  --mode M             plain, sev-es or snp (default plain)\n"                     \
+    "  --apic NAME          interrupt fabric (default emulated; see `snpref fabrics`)\n" \
+    "  --config FILE.json   configuration (docs/config.md); flags override it\n"        \
+    "  --trace FILE.jsonl   write a JSON Lines trace (docs/trace-format.md)\n"          \
+    "  --max-insns N        stop after N instructions in all (exit 81)\n"               \
+    "  --quantum N          instructions per scheduling quantum\n"                      \
+    "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"        \
+    "  --quiet              no summary on stderr\n"                                    \
+    "  --progress           progress on stderr: instructions, simulated time, host rate\n" \
+    "                       (the default on a terminal unless --quiet)\n"              \
+    "  --no-progress        no progress, even on a terminal\n"
+#define EXIT_STATUS                                                                       \
+    "SIGINT or SIGTERM ends the run at the next quantum boundary: the trace is\n"       \
+    "completed with an `interrupted` event, the summary printed, exit 130 or 143.\n"    \
+    "Exit status: the guest's value 0-63; 64 bad command line, 65 malformed input,\n"     \
+    "66 missing input, 70 internal error, 80 guest shutdown, 81 instruction limit,\n"   \
+    "128 + N ended by signal N.\n"
+
 static const char usage_run[] =
     "usage: snpref run [GUEST.elf] [options]\n"
-    "Runs GUEST.elf (or the built-in demo guest) on the model.\n"
-    "  --vcpus N            number of vCPUs, 1-256 (default 4)\n"
-    "  --mode M             plain, sev-es or snp (default plain)\n"
-    "  --apic NAME          interrupt fabric (default emulated; see `snpref fabrics`)\n"
-    "  --config FILE.json   configuration (docs/config.md); flags override it\n"
-    "  --trace FILE.jsonl   write a JSON Lines trace (docs/trace-format.md)\n"
-    "  --max-insns N        stop after N instructions in all (exit 81)\n"
-    "  --quantum N          instructions per scheduling quantum\n"
-    "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"
-    "  --quiet              no summary on stderr\n"
-    "Exit status: the guest's value 0-63; 64 bad command line, 65 malformed input,\n"
-    "66 missing input, 70 internal error, 80 guest shutdown, 81 instruction limit.\n";
+    "       snpref run --kernel BZIMAGE [--initrd FILE] [--append CMDLINE] [options]\n"
+    "Runs GUEST.elf (or the built-in demo guest) on the model, or boots a Linux\n"
+    "bzImage by the x86 boot protocol (mode plain; default 256 MiB of RAM).\n" RUN_OPTIONS EXIT_STATUS;
 
 static const char usage_main[] =
-    "usage: snpref COMMAND [ARGS]\n"
+    "Usage: snpref COMMAND [ARGS]\n"
+    "  or:  snpref --help | --version\n"
+    "A functional, cycle-approximate reference model of AMD SEV-SNP confidential-VM\n"
+    "hardware: x86-64 guests (built with the guest SDK) on a golden x2APIC fabric,\n"
+    "SEV-ES and SNP (#VC, GHCB, RMP checks, PSP launch), Secure AVIC, and trace\n"
+    "replay and checking. `snpref run` with no guest runs the built-in demo.\n"
+    "\n"
+    "Commands:\n"
     "  run [GUEST.elf] [options]   run a guest (snpref run --help)\n"
+    "  run --kernel BZIMAGE ...    boot a Linux kernel\n"
     "  bench                       performance ratios (docs/cost-model.md)\n"
     "  compare [GUEST.elf]         one guest under two fabrics (snpref compare --help)\n"
     "  attacks [--json]            hostile-hypervisor injections vs SNP (docs/attacks.md)\n"
@@ -47,16 +75,54 @@ static const char usage_main[] =
     "  import ftrace LOG           a Linux KVM tracepoint log as a trace\n"
     "  events [--markdown]         the trace event catalogue\n"
     "  fabrics                     the registered interrupt fabrics\n"
-    "  --version                   print the version\n";
+    "\n"
+    "Options:\n"
+    "  -h, --help                  print this help and exit\n"
+    "  --version                   print the version and exit\n"
+    "\n"
+    "Run options:\n" RUN_OPTIONS
+    "\n"
+    "Exit status:\n"
+    "  0-63                        the value the guest wrote to port 0xF4\n"
+    "  64                          bad command line\n"
+    "  65                          malformed input: ELF, config, trace, KVM log\n"
+    "  66                          input missing or unreadable\n"
+    "  70                          internal model error\n"
+    "  80                          guest shutdown (triple fault, termination, hang)\n"
+    "  81                          instruction limit reached\n"
+    "\n"
+    "The docs/ named here are in the source tree and, installed, in share/doc/snpref\n"
+    "under the install prefix.\n";
+
+/* Every error line of the tools goes out here, escaped: one line, whatever
+ * bytes the user's names and values held (snpref/text.h). */
+static void verror_line(const char *tail, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fprintf(stderr, "snpref: %s%s\n", snp_esc_inplace(msg, sizeof(msg)), tail);
+}
+
+const char *esc_text(const char *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", s);
+    return snp_esc_inplace(buf, len);
+}
+
+void error_line(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror_line("", fmt, ap);
+    va_end(ap);
+}
 
 int usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("snpref: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    verror_line(" (see snpref --help)", fmt, ap);
     va_end(ap);
-    fputs(" (see snpref --help)\n", stderr);
     return SNPREF_ST_USAGE;
 }
 
@@ -81,19 +147,15 @@ int load_guest(const char *path, struct guest_image *img, uint8_t **owned)
     *owned = NULL;
     if (path)
         return read_image(path, img, owned);
-    *img = (struct guest_image){snpref_demo_elf, snpref_demo_elf_len, "built-in demo"};
+    *img = (struct guest_image){snpref_demo_elf, snpref_demo_elf_len, "built-in demo", NULL};
     return 0;
 }
 
-/* Strict unsigned parse: decimal or 0x hex, no trailing junk. */
+/* Strict unsigned parse: decimal or 0x hex, nothing else (snp_parse_u64). */
 bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    if (!s || !*s || *s == '-')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (*end || errno || v < lo || v > hi)
+    uint64_t v;
+    if (!snp_parse_u64(s, &v) || v < lo || v > hi)
         return false;
     *out = v;
     return true;
@@ -101,9 +163,9 @@ bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 
 int read_image(const char *path, struct guest_image *img, uint8_t **owned)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = snp_fopen_input(path, "rb");
     if (!f) {
-        fprintf(stderr, "snpref: %s: cannot open guest: %s\n", path, strerror(errno));
+        error_line("%s: cannot open: %s", path, strerror(errno));
         return SNPREF_ST_NOINPUT;
     }
     size_t cap = 1 << 16, n = 0;
@@ -120,11 +182,11 @@ int read_image(const char *path, struct guest_image *img, uint8_t **owned)
     fclose(f);
     if (bad) {
         free(buf);
-        fprintf(stderr, "snpref: %s: read error\n", path);
+        error_line("%s: read error", path);
         return SNPREF_ST_NOINPUT;
     }
     *owned = buf;
-    *img = (struct guest_image){buf, n, path};
+    *img = (struct guest_image){buf, n, path, NULL};
     return 0;
 }
 
@@ -145,8 +207,10 @@ static void print_summary(const struct snp_config *c, const struct snpref_result
 
 struct run_opts {
     const char *guest, *config, *trace;
-    const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style;
+    const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style, *ram_mb;
+    const char *kernel, *initrd, *append;
     bool quiet;
+    int progress; /* 1 --progress, 0 --no-progress, -1 neither */
 };
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
@@ -157,9 +221,13 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         {"trace", required_argument, 0, 't'},     {"max-insns", required_argument, 0, 'x'},
         {"quantum", required_argument, 0, 'q'},   {"exit-style", required_argument, 0, 'e'},
         {"quiet", no_argument, 0, 'Q'},           {"help", no_argument, 0, 'h'},
+        {"progress", no_argument, 0, 'P'},        {"no-progress", no_argument, 0, 'N'},
+        {"kernel", required_argument, 0, 'K'},    {"initrd", required_argument, 0, 'I'},
+        {"append", required_argument, 0, 'A'},    {"ram-mb", required_argument, 0, 'R'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof(*o));
+    o->progress = -1;
     opterr = 0;
     optind = 1;
     int ch;
@@ -174,11 +242,25 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'q': o->quantum = optarg; break;
         case 'e': o->exit_style = optarg; break;
         case 'Q': o->quiet = true; break;
+        case 'P': o->progress = 1; break;
+        case 'N': o->progress = 0; break;
+        case 'K': o->kernel = optarg; break;
+        case 'I': o->initrd = optarg; break;
+        case 'A': o->append = optarg; break;
+        case 'R': o->ram_mb = optarg; break;
         case 'h': fputs(usage_run, stdout); return -1;
         default: return bad_option(ch, argv);
         }
     }
-    return guest_arg(argc, argv, &o->guest);
+    int rc = guest_arg(argc, argv, &o->guest);
+    if (rc)
+        return rc;
+    if (o->kernel && o->guest)
+        return usage_error("--kernel %s and the guest '%s' exclude each other", o->kernel,
+                           o->guest);
+    if (!o->kernel && (o->initrd || o->append))
+        return usage_error("%s needs --kernel", o->initrd ? "--initrd" : "--append");
+    return 0;
 }
 
 /* Command-line values over the config file's. */
@@ -197,8 +279,14 @@ static int apply_flags(const struct run_opts *o, struct snp_config *c)
     }
     if (o->apic) {
         if (!fabric_find(o->apic))
-            return usage_error("--apic: no interrupt fabric named '%s'", o->apic);
+            return usage_error("--apic: no interrupt fabric named '%s'; snpref fabrics lists them",
+                               o->apic);
         snprintf(c->apic, sizeof(c->apic), "%s", o->apic);
+    }
+    if (o->ram_mb) {
+        if (!parse_u64(o->ram_mb, 2, 1u << 20, &v) || v % 2)
+            return usage_error("--ram-mb: '%s' is not an even number in 2..1048576", o->ram_mb);
+        c->ram_mb = v;
     }
     if (o->max_insns) {
         if (!parse_u64(o->max_insns, 1, UINT64_MAX, &v))
@@ -218,6 +306,27 @@ static int apply_flags(const struct run_opts *o, struct snp_config *c)
     return 0;
 }
 
+/* --kernel BZIMAGE with its --initrd and --append (the checks are the loader's). */
+static int load_kernel(const struct run_opts *o, struct guest_image *img, struct kernel_args *ka,
+                       uint8_t **owned, uint8_t **initrd)
+{
+    int rc = read_image(o->kernel, img, owned);
+    if (rc)
+        return rc;
+    *ka = (struct kernel_args){NULL, 0, o->initrd, o->append};
+    if (o->initrd) {
+        struct guest_image rd;
+        if ((rc = read_image(o->initrd, &rd, initrd))) {
+            free(*owned);
+            return rc;
+        }
+        ka->initrd = rd.data;
+        ka->initrd_len = rd.len;
+    }
+    img->kernel = ka;
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
@@ -226,36 +335,49 @@ static int cmd_run(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     struct snp_config cfg;
     config_defaults(&cfg);
+    if (o.kernel)
+        cfg.ram_mb = LINUX_DEFAULT_RAM_MB; /* a config file or --ram-mb overrides it */
     char err[512];
     if (o.config) {
         int status;
         if (config_load(&cfg, o.config, &status, err, sizeof(err)) < 0) {
-            fprintf(stderr, "snpref: %s\n", err);
+            error_line("%s", err);
             return status;
         }
     }
     if ((rc = apply_flags(&o, &cfg)))
         return rc;
     struct guest_image img;
-    uint8_t *owned;
-    if ((rc = load_guest(o.guest, &img, &owned)))
+    struct kernel_args ka;
+    uint8_t *owned, *initrd = NULL;
+    rc = o.kernel ? load_kernel(&o, &img, &ka, &owned, &initrd) : load_guest(o.guest, &img, &owned);
+    if (rc)
         return rc;
     int status = 0;
     struct snpref_system *sys;
-    struct snpref_options opt = {o.trace, stdout, NULL, NULL};
+    struct progress prog;
+    progress_init(&prog, o.progress == 1 || (o.progress < 0 && !o.quiet && isatty(STDERR_FILENO)),
+                  cfg.core_hz);
+    /* Before the trace is opened: a signal from then on ends the run cleanly. */
+    struct snpref_options opt = {.trace_path = o.trace, .console = stdout, .console_input = true,
+                                 .interrupt = runctl_signals(),
+                                 .progress = prog.on ? progress_tick : NULL, .progress_ctx = &prog};
     if (snpref_create(&sys, &cfg, &img, &opt, &status, err, sizeof(err)) < 0) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         free(owned);
+        free(initrd);
         return status;
     }
     struct snpref_result res;
     if (snpref_run(sys, &res, err, sizeof(err)) < 0) {
-        fprintf(stderr, "snpref: %s\n", err);
+        error_line("%s", err);
         snpref_destroy(sys);
         free(owned);
+        free(initrd);
         return SNPREF_ST_NOINPUT;
     }
     fflush(stdout);
+    progress_end(&prog, res.insns, res.cycles);
     if (!o.quiet)
         print_summary(&cfg, &res);
     if (res.launch_digest[0] && !o.quiet)
@@ -265,15 +387,26 @@ static int cmd_run(int argc, char **argv)
     if (warn[0])
         fprintf(stderr, "snpref: warning: %s\n", warn);
     switch (res.outcome) {
-    case SNPREF_SHUTDOWN: fprintf(stderr, "snpref: guest shutdown: %s\n", res.reason); break;
-    case SNPREF_HUNG: fprintf(stderr, "snpref: guest hung: %s\n", res.reason); break;
-    case SNPREF_LIMIT: fprintf(stderr, "snpref: %s\n", res.reason); break;
+    case SNPREF_SHUTDOWN: error_line("guest shutdown: %s", res.reason); break;
+    case SNPREF_HUNG: error_line("guest hung: %s", res.reason); break;
+    case SNPREF_LIMIT:
+    case SNPREF_INTERRUPTED: error_line("%s", res.reason); break;
     case SNPREF_EXITED: break;
     }
     snpref_destroy(sys);
     free(owned);
+    free(initrd);
     return code;
 }
+
+static const char usage_events[] =
+    "usage: snpref events [--markdown]\n"
+    "Prints the trace event catalogue (traces/events.def): every event, its fields,\n"
+    "their types and meaning; --markdown as the table in docs/trace-format.md.\n";
+
+static const char usage_fabrics[] =
+    "usage: snpref fabrics\n"
+    "Lists the registered interrupt fabrics, the names --apic takes.\n";
 
 static const char *type_name(enum trc_type t)
 {
@@ -281,11 +414,44 @@ static const char *type_name(enum trc_type t)
     return n[t];
 }
 
+/* An ENUM field's values: "one of `a`, `b`" (md) or " [a, b]"; "" for other fields. */
+static const char *enum_values(const struct trc_field_desc *fd, bool md, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (const char *const *v = fd->values; v && *v; v++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s%s%s",
+                 v == fd->values ? (md ? "one of " : " [") : ", ", md ? "`" : "", *v,
+                 md ? "`" : "");
+    if (fd->values && !md)
+        snprintf(buf + strlen(buf), len - strlen(buf), "]");
+    return buf;
+}
+
+/* The verbs without operands: --help, or the one flag they take (opt may be NULL). */
+static int simple_args(int argc, char **argv, const char *usage, const char *opt, bool *set)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (opt && !strcmp(argv[i], opt) && !*set)
+            *set = true;
+        else if (argv[i][0] == '-')
+            return usage_error("%s: unknown option '%s'", argv[0], argv[i]);
+        else
+            return usage_error("%s: unexpected argument '%s'", argv[0], argv[i]);
+    }
+    return 0;
+}
+
 static int cmd_events(int argc, char **argv)
 {
-    bool md = argc > 1 && !strcmp(argv[1], "--markdown");
-    if (argc > 1 && !md)
-        return usage_error("events: unknown option '%s'", argv[1]);
+    bool md = false;
+    int rc = simple_args(argc, argv, usage_events, "--markdown", &md);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    char tb[256];
     for (int i = 0; i < TRC_EV_COUNT; i++) {
         const struct trc_event_desc *d = &trc_catalogue[i];
         if (md)
@@ -293,12 +459,14 @@ static int cmd_events(int argc, char **argv)
         else
             printf("%s: %s\n", d->name, d->doc);
         for (unsigned f = 0; f < d->nfields; f++) {
+            const struct trc_field_desc *fd = &d->fields[f];
             if (md)
-                printf("| `%s` | %s | %s |\n", d->fields[f].name, type_name(d->fields[f].type),
-                       d->fields[f].doc);
+                printf("| `%s` | %s | %s |\n", fd->name,
+                       fd->values ? enum_values(fd, true, tb, sizeof(tb)) : type_name(fd->type),
+                       fd->doc);
             else
-                printf("    %-10s %-13s %s\n", d->fields[f].name, type_name(d->fields[f].type),
-                       d->fields[f].doc);
+                printf("    %-10s %-13s %s%s\n", fd->name, fd->values ? "enum" : type_name(fd->type),
+                       fd->doc, enum_values(fd, false, tb, sizeof(tb)));
         }
         if (md)
             printf("\n");
@@ -306,8 +474,11 @@ static int cmd_events(int argc, char **argv)
     return 0;
 }
 
-static int cmd_fabrics(void)
+static int cmd_fabrics(int argc, char **argv)
 {
+    int rc = simple_args(argc, argv, usage_fabrics, NULL, NULL);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     for (const struct fabric_ops *const *f = fabric_list; *f; f++)
         printf("%-10s %s\n", (*f)->name, (*f)->doc);
     return 0;
@@ -337,7 +508,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "events"))
         return cmd_events(argc - 1, argv + 1);
     if (!strcmp(cmd, "fabrics"))
-        return cmd_fabrics();
+        return cmd_fabrics(argc - 1, argv + 1);
     if (!strcmp(cmd, "replay"))
         return cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))

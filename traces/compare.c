@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "snpref/base.h"
+#include "snpref/text.h"
 
 /* ---- Tolerances -------------------------------------------------------------- */
 
@@ -203,6 +204,7 @@ void trc_ignore_defaults(uint32_t *ignore)
     memset(ignore, 0, sizeof(trc_ignore_t));
     ignore[TRC_EV_tsc] = TRC_IGNORE_EVENT;
     ignore[TRC_EV_limit] = TRC_IGNORE_EVENT;
+    ignore[TRC_EV_interrupted] = TRC_IGNORE_EVENT;
 }
 
 const char *trc_div_name(enum trc_div_kind k)
@@ -522,7 +524,7 @@ static void keep_header(struct trc_header *dst, const struct trc_header *h)
 static int open_sides(struct cmp *c, const char *paths[2], int *status, char *err, size_t errlen)
 {
     for (int k = 0; k < 2; k++) {
-        FILE *f = fopen(paths[k], "r");
+        FILE *f = snp_fopen_input(paths[k], "r");
         if (!f) {
             *status = 66;
             snprintf(err, errlen, "%s: cannot open trace: %s", paths[k], strerror(errno));

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "snpref/base.h"
+#include "snpref/text.h"
 
 int ftr_bad(struct ftr_imp *im, const char *field, const char *fmt, ...)
 {
@@ -39,6 +40,7 @@ int ftr_bad(struct ftr_imp *im, const char *field, const char *fmt, ...)
     if (n > 0 && (size_t)n < im->errlen)
         vsnprintf(im->err + n, im->errlen - (size_t)n, fmt, ap);
     va_end(ap);
+    snp_esc_inplace(im->err, im->errlen); /* a log's bytes quoted in it: one line */
     return -1;
 }
 
@@ -468,7 +470,7 @@ int ftr_import(const char *log_path, const struct ftr_opts *o, ftr_header_fn hea
                size_t errlen)
 {
     memset(st, 0, sizeof(*st));
-    FILE *f = fopen(log_path, "r");
+    FILE *f = snp_fopen_input(log_path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open log: %s", log_path, strerror(errno));
         *status = 66;

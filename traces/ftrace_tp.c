@@ -17,6 +17,7 @@
 
 #include "ftrace_int.h"
 #include "snpref/base.h"
+#include "snpref/text.h"
 
 /* ---- Tables ----------------------------------------------------------------------- */
 
@@ -92,17 +93,6 @@ static bool lit(struct ftr_cur *c, const char *s)
     return true;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Hex with or without 0x, at most 16 digits. */
 static bool hexnum(struct ftr_cur *c, uint64_t *v)
 {
@@ -112,7 +102,7 @@ static bool hexnum(struct ftr_cur *c, uint64_t *v)
         p += 2;
     uint64_t x = 0;
     unsigned n = 0;
-    for (int d; (d = hexval(*p)) >= 0; p++, n++) {
+    for (int d; (d = snp_hex_digit(*p)) >= 0; p++, n++) {
         if (n == 16)
             return false;
         x = x << 4 | (uint64_t)d;

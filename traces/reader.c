@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "snpref/base.h"
+#include "snpref/text.h"
 
 #define MAX_EXACT 9007199254740991.0 /* 2^53 - 1: 2^53 + 1 would parse as 2^53 */
 #define SNP_MAX_VCPUS_TRC 256 /* SNP_MAX_VCPUS of the guest ABI */
@@ -32,11 +33,13 @@ struct trc_reader {
     uint64_t last_t;
 };
 
+/* User text in the message (the path, a key, a value) is escaped: one line. */
 #define FAIL(r, err, errlen, ...)                                                                  \
     do {                                                                                           \
         int n_ = snprintf(err, errlen, "%s:%lu: ", (r)->path, (r)->line);                          \
         if (n_ >= 0 && (size_t)n_ < (errlen))                                                      \
             snprintf((err) + n_, (errlen) - (size_t)n_, __VA_ARGS__);                              \
+        snp_esc_inplace(err, errlen);                                                              \
         return -1;                                                                                 \
     } while (0)
 
@@ -59,22 +62,9 @@ static int read_line(struct trc_reader *r, char *err, size_t errlen)
     return 1;
 }
 
-/* cJSON decodes \u0000 into a NUL that silently ends the C string. */
-static bool has_nul_escape(const char *s)
-{
-    for (; *s; s++)
-        if (*s == '\\') {
-            if (strncmp(s + 1, "u0000", 5) == 0)
-                return true;
-            if (s[1])
-                s++;
-        }
-    return false;
-}
-
 static int parse_object(struct trc_reader *r, char *err, size_t errlen)
 {
-    if (has_nul_escape(r->buf))
+    if (snp_json_has_nul_escape(r->buf))
         FAIL(r, err, errlen, "\\u0000 in a string: characters must be in U+0001..U+00FF");
     cJSON_Delete(r->cur);
     const char *end = NULL;
@@ -113,31 +103,6 @@ static int get_str(struct trc_reader *r, const char *key, const char **out, char
         FAIL(r, err, errlen, "field '%s': expected a string", key);
     *out = it->valuestring;
     return 0;
-}
-
-/* "0x" followed by 1-16 hex digits. */
-static bool parse_hex(const char *s, uint64_t *out)
-{
-    if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2])
-        return false;
-    uint64_t v = 0;
-    size_t n = 0;
-    for (const char *p = s + 2; *p; p++, n++) {
-        int d;
-        if (*p >= '0' && *p <= '9')
-            d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            d = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            d = *p - 'A' + 10;
-        else
-            return false;
-        if (n >= 16)
-            return false;
-        v = v << 4 | (uint64_t)d;
-    }
-    *out = v;
-    return true;
 }
 
 /* cJSON hands strings back as UTF-8; trace strings are bytes written as code
@@ -190,6 +155,18 @@ static int check_known_keys(struct trc_reader *r, const char *const *known, size
     return 0;
 }
 
+/* "field 'F': \"v\" is not one of: a, b, c" */
+static int bad_value(struct trc_reader *r, const char *field, const char *v,
+                     const char *const *values, char *err, size_t errlen)
+{
+    char all[256] = "";
+    for (const char *const *p = values; *p; p++)
+        snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", p == values ? "" : ", ", *p);
+    FAIL(r, err, errlen, "field '%s': \"%s\" is not one of: %s", field, v, all);
+}
+
+static const char *const trc_modes[] = {"plain", "sev-es", "snp", NULL};
+
 static int read_header(struct trc_reader *r, char *err, size_t errlen)
 {
     int rc = read_line(r, err, errlen);
@@ -229,6 +206,13 @@ static int read_header(struct trc_reader *r, char *err, size_t errlen)
         FAIL(r, err, errlen, "field 'model': characters must be in U+0001..U+00FF");
     if (!(r->hdr_mode = utf8_to_bytes(mode)))
         FAIL(r, err, errlen, "field 'mode': characters must be in U+0001..U+00FF");
+    const struct trc_field_desc mode_field = {"mode", TRC_TYPE_S, "", trc_modes};
+    if (!trc_value_allowed(&mode_field, r->hdr_mode))
+        return bad_value(r, "mode", r->hdr_mode, trc_modes, err, errlen);
+    cJSON *cmode = cJSON_GetObjectItemCaseSensitive(cfg, "mode");
+    if (cJSON_IsString(cmode) && strcmp(cmode->valuestring, r->hdr_mode) != 0)
+        FAIL(r, err, errlen, "field 'mode': \"%s\" differs from config.mode \"%s\"", r->hdr_mode,
+             cmode->valuestring);
     if (!(r->hdr_fabric = utf8_to_bytes(fabric)))
         FAIL(r, err, errlen, "field 'fabric': characters must be in U+0001..U+00FF");
     r->hdr_config = cJSON_PrintUnformatted(cfg);
@@ -244,7 +228,7 @@ struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen)
     SNP_ASSERT(r);
     r->path = strdup(path);
     SNP_ASSERT(r->path);
-    r->f = fopen(path, "r");
+    r->f = snp_fopen_input(path, "r");
     if (!r->f) {
         snprintf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
         trc_reader_close(r);
@@ -280,7 +264,7 @@ static int read_field(struct trc_reader *r, const struct trc_field_desc *fd, uns
     case TRC_TYPE_X:
         if (get_str(r, fd->name, &s, err, errlen) < 0)
             return -1;
-        if (!parse_hex(s, &rec->v[i].u))
+        if (!snp_parse_hex(s, &rec->v[i].u))
             FAIL(r, err, errlen, "field '%s': expected a \"0x...\" string of at most 16 hex digits",
                  fd->name);
         return 0;
@@ -290,6 +274,8 @@ static int read_field(struct trc_reader *r, const struct trc_field_desc *fd, uns
         r->strs[i] = utf8_to_bytes(s);
         if (!r->strs[i])
             FAIL(r, err, errlen, "field '%s': characters must be in U+0001..U+00FF", fd->name);
+        if (!trc_value_allowed(fd, r->strs[i]))
+            return bad_value(r, fd->name, r->strs[i], fd->values, err, errlen);
         rec->v[i].s = r->strs[i];
         return 0;
     case TRC_TYPE_B:

@@ -17,10 +17,11 @@
 #include <string.h>
 
 #include "snpref/base.h"
+#include "snpref/text.h"
 
 /* ---- Catalogue ------------------------------------------------------------ */
 
-#define TRC__FIELD(type, name, doc) {#name, TRC_TYPE_##type, doc},
+#define TRC__FIELD(type, name, doc) {#name, TRC_TYPE_##type, doc, TRC__VALUES_##type},
 #define TRC__ONE(type, name, doc) +1
 #define TRC_EV(name, doc, ...)                                                                     \
     static const struct trc_field_desc trc_fields_##name[] = {                                     \
@@ -43,6 +44,16 @@ int trc_event_by_name(const char *name)
     return -1;
 }
 
+bool trc_value_allowed(const struct trc_field_desc *fd, const char *s)
+{
+    if (!fd->values)
+        return true;
+    for (const char *const *v = fd->values; *v; v++)
+        if (strcmp(*v, s) == 0)
+            return true;
+    return false;
+}
+
 /* ---- Typed emitters ------------------------------------------------------- */
 
 #define TRC__STORE_U(n) r.v[i++].u = (n);
@@ -50,6 +61,7 @@ int trc_event_by_name(const char *name)
 #define TRC__STORE_X(n) r.v[i++].u = (n);
 #define TRC__STORE_S(n) r.v[i++].s = (n);
 #define TRC__STORE_B(n) r.v[i++].u = (n) ? 1u : 0u;
+#define TRC__STORE_ENUM(...) TRC__STORE_S
 #define TRC__STORE(type, name, doc) TRC__STORE_##type(name)
 #define TRC_EV(name, doc, ...)                                                                     \
     void trc_##name(struct trc *t, uint64_t time, int vcpu TRC__EACH(TRC__PARAM, __VA_ARGS__))     \
@@ -234,7 +246,11 @@ struct trc *trc_open(const char *path, const struct trc_header *h, char *err, si
         t->tmp_path = malloc(n);
         SNP_ASSERT(t->path && t->tmp_path);
         snprintf(t->tmp_path, n, "%s.tmp", path);
-        t->f = fopen(t->tmp_path, "w");
+        /* A directory is refused now, not at the rename after the run. */
+        bool dir = snp_is_dir(path);
+        t->f = dir ? NULL : fopen(t->tmp_path, "w");
+        if (dir)
+            errno = EISDIR;
         if (!t->f) {
             snprintf(err, errlen, "%s: cannot write trace: %s", path, strerror(errno));
             free(t->path);
@@ -280,6 +296,10 @@ void trc_emit(struct trc *t, const struct trc_rec *r)
         if (d->fields[i].type == TRC_TYPE_S) {
             p->r.v[i].s = strdup(r->v[i].s ? r->v[i].s : "");
             SNP_ASSERT(p->r.v[i].s);
+            /* A value outside its ENUM would make a trace the reader refuses. */
+            if (!trc_value_allowed(&d->fields[i], p->r.v[i].s))
+                SNP_PANIC("event %s: field %s: \"%s\" is not in events.def", d->name,
+                          d->fields[i].name, p->r.v[i].s);
         }
 }
 

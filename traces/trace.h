@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * JSON Lines traces (design.md section 5, docs/trace-format.md).
+ * JSON Lines traces (docs/design.md section 5, docs/trace-format.md).
  *
  * Line 1 is a header; each later line is one event
  *   {"seq":N,"t":CYCLES,"vcpu":I,"ev":"NAME",...fields in catalogue order}
@@ -52,7 +52,19 @@ struct trc_field_desc {
     const char *name;
     enum trc_type type;
     const char *doc;
+    /* An ENUM field (a string, type S): its values, NULL-terminated; else NULL. */
+    const char *const *values;
 };
+
+/* An ENUM(...) field is a string with a closed set of values: the type token
+ * pastes into these, e.g. TRC_TYPE_##type -> TRC_TYPE_ENUM("rd", "wr"). */
+#define TRC_TYPE_ENUM(...) TRC_TYPE_S
+#define TRC__VALUES_U NULL
+#define TRC__VALUES_I NULL
+#define TRC__VALUES_X NULL
+#define TRC__VALUES_S NULL
+#define TRC__VALUES_B NULL
+#define TRC__VALUES_ENUM(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 struct trc_event_desc {
     const char *name;
@@ -65,6 +77,8 @@ struct trc_event_desc {
 extern const struct trc_event_desc trc_catalogue[TRC_EV_COUNT];
 /* Event id by name, or -1. */
 int trc_event_by_name(const char *name);
+/* True if s is a value field fd may hold (any string unless it is an ENUM). */
+bool trc_value_allowed(const struct trc_field_desc *fd, const char *s);
 
 union trc_val {
     uint64_t u;      /* U, X, B (0/1); I stored as two's complement */
@@ -132,6 +146,7 @@ char *trc_format_header(const struct trc_header *h);
 #define TRC__CTYPE_X uint64_t
 #define TRC__CTYPE_S const char *
 #define TRC__CTYPE_B bool
+#define TRC__CTYPE_ENUM(...) const char *
 #define TRC__PARAM(type, name, doc) , TRC__CTYPE_##type name
 #define TRC_EV(name, doc, ...)                                                                     \
     void trc_##name(struct trc *t, uint64_t time, int vcpu TRC__EACH(TRC__PARAM, __VA_ARGS__));

@@ -8,7 +8,7 @@
  * in RAX) and compare with the full model. bench_kernel, bench_buffer and
  * bench_iterations (the count main() uses, read by `snpref bench` from the
  * image) are global symbols. It is store-heavy: every pass rewrites the buffer, the
- * path that Unicorn 2.0.x made slow (../shared/notes/unicorn.md).
+ * path that Unicorn 2.0.x made slow (docs/unicorn.md).
  */
 #include <sdk/sdk.h>
 

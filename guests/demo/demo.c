@@ -128,8 +128,8 @@ static void on_participants(void (*fn)(void *))
 int main(void)
 {
     ncpus = sdk_cpu_count() < DEMO_MAX_CPUS ? sdk_cpu_count() : DEMO_MAX_CPUS;
-    printf("demo: %u vCPU%s, mode %u, TSC %lu Hz, APIC timer %lu Hz\n", sdk_cpu_count(),
-           sdk_cpu_count() == 1 ? "" : "s", sdk_bootinfo->mode, sdk_bootinfo->tsc_hz,
+    printf("demo: %u vCPU%s, mode %s, TSC %lu Hz, APIC timer %lu Hz\n", sdk_cpu_count(),
+           sdk_cpu_count() == 1 ? "" : "s", sdk_mode_name(sdk_bootinfo->mode), sdk_bootinfo->tsc_hz,
            sdk_bootinfo->apic_timer_hz);
     for (unsigned i = 0; i < ncpus; i++)
         sdk_set_handler(RING_VECTOR + i, ring_handler);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Secure AVIC driver (savic.h; fact sheet section 7). The backing page is
+ * The Secure AVIC driver (savic.h; docs/sev-snp-facts.md section 7). The backing page is
  * the APIC: this file reads and writes it directly and asks the hardware
  * (accelerated WRMSR) or the hypervisor (the MSR NAE event) only for what
  * neither can do without the other, in the shape of Linux's x2apic_savic.c.
@@ -13,7 +13,7 @@
 #define BP_ISR            0x100u
 #define BP_TMR            0x180u
 #define BP_IRR            0x200u
-#define BP_ALLOWED_IRR    0x204u  /* + 0x10 i (fact sheet 7.2) */
+#define BP_ALLOWED_IRR    0x204u  /* + 0x10 i (docs/sev-snp-facts.md 7.2) */
 #define BP_NMI_REQUEST    0x278u
 #define BP_ICR_HIGH       0x304u  /* the Linux layout: ICR as one u64 at 0x300 */
 #define OFF(msr)          (((msr) - 0x800u) << 4)
@@ -152,8 +152,8 @@ void sdk_savic_cpu_init(struct sdk_percpu *p)
         return;
     uint8_t *pg = p->savic_page;
     memset(pg, 0, SDK_PAGE_SIZE);
-    /* Before Secure AVIC is on, APIC reads are the hypervisor's (fact sheet
-     * 7.4): the page gets the ID (Linux), and the version, logical ID and
+    /* Before Secure AVIC is on, APIC reads are the hypervisor's
+     * (docs/sev-snp-facts.md 7.4): the page gets the ID (Linux), and the version, logical ID and
      * SPIV, from it. */
     static const uint32_t copied[] = {APIC_ID, APIC_LVR, APIC_LDR, APIC_SPIV};
     for (unsigned i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
@@ -181,7 +181,7 @@ uint32_t sdk_savic_teardown(uint64_t *prev)
 
 /* ---- Register access ---------------------------------------------------------------------- */
 
-/* The registers the hypervisor emulates for a Secure AVIC guest (fact sheet 7.4). */
+/* The registers the hypervisor emulates for a Secure AVIC guest (docs/sev-snp-facts.md 7.4). */
 static bool hv_owned(uint32_t msr)
 {
     switch (msr) {
@@ -228,7 +228,7 @@ static bool is_target(unsigned cpu, uint32_t low, uint32_t dest)
     return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xFFFFu);
 }
 
-/* An IPI (fact sheet 7.5): the vector into each target's page (NMI_REQUEST
+/* An IPI (docs/sev-snp-facts.md 7.5): the vector into each target's page (NMI_REQUEST
  * for an NMI), then the ICR to the hypervisor, which rings their doorbells.
  * A target without Secure AVIC gets the IPI from the hypervisor instead. */
 static void send_ipi(uint64_t icr)
@@ -316,7 +316,7 @@ void sdk_savic_write(uint32_t msr, uint64_t val)
 /* ---- #VC 0x401 / 0x402 -------------------------------------------------------------------- */
 
 /* Registers whose AVIC_UNACCELERATED_ACCESS is a fault (RIP on the
- * instruction): the default of the `savic.fault_on` knob (fact sheet 7.4). */
+ * instruction): the default of the `savic.fault_on` knob (docs/sev-snp-facts.md 7.4). */
 static bool noaccel_fault(uint32_t msr)
 {
     return msr == APIC_LVR || msr == APIC_PPR || msr == APIC_TMCCT ||

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Starting and parking APs under SEV-ES and SNP (docs/guest-abi.md
- * "Application processors"; fact sheet 10).
+ * "Application processors"; docs/sev-snp-facts.md 10).
  *
  * SNP: an AP runs only from a VMSA the guest builds: a fresh private page, not
- * 2 MiB-aligned (the erratum of fact sheet 6.3), holding the guest ABI's 64-bit
+ * 2 MiB-aligned (the erratum of docs/sev-snp-facts.md 6.3), holding the guest ABI's 64-bit
  * entry state at sdk_ap_start with the AP's boot stack, RDI = boot info, RSI =
  * its index; RMPADJUST marks it a VMSA (target VMPL1, bit 16), then the
  * AP_CREATION NAE names it (RAX = SEV_FEATURES = SEV_STATUS >> 2). As Linux's
@@ -101,7 +101,7 @@ uint32_t sdk_snp_ap_creation(uint32_t apic_id, unsigned request, uint64_t vmsa_g
     return rc;
 }
 
-/* A private page that is not 2 MiB-aligned (fact sheet 6.3 erratum). */
+/* A private page that is not 2 MiB-aligned (docs/sev-snp-facts.md 6.3 erratum). */
 static void *alloc_vmsa_page(void)
 {
     void *skipped[8];

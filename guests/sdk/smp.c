@@ -48,8 +48,38 @@ unsigned sdk_cpus_online(void)
     return n;
 }
 
+/* What the real-mode AP trampoline needs (start.S sdk_ap_params). */
+struct ap_params {
+    uint64_t cr3;
+    uint8_t gdtr[10], pad[6];     /* LGDT image: limit, then base */
+    uint64_t bootinfo, apic_ids;
+    uint32_t count, pad2;
+    uint64_t stack_top_base, stack_size;
+};
+_Static_assert(sizeof(struct ap_params) == 64, "start.S offsets");
+extern struct ap_params sdk_ap_params;
+
+static void fill_ap_params(void)
+{
+    struct x86_dtr gdtr;
+    sgdt(&gdtr);
+    uint64_t cr3 = read_cr3();
+    if (cr3 >> 32)
+        sdk_fail(SDK_EXIT_SETUP, "CR3 %#lx is above 4 GiB: the AP trampoline loads it in 32-bit mode",
+                 cr3);
+    sdk_ap_params.cr3 = cr3;
+    memcpy(sdk_ap_params.gdtr, &gdtr.limit, 2);
+    memcpy(sdk_ap_params.gdtr + 2, &gdtr.base, 8);
+    sdk_ap_params.bootinfo = (uintptr_t)sdk_bootinfo;
+    sdk_ap_params.apic_ids = (uintptr_t)sdk_bootinfo->apic_id;
+    sdk_ap_params.count = sdk_bootinfo->vcpu_count;
+    sdk_ap_params.stack_top_base = sdk_bootinfo->stack_top_base;
+    sdk_ap_params.stack_size = sdk_bootinfo->stack_size;
+}
+
 static void send_init_sipi(unsigned cpu)
 {
+    fill_ap_params();
     atomic_store(&sdk_percpu[cpu].online, 0u);
     x2apic_send_init(sdk_apic_id_of(cpu));
     x2apic_send_sipi(sdk_apic_id_of(cpu), SDK_SIPI_VECTOR);

@@ -2,7 +2,7 @@
 /*
  * SNP memory: PVALIDATE and RMPADJUST, page-state changes (the GHCB MSR
  * protocol for one page, the PSC NAE for more), accepting pages and giving
- * them back, and pages shared with the hypervisor (sev.h; fact sheet 4.2,
+ * them back, and pages shared with the hypervisor (sev.h; docs/sev-snp-facts.md 4.2,
  * 4.3, 6.3; Linux arch/x86/coco/sev/core.c set_pages_state / pvalidate_pages).
  *
  * Accepting [gpa, +n): page-state change to private first (2 MiB entries for

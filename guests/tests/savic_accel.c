@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Secure AVIC: what the hardware completes in the backing page without any
- * exit (fact sheet 7.4): SELF_IPI, an ICR write with the self shorthand, TPR
+ * exit (docs/sev-snp-facts.md 7.4): SELF_IPI, an ICR write with the self shorthand, TPR
  * writes (PPR follows, a masked class waits) and the EOI of an edge vector.
  * Between the SELF_IPI and the last EOI the vCPU executes nothing that exits:
- * tests/scenarios/test_savic.c checks the trace shows no VMGEXIT there. Runs
+ * tests/scenarios/test_secure_avic.c checks the trace shows no VMGEXIT there. Runs
  * under `--mode snp --apic savic` only.
  */
 #include <sdk/sdk.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Secure AVIC and the interrupts the hypervisor delivers (fact sheet 7.3): it
+ * Secure AVIC and the interrupts the hypervisor delivers (docs/sev-snp-facts.md 7.3): it
  * has no EVENTINJ, only REQUESTED_IRR, which VMRUN merges into the page's IRR
  * as far as the guest's ALLOWED_IRR lets it. Checked: a device vector the
  * driver allowed arrives; a device vector the guest blocked is dropped (the

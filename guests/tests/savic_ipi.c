@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Secure AVIC IPIs between vCPUs (fact sheet 7.5): the sender sets the vector
+ * Secure AVIC IPIs between vCPUs (docs/sev-snp-facts.md 7.5): the sender sets the vector
  * in the target's backing page and forwards the ICR to the hypervisor (one
  * VMGEXIT, the MSR NAE event), which rings the target's doorbell: a running
  * target takes the interrupt without any exit, a halted one wakes. An NMI

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Secure AVIC backing page over a vCPU's life (fact sheet 7.7):
+ * The Secure AVIC backing page over a vCPU's life (docs/sev-snp-facts.md 7.7):
  *  1. the backing-page NAE (0x8000001A) refuses nonsense with 2 / INVALID_INPUT:
  *     an unaligned page, a target APIC ID no vCPU has, an unknown request;
  *  2. teardown in the order of the Linux kexec patch (SAVIC_CONTROL 0, then

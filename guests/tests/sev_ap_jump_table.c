@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SEV-ES AP start and parking (docs/guest-abi.md "Application processors";
- * fact sheet 5.2, 4.2, 10.2): every vCPU has a launch VMSA, so the first SIPI
+ * docs/sev-snp-facts.md 5.2, 4.2, 10.2): every vCPU has a launch VMSA, so the first SIPI
  * starts cpu1 at the ELF entry with RSI = 1; later an AP parks itself in
  * AP_HLT_LOOP (or the MSR protocol's AP reset hold) and continues, at the next
  * SIPI, where the AP jump table says.

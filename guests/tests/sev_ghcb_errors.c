@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Malformed GHCB requests and the hypervisor's answers (fact sheet 4.1, 5.3):
+ * Malformed GHCB requests and the hypervisor's answers (docs/sev-snp-facts.md 4.1, 5.3):
  * SW_EXITINFO1 = 2 with the reason in SW_EXITINFO2, the guest resumes.
  *  - a required valid bit missing (MSR without RCX, CPUID without RAX,
  *    SW_EXITINFO2 itself, a string IOIO without SW_SCRATCH): 4 MISSING_INPUT;

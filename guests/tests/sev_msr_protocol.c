@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The GHCB MSR protocol (fact sheet 4.2): each request written to the GHCB MSR
+ * The GHCB MSR protocol (docs/sev-snp-facts.md 4.2): each request written to the GHCB MSR
  * (0xC0010130), VMGEXIT, and the response read back.
  *  - SEV_INFO (0x002 -> 0x001): protocol range covering 1..2, C-bit 51;
  *  - CPUID (0x004 -> 0x005): every register of a few leaves agrees with the

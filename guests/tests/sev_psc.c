@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SNP page-state changes and PVALIDATE (fact sheet 4.2, 4.3, 6.3), on pages
+ * SNP page-state changes and PVALIDATE (docs/sev-snp-facts.md 4.2, 4.3, 6.3), on pages
  * from the top of free RAM that the launch left hypervisor-owned:
  *  1. MSR protocol: one page to private; PVALIDATE validate (EAX 0, CF 0),
  *     again (EAX 0, CF 1: no change), use it, rescind (CF 0), again (CF 1),

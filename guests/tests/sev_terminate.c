@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The GHCB MSR protocol's termination request (0x100: reason set in [15:12],
- * reason code in [23:16]; fact sheet 4.2): the run ends with status 80 and
+ * reason code in [23:16]; docs/sev-snp-facts.md 4.2): the run ends with status 80 and
  * the model prints the reason set and code (here 3 and 0x5A). Reaching the
  * end of main is a failure.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SNP AP creation (AP_CREATION NAE 0x80000013; fact sheet 10). Each AP runs
+ * SNP AP creation (AP_CREATION NAE 0x80000013; docs/sev-snp-facts.md 10). Each AP runs
  * ap_main(): a heartbeat, which is how vCPU 0 sees whether it runs.
  *  1. CREATE cpu1 with a fresh VMSA (private, not 2 MiB-aligned, VMSA bit set
  *     by RMPADJUST): it enters the SDK with the ABI's entry state;

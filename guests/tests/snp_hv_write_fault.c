@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A hypervisor write to a guest-private page faults (RMP, fact sheet 6.2).
+ * A hypervisor write to a guest-private page faults (RMP, docs/sev-snp-facts.md 6.2).
  * The guest asks for MMIO_READ of the MMIO device's signature with the data
  * going to a scratch buffer outside the GHCB:
  *  - a shared page (hypervisor-owned): the hypervisor writes the 8 bytes, the

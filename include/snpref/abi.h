@@ -16,8 +16,9 @@
 
 /* I/O ports the reference hypervisor owns. */
 #define SNP_PORT_COM1      0x3F8 /* 16550 data register: bytes go to the console */
-#define SNP_PORT_COM1_LSR  0x3FD /* line status: always "transmitter empty" (0x60) */
+#define SNP_PORT_COM1_LSR  0x3FD /* line status: THRE and TEMT (0x60) while nothing was received */
 #define SNP_PORT_EXIT      0xF4  /* 32-bit write ends the run with that status */
+#define SNP_PORT_POST      0x80  /* POST code: traced; a marker for a hostile config */
 /*
  * Test interrupt device ("irqdev"): a line-based interrupt source that sends
  * MSI-style messages through the fabric, so that level-triggered delivery, TMR

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small host-side basics every module may use: the model-bug assertion (the
- * third error tier of style.md: a broken invariant of the model itself, never a
- * guest or user mistake), and a few macros. Header-only, depends on nothing.
+ * third error tier, after a guest's mistakes and API or config errors: a broken
+ * invariant of the model itself, never a guest or user mistake), and a few
+ * macros. Header-only, depends on nothing.
  */
 #ifndef SNPREF_BASE_H
 #define SNPREF_BASE_H
@@ -15,7 +16,7 @@
 #define likely(x)     __builtin_expect(!!(x), 1)
 #define unlikely(x)   __builtin_expect(!!(x), 0)
 
-/* Exit status for an internal model error (design.md section 3). */
+/* Exit status for an internal model error (docs/design.md section 3). */
 #define SNP_EXIT_INTERNAL 70
 
 __attribute__((noreturn, format(printf, 3, 4), cold)) static inline void

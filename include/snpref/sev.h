@@ -4,17 +4,17 @@
  * the model (host C) and the freestanding guest SDK, like abi.h: the VMSA
  * (Linux `struct sev_es_save_area`), the VMCB control area, the GHCB, the GHCB
  * MSR protocol, NAE exit codes and error codes, page-state-change structures,
- * SEV_FEATURES / SEV_STATUS bits. Every number comes from the fact sheet
- * (../shared/spec/sev-snp-facts.md, sections 1-5, 10) with the public source it
- * cites; the offsets are asserted by tests/unit/test_layout.c against the fact
- * sheet's tables and the sizes the Linux kernel's build checks use.
+ * SEV_FEATURES / SEV_STATUS bits. Every number comes from the architecture
+ * fact sheet (docs/sev-snp-facts.md, sections 1-5, 10) with the public source
+ * it cites; the offsets are asserted by tests/unit/test_layout.c against that
+ * file's tables and the sizes the Linux kernel's build checks use.
  */
 #ifndef SNPREF_SEV_H
 #define SNPREF_SEV_H
 
 #include <stdint.h>
 
-/* ---- MSRs (fact sheet 1, 4.2, 7.1, 11) ------------------------------------------- */
+/* ---- MSRs (docs/sev-snp-facts.md 1, 4.2, 7.1, 11) ------------------------------------------- */
 #define MSR_SEV_ES_GHCB   0xC0010130u
 #define MSR_SEV_STATUS    0xC0010131u
 #define MSR_SAVIC_CONTROL 0xC0010138u
@@ -26,7 +26,7 @@
 #define SEV_STATUS_SNP      (1ull << 2)
 #define SEV_STATUS_SECURE_AVIC (1ull << 18) /* SEV_FEATURES bit 16 */
 
-/* SEV_FEATURES (VMSA+0x3B0) bits (fact sheet table 1). */
+/* SEV_FEATURES (VMSA+0x3B0) bits (docs/sev-snp-facts.md table 1). */
 #define SEV_FEAT_SNP_ACTIVE         (1ull << 0)
 #define SEV_FEAT_VTOM               (1ull << 1)
 #define SEV_FEAT_REFLECT_VC         (1ull << 2)
@@ -38,13 +38,13 @@
 #define SEV_FEAT_IBPB_ON_ENTRY      (1ull << 21)
 #define SEV_FEAT_INT_INJ_MODES      (SEV_FEAT_RESTRICTED_INJ | SEV_FEAT_ALTERNATE_INJ)
 
-/* CPUID Fn8000_001F EAX bits (fact sheet 1). */
+/* CPUID Fn8000_001F EAX bits (docs/sev-snp-facts.md 1). */
 #define CPUID_8000001F_SEV     (1u << 1)
 #define CPUID_8000001F_SEV_ES  (1u << 3)
 #define CPUID_8000001F_SNP     (1u << 4)
 #define CPUID_8000001F_SAVIC   (1u << 26)
 
-/* ---- VMSA (fact sheet 2; Linux struct sev_es_save_area, 1648 bytes) --------------- */
+/* ---- VMSA (docs/sev-snp-facts.md 2; Linux struct sev_es_save_area, 1648 bytes) --------------- */
 struct vmcb_seg {
     uint16_t selector;
     uint16_t attrib;
@@ -81,7 +81,7 @@ struct sev_vmsa {
     uint64_t tsc_scale, tsc_offset;                                 /* 0x2F0 */
     uint64_t reserved_0x300;
     uint64_t rcx, rdx, rbx;                                         /* 0x308 */
-    uint64_t secure_avic_control; /* 0x320: Linux reserved; openvmm (fact sheet 12.3) */
+    uint64_t secure_avic_control; /* 0x320: Linux reserved; openvmm (docs/sev-snp-facts.md 12.3) */
     uint64_t rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;   /* 0x328 */
     uint8_t reserved_0x380[16];
     uint64_t guest_exit_info_1, guest_exit_info_2, guest_exit_int_info, guest_nrip; /* 0x390 */
@@ -103,17 +103,17 @@ struct sev_vmsa {
 } __attribute__((packed));
 _Static_assert(sizeof(struct sev_vmsa) == 0x670, "VMSA is 1648 bytes (Linux build check)");
 
-/* vintr_ctrl bits (fact sheet 2, openvmm SevVirtualInterruptControl). */
+/* vintr_ctrl bits (docs/sev-snp-facts.md 2, openvmm SevVirtualInterruptControl). */
 #define VINTR_V_GIF          (1ull << 9)
 #define VINTR_V_NMI          (1ull << 11)
 #define VINTR_V_NMI_MASK     (1ull << 12)
 #define VINTR_V_NMI_ENABLE   (1ull << 26)
 #define VINTR_GUEST_BUSY     (1ull << 63)
 
-/* The GPA the launch digest records for VMSA pages (fact sheet 8.2). */
+/* The GPA the launch digest records for VMSA pages (docs/sev-snp-facts.md 8.2). */
 #define SNP_VMSA_MEASURE_GPA 0x0000FFFFFFFFF000ull
 
-/* ---- VMCB control area (fact sheet 3: first 0x400 bytes of the VMCB) --------------- */
+/* ---- VMCB control area (docs/sev-snp-facts.md 3: first 0x400 bytes of the VMCB) -------------- */
 struct vmcb_control {
     uint32_t intercepts[6];            /* 0x000 */
     uint8_t reserved_0x18[36];
@@ -156,7 +156,7 @@ struct vmcb_control {
     uint8_t reserved_0x110[16];
     uint16_t bus_lock_counter;         /* 0x120 */
     uint8_t reserved_0x122[18];
-    uint8_t update_irr;                /* 0x134: Secure AVIC (fact sheet 3) */
+    uint8_t update_irr;                /* 0x134: Secure AVIC (docs/sev-snp-facts.md 3) */
     uint8_t reserved_0x135[3];
     uint64_t allowed_sev_features;     /* 0x138 */
     uint64_t guest_sev_features;       /* 0x140 */
@@ -171,7 +171,7 @@ _Static_assert(sizeof(struct vmcb_control) == 1024, "VMCB control area is 1024 b
 #define SVM_MISC_ENABLE_SEV    (1ull << 1)
 #define SVM_MISC_ENABLE_SEV_ES (1ull << 2)
 
-/* ---- GHCB (fact sheet 4.1) -------------------------------------------------------- */
+/* ---- GHCB (docs/sev-snp-facts.md 4.1) -------------------------------------------------------- */
 struct ghcb_save_area {
     uint8_t reserved_0x0[203];
     uint8_t cpl;                       /* 0x0CB */
@@ -220,7 +220,7 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define GHCB_PROTOCOL_MAX 2
 #define GHCB_DEFAULT_USAGE 0
 
-/* SW_EXITINFO1 answers and SW_EXITINFO2 reasons (fact sheet 4, S22, S3). */
+/* SW_EXITINFO1 answers and SW_EXITINFO2 reasons (docs/sev-snp-facts.md 4, S22, S3). */
 #define GHCB_HV_RESP_NO_ACTION        0
 #define GHCB_HV_RESP_ISSUE_EXCEPTION  1
 #define GHCB_HV_RESP_MALFORMED_INPUT  2
@@ -234,7 +234,7 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 /* Scratch areas outside the GHCB: at most 16 pages (KVM GHCB_SCRATCH_AREA_LIMIT). */
 #define GHCB_SCRATCH_AREA_LIMIT (16ull * 4096)
 
-/* ---- GHCB MSR protocol (fact sheet 4.2) -------------------------------------------- */
+/* ---- GHCB MSR protocol (docs/sev-snp-facts.md 4.2) ------------------------------------------- */
 #define GHCB_MSR_INFO_MASK        0xFFFull
 #define GHCB_MSR_SEV_INFO_RESP    0x001
 #define GHCB_MSR_SEV_INFO_REQ     0x002
@@ -266,12 +266,12 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define GHCB_HV_FT_SNP               (1ull << 0)
 #define GHCB_HV_FT_SNP_AP_CREATION   (1ull << 1)
 
-/* Termination reasons (fact sheet 4.2). */
+/* Termination reasons (docs/sev-snp-facts.md 4.2). */
 #define SEV_TERM_SET_GEN   0
 #define SEV_TERM_SET_LINUX 1
 #define GHCB_TERM_SAVIC_FAIL 12
 
-/* ---- SVM exit codes: a VM exit's, and under SEV-ES the #VC error code (fact sheet 5.1;
+/* ---- SVM exit codes: a VM exit's, and under SEV-ES the #VC error code (docs/sev-snp-facts.md 5.1;
  * Linux uapi asm/svm.h) --------------------------------------------------------------- */
 #define SVM_EXIT_READ_CR8      0x008ull
 #define SVM_EXIT_WRITE_CR8     0x018ull
@@ -298,11 +298,11 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define SVM_EXIT_MONITOR       0x08Aull
 #define SVM_EXIT_MWAIT         0x08Bull
 #define SVM_EXIT_NPF           0x400ull
-#define SVM_EXIT_AVIC_INCOMPLETE_IPI       0x401ull /* Secure AVIC (fact sheet 7.4) */
+#define SVM_EXIT_AVIC_INCOMPLETE_IPI       0x401ull /* Secure AVIC (docs/sev-snp-facts.md 7.4) */
 #define SVM_EXIT_AVIC_UNACCELERATED_ACCESS 0x402ull
 #define SVM_EXIT_VMGEXIT       0x403ull
 
-/* IOIO EXITINFO1 / SW_EXITINFO1 (APM vol. 2 15.10.2; fact sheet 5.1). */
+/* IOIO EXITINFO1 / SW_EXITINFO1 (APM vol. 2 15.10.2; docs/sev-snp-facts.md 5.1). */
 #define SVM_IOIO_TYPE_IN    (1u << 0)
 #define SVM_IOIO_STR        (1u << 2)
 #define SVM_IOIO_REP        (1u << 3)
@@ -317,7 +317,7 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define SVM_IOIO_SEG_DS     (3u << SVM_IOIO_SEG_SHIFT)
 #define SVM_IOIO_PORT_SHIFT 16
 
-/* EVENTINJ / EXITINTINFO, and SW_EXITINFO2 when SW_EXITINFO1 is 1 (fact sheet 2, 11;
+/* EVENTINJ / EXITINTINFO, and SW_EXITINFO2 when SW_EXITINFO1 is 1 (docs/sev-snp-facts.md 2, 11;
  * Linux asm/svm.h SVM_EVTINJ_*). */
 #define SVM_EVTINJ_VEC_MASK    0xFFull
 #define SVM_EVTINJ_TYPE_SHIFT  8
@@ -327,7 +327,16 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define SVM_EVTINJ_VALID       (1ull << 31)
 #define SVM_EVTINJ_ERR_SHIFT   32
 
-/* ---- NAE exit codes (fact sheet 5) -------------------------------------------------- */
+/* EVENTINJ's TYPE field (APM vol. 2 15.20). */
+enum evtinj_type { EVTINJ_INTR = 0, EVTINJ_NMI = 2, EVTINJ_EXCEPT = 3, EVTINJ_SOFT = 4 };
+
+#define EVTINJ(vector, type)                                                                       \
+    (SVM_EVTINJ_VALID | ((uint64_t)(type) << SVM_EVTINJ_TYPE_SHIFT) | ((vector) & 0xFFu))
+#define EVTINJ_ERR(vector, error)                                                                  \
+    (EVTINJ(vector, EVTINJ_EXCEPT) | SVM_EVTINJ_VALID_ERR |                                       \
+     ((uint64_t)(uint32_t)(error) << SVM_EVTINJ_ERR_SHIFT))
+
+/* ---- NAE exit codes (docs/sev-snp-facts.md 5) ------------------------------------------------ */
 #define SVM_VMGEXIT_MMIO_READ        0x80000001ull
 #define SVM_VMGEXIT_MMIO_WRITE       0x80000002ull
 #define SVM_VMGEXIT_NMI_COMPLETE     0x80000003ull
@@ -345,7 +354,7 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define SVM_VMGEXIT_TERM_REQUEST     0x8000FFFEull
 #define SVM_VMGEXIT_UNSUPPORTED      0x8000FFFFull
 
-#define SVM_EXIT_VMGEXIT_BUSY        ((uint64_t)-2) /* VMEXIT_BUSY (fact sheet 5.1) */
+#define SVM_EXIT_VMGEXIT_BUSY        ((uint64_t)-2) /* VMEXIT_BUSY (docs/sev-snp-facts.md 5.1) */
 #define SVM_EXIT_PAGE_NOT_VALIDATED  0x404ull
 
 /* AP_JUMP_TABLE exit_info_1 */
@@ -357,7 +366,7 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 #define SVM_VMGEXIT_AP_CREATE         1
 #define SVM_VMGEXIT_AP_DESTROY        2
 
-/* ---- Page-state change (fact sheet 4.3) ----------------------------------------------- */
+/* ---- Page-state change (docs/sev-snp-facts.md 4.3) ------------------------------------------- */
 struct psc_hdr {
     uint16_t cur_entry;
     uint16_t end_entry;   /* inclusive */
@@ -381,7 +390,7 @@ struct psc_hdr {
 #define PSC_ERR_INVALID_ENTRY ((1ull << 32) | 2)
 #define PSC_ERR_GENERIC       (0x100ull << 32)
 
-/* RMPADJUST attributes (fact sheet 6.3). */
+/* RMPADJUST attributes (docs/sev-snp-facts.md 6.3). */
 #define RMPADJUST_VMSA_PAGE_BIT (1ull << 16)
 
 #endif

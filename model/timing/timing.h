@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The timing core: SystemC behind a small C API (design.md section 7). This
+ * The timing core: SystemC behind a small C API (docs/design.md section 7). This
  * header is plain C; model/timing/timing.cpp is the only C++ in the tree and
  * the only file that includes a SystemC header.
  *

@@ -28,7 +28,7 @@ static struct guest_image load(const char *name, unsigned char **buf)
     *buf = malloc((size_t)n);
     ck_assert(*buf && fread(*buf, 1, (size_t)n, f) == (size_t)n);
     fclose(f);
-    return (struct guest_image){*buf, (size_t)n, name};
+    return (struct guest_image){*buf, (size_t)n, name, NULL};
 }
 
 /* Runs guest under apic; returns the exit status and the console in *out. */
@@ -43,7 +43,7 @@ static int run(const char *guest, const char *apic, const char *mode, unsigned v
     cfg.vcpus = vcpus;
     size_t len;
     FILE *con = open_memstream(out, &len);
-    struct snpref_options opt = {NULL, con, NULL, NULL};
+    struct snpref_options opt = {.console = con};
     struct snpref_system *sys;
     char err[256];
     int status;

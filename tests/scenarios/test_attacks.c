@@ -55,7 +55,7 @@ static bool reaches_guest(enum column c, unsigned marker)
     return false;
 }
 
-/* The EVENTINJ of each row, as fact sheet 11 encodes it. */
+/* The EVENTINJ of each row, as docs/sev-snp-facts.md 11 encodes it. */
 static unsigned long long eventinj_of(unsigned marker)
 {
     static const unsigned with_error[] = {8, 10, 11, 12, 13, 14, 17, 21, 29, 30};
@@ -342,14 +342,16 @@ START_TEST(a_malformed_hostile_config_gives_one_line_and_exit_65)
 }
 END_TEST
 
-START_TEST(hostile_injections_in_plain_mode_are_a_usage_error)
+START_TEST(hostile_injections_in_plain_mode_are_a_config_conflict_with_status_65)
 {
     const char *cfg =
         write_cfg("plain", "{\"hostile\":{\"injections\":[{\"marker\":1,\"vector\":3}]}}");
     struct scn_run r;
     scn_run_guest(&r, "attack_probe", "--vcpus", "1", "--mode", "plain", "--config", cfg, NULL);
-    ck_assert_int_eq(r.status, 64);
-    ck_assert(scn_has(r.err, "hostile.injections need mode sev-es or snp"));
+    ck_assert_int_eq(r.status, 65);
+    char want[300];
+    snprintf(want, sizeof(want), "%s: field 'hostile.injections': need mode sev-es or snp", cfg);
+    ck_assert_msg(scn_has(r.err, want), "%s", r.err);
     scn_free(&r);
 }
 END_TEST
@@ -371,7 +373,7 @@ int main(void)
     suite_add_tcase(s, i);
     TCase *u = tcase_create("mistakes");
     tcase_add_test(u, a_malformed_hostile_config_gives_one_line_and_exit_65);
-    tcase_add_test(u, hostile_injections_in_plain_mode_are_a_usage_error);
+    tcase_add_test(u, hostile_injections_in_plain_mode_are_a_config_conflict_with_status_65);
     suite_add_tcase(s, u);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

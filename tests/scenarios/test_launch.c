@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SNP launch digest (fact sheet 8.2), end to end: a fixed guest image is
+ * The SNP launch digest (docs/sev-snp-facts.md 8.2), end to end: a fixed guest image is
  * launched by `snpref run --mode snp`; the digest it prints is pinned, and the
  * trace's launch_update events let this test recompute it independently:
  * every PAGE_INFO is rebuilt here from the events (and, for the image's own

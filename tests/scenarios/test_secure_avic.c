@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Secure AVIC scenarios (issue 4; fact sheet section 7): the guests
+ * Secure AVIC scenarios (issue 4; docs/sev-snp-facts.md section 7): the guests
  * savic_accel, savic_ipi, savic_devices and savic_lifecycle under `--mode snp
  * --apic savic`, asserted on their own report and on the trace: the
  * accelerated accesses take no VMGEXIT; a cross-vCPU IPI costs the sender

@@ -145,7 +145,7 @@ START_TEST(the_msr_protocol_answers_every_request)
 {
     struct scn_run r;
     run(&r, "sev_msr_protocol", sev_modes[_i], NULL);
-    /* Request -> response codes (GHCB spec 2.0, section 2.3.1; fact sheet 6):
+    /* Request -> response codes (GHCB spec 2.0, section 2.3.1; docs/sev-snp-facts.md 6):
      * SEV_INFO request 0x002 is answered by SEV_INFO 0x001, CPUID 0x004 by
      * 0x005, HV features 0x080 by 0x081. */
     static const uint64_t req[] = {0x002, 0x004, 0x080}, resp[] = {0x001, 0x005, 0x081};

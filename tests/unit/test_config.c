@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the configuration (model/config.c) against docs/config.md and
+ * Check suite for the configuration (model/config/config.c) against docs/config.md and
  * docs/cost-model.md: every documented default; a file that sets every key
  * (cost.* and cpuid[] with "0x..." strings); every user mistake with its exact
  * "FILE:LINE: field 'F': problem" line and exit status (65 malformed, 66
@@ -384,12 +384,13 @@ START_TEST(validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks)
     config_defaults(&c);
     c.ram_mb = 9;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "ram_mb 9 must be a multiple of 2");
+    ck_assert_str_eq(err, "command line: field 'ram_mb': 9 must be a multiple of 2");
 
     config_defaults(&c);
     snprintf(c.apic, sizeof(c.apic), "nosuch");
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "no interrupt fabric named \"nosuch\"");
+    ck_assert_str_eq(err, "command line: field 'apic': no interrupt fabric named \"nosuch\" "
+                          "(see snpref fabrics)");
 
     /* SEV modes validate; an SNP policy without its must-be-one bit 17 does not. */
     static const char *const modes[] = {"sev-es", "snp"};
@@ -402,7 +403,7 @@ START_TEST(validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks)
     snprintf(c.mode, sizeof(c.mode), "snp");
     c.sev.policy = 0x10000;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "sev.policy 0x10000: bit 17 must be 1 (fact sheet 8.4)");
+    ck_assert_str_eq(err, "command line: field 'sev.policy': 0x10000: bit 17 must be 1 (fact sheet 8.4)");
     config_defaults(&c);
     c.ram_mb = 10;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
@@ -427,7 +428,8 @@ START_TEST(apic_mode_xapic_powers_on_in_xapic_and_needs_a_fabric_with_an_mmio_pa
     snprintf(c.apic, sizeof(c.apic), "savic");
     c.apic_xapic = true;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "apic \"savic\" has no xAPIC mode (no MMIO page): apic_mode must be x2apic");
+    ck_assert_str_eq(err, "command line: field 'apic_mode': apic \"savic\" has no xAPIC mode (no "
+                          "MMIO page): use x2apic");
 }
 END_TEST
 
@@ -440,7 +442,8 @@ START_TEST(to_json_writes_every_key_in_a_fixed_order)
     char *s = config_to_json(&c);
     ck_assert_str_eq(s, "{\"vcpus\":4,\"mode\":\"plain\",\"apic\":\"emulated\",\"ram_mb\":64,"
                         "\"quantum\":2000,\"max_insns\":\"0x0\",\"core_hz\":2000000000,"
-                        "\"tsc_hz\":2000000000,\"apic_timer_hz\":100000000,\"tcg_buffer_mb\":32,"
+                        "\"tsc_hz\":2000000000,\"apic_timer_hz\":100000000,\"rtc_epoch\":1767225600,"
+                        "\"tcg_buffer_mb\":32,"
                         "\"exit_style\":\"snpref\",\"cost\":{\"insn_millicycles\":1000,"
                         "\"vmexit\":1400,\"event_delivery\":150,\"ipi_wire\":400,\"self_ipi\":60,"
                         "\"device_msi\":400,\"hlt_wakeup\":800},\"sev\":{\"policy\":\"0x30000\",\"asid\":1,"

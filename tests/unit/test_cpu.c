@@ -2,7 +2,7 @@
 /*
  * Check suite for the vCPU engine (cpu/), part 1: instruction accounting
  * (exact counts, the quantum budget, counts inside an intercept in the middle
- * of a block: cpu.h, design.md section 2); every decoded intercept as the SVM
+ * of a block: cpu.h, docs/design.md section 2); every decoded intercept as the SVM
  * exit a VMCB would report (APM vol. 2 15.9-15.10; svm.h), port I/O and string
  * I/O through vcpu_string_io(); self-modifying code; MMIO. Event delivery is
  * in test_cpu_events.c, the page walk in test_cpu_paging.c, the harness in

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the per-ASID keys (memory/keys.c, keys.h; fact sheet 6.4)
+ * Check suite for the per-ASID keys (memory/keys.c, keys.h; docs/sev-snp-facts.md 6.4)
  * and the hypervisor's view of guest RAM built on them (mem_hv_read,
  * mem_hv_write, mem_owner in memory/mem.c): ciphertext differs between guests
  * and between addresses, decrypt undoes encrypt, keys follow the seed; the

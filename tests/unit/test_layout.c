@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Check suite for the architectural layouts of include/snpref/sev.h against
- * the fact sheet (../shared/spec/sev-snp-facts.md): every row of the VMSA
+ * the architecture fact sheet (docs/sev-snp-facts.md): every row of the VMSA
  * table (section 2) and its register quick-list, the VMCB control-area table
  * (section 3), the GHCB table (section 4.1) with its valid-bitmap bit numbers
  * (GHCB_BIT), and the sizes the Linux kernel's build checks assert
@@ -38,7 +38,7 @@ static void check_row(const struct row *r)
                   r->name, r->size, r->want_size);
 }
 
-/* ---- VMSA (fact sheet 2) ----------------------------------------------------------------- */
+/* ---- VMSA (docs/sev-snp-facts.md 2) ---------------------------------------------------------- */
 
 static const struct row vmsa_rows[] = {
     V(es, 0x000, 16), V(cs, 0x010, 16), V(ss, 0x020, 16), V(ds, 0x030, 16), V(fs, 0x040, 16),
@@ -82,7 +82,7 @@ START_TEST(every_vmsa_field_sits_at_the_fact_sheet_offset_with_its_size)
 }
 END_TEST
 
-/* The register quick-list of fact sheet 2, in its own words. */
+/* The register quick-list of docs/sev-snp-facts.md 2, in its own words. */
 static const struct row vmsa_regs[] = {
     V(rax, 0x1F8, 8), V(rbx, 0x318, 8), V(rcx, 0x308, 8), V(rdx, 0x310, 8),
     V(rsp, 0x1D8, 8), V(rbp, 0x328, 8), V(rsi, 0x330, 8), V(rdi, 0x338, 8),
@@ -107,7 +107,7 @@ START_TEST(the_vmsa_is_1648_bytes_and_the_segment_record_16)
 }
 END_TEST
 
-/* ---- VMCB control area (fact sheet 3) ------------------------------------------------------ */
+/* ---- VMCB control area (docs/sev-snp-facts.md 3) --------------------------------------------- */
 
 static const struct row vmcb_rows[] = {
     C(intercepts, 0x000, 24), C(pause_filter_thresh, 0x03C, 2), C(pause_filter_count, 0x03E, 2),
@@ -139,7 +139,7 @@ START_TEST(the_vmcb_control_area_is_1024_bytes_so_the_save_area_starts_at_0x400)
 }
 END_TEST
 
-/* ---- GHCB (fact sheet 4.1) ----------------------------------------------------------------- */
+/* ---- GHCB (docs/sev-snp-facts.md 4.1) -------------------------------------------------------- */
 
 static const struct row ghcb_rows[] = {
     G(cpl, 0x0CB, 1), G(xss, 0x140, 8), G(dr7, 0x160, 8), G(rip, 0x178, 8), G(rsp, 0x1D8, 8),
@@ -174,7 +174,7 @@ START_TEST(the_ghcb_save_area_is_1032_bytes_and_the_ghcb_one_page)
 }
 END_TEST
 
-/* Valid-bitmap bits of fact sheet 4.1 (bit = offset / 8). */
+/* Valid-bitmap bits of docs/sev-snp-facts.md 4.1 (bit = offset / 8). */
 static const struct {
     const char *name;
     size_t bit, want;
@@ -215,7 +215,7 @@ START_TEST(every_ghcb_valid_bitmap_bit_is_the_fact_sheet_number)
 END_TEST
 
 /* The GHCB save area mirrors the VMSA: every register the GHCB carries sits at
- * the VMSA's offset for it (fact sheet 4.1). */
+ * the VMSA's offset for it (docs/sev-snp-facts.md 4.1). */
 #define MIRROR(f) {#f, offsetof(struct ghcb_save_area, f), offsetof(struct sev_vmsa, f)}
 static const struct {
     const char *name;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the guest loader (model/loader.c) against docs/guest-abi.md:
+ * Check suite for the guest loader (model/boot/loader.c) against docs/guest-abi.md:
  * the loader's region for several RAM sizes and vCPU counts; every refusal of
  * an ELF image with its one-line message, and that a refused image writes
  * nothing to RAM; a good image placed at p_paddr with its .bss zeroed; and
@@ -176,7 +176,7 @@ static void teardown_elf(void) { mem_destroy(&g_m); }
 
 static int load(size_t len, uint64_t *entry, uint64_t *end)
 {
-    struct guest_image gi = {(const uint8_t *)&g_img, len, "guest.elf"};
+    struct guest_image gi = {(const uint8_t *)&g_img, len, "guest.elf", NULL};
     return loader_load_elf(&g_m, &gi, &g_l, entry, end, g_err, sizeof(g_err));
 }
 

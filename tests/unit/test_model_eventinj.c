@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for VMRUN's EVENTINJ checks (model/eventinj.c) and the config
- * section "hostile" (model/config.c; docs/attacks.md, docs/config.md).
+ * Check suite for VMRUN's EVENTINJ checks (model/hv/eventinj.c) and the config
+ * section "hostile" (model/config/config.c; docs/attacks.md, docs/config.md).
  *
  * The sweep covers every TYPE (0-7) x every vector (0-255) x {no injection
  * feature, RestrictedInjection, Secure AVIC} against a table written here from
  * the sources, as KVM's xapic_state_test sweeps vectors: APM vol. 2 15.20 (a
  * reserved TYPE, or TYPE 3 with a vector that is no exception, fails VMRUN;
  * #BR is impossible in 64-bit mode), the AMD #HV doorbell patch (only #HV,
- * and #HV only, under RestrictedInjection), fact sheet 7.3 (no EVENTINJ under
+ * and #HV only, under RestrictedInjection), docs/sev-snp-facts.md 7.3 (no EVENTINJ under
  * Secure AVIC).
  */
 #include <check.h>
@@ -234,7 +234,7 @@ START_TEST(hostile_injections_need_an_sev_mode)
     struct snp_config c;
     ck_assert_int_eq(load_text(&c, INJ("[{\"marker\": 1, \"vector\": 3}]")), 0);
     ck_assert_int_eq(config_validate(&c, g_err, sizeof(g_err)), -1);
-    ck_assert_ptr_nonnull(strstr(g_err, "hostile.injections need mode sev-es or snp"));
+    ck_assert_ptr_nonnull(strstr(g_err, "field 'hostile.injections': need mode sev-es or snp"));
     snprintf(c.mode, sizeof(c.mode), "sev-es");
     ck_assert_int_eq(config_validate(&c, g_err, sizeof(g_err)), 0);
 }

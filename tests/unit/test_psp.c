@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the PSP model's commands (model/psp.c, psp_launch.c; fact
+ * Check suite for the PSP model's commands (model/psp/psp.c, psp_launch.c; fact
  * sheet 8.1, 8.4): every command's success and failure codes (order of
  * commands, handles, guest policy against the platform, ASIDs, the Pre-Guest
  * RMP state LAUNCH_UPDATE needs, addresses, page sizes, reserved fields,

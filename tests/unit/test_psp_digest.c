@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the SNP launch digest (model/psp_launch.c; fact sheet 8.2),
- * three ways: a pinned known-answer value for a fixed page sequence covering
- * every page type (NORMAL, a 2 MiB NORMAL page, ZERO, UNMEASURED, SECRETS,
- * CPUID, two VMSAs), the same sequence recomputed here from the fact sheet
- * (test_psp_harness.h ref_extend), and recomputed again from the
- * launch_update trace events alone, as an outside tool would.
+ * Check suite for the SNP launch digest (model/psp/psp_launch.c;
+ * docs/sev-snp-facts.md 8.2), three ways: a pinned known-answer value for a
+ * fixed page sequence covering every page type (NORMAL, a 2 MiB NORMAL page,
+ * ZERO, UNMEASURED, SECRETS, CPUID, two VMSAs), the same sequence recomputed
+ * here from that section (test_psp_harness.h ref_extend), and recomputed again
+ * from the launch_update trace events alone, as an outside tool would.
  */
 #include "test_psp_harness.h"
 

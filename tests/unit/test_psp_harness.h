@@ -5,7 +5,7 @@
  * trace whose sink keeps the launch_update / launch_finish events, a PSP with
  * the default platform, helpers that issue each command the way KVM fills its
  * buffers, deterministic page contents, and a launch-digest step written from
- * fact sheet 8.2 alone (PAGE_INFO built byte by byte, OpenSSL's one-shot
+ * docs/sev-snp-facts.md 8.2 alone (PAGE_INFO built byte by byte, OpenSSL's one-shot
  * SHA384(), not psp.c's EVP path).
  */
 #ifndef SNPREF_TEST_PSP_HARNESS_H
@@ -224,7 +224,7 @@ static inline struct vmcb_seg seg(uint16_t sel, uint16_t attr, uint32_t limit, u
     return (struct vmcb_seg){.selector = sel, .attrib = attr, .limit = limit, .base = base};
 }
 
-/* The reset-state VMSA of fact sheet 2 (sev-snp-measure's QEMU flavour). */
+/* The reset-state VMSA of docs/sev-snp-facts.md 2 (sev-snp-measure's QEMU flavour). */
 static inline void build_vmsa(uint8_t *page, unsigned vcpu)
 {
     memset(page, 0, PG);
@@ -265,7 +265,7 @@ static inline void build_cpuid(struct psp_cpuid_page *t)
     t->fn[2] = (struct psp_cpuid_fn){.eax_in = 0xD, .ecx_in = 0, .xcr0_in = 7, .eax = 7};
 }
 
-/* ---- Reference digest, written from fact sheet 8.2 alone ------------------------------------ */
+/* ---- Reference digest, written from docs/sev-snp-facts.md 8.2 alone -------------------------- */
 
 static inline void ref_extend(uint8_t ld[48], uint8_t type, const uint8_t contents[48],
                               uint64_t gpa, uint8_t vmpl1, uint8_t vmpl2, uint8_t vmpl3)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * model/replay.c on small traces written here with the default cost model
+ * model/replay/replay.c on small traces written here with the default cost model
  * (self_ipi 60, device_msi 400, hlt_wakeup 800, quantum 2000 at CPI 1; the
  * LAPIC timer ticks every 20 cycles, divided by 2): a self-IPI, a LAPIC timer
  * expiry at a halted vCPU, the test interrupt device. Each consistent trace

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the RMP (memory/rmp.c, rmp.h; fact sheet sections 6.1-6.3):
+ * Check suite for the RMP (memory/rmp.c, rmp.h; docs/sev-snp-facts.md sections 6.1-6.3):
  * every status code of RMPUPDATE, PSMASH, PVALIDATE and RMPADJUST with the
  * entry left unchanged on failure; the raw entry encoding after each kind of
  * update; 2 MiB entries; and the whole access matrix (owner guest, other
  * guest, hypervisor x private/shared x read/write/fetch x validated or not x
  * VMPL0/VMPL1 with every permission mask x page kinds), whose expected verdict
- * and error bits are computed here from the fact sheet's rules, with the bit
+ * and error bits are computed here from the rules of docs/sev-snp-facts.md
+ * section 6, with the bit
  * numbers written out, not taken from the code under test.
  */
 #include <check.h>
@@ -23,7 +24,7 @@
 #define OWNER 1u
 #define OTHER 2u
 
-/* Raw low-u64 fields (fact sheet 6.1) and the model's high-u64 choice (rmp.h). */
+/* Raw low-u64 fields (docs/sev-snp-facts.md 6.1) and the model's high-u64 choice (rmp.h). */
 #define LO_ASSIGNED   (1ull << 0)
 #define LO_PAGESIZE   (1ull << 1)
 #define LO_IMMUTABLE  (1ull << 2)
@@ -33,7 +34,7 @@
 #define HI_PERMS(v, p) ((uint64_t)(p) << (4 * ((v)-1)))
 #define HI_IN_USE     (1ull << 63)
 
-/* #NPF EXITINFO1 bits (fact sheet 6.2). */
+/* #NPF EXITINFO1 bits (docs/sev-snp-facts.md 6.2). */
 #define E_P     (1ull << 0)
 #define E_W     (1ull << 1)
 #define E_U     (1ull << 2)
@@ -47,7 +48,7 @@
 /* What a PVALIDATE/RMPADJUST #NPF reports (rmp.h). */
 #define E_INSTR (E_P | E_RMP | E_ENC | E_FINAL)
 
-/* RMPADJUST attributes (fact sheet 6.3). */
+/* RMPADJUST attributes (docs/sev-snp-facts.md 6.3). */
 #define ADJ(target, perms) ((uint64_t)(target) | ((uint64_t)(perms) << 8))
 #define ADJ_VMSA           (1ull << 16)
 

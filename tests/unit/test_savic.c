@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check suite for the `savic` fabric (apic/fab_savic.c; fact sheet section 7):
- * the REQUESTED_IRR merge swept over all 256 vectors x allowed/blocked under
+ * Check suite for the `savic` fabric (apic/fab_savic.c; docs/sev-snp-facts.md
+ * section 7): the REQUESTED_IRR merge swept over all 256 vectors x allowed/blocked under
  * both knob settings, every x2APIC MSR x read/write through the hardware's
  * accelerated / #VC / #GP decision (against a table written here from the
- * fact sheet, not from the fabric), SAVIC_CONTROL, VMEXIT_BUSY, the
+ * facts, not from the fabric), SAVIC_CONTROL, VMEXIT_BUSY, the
  * hypervisor's NMI and ALLOWED_NMI, the accelerated self-IPI / EOI / TPR path
  * and the forwarded ICR's doorbells.
  *

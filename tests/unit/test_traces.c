@@ -97,6 +97,16 @@ START_TEST(catalogue_events_have_1_to_max_fields_with_unique_names_apart_from_th
             ck_assert_uint_gt(strlen(fd->name), 0);
             ck_assert_ptr_nonnull(fd->doc);
             ck_assert_msg(fd->type <= TRC_TYPE_B, "%s.%s: bad type", d->name, fd->name);
+            /* An ENUM is a string with at least two distinct, non-empty values. */
+            unsigned nv = 0;
+            for (; fd->values && fd->values[nv]; nv++) {
+                ck_assert_msg(fd->values[nv][0], "%s.%s: empty value", d->name, fd->name);
+                for (unsigned w = 0; w < nv; w++)
+                    ck_assert_msg(strcmp(fd->values[w], fd->values[nv]) != 0, "%s.%s: %s twice",
+                                  d->name, fd->name, fd->values[nv]);
+            }
+            ck_assert_msg(!fd->values || (fd->type == TRC_TYPE_S && nv >= 2), "%s.%s: bad ENUM",
+                          d->name, fd->name);
             for (size_t c = 0; c < sizeof(common) / sizeof(common[0]); c++)
                 ck_assert_msg(strcmp(fd->name, common[c]) != 0, "%s.%s collides", d->name,
                               fd->name);
@@ -352,6 +362,13 @@ static void fill(struct trc_rec *r, enum trc_ev ev, unsigned k)
         case TRC_TYPE_S: r->v[f].s = nasty[(k + f) % 4]; break;
         case TRC_TYPE_B: r->v[f].u = j & 1; break;
         }
+        /* An ENUM field holds one of its values (the writer refuses others). */
+        const char *const *vals = d->fields[f].values;
+        unsigned n = 0;
+        while (vals && vals[n])
+            n++;
+        if (n)
+            r->v[f].s = vals[(k + f) % n];
     }
 }
 

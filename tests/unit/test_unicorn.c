@@ -2,7 +2,7 @@
 /*
  * What Unicorn does and does not do, pinned on the version in use.
  *
- * ../shared/notes/unicorn.md lists the Unicorn behaviour cpu/ is built on
+ * docs/unicorn.md lists the Unicorn behaviour cpu/ is built on
  * (hooks, exceptions, TLB fill, register writes, shared RAM, quantum restarts).
  * That table was measured on Debian's 2.0.1; snpref uses 2.1.4. Each fact is one
  * small test here, on a fresh UC_ARCH_X86 / UC_MODE_64 engine, so that an

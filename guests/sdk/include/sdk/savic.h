@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SDK's Secure AVIC driver (fact sheet section 7), shaped like Linux's
+ * The SDK's Secure AVIC driver (docs/sev-snp-facts.md section 7), shaped like Linux's
  * arch/x86/kernel/apic/x2apic_savic.c. When the VM has Secure AVIC (SEV_STATUS
  * bit 18, `--apic savic`) every vCPU, at boot, writes its APIC ID into a
  * private backing page, registers the page with the hypervisor (NAE

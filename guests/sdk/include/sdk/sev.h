@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SEV-ES and SEV-SNP in the guest SDK: the boot path a Linux guest takes
- * (docs/guest-abi.md "SEV-ES and SNP"; the fact sheet sections 1, 4, 5, 6.3,
+ * (docs/guest-abi.md "SEV-ES and SNP"; docs/sev-snp-facts.md sections 1, 4, 5, 6.3,
  * 10). Layouts and architectural constants come from <snpref/sev.h>, shared
  * with the model; this header adds the guest's side:
  *
@@ -30,7 +30,7 @@
 
 /* SVM exit codes (the #VC error codes), IOIO and EVENTINJ encodings: snpref/sev.h. */
 
-/* Termination reasons (fact sheet 4.2; Linux sev-common.h names, SDK_ prefix). */
+/* Termination reasons (docs/sev-snp-facts.md 4.2; Linux sev-common.h names, SDK_ prefix). */
 #define SDK_TERM_GEN_REQ            0   /* set 0: general request */
 #define SDK_TERM_PROT_UNSUPPORTED   1   /* set 0: GHCB protocol version unsupported */
 #define SDK_TERM_SNP_UNSUPPORTED    2   /* set 0: SNP unsupported */
@@ -38,7 +38,7 @@
 #define SDK_TERM_PSC                1   /* set 1: page-state change */
 #define SDK_TERM_PVALIDATE          2   /* set 1: PVALIDATE */
 
-/* PVALIDATE / RMPADJUST return codes in EAX (fact sheet 6.3). */
+/* PVALIDATE / RMPADJUST return codes in EAX (docs/sev-snp-facts.md 6.3). */
 #define SDK_RMP_OK               0
 #define SDK_RMP_FAIL_INPUT       1
 #define SDK_RMP_FAIL_PERMISSION  2
@@ -130,7 +130,7 @@ uint32_t sdk_ghcb_call(struct ghcb *g, uint64_t exit_code, uint64_t info1, uint6
 /* Only the GHCB MSR write and VMGEXIT: the caller built the GHCB (malformed requests). */
 void sdk_ghcb_vmgexit_raw(struct ghcb *g);
 
-/* ---- GHCB MSR protocol (fact sheet 4.2) -------------------------------------------- */
+/* ---- GHCB MSR protocol (docs/sev-snp-facts.md 4.2) ------------------------------------------- */
 
 /* Writes val to the GHCB MSR, VMGEXIT, returns the MSR (guarded by get/put). */
 uint64_t sdk_ghcb_msr_call(uint64_t val);
@@ -177,7 +177,7 @@ uint64_t sdk_dr7_shadow(void);
 #define GUEST_ASSERT_VC(code, before, n) \
     GUEST_ASSERT_EQ(sdk_vc_count(code) - (before), sdk_sev_es_active() ? (n) : 0)
 
-/* ---- SNP memory (fact sheet 6.3, 4.3) --------------------------------------------------- */
+/* ---- SNP memory (docs/sev-snp-facts.md 6.3, 4.3) --------------------------------------------- */
 
 /* PVALIDATE (F2 0F 01 FF): returns EAX; *unchanged = CF (the validated bit already had it). */
 int sdk_pvalidate(uintptr_t va, unsigned size, bool validate, bool *unchanged);

@@ -1,0 +1,864 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Config defaults, loading, validation and the effective-config JSON (see
+ * config.h and docs/config.md). Every user mistake is reported as one line
+ * naming the file, the line and the field.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fabric.h"
+#include "snpref/base.h"
+#include "snpref/text.h"
+#include "snpref/sev.h"
+
+void config_defaults(struct snp_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->vcpus = 4;
+    snprintf(c->mode, sizeof(c->mode), "plain");
+    snprintf(c->apic, sizeof(c->apic), "emulated");
+    c->ram_mb = 64;
+    c->quantum = 2000;
+    c->max_insns = 0;
+    c->core_hz = 2000000000ull;
+    c->tsc_hz = 2000000000ull;
+    c->rtc_epoch = 1767225600ull; /* 2026-01-01T00:00:00Z: a fixed clock keeps runs reproducible */
+    c->apic_timer_hz = 100000000ull;
+    c->tcg_buffer_mb = 32;
+    c->exit_style = EXIT_STYLE_SNPREF;
+    c->cost = (struct cost_model){
+        .insn_millicycles = 1000,
+        .vmexit = 1400,
+        .event_delivery = 150,
+        .ipi_wire = 400,
+        .self_ipi = 60,
+        .device_msi = 400,
+        .hlt_wakeup = 800,
+    };
+    c->sev = (struct sev_options){
+        .policy = 0x30000, /* SMT allowed, bit 17 (must be 1): docs/sev-snp-facts.md 8.4 */
+        .asid = 1,
+        .sev_features = 0,
+        .ap_create = AP_CREATE_KVM,
+        .ap_features = AP_FEATURES_EXACT,
+        .implicit_psc = false,
+        .key_seed = 0x736e70726566ull, /* "snpref" */
+    };
+    savic_knobs_default(&c->savic);
+}
+
+/* ---- Locating a member's line in the text --------------------------------- */
+
+struct scan {
+    const char *p;
+    unsigned line;
+};
+
+static void ws(struct scan *s)
+{
+    while (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n') {
+        if (*s->p == '\n')
+            s->line++;
+        s->p++;
+    }
+}
+
+/* Reads a string token; copies at most cap-1 bytes of its raw contents. */
+static bool scan_str(struct scan *s, char *out, size_t cap)
+{
+    if (*s->p != '"')
+        return false;
+    size_t n = 0;
+    for (s->p++; *s->p && *s->p != '"'; s->p++) {
+        if (*s->p == '\\' && s->p[1])
+            s->p++;
+        if (n + 1 < cap)
+            out[n++] = *s->p;
+    }
+    if (cap)
+        out[n] = '\0';
+    if (*s->p != '"')
+        return false;
+    s->p++;
+    return true;
+}
+
+static bool skip_value(struct scan *s)
+{
+    ws(s);
+    char tmp[1];
+    if (*s->p == '"')
+        return scan_str(s, tmp, 0);
+    if (*s->p == '{' || *s->p == '[') {
+        char close = *s->p == '{' ? '}' : ']';
+        s->p++;
+        for (;;) {
+            ws(s);
+            if (*s->p == close) {
+                s->p++;
+                return true;
+            }
+            if (close == '}') {
+                if (!scan_str(s, tmp, 0))
+                    return false;
+                ws(s);
+                if (*s->p++ != ':')
+                    return false;
+            }
+            if (!skip_value(s))
+                return false;
+            ws(s);
+            if (*s->p == ',')
+                s->p++;
+            else if (*s->p != close)
+                return false;
+        }
+    }
+    while (*s->p && !strchr(",}] \t\r\n", *s->p))
+        s->p++;
+    return true;
+}
+
+static unsigned find_path(struct scan *s, const char *path)
+{
+    char seg[64];
+    size_t n = strcspn(path, ".[");
+    if (n >= sizeof(seg))
+        return 0;
+    memcpy(seg, path, n);
+    seg[n] = '\0';
+    const char *rest = path + n;
+    ws(s);
+    if (*s->p != '{')
+        return 0;
+    s->p++;
+    for (;;) {
+        ws(s);
+        if (*s->p == '}' || !*s->p)
+            return 0;
+        unsigned key_line = s->line;
+        char key[64];
+        if (!scan_str(s, key, sizeof(key)))
+            return 0;
+        ws(s);
+        if (*s->p++ != ':')
+            return 0;
+        if (strcmp(key, seg) == 0) {
+            if (*rest == '[') {
+                unsigned long idx = strtoul(rest + 1, NULL, 10);
+                const char *after = strchr(rest, ']');
+                if (!after)
+                    return 0;
+                ws(s);
+                if (*s->p != '[')
+                    return 0;
+                s->p++;
+                for (unsigned long i = 0; i < idx; i++) {
+                    if (!skip_value(s))
+                        return 0;
+                    ws(s);
+                    if (*s->p++ != ',')
+                        return 0;
+                }
+                ws(s);
+                if (!after[1])
+                    return s->line;
+                return after[1] == '.' ? find_path(s, after + 2) : 0;
+            }
+            if (!*rest)
+                return key_line;
+            return find_path(s, rest + 1);
+        }
+        if (!skip_value(s))
+            return 0;
+        ws(s);
+        if (*s->p == ',')
+            s->p++;
+    }
+}
+
+unsigned json_line_of(const char *text, const char *path)
+{
+    struct scan s = {text, 1};
+    return find_path(&s, path);
+}
+
+/* ---- Loading ---------------------------------------------------------------- */
+
+struct loader {
+    const char *path, *text;
+    char *err;
+    size_t errlen;
+};
+
+#define CFG_FAIL(L, field, ...)                                                                    \
+    do {                                                                                           \
+        char m_[256];                                                                              \
+        snprintf(m_, sizeof(m_), __VA_ARGS__);                                                     \
+        snprintf((L)->err, (L)->errlen, "%s:%u: field '%s': %s", (L)->path,                        \
+                 json_line_of((L)->text, field), field, m_);                                       \
+        snp_esc_inplace((L)->err, (L)->errlen);                                                    \
+        return -1;                                                                                 \
+    } while (0)
+
+/* An unsigned integer: a JSON integer or a "0x..." string. */
+static int get_u64(struct loader *L, const cJSON *it, const char *field, uint64_t lo, uint64_t hi,
+                   uint64_t *out)
+{
+    uint64_t v;
+    if (cJSON_IsNumber(it)) {
+        double d = it->valuedouble;
+        if (d < 0 || d != (double)(uint64_t)d || d > 9007199254740992.0)
+            CFG_FAIL(L, field, "expected a non-negative integer");
+        v = (uint64_t)d;
+    } else if (cJSON_IsString(it)) {
+        const char *s = it->valuestring;
+        if (strncmp(s, "0x", 2) != 0 || !s[2])
+            CFG_FAIL(L, field, "expected an integer or a \"0x...\" string");
+        /* Hex digits only: strtoull would take "0x-30000" or "0x 10". */
+        if (!snp_parse_hex(s, &v))
+            CFG_FAIL(L, field, "\"%s\" is not a 64-bit hex value", s);
+    } else {
+        CFG_FAIL(L, field, "expected an integer");
+    }
+    if (v < lo || v > hi)
+        CFG_FAIL(L, field, "%" PRIu64 " is outside %" PRIu64 "..%" PRIu64, v, lo, hi);
+    *out = v;
+    return 0;
+}
+
+static int get_choice(struct loader *L, const cJSON *it, const char *field,
+                      const char *const *choices, char *out, size_t cap)
+{
+    if (!cJSON_IsString(it))
+        CFG_FAIL(L, field, "expected a string");
+    for (const char *const *c = choices; *c; c++)
+        if (strcmp(*c, it->valuestring) == 0) {
+            snprintf(out, cap, "%s", *c);
+            return 0;
+        }
+    char all[160] = "";
+    for (const char *const *c = choices; *c; c++)
+        snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", c == choices ? "" : ", ",
+                 *c);
+    CFG_FAIL(L, field, "\"%s\" is not one of: %s", it->valuestring, all);
+}
+
+struct u64_field {
+    const char *name;
+    size_t off;
+    uint64_t lo, hi;
+};
+
+#define COST(f, lo, hi) {#f, offsetof(struct cost_model, f), lo, hi}
+static const struct u64_field cost_fields[] = {
+    COST(insn_millicycles, 1, 1000000), COST(vmexit, 0, 100000000),
+    COST(event_delivery, 0, 100000000), COST(ipi_wire, 0, 100000000),
+    COST(self_ipi, 0, 100000000),       COST(device_msi, 0, 100000000),
+    COST(hlt_wakeup, 0, 100000000),
+};
+
+static int load_cost(struct loader *L, const cJSON *obj, struct cost_model *cm)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "cost", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96];
+        snprintf(field, sizeof(field), "cost.%s", it->string);
+        size_t i;
+        for (i = 0; i < ARRAY_SIZE(cost_fields); i++)
+            if (strcmp(it->string, cost_fields[i].name) == 0)
+                break;
+        if (i == ARRAY_SIZE(cost_fields))
+            CFG_FAIL(L, field, "unknown key");
+        if (get_u64(L, it, field, cost_fields[i].lo, cost_fields[i].hi,
+                    (uint64_t *)((char *)cm + cost_fields[i].off)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int load_cpuid_entry(struct loader *L, const cJSON *obj, unsigned idx,
+                            struct cpuid_entry *e)
+{
+    char field[96];
+    snprintf(field, sizeof(field), "cpuid[%u]", idx);
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, field, "expected an object");
+    memset(e, 0, sizeof(*e));
+    e->any_subleaf = true;
+    bool have_leaf = false;
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        snprintf(field, sizeof(field), "cpuid[%u].%s", idx, it->string);
+        uint32_t *dst = NULL;
+        if (!strcmp(it->string, "leaf"))
+            dst = &e->leaf, have_leaf = true;
+        else if (!strcmp(it->string, "subleaf"))
+            dst = &e->subleaf, e->any_subleaf = false;
+        else if (!strcmp(it->string, "eax"))
+            dst = &e->eax;
+        else if (!strcmp(it->string, "ebx"))
+            dst = &e->ebx;
+        else if (!strcmp(it->string, "ecx"))
+            dst = &e->ecx;
+        else if (!strcmp(it->string, "edx"))
+            dst = &e->edx;
+        else
+            CFG_FAIL(L, field, "unknown key (leaf, subleaf, eax, ebx, ecx, edx)");
+        uint64_t v;
+        if (get_u64(L, it, field, 0, UINT32_MAX, &v) < 0)
+            return -1;
+        *dst = (uint32_t)v;
+    }
+    if (!have_leaf) {
+        snprintf(field, sizeof(field), "cpuid[%u]", idx);
+        CFG_FAIL(L, field, "missing key 'leaf'");
+    }
+    return 0;
+}
+
+static int load_cpuid(struct loader *L, const cJSON *arr, struct snp_config *c)
+{
+    if (!cJSON_IsArray(arr))
+        CFG_FAIL(L, "cpuid", "expected an array of {leaf, subleaf, eax, ebx, ecx, edx}");
+    unsigned n = 0;
+    for (const cJSON *it = arr->child; it; it = it->next, n++) {
+        if (n >= CFG_MAX_CPUID)
+            CFG_FAIL(L, "cpuid", "more than %d entries", CFG_MAX_CPUID);
+        if (load_cpuid_entry(L, it, n, &c->cpuid[n]) < 0)
+            return -1;
+    }
+    c->ncpuid = n;
+    return 0;
+}
+
+static const char *const modes[] = {"plain", "sev-es", "snp", NULL};
+static const char *const ap_policies[] = {"kvm", "strict", NULL};
+static const char *const ap_features[] = {"exact", "injection", NULL};
+
+static int load_bool(struct loader *L, const cJSON *it, const char *field, bool *out)
+{
+    if (!cJSON_IsBool(it))
+        CFG_FAIL(L, field, "expected true or false");
+    *out = cJSON_IsTrue(it);
+    return 0;
+}
+
+static int load_sev(struct loader *L, const cJSON *obj, struct sev_options *o)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "sev", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96], s[16];
+        uint64_t v;
+        snprintf(field, sizeof(field), "sev.%s", it->string);
+        if (!strcmp(it->string, "policy")) {
+            if (get_u64(L, it, field, 0, UINT64_MAX, &o->policy) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "asid")) {
+            /* SEV-ES/SNP ASIDs start at 1 (docs/sev-snp-facts.md 6.4); the raw RMP entry has
+             * 10 bits. */
+            if (get_u64(L, it, field, 1, 1023, &v) < 0)
+                return -1;
+            o->asid = (uint32_t)v;
+        } else if (!strcmp(it->string, "sev_features")) {
+            if (get_u64(L, it, field, 0, UINT64_MAX, &o->sev_features) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "ap_create_policy")) {
+            if (get_choice(L, it, field, ap_policies, s, sizeof(s)) < 0)
+                return -1;
+            o->ap_create = strcmp(s, "strict") ? AP_CREATE_KVM : AP_CREATE_STRICT;
+        } else if (!strcmp(it->string, "ap_create_features")) {
+            if (get_choice(L, it, field, ap_features, s, sizeof(s)) < 0)
+                return -1;
+            o->ap_features = strcmp(s, "exact") ? AP_FEATURES_INJECTION : AP_FEATURES_EXACT;
+        } else if (!strcmp(it->string, "implicit_psc")) {
+            if (load_bool(L, it, field, &o->implicit_psc) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "key_seed")) {
+            if (get_u64(L, it, field, 0, UINT64_MAX, &o->key_seed) < 0)
+                return -1;
+        } else {
+            CFG_FAIL(L, field, "unknown key");
+        }
+    }
+    return 0;
+}
+/* A list of x2APIC register names ("TPR", "ISR" for all eight ISRs, ...). */
+static int load_regset(struct loader *L, const cJSON *arr, const char *field,
+                       struct savic_regset *r)
+{
+    if (!cJSON_IsArray(arr))
+        CFG_FAIL(L, field, "expected an array of x2APIC register names");
+    memset(r, 0, sizeof(*r));
+    for (const cJSON *it = arr->child; it; it = it->next) {
+        if (!cJSON_IsString(it))
+            CFG_FAIL(L, field, "expected register names (strings)");
+        if (savic_regset_add_name(r, it->valuestring) < 0)
+            CFG_FAIL(L, field, "\"%s\" is no x2APIC register (docs/config.md lists them)",
+                     it->valuestring);
+    }
+    return 0;
+}
+
+static const char *const savic_blocked[] = {"drop", "hold", NULL};
+
+static int load_savic(struct loader *L, const cJSON *obj, struct savic_knobs *k)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "savic", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96], s[8];
+        uint64_t v;
+        snprintf(field, sizeof(field), "savic.%s", it->string);
+        int rc = 0;
+        if (!strcmp(it->string, "accelerated_reads")) {
+            rc = load_regset(L, it, field, &k->accel_read);
+        } else if (!strcmp(it->string, "accelerated_writes")) {
+            rc = load_regset(L, it, field, &k->accel_write);
+        } else if (!strcmp(it->string, "fault_on")) {
+            rc = load_regset(L, it, field, &k->noaccel_fault);
+        } else if (!strcmp(it->string, "blocked_vectors")) {
+            rc = get_choice(L, it, field, savic_blocked, s, sizeof(s));
+            k->blocked = strcmp(s, "hold") ? SAVIC_BLOCKED_DROP : SAVIC_BLOCKED_HOLD;
+        } else if (!strcmp(it->string, "icr_high")) {
+            rc = get_u64(L, it, field, 0x304, 0x310, &v);
+            if (rc == 0 && v != 0x304 && v != 0x310)
+                CFG_FAIL(L, field, "0x%" PRIx64 " is neither 0x304 (Linux) nor 0x310 (OpenVMM)", v);
+            k->icr_high = (unsigned)v;
+        } else {
+            CFG_FAIL(L, field, "unknown key");
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- The hostile hypervisor (issue 4; docs/attacks.md) ------------------------ */
+
+static const char *const evtinj_type_names[8] = {"intr", NULL, "nmi", "exception", "soft"};
+
+/* EVENTINJ TYPE: a name, or a number 0-7 so that a config can ask for the
+ * reserved types the VMRUN check refuses. */
+static int get_evtinj_type(struct loader *L, const cJSON *it, const char *field, unsigned *out)
+{
+    if (cJSON_IsString(it)) {
+        for (unsigned t = 0; t < 8; t++)
+            if (evtinj_type_names[t] && !strcmp(evtinj_type_names[t], it->valuestring)) {
+                *out = t;
+                return 0;
+            }
+        CFG_FAIL(L, field, "\"%s\" is not one of: intr, nmi, exception, soft (or a number 0-7)",
+                 it->valuestring);
+    }
+    uint64_t v;
+    if (get_u64(L, it, field, 0, 7, &v) < 0)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+#define HG(name, bit, f) {name, bit, offsetof(struct hostile_injection, f)}
+static const struct {
+    const char *name;
+    unsigned bit;
+    size_t off;
+} hostile_ghcb_keys[] = {
+    HG("exit_code", HG_EXIT_CODE, ghcb_exit_code), HG("exit_info_1", HG_INFO1, ghcb_info1),
+    HG("exit_info_2", HG_INFO2, ghcb_info2),       HG("rax", HG_RAX, ghcb_rax),
+};
+
+static int load_hostile_ghcb(struct loader *L, const cJSON *obj, const char *base,
+                             struct hostile_injection *h)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, base, "expected an object {exit_code, exit_info_1, exit_info_2, rax}");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[192];
+        snprintf(field, sizeof(field), "%s.%s", base, it->string);
+        size_t i = 0;
+        while (i < ARRAY_SIZE(hostile_ghcb_keys) && strcmp(it->string, hostile_ghcb_keys[i].name))
+            i++;
+        if (i == ARRAY_SIZE(hostile_ghcb_keys))
+            CFG_FAIL(L, field, "unknown key (exit_code, exit_info_1, exit_info_2, rax)");
+        uint64_t *dst = (uint64_t *)((char *)h + hostile_ghcb_keys[i].off);
+        if (get_u64(L, it, field, 0, UINT64_MAX, dst) < 0)
+            return -1;
+        h->ghcb_fields |= hostile_ghcb_keys[i].bit;
+    }
+    return 0;
+}
+
+static int load_injection(struct loader *L, const cJSON *obj, unsigned idx,
+                          struct hostile_injection *h)
+{
+    char base[48], field[128];
+    snprintf(base, sizeof(base), "hostile.injections[%u]", idx);
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, base, "expected an object {marker, vector, type, error_code, ghcb}");
+    memset(h, 0, sizeof(*h));
+    uint64_t marker = UINT64_MAX, vector = UINT64_MAX, error = 0;
+    unsigned type = EVTINJ_EXCEPT;
+    bool has_error = false;
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        snprintf(field, sizeof(field), "%s.%s", base, it->string);
+        int rc;
+        if (!strcmp(it->string, "marker"))
+            rc = get_u64(L, it, field, 0, 255, &marker);
+        else if (!strcmp(it->string, "vector"))
+            rc = get_u64(L, it, field, 0, 255, &vector);
+        else if (!strcmp(it->string, "type"))
+            rc = get_evtinj_type(L, it, field, &type);
+        else if (!strcmp(it->string, "error_code"))
+            rc = get_u64(L, it, field, 0, UINT32_MAX, &error), has_error = true;
+        else if (!strcmp(it->string, "ghcb"))
+            rc = load_hostile_ghcb(L, it, field, h);
+        else
+            CFG_FAIL(L, field, "unknown key (marker, vector, type, error_code, ghcb)");
+        if (rc < 0)
+            return -1;
+    }
+    if (marker == UINT64_MAX || vector == UINT64_MAX)
+        CFG_FAIL(L, base, "missing key '%s'", marker == UINT64_MAX ? "marker" : "vector");
+    h->marker = (uint32_t)marker;
+    h->eventinj = SVM_EVTINJ_VALID | (uint64_t)type << SVM_EVTINJ_TYPE_SHIFT | vector |
+                  (has_error ? SVM_EVTINJ_VALID_ERR | error << SVM_EVTINJ_ERR_SHIFT : 0);
+    return 0;
+}
+
+static const char *const forbidden_choices[] = {"vmexit_invalid", "ignored", NULL};
+
+static int load_hostile(struct loader *L, const cJSON *obj, struct hostile_options *o)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "hostile", "expected an object {forbidden_eventinj, injections}");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96], s[16];
+        snprintf(field, sizeof(field), "hostile.%s", it->string);
+        if (!strcmp(it->string, "forbidden_eventinj")) {
+            if (get_choice(L, it, field, forbidden_choices, s, sizeof(s)) < 0)
+                return -1;
+            o->forbidden = strcmp(s, "ignored") ? EVENTINJ_FORBIDDEN_VMEXIT_INVALID
+                                                : EVENTINJ_FORBIDDEN_IGNORED;
+            continue;
+        }
+        if (strcmp(it->string, "injections"))
+            CFG_FAIL(L, field, "unknown key (forbidden_eventinj, injections)");
+        if (!cJSON_IsArray(it))
+            CFG_FAIL(L, field, "expected an array of {marker, vector, type, error_code, ghcb}");
+        o->n = 0;
+        for (const cJSON *e = it->child; e; e = e->next) {
+            if (o->n == CFG_MAX_HOSTILE)
+                CFG_FAIL(L, field, "more than %d injections", CFG_MAX_HOSTILE);
+            if (load_injection(L, e, o->n, &o->inj[o->n]) < 0)
+                return -1;
+            for (unsigned j = 0; j < o->n; j++)
+                if (o->inj[j].marker == o->inj[o->n].marker) {
+                    snprintf(field, sizeof(field), "hostile.injections[%u].marker", o->n);
+                    CFG_FAIL(L, field, "marker %u already arms injections[%u]", o->inj[j].marker,
+                             j);
+                }
+            o->n++;
+        }
+    }
+    return 0;
+}
+
+static const char *const exit_styles[] = {"snpref", "qemu", NULL};
+static const char *const apic_modes[] = {"x2apic", "xapic", NULL};
+
+static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
+{
+    const char *k = it->string;
+    uint64_t v;
+    if (!strcmp(k, "vcpus")) {
+        if (get_u64(L, it, k, 1, 256, &v) < 0)
+            return -1;
+        c->vcpus = (unsigned)v;
+        return 0;
+    }
+    if (!strcmp(k, "mode"))
+        return get_choice(L, it, k, modes, c->mode, sizeof(c->mode));
+    if (!strcmp(k, "apic")) {
+        if (!cJSON_IsString(it))
+            CFG_FAIL(L, k, "expected a string");
+        if (!fabric_find(it->valuestring))
+            CFG_FAIL(L, k, "no interrupt fabric named \"%s\"", it->valuestring);
+        snprintf(c->apic, sizeof(c->apic), "%s", it->valuestring);
+        return 0;
+    }
+    if (!strcmp(k, "apic_mode")) {
+        char s[8];
+        if (get_choice(L, it, k, apic_modes, s, sizeof(s)) < 0)
+            return -1;
+        c->apic_xapic = !strcmp(s, "xapic");
+        return 0;
+    }
+    if (!strcmp(k, "exit_style")) {
+        char s[16];
+        if (get_choice(L, it, k, exit_styles, s, sizeof(s)) < 0)
+            return -1;
+        c->exit_style = strcmp(s, "qemu") ? EXIT_STYLE_SNPREF : EXIT_STYLE_QEMU;
+        return 0;
+    }
+    if (!strcmp(k, "cost"))
+        return load_cost(L, it, &c->cost);
+    if (!strcmp(k, "sev"))
+        return load_sev(L, it, &c->sev);
+    if (!strcmp(k, "savic"))
+        return load_savic(L, it, &c->savic);
+    if (!strcmp(k, "cpuid"))
+        return load_cpuid(L, it, c);
+    if (!strcmp(k, "hostile"))
+        return load_hostile(L, it, &c->hostile);
+    static const struct u64_field top[] = {
+        {"ram_mb", offsetof(struct snp_config, ram_mb), 8, 1u << 20},
+        {"quantum", offsetof(struct snp_config, quantum), 1, 1000000000},
+        {"max_insns", offsetof(struct snp_config, max_insns), 0, UINT64_MAX},
+        {"core_hz", offsetof(struct snp_config, core_hz), 1000000, 100000000000ull},
+        {"tsc_hz", offsetof(struct snp_config, tsc_hz), 1000000, 100000000000ull},
+        {"apic_timer_hz", offsetof(struct snp_config, apic_timer_hz), 1000, 100000000000ull},
+        /* The MC146818's two-digit year with a century byte reaches 9999. */
+        {"rtc_epoch", offsetof(struct snp_config, rtc_epoch), 0, 253402300799ull},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(top); i++)
+        if (!strcmp(k, top[i].name))
+            return get_u64(L, it, k, top[i].lo, top[i].hi,
+                           (uint64_t *)((char *)c + top[i].off));
+    if (!strcmp(k, "tcg_buffer_mb")) {
+        if (get_u64(L, it, k, 1, 2048, &v) < 0)
+            return -1;
+        c->tcg_buffer_mb = (uint32_t)v;
+        return 0;
+    }
+    CFG_FAIL(L, k, "unknown key");
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = snp_fopen_input(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            SNP_ASSERT(nb);
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int config_load(struct snp_config *c, const char *path, int *status, char *err, size_t errlen)
+{
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot read config: %s", path, strerror(errno));
+        snp_esc_inplace(err, errlen);
+        *status = 66;
+        return -1;
+    }
+    *status = 65;
+    if (strlen(text) != len || snp_json_has_nul_escape(text)) {
+        snprintf(err, errlen, "%s: config contains a NUL byte%s", path,
+                 strlen(text) != len ? "" : " (\\u0000 in a string)");
+        snp_esc_inplace(err, errlen);
+        free(text);
+        return -1;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
+    if (!root) {
+        unsigned line = 1;
+        for (const char *p = text; end && p < end; p++)
+            line += *p == '\n';
+        snprintf(err, errlen, "%s:%u: malformed JSON", path, line);
+        snp_esc_inplace(err, errlen);
+        free(text);
+        return -1;
+    }
+    struct loader L = {path, text, err, errlen};
+    int rc = 0;
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "%s:1: the config must be a JSON object", path);
+        rc = -1;
+    }
+    for (const cJSON *it = rc ? NULL : root->child; it && rc == 0; it = it->next)
+        rc = load_member(&L, it, c);
+    if (rc == 0)
+        c->origin = path;
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+}
+
+int config_fail(const struct snp_config *c, const char *field, char *err, size_t errlen,
+                const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "%s: field '%s': %s", c->origin ? c->origin : "command line", field, why);
+    snp_esc_inplace(err, errlen);
+    return -1;
+}
+
+int config_validate(const struct snp_config *c, char *err, size_t errlen)
+{
+    if (c->ram_mb % 2)
+        return config_fail(c, "ram_mb", err, errlen, "%" PRIu64 " must be a multiple of 2",
+                           c->ram_mb);
+    if (!fabric_find(c->apic))
+        return config_fail(c, "apic", err, errlen,
+                           "no interrupt fabric named \"%s\" (see snpref fabrics)", c->apic);
+    if (c->apic_xapic && !fabric_find(c->apic)->mmio)
+        return config_fail(c, "apic_mode", err, errlen,
+                           "apic \"%s\" has no xAPIC mode (no MMIO page): use x2apic", c->apic);
+    bool savic = !strcmp(c->apic, "savic");
+    if (savic && strcmp(c->mode, "snp") != 0)
+        return config_fail(c, "apic", err, errlen,
+                           "\"savic\" needs mode snp (Secure AVIC is an SNP feature)");
+    if ((c->sev.sev_features & SEV_FEAT_SECURE_AVIC) && !savic)
+        return config_fail(c, "sev.sev_features", err, errlen,
+                           "bit 16 (SecureAVIC) comes with apic \"savic\"");
+    if (strcmp(c->mode, "snp") == 0 && !(c->sev.policy & (1ull << 17)))
+        return config_fail(c, "sev.policy", err, errlen,
+                           "%#" PRIx64 ": bit 17 must be 1 (fact sheet 8.4)", c->sev.policy);
+    if (c->hostile.n && strcmp(c->mode, "plain") == 0)
+        return config_fail(c, "hostile.injections", err, errlen,
+                           "need mode sev-es or snp (the model's EVENTINJ is an SEV VMRUN's)");
+    return 0;
+}
+
+static void add_hex(cJSON *o, const char *k, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+    cJSON_AddStringToObject(o, k, buf);
+}
+
+/* The "hostile" section, in the form load_hostile() reads back. */
+static void add_hostile(cJSON *o, const struct hostile_options *h)
+{
+    cJSON *ho = cJSON_AddObjectToObject(o, "hostile");
+    cJSON_AddStringToObject(ho, "forbidden_eventinj", forbidden_choices[h->forbidden]);
+    cJSON *arr = cJSON_AddArrayToObject(ho, "injections");
+    for (unsigned i = 0; i < h->n; i++) {
+        const struct hostile_injection *in = &h->inj[i];
+        unsigned type = (unsigned)((in->eventinj & SVM_EVTINJ_TYPE_MASK) >> SVM_EVTINJ_TYPE_SHIFT);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "marker", in->marker);
+        cJSON_AddNumberToObject(x, "vector", (double)(in->eventinj & SVM_EVTINJ_VEC_MASK));
+        if (evtinj_type_names[type])
+            cJSON_AddStringToObject(x, "type", evtinj_type_names[type]);
+        else
+            cJSON_AddNumberToObject(x, "type", type);
+        if (in->eventinj & SVM_EVTINJ_VALID_ERR)
+            add_hex(x, "error_code", in->eventinj >> SVM_EVTINJ_ERR_SHIFT);
+        cJSON *g = in->ghcb_fields ? cJSON_AddObjectToObject(x, "ghcb") : NULL;
+        for (size_t k = 0; g && k < ARRAY_SIZE(hostile_ghcb_keys); k++)
+            if (in->ghcb_fields & hostile_ghcb_keys[k].bit)
+                add_hex(g, hostile_ghcb_keys[k].name,
+                        *(const uint64_t *)((const char *)in + hostile_ghcb_keys[k].off));
+        cJSON_AddItemToArray(arr, x);
+    }
+}
+
+char *config_to_json(const struct snp_config *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "vcpus", c->vcpus);
+    cJSON_AddStringToObject(o, "mode", c->mode);
+    cJSON_AddStringToObject(o, "apic", c->apic);
+    if (c->apic_xapic) /* only when set: every other run's header stays as it was */
+        cJSON_AddStringToObject(o, "apic_mode", "xapic");
+    cJSON_AddNumberToObject(o, "ram_mb", (double)c->ram_mb);
+    cJSON_AddNumberToObject(o, "quantum", (double)c->quantum);
+    add_hex(o, "max_insns", c->max_insns);
+    cJSON_AddNumberToObject(o, "core_hz", (double)c->core_hz);
+    cJSON_AddNumberToObject(o, "tsc_hz", (double)c->tsc_hz);
+    cJSON_AddNumberToObject(o, "apic_timer_hz", (double)c->apic_timer_hz);
+    cJSON_AddNumberToObject(o, "rtc_epoch", (double)c->rtc_epoch);
+    cJSON_AddNumberToObject(o, "tcg_buffer_mb", c->tcg_buffer_mb);
+    cJSON_AddStringToObject(o, "exit_style", c->exit_style == EXIT_STYLE_QEMU ? "qemu" : "snpref");
+    cJSON *cost = cJSON_AddObjectToObject(o, "cost");
+    for (size_t i = 0; i < ARRAY_SIZE(cost_fields); i++)
+        cJSON_AddNumberToObject(cost, cost_fields[i].name,
+                                (double)*(const uint64_t *)((const char *)&c->cost +
+                                                            cost_fields[i].off));
+    cJSON *sev = cJSON_AddObjectToObject(o, "sev");
+    add_hex(sev, "policy", c->sev.policy);
+    cJSON_AddNumberToObject(sev, "asid", c->sev.asid);
+    add_hex(sev, "sev_features", c->sev.sev_features);
+    cJSON_AddStringToObject(sev, "ap_create_policy",
+                            c->sev.ap_create == AP_CREATE_STRICT ? "strict" : "kvm");
+    cJSON_AddStringToObject(sev, "ap_create_features",
+                            c->sev.ap_features == AP_FEATURES_EXACT ? "exact" : "injection");
+    cJSON_AddBoolToObject(sev, "implicit_psc", c->sev.implicit_psc);
+    add_hex(sev, "key_seed", c->sev.key_seed);
+    if (!strcmp(c->apic, "savic")) {
+        /* Only with the fabric: every other run's header stays as it was. */
+        char names[1024];
+        cJSON *sa = cJSON_AddObjectToObject(o, "savic");
+        const struct savic_regset *sets[] = {&c->savic.accel_read, &c->savic.accel_write,
+                                             &c->savic.noaccel_fault};
+        static const char *const keys[] = {"accelerated_reads", "accelerated_writes", "fault_on"};
+        for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+            savic_regset_names(sets[i], names, sizeof(names));
+            cJSON *arr = cJSON_AddArrayToObject(sa, keys[i]);
+            char *save = NULL;
+            for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+                cJSON_AddItemToArray(arr, cJSON_CreateString(n));
+        }
+        cJSON_AddStringToObject(sa, "blocked_vectors",
+                                c->savic.blocked == SAVIC_BLOCKED_HOLD ? "hold" : "drop");
+        add_hex(sa, "icr_high", c->savic.icr_high);
+    }
+    cJSON *arr = cJSON_AddArrayToObject(o, "cpuid");
+    for (unsigned i = 0; i < c->ncpuid; i++) {
+        const struct cpuid_entry *e = &c->cpuid[i];
+        cJSON *x = cJSON_CreateObject();
+        add_hex(x, "leaf", e->leaf);
+        if (!e->any_subleaf)
+            add_hex(x, "subleaf", e->subleaf);
+        add_hex(x, "eax", e->eax);
+        add_hex(x, "ebx", e->ebx);
+        add_hex(x, "ecx", e->ecx);
+        add_hex(x, "edx", e->edx);
+        cJSON_AddItemToArray(arr, x);
+    }
+    /* Only when set: the header of every other run stays as it was. */
+    if (c->hostile.n || c->hostile.forbidden != EVENTINJ_FORBIDDEN_VMEXIT_INVALID)
+        add_hostile(o, &c->hostile);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    SNP_ASSERT(s);
+    return s;
+}
