@@ -183,6 +183,30 @@ static enum icpt_kind classify(unsigned id)
     }
 }
 
+/* MOV to/from CR8 (REX.R 0F 22/20 /r): Unicorn has no APIC behind CR8, so
+ * the model must answer it (SDM 10.8.6.1; tests/unit/test_unicorn.c). */
+static enum icpt_kind classify_cr8(const cs_insn *in)
+{
+    if (in->id != X86_INS_MOV)
+        return IK_NONE;
+    if (!strncmp(in->op_str, "cr8,", 4))
+        return IK_CR8_WR;
+    return strstr(in->op_str, ", cr8") ? IK_CR8_RD : IK_NONE;
+}
+
+/* The r/m register of a MOV CRn: ModRM[2:0] plus REX.B (the byte after 0F 20/22). */
+static uint8_t mov_cr_gpr(const cs_insn *in)
+{
+    uint8_t rex = 0;
+    for (size_t i = 0; i + 2 < in->size; i++) {
+        if ((in->bytes[i] & 0xF0) == 0x40)
+            rex = in->bytes[i];
+        else if (in->bytes[i] == 0x0F)
+            return (uint8_t)((in->bytes[i + 2] & 7u) | ((rex & 1u) << 3));
+    }
+    return 0;
+}
+
 /* Installs the exact-address hook for an intercept; true if newly installed. */
 static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uint64_t page_gpa)
 {
@@ -202,6 +226,7 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind, uin
     c->addr_size = bits == 64 ? (addr32 ? 4 : 8) : (addr32 != (bits == 16)) ? 2 : 4;
     c->opsize = (in->id == X86_INS_INSB || in->id == X86_INS_OUTSB) ? 1 : (uint8_t)(opsz16 ? 6 - dflt_op : dflt_op);
     c->port = -1;
+    c->gpr = kind == IK_CR8_RD || kind == IK_CR8_WR ? mov_cr_gpr(in) : 0;
     if (kind == IK_IN || kind == IK_OUT) {
         /* E4/E5/E6/E7 take an imm8 port, EC/ED/EE/EF use DX; the even ones
          * move a byte (SDM "IN", "OUT"). */
@@ -273,6 +298,8 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     for (size_t i = 0; i < n; i++) {
         b->offs[i] = (uint16_t)(insns[i].address - pc);
         enum icpt_kind k = classify(insns[i].id);
+        if (k == IK_NONE)
+            k = classify_cr8(&insns[i]);
         if (k == IK_NONE && v->sev_es)
             k = classify_es(&insns[i]);
         uint64_t page = code_gpa(v, insns[i].address);
