@@ -5,8 +5,9 @@
  * 10.12.1.3 "Reserved Bit Checking"), reset contents (10.4.7.1, 10.12.5.1),
  * priorities (PPR, 10.8.3.1), acceptance, acknowledge and EOI (10.8.4, 10.8.5),
  * software disable (10.4.7.2), the error register (10.5.3), IA32_APIC_BASE
- * transitions (10.12.5), ICR validity (Table 10-3; AMD APM vol. 2 section 16.5)
- * and destination matching (10.12.9, 10.12.10). Nothing here talks to the host:
+ * transitions between disabled, xAPIC and x2APIC mode (10.12.5), ICR validity
+ * (Table 10-3; AMD APM vol. 2 section 16.5) and destination matching in both
+ * modes (10.6.2, 10.12.9, 10.12.10). The xAPIC MMIO page is xapic.c. Nothing here talks to the host:
  * functions return what the fabric must do (kick, broadcast an EOI, send).
  */
 #include "apic.h"
@@ -122,26 +123,46 @@ uint32_t apic_x2apic_ldr(uint32_t id)
 static const unsigned apic_lvts[] = {APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC,
                                      APIC_LVT0, APIC_LVT1,    APIC_LVTERR};
 
-void apic_init(struct apic *a, uint8_t *page, uint32_t id, bool bsp)
+void apic_init(struct apic *a, uint8_t *page, uint32_t id, bool bsp, enum apic_mode power_on)
 {
+    SNP_ASSERT(power_on == APIC_MODE_XAPIC || power_on == APIC_MODE_X2APIC);
     memset(a, 0, sizeof(*a));
     a->regs = page;
     a->id = id;
     a->base_msr = bsp ? APIC_BASE_BSP : 0;
+    a->base_addr_mask = APIC_BASE_ADDR_MASK;
+    a->power_on_mode = power_on;
+    a->xapic_capable = power_on == APIC_MODE_XAPIC;
     apic_reset(a, false);
+}
+
+/* ID, LDR and DFR in the format of the current mode: x2APIC's 32-bit ID and
+ * derived LDR (SDM 10.12.10.2), or xAPIC's 8-bit ID in 31:24, LDR 0 and DFR
+ * flat (SDM 10.4.6, 10.6.2.2), which a disabled APIC also takes: the only way
+ * on from there is xAPIC mode. */
+static void apic_load_ids(struct apic *a)
+{
+    if (apic_x2apic_mode(a)) {
+        apic_set_reg(a, APIC_ID, a->id);
+        apic_set_reg(a, APIC_LDR, apic_x2apic_ldr(a->id));
+        apic_set_reg(a, APIC_DFR, 0); /* no DFR in x2APIC mode */
+        return;
+    }
+    apic_set_reg(a, APIC_ID, (a->id & 0xFFu) << APIC_XAPIC_ID_SHIFT);
+    apic_set_reg(a, APIC_LDR, 0);
+    apic_set_reg(a, APIC_DFR, APIC_DFR_FLAT);
 }
 
 void apic_reset(struct apic *a, bool init_only)
 {
     if (!init_only)
-        a->base_msr =
-            (a->base_msr & APIC_BASE_BSP) | APIC_BASE_ADDR_DEFAULT | APIC_BASE_EN | APIC_BASE_EXTD;
+        a->base_msr = (a->base_msr & APIC_BASE_BSP) | APIC_BASE_ADDR_DEFAULT | APIC_BASE_EN |
+                      (a->power_on_mode == APIC_MODE_X2APIC ? APIC_BASE_EXTD : 0);
     /* The whole page: a Secure AVIC fabric that keeps extra fields on it restores
      * them itself. */
     memset(a->regs, 0, APIC_PAGE_SIZE);
-    apic_set_reg(a, APIC_ID, a->id);
+    apic_load_ids(a);
     apic_set_reg(a, APIC_LVR, APIC_LVR_VALUE);
-    apic_set_reg(a, APIC_LDR, apic_x2apic_ldr(a->id));
     apic_set_reg(a, APIC_SPIV, 0xFF);
     for (size_t i = 0; i < ARRAY_SIZE(apic_lvts); i++)
         apic_set_reg(a, apic_lvts[i], APIC_LVT_MASKED);
@@ -271,15 +292,30 @@ void apic_esr_latch(struct apic *a)
     a->esr_pending = 0;
 }
 
+uint32_t apic_compute_apr(const struct apic *a)
+{
+    uint32_t tpr = apic_get_reg(a, APIC_TPR);
+    int irrv = apic_find_highest_irr(a), isrv = apic_find_highest_vec(a->regs, APIC_ISR);
+    uint32_t tpr_c = tpr & 0xF0u, irr_c = irrv > 0 ? (uint32_t)irrv & 0xF0u : 0;
+    uint32_t isr_c = isrv > 0 ? (uint32_t)isrv & 0xF0u : 0;
+    if (tpr_c >= irr_c && tpr_c > isr_c)
+        return tpr & 0xFFu;
+    uint32_t hi = tpr_c > irr_c ? tpr_c : irr_c;
+    return hi > isr_c ? hi : isr_c;
+}
+
 uint64_t apic_reg_read(const struct apic *a, unsigned off, uint64_t now)
 {
+    bool x2 = apic_x2apic_mode(a);
     switch (off) {
     case APIC_ID:
-        return a->id;
+        return x2 ? a->id : apic_get_reg(a, APIC_ID);
     case APIC_LDR:
-        return apic_x2apic_ldr(a->id);
+        return x2 ? apic_x2apic_ldr(a->id) : apic_get_reg(a, APIC_LDR);
     case APIC_ICR:
-        return apic_get_icr(a);
+        return x2 ? apic_get_icr(a) : apic_get_reg(a, APIC_ICR);
+    case APIC_APR:
+        return apic_compute_apr(a);
     case APIC_TMCCT:
         /* TSC-deadline mode does not use the count registers (SDM 10.5.4.1). */
         if (apic_timer_mode(a) == LAPIC_TIMER_TSC_DEADLINE)
@@ -293,27 +329,52 @@ uint64_t apic_reg_read(const struct apic *a, unsigned off, uint64_t now)
 /* ---- IA32_APIC_BASE --------------------------------------------------------------- */
 
 /*
- * Transitions (SDM 10.12.5, Figure 10-27): x2APIC -> disabled is allowed;
- * x2APIC -> xAPIC (EN=1, EXTD=0) and EN=0 with EXTD=1 are invalid (#GP), and so
- * is disabled -> x2APIC. Model choices, because xAPIC MMIO mode is not modelled:
- * disabled -> xAPIC is #GP too (the APIC stays off until a power-on reset), and
- * the base address and BSP flag may only be written back unchanged (a changed
- * value is #GP rather than a relocation nothing would observe).
+ * Transitions (SDM 10.12.5.1, Figure 10-27; KVM's kvm_apic_set_base makes the
+ * same checks): disabled <-> xAPIC, xAPIC -> x2APIC and x2APIC -> disabled are
+ * allowed; x2APIC -> xAPIC (only through disabled), disabled -> x2APIC (only
+ * through xAPIC) and EN = 0 with EXTD = 1 (the invalid mode) raise #GP, and so
+ * does a reserved bit: 7:0, 9 and MAXPHYADDR..63 (SDM Figure 10-26). The base
+ * may move in any mode (kvm-unit-tests' apic test relocates it).
+ * Model choices: the BSP flag may only be written back unchanged; an APIC
+ * without xAPIC mode (xapic_capable false: an x2APIC-only fabric) rejects
+ * disabled -> xAPIC, so it stays off until a power-on reset.
  */
 enum apic_base_change apic_base_check(const struct apic *a, uint64_t val)
 {
     const uint64_t mode = APIC_BASE_EN | APIC_BASE_EXTD;
-    const uint64_t fixed = APIC_BASE_ADDR_MASK | APIC_BASE_BSP;
-    if (val & ~(mode | fixed))
-        return APIC_BASE_GP; /* reserved bits 7:0, 9, 63:52 */
-    if ((val & fixed) != (a->base_msr & fixed))
+    if (val & ~(mode | a->base_addr_mask | APIC_BASE_BSP))
+        return APIC_BASE_GP;
+    if ((val & APIC_BASE_BSP) != (a->base_msr & APIC_BASE_BSP))
         return APIC_BASE_GP;
     uint64_t cur = a->base_msr & mode, next = val & mode;
     if (next == cur)
-        return APIC_BASE_UNCHANGED;
-    if (cur == mode && next == 0)
+        return APIC_BASE_SAME_MODE;
+    if (next == 0)
         return APIC_BASE_DISABLE;
+    if (next == APIC_BASE_EN && cur == 0 && a->xapic_capable)
+        return APIC_BASE_TO_XAPIC;
+    if (next == mode && cur == APIC_BASE_EN)
+        return APIC_BASE_TO_X2APIC;
     return APIC_BASE_GP;
+}
+
+void apic_base_apply(struct apic *a, enum apic_base_change c, uint64_t val)
+{
+    SNP_ASSERT(c != APIC_BASE_GP);
+    a->base_msr = val;
+    switch (c) {
+    case APIC_BASE_DISABLE:
+        /* Disabling loses the APIC state (SDM 10.4.3: as after power-up). */
+        apic_reset(a, true);
+        break;
+    case APIC_BASE_TO_X2APIC:
+        /* The ID and LDR take their x2APIC values; the other registers keep
+         * theirs (SDM 10.12.5.1). */
+        apic_load_ids(a);
+        break;
+    default:
+        break; /* disabled -> xAPIC: the disable already reset the page */
+    }
 }
 
 /* ---- ICR and destinations ----------------------------------------------------------- */
@@ -372,10 +433,28 @@ enum apic_icr_action apic_icr_check(const struct apic_icr *d)
     return APIC_ICR_SEND;
 }
 
+/* xAPIC logical destination (SDM 10.6.2.2): flat model, any common bit of
+ * the 8-bit MDA and LDR[31:24]; cluster model, the same cluster in the high
+ * nibbles and a common bit in the low ones. 0xFF reaches every APIC. */
+static bool apic_match_xapic_logical(const struct apic *a, uint32_t dest)
+{
+    uint32_t mda = dest & 0xFFu, lid = apic_get_reg(a, APIC_LDR) >> 24;
+    if (mda == APIC_XAPIC_BROADCAST)
+        return true;
+    if ((apic_get_reg(a, APIC_DFR) & APIC_DFR_MODEL_MASK) == APIC_DFR_MODEL_MASK)
+        return (mda & lid) != 0;
+    return (mda >> 4) == (lid >> 4) && (mda & lid & 0xFu) != 0;
+}
+
 bool apic_match_dest(const struct apic *a, uint32_t dest, bool logical)
 {
     if (dest == APIC_DEST_BROADCAST)
         return true;
+    if (!apic_x2apic_mode(a)) {
+        if (logical)
+            return dest <= 0xFFu && apic_match_xapic_logical(a, dest);
+        return dest == APIC_XAPIC_BROADCAST || dest == (a->id & 0xFFu);
+    }
     if (!logical)
         return a->id == dest;
     /* Cluster model: same cluster (31:16), and a common bit in 15:0. */

@@ -50,7 +50,9 @@
 #define APIC_TMICT    0x380
 #define APIC_TMCCT    0x390
 #define APIC_TDCR     0x3E0
-#define APIC_SELF_IPI 0x3F0
+#define APIC_SELF_IPI 0x3F0 /* x2APIC only: reserved in xAPIC mode */
+#define APIC_ICR_LOW  APIC_ICR  /* xAPIC names of the two ICR halves (SDM Figure 10-12) */
+#define APIC_ICR_HIGH APIC_ICR2
 
 /* MSRs. x2APIC register at offset off is MSR 0x800 + (off >> 4) (SDM 10.12.1.2). */
 #define APIC_MSR_BASE 0x800u
@@ -69,6 +71,16 @@
 #define APIC_BASE_EN           (1ull << 11)
 #define APIC_BASE_ADDR_MASK    0x000FFFFFFFFFF000ull
 #define APIC_BASE_ADDR_DEFAULT 0xFEE00000ull
+/* The xAPIC register page is 4 KiB at the base (SDM 10.4.1). */
+#define APIC_MMIO_SIZE 0x1000u
+
+/* The mode IA32_APIC_BASE's EN and EXTD select (SDM Table 10-5). */
+enum apic_mode {
+    APIC_MODE_DISABLED = 0,                              /* EN = 0, EXTD = 0 */
+    APIC_MODE_INVALID = 1,                               /* EN = 0, EXTD = 1 */
+    APIC_MODE_XAPIC = 2,                                 /* EN = 1, EXTD = 0 */
+    APIC_MODE_X2APIC = 3,                                /* EN = 1, EXTD = 1 */
+};
 
 /* Version: 0x15, max LVT entry 5 (six LVTs, no CMCI), bit 24 = 0: no directed
  * EOI, so SPIV bit 12 (EOI-broadcast suppression) is reserved (SDM 10.8.5). */
@@ -92,6 +104,14 @@
  * never ESR bit 7. */
 #define APIC_ESR_SEND_ILLEGAL (1u << 5)
 #define APIC_ESR_RECV_ILLEGAL (1u << 6)
+#define APIC_ESR_ILLEGAL_REG  (1u << 7) /* xAPIC: access to a reserved offset */
+
+/* xAPIC ID in ID[31:24]; logical ID in LDR[31:24]; DFR[31:28] the model:
+ * 1111b flat, 0000b cluster, bits 27:0 read as 1 (SDM 10.4.6, 10.6.2.2). */
+#define APIC_XAPIC_ID_SHIFT 24
+#define APIC_DFR_FLAT       0xFFFFFFFFu
+#define APIC_DFR_MODEL_MASK 0xF0000000u
+#define APIC_XAPIC_BROADCAST 0xFFu
 
 /* ICR fields (SDM Figure 10-28, docs/sev-snp-facts.md section 11). */
 #define APIC_ICR_DM_SHIFT      8
@@ -114,8 +134,14 @@ struct apic {
     /* The x2APIC ID (read-only, the full 32 bits). Authoritative copy: a page in
      * guest RAM may be scribbled on, this may not. */
     uint32_t id;
-    /* IA32_APIC_BASE: EN, EXTD, BSP and the (unused) base address. */
+    /* IA32_APIC_BASE: EN, EXTD, BSP and the base of the xAPIC page. */
     uint64_t base_msr;
+    /* Bits 12..MAXPHYADDR-1 of IA32_APIC_BASE (the rest above 11 is reserved). */
+    uint64_t base_addr_mask;
+    /* The mode a power-on reset leaves (xAPIC or x2APIC), and whether xAPIC
+     * mode exists at all here (false for a fabric without the MMIO page). */
+    enum apic_mode power_on_mode;
+    bool xapic_capable;
     /*
      * Highest vector set in ISR, or -1 meaning "unknown: scan the page".
      * Invariant: whenever it is not -1 it equals apic_find_highest_vec(ISR).
@@ -192,18 +218,39 @@ void apic_set_icr(struct apic *a, uint64_t icr);
 
 /* ---- State, reset, modes ------------------------------------------------- */
 
-/* Power-on state on page (which the caller owns): x2APIC enabled (EN | EXTD,
- * BSP when bsp), then apic_reset(a, false). */
-void apic_init(struct apic *a, uint8_t *page, uint32_t id, bool bsp);
+/* Power-on state on page (which the caller owns): enabled in power_on mode
+ * (APIC_MODE_X2APIC or APIC_MODE_XAPIC; BSP when bsp), then apic_reset(a,
+ * false). xAPIC mode is possible later only when power_on is xAPIC or
+ * xapic_capable is set afterwards. */
+void apic_init(struct apic *a, uint8_t *page, uint32_t id, bool bsp, enum apic_mode power_on);
 
 /*
  * Power-on (init_only false) or INIT reset (SDM 10.4.7.1, 10.12.5.1): every
  * register as after power-up (SPIV 0xFF, LVTs masked, timer stopped, IRR/ISR/
- * TMR/TPR/ESR/ICR 0), latches cleared. INIT keeps the APIC ID and
- * IA32_APIC_BASE (so x2APIC mode survives); power-on also re-enables x2APIC
- * mode. The caller cancels any host timer it had armed.
+ * TMR/TPR/ESR/ICR 0; in xAPIC format LDR 0 and DFR all ones), latches
+ * cleared. INIT keeps the APIC ID and IA32_APIC_BASE (so x2APIC mode
+ * survives); power-on also restores the power-on mode and the default base.
+ * The caller cancels any host timer it had armed.
  */
 void apic_reset(struct apic *a, bool init_only);
+
+/* The mode IA32_APIC_BASE selects. */
+static inline enum apic_mode apic_mode(const struct apic *a)
+{
+    return (enum apic_mode)((a->base_msr & APIC_BASE_EN ? 2 : 0) |
+                            (a->base_msr & APIC_BASE_EXTD ? 1 : 0));
+}
+
+static inline bool apic_x2apic_mode(const struct apic *a)
+{
+    return apic_mode(a) == APIC_MODE_X2APIC;
+}
+
+/* The guest-physical base of the xAPIC register page. */
+static inline uint64_t apic_mmio_base(const struct apic *a)
+{
+    return a->base_msr & APIC_BASE_ADDR_MASK;
+}
 
 /* IA32_APIC_BASE.EN: the APIC exists at all (SDM 10.4.3). */
 static inline bool apic_hw_enabled(const struct apic *a)
@@ -279,10 +326,16 @@ void apic_esr_raise(struct apic *a, uint32_t bits);
 void apic_esr_latch(struct apic *a);
 
 /*
- * Value of the readable register at off as RDMSR returns it: the page contents,
- * ICR as 64 bits, TMCCT computed from the timer at time now.
+ * Value of the readable register at off in the current mode: the page
+ * contents; in x2APIC mode the 32-bit ID, the derived LDR and ICR as 64 bits;
+ * in xAPIC mode the ID in bits 31:24 and APR computed; TMCCT computed from the
+ * timer at time now.
  */
 uint64_t apic_reg_read(const struct apic *a, unsigned off, uint64_t now);
+
+/* APR (xAPIC only, SDM 10.6.2.4 / AMD APM 16.6.2): TPR when its class is at
+ * least IRRV's and above ISRV's, else the highest of the three classes. */
+uint32_t apic_compute_apr(const struct apic *a);
 
 /* ---- The x2APIC MSR table --------------------------------------------------- */
 
@@ -309,13 +362,20 @@ enum fab_access apic_msr_check(uint32_t msr, bool write, uint64_t val);
 /* ---- IA32_APIC_BASE -------------------------------------------------------- */
 
 enum apic_base_change {
-    APIC_BASE_UNCHANGED = 0, /* same value: nothing to do */
-    APIC_BASE_DISABLE,       /* x2APIC -> disabled: the caller resets the APIC */
+    APIC_BASE_SAME_MODE = 0, /* no mode change (the base may move): store it */
+    APIC_BASE_DISABLE,       /* xAPIC or x2APIC -> disabled: reset the APIC */
+    APIC_BASE_TO_XAPIC,      /* disabled -> xAPIC */
+    APIC_BASE_TO_X2APIC,     /* xAPIC -> x2APIC: ID and LDR change format */
     APIC_BASE_GP,            /* rejected: #GP */
 };
 
 /* Classifies a WRMSR IA32_APIC_BASE (see apic.c for the transitions). */
 enum apic_base_change apic_base_check(const struct apic *a, uint64_t val);
+
+/* Performs a change apic_base_check() allowed (not APIC_BASE_GP): stores val
+ * and does what the transition does to the registers. The caller stops the
+ * host timer first on APIC_BASE_DISABLE. */
+void apic_base_apply(struct apic *a, enum apic_base_change c, uint64_t val);
 
 /* ---- ICR and destinations ----------------------------------------------------- */
 
@@ -342,8 +402,46 @@ enum apic_icr_action {
  * combinations"; details in apic.c). */
 enum apic_icr_action apic_icr_check(const struct apic_icr *d);
 
-/* Whether this APIC is a destination of dest in physical or logical (cluster)
- * mode, 0xFFFFFFFF being broadcast in both (SDM 10.12.9, 10.12.10.2). */
+/* Whether this APIC is a destination of dest in physical or logical mode,
+ * 0xFFFFFFFF being broadcast in both. An APIC in x2APIC mode matches the
+ * 32-bit ID and the cluster model (SDM 10.12.9, 10.12.10.2); one in xAPIC mode
+ * the low 8 bits against its 8-bit ID, or its LDR in the flat or cluster
+ * model its DFR selects (SDM 10.6.2.1, 10.6.2.2). */
 bool apic_match_dest(const struct apic *a, uint32_t dest, bool logical);
+
+/* ---- The xAPIC MMIO page ------------------------------------------------------ */
+
+/* One row per 16-byte slot of the first 1 KiB (index offset >> 4); rows left
+ * zero and every offset from 0x400 are reserved. */
+struct xapic_reg_desc {
+    const char *name;
+    bool readable, writable;
+    uint32_t wmask; /* bits a write stores; the others are ignored */
+};
+
+const struct xapic_reg_desc *xapic_reg_lookup(unsigned off);
+
+enum xapic_access {
+    XAPIC_DONE = 0,    /* read: *val holds the value; write: nothing to do */
+    XAPIC_WRITE,       /* write: store *v32 to register *reg (its side effects) */
+    XAPIC_ILLEGAL,     /* reserved offset: ESR "illegal register address" */
+};
+
+/*
+ * An MMIO access of size bytes at offset off (< 4 KiB) of the page (SDM
+ * 10.4.1: registers are 32 bits at 16-byte alignment). A read returns the
+ * bytes of the register that lie in the access and 0 for the rest of the
+ * slot; a write counts only as an aligned 32-bit store of the register (the
+ * others are dropped, as KVM does: narrower stores are model specific).
+ * Reads only look (TMCCT at time now).
+ */
+enum xapic_access xapic_read(const struct apic *a, unsigned off, unsigned size, uint64_t now,
+                             uint64_t *val);
+enum xapic_access xapic_write_check(unsigned off, unsigned size, uint64_t val, unsigned *reg,
+                                    uint32_t *v32);
+
+/* The 64-bit ICR an xAPIC ICR_LOW write sends, in the x2APIC layout: the
+ * 8-bit destination of ICR_HIGH[31:24], 0xFF widened to broadcast. */
+uint64_t xapic_icr(uint32_t low, uint32_t high);
 
 #endif

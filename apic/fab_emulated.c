@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The `emulated` fabric: the golden reference, an x2APIC emulated by the
- * hypervisor the way KVM's arch/x86/kvm/lapic.c does it, one struct apic per
+ * The `emulated` fabric: the golden reference, a local APIC in xAPIC (MMIO) and
+ * x2APIC (MSR) mode emulated by the hypervisor the way KVM's
+ * arch/x86/kvm/lapic.c does it, one struct apic per
  * vCPU on a page the fabric owns. Register semantics come from apic.c; this file
  * adds what needs the host: sending messages (destination decode, lowest-
  * priority arbitration), accepting them, the pending/ack protocol, EOI
  * broadcasts, the LAPIC timer, and the trace events ipi, irq_accept, eoi,
  * timer_arm and timer_fire (Intel SDM vol. 3 chapter 10; AMD APM vol. 2
  * chapter 16). Every MSR access is answered FAB_OK or FAB_GP, never FAB_EXIT:
+ * x2APIC MSRs raise #GP outside x2APIC mode (SDM 10.12.1.2), and the MMIO page
+ * is the APIC only in xAPIC mode.
  * here the hypervisor is the APIC, so the model decides how an access reaches it
  * (a VM exit in plain mode, #VC and the GHCB under SEV-ES/SNP).
  */
@@ -65,6 +68,10 @@ static int emu_check_params(const struct fab_params *p, const struct fab_host *h
         why = "vCPU count must be 1 to 256, with an APIC ID each";
     else if (p->timer_cycles_per_tick < 1 || p->tsc_cycles_num < 1 || p->tsc_cycles_den < 1)
         why = "timer_cycles_per_tick, tsc_cycles_num and tsc_cycles_den must be >= 1";
+    else if (p->power_on_xapic && p->x2apic_only)
+        why = "an x2APIC-only fabric cannot power on in xAPIC mode";
+    else if (p->maxphyaddr && (p->maxphyaddr < 36 || p->maxphyaddr > 52))
+        why = "maxphyaddr must be 36 to 52";
     for (unsigned i = 0; !why && i < p->nvcpus; i++) {
         if (p->apic_ids[i] == APIC_DEST_BROADCAST)
             why = "APIC ID 0xFFFFFFFF is the broadcast destination";
@@ -107,8 +114,14 @@ static struct fabric *emu_create(const struct fab_params *p, const struct fab_ho
     e->host = *host;
     e->clk = (struct lapic_clock){p->timer_cycles_per_tick, p->tsc_cycles_num, p->tsc_cycles_den};
     e->nvcpus = p->nvcpus;
-    for (unsigned i = 0; i < p->nvcpus; i++)
-        apic_init(&e->apic[i], e->pages + (size_t)i * APIC_PAGE_SIZE, p->apic_ids[i], i == 0);
+    unsigned bits = p->maxphyaddr ? p->maxphyaddr : 52;
+    for (unsigned i = 0; i < p->nvcpus; i++) {
+        struct apic *a = &e->apic[i];
+        apic_init(a, e->pages + (size_t)i * APIC_PAGE_SIZE, p->apic_ids[i], i == 0,
+                  p->power_on_xapic ? APIC_MODE_XAPIC : APIC_MODE_X2APIC);
+        a->xapic_capable = !p->x2apic_only;
+        a->base_addr_mask = APIC_BASE_ADDR_MASK & ((1ull << bits) - 1);
+    }
     return &e->hdr;
 }
 
@@ -504,18 +517,12 @@ static void emu_write_reg(struct emu_fabric *e, int vcpu, unsigned off, uint64_t
 static enum fab_access emu_write_apic_base(struct emu_fabric *e, int vcpu, uint64_t val)
 {
     struct apic *a = emu_apic(e, vcpu);
-    switch (apic_base_check(a, val)) {
-    case APIC_BASE_UNCHANGED:
-        return FAB_OK;
-    case APIC_BASE_GP:
+    enum apic_base_change c = apic_base_check(a, val);
+    if (c == APIC_BASE_GP)
         return FAB_GP;
-    case APIC_BASE_DISABLE:
-        break;
-    }
-    /* Disabling loses the APIC state (SDM 10.4.3: as after power-up). */
-    emu_timer_stop(e, vcpu);
-    apic_reset(a, true);
-    a->base_msr &= ~(APIC_BASE_EN | APIC_BASE_EXTD);
+    if (c == APIC_BASE_DISABLE)
+        emu_timer_stop(e, vcpu);
+    apic_base_apply(a, c, val);
     return FAB_OK;
 }
 
@@ -535,7 +542,7 @@ static enum fab_access emu_msr_read(struct fabric *f, int vcpu, uint32_t msr, ui
         return FAB_OK;
     }
     /* x2APIC MSRs #GP unless the APIC is in x2APIC mode (SDM 10.12.1.2). */
-    if (!apic_hw_enabled(a) || apic_msr_check(msr, false, 0) != FAB_OK)
+    if (!apic_x2apic_mode(a) || apic_msr_check(msr, false, 0) != FAB_OK)
         return FAB_GP;
     *val = apic_reg_read(a, (msr - APIC_MSR_BASE) << 4, emu_now(e, vcpu));
     return FAB_OK;
@@ -551,10 +558,74 @@ static enum fab_access emu_msr_write(struct fabric *f, int vcpu, uint32_t msr, u
         emu_write_tsc_deadline(e, vcpu, val);
         return FAB_OK;
     }
-    if (!apic_hw_enabled(a) || apic_msr_check(msr, true, val) != FAB_OK)
+    if (!apic_x2apic_mode(a) || apic_msr_check(msr, true, val) != FAB_OK)
         return FAB_GP;
     emu_write_reg(e, vcpu, (msr - APIC_MSR_BASE) << 4, val & apic_reg_lookup(msr)->wmask);
     return FAB_OK;
+}
+
+/* ---- xAPIC MMIO ------------------------------------------------------------------------- */
+
+/* A store xapic_write_check() allowed: v holds only the register's storable bits. */
+static void emu_xapic_write(struct emu_fabric *e, int vcpu, unsigned reg, uint32_t v)
+{
+    struct apic *a = emu_apic(e, vcpu);
+    switch (reg) {
+    case APIC_ICR_LOW: /* the store to the low half sends (SDM 10.6.1) */
+        apic_set_reg(a, APIC_ICR_LOW, v);
+        emu_send_icr(e, vcpu, xapic_icr(v, apic_get_reg(a, APIC_ICR_HIGH)));
+        break;
+    case APIC_ICR_HIGH:
+    case APIC_LDR:
+    case APIC_DFR:
+        apic_set_reg(a, reg, v);
+        break;
+    default:
+        emu_write_reg(e, vcpu, reg, v);
+        break;
+    }
+}
+
+static bool emu_mmio(struct fabric *f, int vcpu, uint64_t gpa, unsigned size, bool write,
+                     uint64_t *val)
+{
+    struct emu_fabric *e = emu(f);
+    struct apic *a = emu_apic(e, vcpu);
+    uint64_t base = apic_mmio_base(a);
+    if (apic_mode(a) != APIC_MODE_XAPIC || gpa < base || gpa - base >= APIC_MMIO_SIZE)
+        return false;
+    unsigned off = (unsigned)(gpa - base), reg = 0;
+    uint32_t v32 = 0;
+    enum xapic_access r;
+    if (write) {
+        r = xapic_write_check(off, size, *val, &reg, &v32);
+        if (r == XAPIC_WRITE)
+            emu_xapic_write(e, vcpu, reg, v32);
+    } else {
+        r = xapic_read(a, off, size, emu_now(e, vcpu), val);
+    }
+    if (r == XAPIC_ILLEGAL)
+        emu_error(e, vcpu, APIC_ESR_ILLEGAL_REG);
+    return true;
+}
+
+/* CR8 is TPR[7:4] (SDM 10.8.6.1). XXX(model): with the APIC disabled there
+ * is no TPR (SDM 10.4.3): reads give 0 and writes are dropped. */
+static void emu_cr8(struct fabric *f, int vcpu, bool write, uint64_t *val)
+{
+    struct emu_fabric *e = emu(f);
+    struct apic *a = emu_apic(e, vcpu);
+    if (!apic_hw_enabled(a)) {
+        if (!write)
+            *val = 0;
+        return;
+    }
+    if (!write) {
+        *val = (apic_get_reg(a, APIC_TPR) >> 4) & 0xFu;
+        return;
+    }
+    apic_set_tpr(a, (uint32_t)(*val & 0xFu) << 4);
+    emu_kick(e, vcpu);
 }
 
 /* ---- The rest ------------------------------------------------------------------------- */
@@ -581,7 +652,7 @@ static const uint8_t *emu_regs(struct fabric *f, int vcpu)
  * objects, so the list is explicit rather than a linker-section registry). */
 const struct fabric_ops emulated_fabric = {
     .name = "emulated",
-    .doc = "x2APIC emulated by the hypervisor (the golden reference)",
+    .doc = "xAPIC/x2APIC emulated by the hypervisor (the golden reference)",
     .create = emu_create,
     .destroy = emu_destroy,
     .msr_read = emu_msr_read,
@@ -594,4 +665,6 @@ const struct fabric_ops emulated_fabric = {
     .inject = emu_inject,
     .reset = emu_reset,
     .regs = emu_regs,
+    .mmio = emu_mmio,
+    .cr8 = emu_cr8,
 };

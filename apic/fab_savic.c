@@ -283,7 +283,12 @@ static struct fabric *sv_create(const struct fab_params *p, const struct fab_hos
         snprintf(err, errlen, "apic savic: icr_high must be 0x304 or 0x310");
         return NULL;
     }
-    s->hv = emulated_fabric.create(p, &s->inner, err, errlen);
+    /* Secure AVIC works in x2APIC mode only (AMD APM vol. 2, "Secure AVIC"):
+     * the hypervisor's APIC inside must never reach xAPIC mode, whose MMIO
+     * page this fabric lacks. */
+    struct fab_params inner = *p;
+    inner.x2apic_only = true;
+    s->hv = emulated_fabric.create(&inner, &s->inner, err, errlen);
     if (!s->hv) {
         sv_destroy(&s->hdr);
         return NULL;

@@ -3,7 +3,7 @@
  * The interrupt fabric (docs/design.md section 6, docs/fabric-plugins.md).
  *
  * A fabric owns every vCPU's local APIC state and answers five questions for the
- * model: what a guest x2APIC MSR access does, what a message arriving at an
+ * model: what a guest x2APIC MSR access (or, optionally, xAPIC MMIO access) does, what a message arriving at an
  * APIC does, which event a vCPU would take next, what taking it changes
  * (IRR -> ISR), and what a hypervisor injection request does. A plug-in is one
  * `static const struct fabric_ops` registered in fabric_list.c; the model picks
@@ -140,6 +140,13 @@ struct fab_params {
     uint32_t asid;             /* the guest's ASID under SEV (0 in plain mode) */
     const void *knobs;         /* the fabric's own options the model parsed (config
                                   section named after it), or NULL: defaults */
+    /* Power-on state in xAPIC mode (EN) instead of x2APIC mode (EN | EXTD);
+     * only for a fabric with ops->mmio (config apic_mode). */
+    bool power_on_xapic;
+    /* No xAPIC mode at all: a fabric that wraps `emulated` but has no MMIO page
+     * of its own (Secure AVIC) sets it, so disabled -> xAPIC is a #GP there. */
+    bool x2apic_only;
+    unsigned maxphyaddr;       /* physical address bits (CPUID 0x80000008 EAX[7:0]); 0: 52 */
 };
 
 struct fabric_ops {
@@ -198,6 +205,25 @@ struct fabric_ops {
      * backing page, or unregisters it (*gpa gets the previous one, or
      * FAB_NO_PAGE). Returns 0, or -1 if the request makes no sense here. */
     int (*backing_page)(struct fabric *f, int vcpu, bool reg, uint64_t *gpa);
+
+    /* ---- xAPIC mode. NULL in an x2APIC-only fabric (Secure AVIC): it has no
+     * MMIO page, config apic_mode xapic is refused, and the model never asks. */
+
+    /* A guest load (write false) or store of size bytes (1-8) at guest-physical
+     * gpa. Returns true when gpa lies in vCPU's xAPIC register page: the APIC
+     * is in xAPIC mode and gpa is in [IA32_APIC_BASE, + 4 KiB); then the access
+     * is done (*val holds a load's value). false: not the APIC (disabled, x2APIC
+     * mode, another address, SDM 10.4.3 / 10.12.1); the model sends the access
+     * on to the bus. */
+    bool (*mmio)(struct fabric *f, int vcpu, uint64_t gpa, unsigned size, bool write,
+                 uint64_t *val);
+
+    /* MOV from (write false) or to CR8 in 64-bit mode, *val being CR8: CR8[3:0]
+     * is TPR[7:4], and a write clears TPR[3:0] (SDM 10.8.6.1, AMD APM vol. 2
+     * 16.6.4), in xAPIC and x2APIC mode alike. The model has checked CPL and
+     * the reserved bits 63:4. NULL: CR8 is not connected to this fabric's TPR
+     * (reads 0, writes are dropped). */
+    void (*cr8)(struct fabric *f, int vcpu, bool write, uint64_t *val);
 };
 
 #define FAB_NO_PAGE UINT64_MAX
@@ -211,6 +237,15 @@ const struct fabric_ops *fabric_find(const char *name);
 struct fabric {
     const struct fabric_ops *ops;
 };
+
+/* Whether vCPU's APIC is enabled (IA32_APIC_BASE.EN, bit 11: SDM 10.4.3), read
+ * through the contract's own accessor of IA32_APIC_BASE (MSR 0x1B, which every
+ * fabric answers without side effects). CPUID.1:EDX[9] follows it. */
+static inline bool fab_apic_enabled(struct fabric *f, int vcpu)
+{
+    uint64_t base = 0;
+    return f->ops->msr_read(f, vcpu, 0x1Bu, &base) == FAB_OK && (base & (1ull << 11));
+}
 
 /* Names for traces and messages. */
 const char *apic_dm_name(enum apic_dm dm);

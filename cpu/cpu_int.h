@@ -38,6 +38,7 @@ enum icpt_kind {
     IK_FAR,               /* observed: a far transfer may change the code size (mode.c) */
     IK_SYSCALL, IK_SYSRET, /* performed by the CPU model (priv.c) */
     IK_MOV_CR,            /* MOV to CR0/CR3/CR4: checked (ctlreg.c), then native */
+    IK_CR8_RD, IK_CR8_WR, /* MOV from/to CR8: TPR lives in the model's APIC */
     /* Intercepted only under SEV-ES, where they raise #VC instead of running:
      * in plain mode Unicorn's own hooks serve CPUID, IN/OUT and RDTSC(P). */
     IK_CPUID, IK_RDTSC, IK_RDTSCP, IK_IN, IK_OUT, IK_DR7_RD, IK_DR7_WR,
@@ -68,7 +69,7 @@ struct icpt {
     bool rep;
     uint8_t addr_size;    /* 2, 4 or 8 */
     int16_t port;         /* IN/OUT: immediate port, or -1 for DX */
-    uint8_t cr, gpr;      /* MOV to CR: the control register and the source GPR */
+    uint8_t cr, gpr;      /* MOV CRn: the control register and the GPR (enum vcpu_reg order) */
     bool rex_w;           /* SYSRET: REX.W (return to 64-bit mode) */
     uc_hook hook;
     bool live;
@@ -120,6 +121,19 @@ struct vcpu {
 
     /* run state */
     enum vcpu_stop stop;
+    /* Inside an MMIO callback, where uc_emu_stop() would leave RIP at the
+     * access and run it again (tests/unit/test_unicorn.c): a stop request
+     * waits in stop_at_block for the next block boundary instead. */
+    bool in_mmio, stop_at_block;
+    /* Exact MMIO timing. RIP is not synced inside an MMIO callback, so the
+     * first callback of an instruction ends the run there (mmio_discard: this
+     * and the instruction's other callbacks, counted in mmio_n, are ignored;
+     * the instruction has not retired). The run restarts at it, mmio_pc: its
+     * first mmio_left callbacks, in a block starting at mmio_pc, are its own
+     * and are performed at the exact count. */
+    bool mmio_discard;
+    unsigned mmio_n, mmio_left;
+    uint64_t mmio_pc;
     uint64_t retired;     /* counted at block entry (whole block) */
     uint64_t budget_end;
     bool irq_check;       /* ask cb->pending() at the next block boundary */

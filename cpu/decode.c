@@ -196,9 +196,11 @@ static enum icpt_kind classify(unsigned id)
     }
 }
 
-/* MOV to CRn (0F 22 /r): Unicorn performs it unchecked (ctlreg.c). The ModRM
- * reg field (REX.R, or LOCK on AMD for CR8) is the CR, r/m (REX.B) the GPR. */
-static bool mov_to_cr(const cs_insn *in, uint8_t *cr, uint8_t *gpr)
+/* MOV to or from CRn (0F 22 /r, 0F 20 /r): the ModRM reg field (REX.R, or
+ * LOCK for CR8 on AMD: APM vol. 3 "MOV CRn") is the CR, r/m (REX.B) the GPR.
+ * XXX(model): Capstone 4 does not decode the LOCK form at all, so a LOCK MOV
+ * CR0 never gets here and runs as the engine decides. */
+static bool mov_cr(const cs_insn *in, uint8_t *cr, uint8_t *gpr, bool *to_cr)
 {
     size_t i = 0;
     bool lock = false;
@@ -213,12 +215,27 @@ static bool mov_to_cr(const cs_insn *in, uint8_t *cr, uint8_t *gpr)
     }
     if (i < in->size && (in->bytes[i] & 0xF0) == 0x40)
         rex = in->bytes[i++];
-    if (i + 3 > in->size || in->bytes[i] != 0x0F || in->bytes[i + 1] != 0x22)
+    if (i + 3 > in->size || in->bytes[i] != 0x0F || (in->bytes[i + 1] & ~2u) != 0x20)
         return false;
     uint8_t modrm = in->bytes[i + 2];
+    *to_cr = in->bytes[i + 1] == 0x22;
     *cr = (uint8_t)(((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0) | (lock ? 8 : 0));
     *gpr = (uint8_t)((modrm & 7) | ((rex & 1) ? 8 : 0));
     return true;
+}
+
+/* Which MOV CRn the model sees: every CR8 access (Unicorn has no APIC
+ * behind CR8, so the model answers it: SDM 10.8.6.1; test_unicorn.c), and
+ * writes to the other CRs, which Unicorn performs unchecked (ctlreg.c). */
+static enum icpt_kind classify_mov_cr(const cs_insn *in)
+{
+    uint8_t cr, gpr;
+    bool to_cr;
+    if (in->id != X86_INS_MOV || !mov_cr(in, &cr, &gpr, &to_cr))
+        return IK_NONE;
+    if (cr == 8)
+        return to_cr ? IK_CR8_WR : IK_CR8_RD;
+    return to_cr ? IK_MOV_CR : IK_NONE;
 }
 
 /* Installs the exact-address hook for an intercept; true if newly installed. */
@@ -239,8 +256,9 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind)
     c->addr_size = bits == 64 ? (addr32 ? 4 : 8) : (addr32 != (bits == 16)) ? 2 : 4;
     c->opsize = (in->id == X86_INS_INSB || in->id == X86_INS_OUTSB) ? 1 : (uint8_t)(opsz16 ? 6 - dflt_op : dflt_op);
     c->port = -1;
-    if (kind == IK_MOV_CR)
-        mov_to_cr(in, &c->cr, &c->gpr);
+    bool to_cr;
+    if (kind == IK_MOV_CR || kind == IK_CR8_RD || kind == IK_CR8_WR)
+        mov_cr(in, &c->cr, &c->gpr, &to_cr);
     /* SYSRET with REX.W returns to 64-bit mode (48 0F 07). */
     c->rex_w = kind == IK_SYSRET && in->size >= 3 && (in->bytes[in->size - 3] & 0xF8) == 0x48;
     if (kind == IK_IN || kind == IK_OUT) {
@@ -320,9 +338,8 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     for (size_t i = 0; i < n; i++) {
         b->offs[i] = (uint16_t)(insns[i].address - pc);
         enum icpt_kind k = classify(insns[i].id);
-        uint8_t cr, gpr;
-        if (k == IK_NONE && insns[i].id == X86_INS_MOV && mov_to_cr(&insns[i], &cr, &gpr))
-            k = IK_MOV_CR;
+        if (k == IK_NONE)
+            k = classify_mov_cr(&insns[i]);
         if (k == IK_NONE && v->sev_es)
             k = classify_es(&insns[i]);
         if (k != IK_NONE && icpt_add(v, &insns[i], k))

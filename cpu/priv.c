@@ -162,8 +162,8 @@ enum insn_result cpu_icpt_check(struct vcpu *v, const struct icpt *c)
     bool cpl0 = vcpu_cpl(v) == 0;
     switch (c->kind) {
     case IK_RDMSR: case IK_WRMSR: case IK_HLT: case IK_WBINVD: case IK_INVD:
-    case IK_DR7_RD: case IK_DR7_WR:
-        return cpl0 ? INSN_NATIVE : INSN_GP;
+    case IK_DR7_RD: case IK_DR7_WR: case IK_CR8_RD: case IK_CR8_WR:
+        return cpl0 ? INSN_NATIVE : INSN_GP; /* MOV CRn: SDM vol. 2 "MOV to/from CRn" */
     case IK_MONITOR: case IK_MWAIT:
         return cpl0 ? INSN_NATIVE : INSN_UD; /* MONITOR/MWAIT are not enabled for user mode */
     case IK_RDPMC:

@@ -243,9 +243,10 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
             return;
         }
     }
-    if (unlikely(v->retired >= v->budget_end)) {
+    if (unlikely(v->retired >= v->budget_end || v->stop_at_block)) {
         v->cur = NULL;
-        v->stop = VCPU_STOP_QUANTUM;
+        v->stop = v->stop_at_block ? VCPU_STOP_REQUEST : VCPU_STOP_QUANTUM;
+        v->stop_at_block = false;
         uc_emu_stop(uc);
         return;
     }
@@ -344,6 +345,8 @@ static const struct {
     [IK_RDTSCP] = {SVM_EXIT_RDTSCP, "rdtscp"}, [IK_IN] = {SVM_EXIT_IOIO, "in"},
     [IK_OUT] = {SVM_EXIT_IOIO, "out"},        [IK_DR7_RD] = {SVM_EXIT_READ_DR7, "mov dr7 (read)"},
     [IK_DR7_WR] = {SVM_EXIT_WRITE_DR7, "mov dr7 (write)"},
+    [IK_CR8_RD] = {SVM_EXIT_READ_CR8, "mov cr8 (read)"},
+    [IK_CR8_WR] = {SVM_EXIT_WRITE_CR8, "mov cr8 (write)"},
 };
 
 /* IN/OUT decoded at an exact address (SEV-ES): the exit, and for NEXT the effect. */
@@ -377,16 +380,13 @@ static void apply_next(struct vcpu *v, const struct icpt *c, const struct vcpu_e
         vcpu_set(v, VR_RAX, e->data & 0xFFFFFFFFu);
         vcpu_set(v, VR_RDX, e->data >> 32);
         break;
+    case IK_CR8_RD:
+        vcpu_set(v, (enum vcpu_reg)(VR_RAX + c->gpr), e->data);
+        break;
     default:
         break;
     }
 }
-
-static const int gpr_reg[16] = {
-    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
-    UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
-};
 
 /* SYSCALL, SYSRET and MOV to CR: the CPU model's own (priv.c, ctlreg.c); and
  * the faults that come before an intercept (a privileged instruction at CPL 3).
@@ -400,7 +400,7 @@ static bool cpu_insn(struct vcpu *v, const struct icpt *c, uint64_t addr)
     case IK_SYSRET: r = cpu_sysret(v, c->rex_w); break;
     case IK_MOV_CR: {
         /* Outside 64-bit mode the source is a 32-bit register. */
-        uint64_t val = vcpu_read_reg(v, gpr_reg[c->gpr & 15]);
+        uint64_t val = vcpu_get(v, (enum vcpu_reg)(VR_RAX + (c->gpr & 15)));
         r = cpu_mov_to_cr(v, c->cr, v->code_bits == 64 ? val : (uint32_t)val);
         break;
     }
@@ -463,6 +463,12 @@ void on_icpt(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     }
     if (c->kind == IK_IN || c->kind == IK_OUT)
         port_exit(v, c, &e);
+    if (c->kind == IK_CR8_RD || c->kind == IK_CR8_WR) {
+        /* At CPL > 0 cpu_icpt_check() raised #GP(0) already. */
+        e.info1 = SVM_EXIT_CR_MOV | c->gpr;
+        if (c->kind == IK_CR8_WR)
+            e.data = vcpu_get(v, (enum vcpu_reg)(VR_RAX + c->gpr));
+    }
     enum vcpu_action a = call_model(v, &e);
     if (a == VCPU_NEXT)
         apply_next(v, c, &e);
@@ -647,18 +653,55 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
               intno == X86_PF ? vcpu_get(v, VR_CR2) : 0);
 }
 
+/* Whether this MMIO callback is to be performed now (cpu_int.h "Exact MMIO
+ * timing"); if not, the run ends at the instruction, which runs again. */
+static bool mmio_now(struct vcpu *v)
+{
+    if (v->mmio_discard) {
+        v->mmio_n++;
+        return false;
+    }
+    if (v->cur && v->cur->pc == v->mmio_pc && v->mmio_left) {
+        v->mmio_left--;
+        return true;
+    }
+    v->mmio_discard = true;
+    v->mmio_n = 1;
+    uc_emu_stop(v->uc);
+    return false;
+}
+
+/* After a run that mmio_now() ended: the accessing instruction has not retired. */
+static void mmio_restart(struct vcpu *v)
+{
+    uint64_t rip = vcpu_get(v, VR_RIP);
+    retire_to(v, rip, false);
+    v->mmio_discard = false;
+    v->mmio_pc = rip;
+    v->mmio_left = v->mmio_n;
+}
+
 static uint64_t on_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
 {
     (void)uc;
     struct vcpu *v = ud;
-    return v->cb->mmio_read(v->ctx, v, v->mem->size + off, size);
+    if (!mmio_now(v))
+        return 0;
+    hook_vcpu = v, hook_rip = v->mmio_pc, v->in_mmio = true;
+    uint64_t val = v->cb->mmio_read(v->ctx, v, v->mem->size + off, size);
+    hook_vcpu = NULL, v->in_mmio = false;
+    return val;
 }
 
 static void on_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
 {
     (void)uc;
     struct vcpu *v = ud;
+    if (!mmio_now(v))
+        return;
+    hook_vcpu = v, hook_rip = v->mmio_pc, v->in_mmio = true;
     v->cb->mmio_write(v->ctx, v, v->mem->size + off, size, val);
+    hook_vcpu = NULL, v->in_mmio = false;
 }
 
 /* ---- Faults found at TLB fill ---------------------------------------------- */
@@ -754,6 +797,7 @@ static void deliver_tlb_fault(struct vcpu *v)
 enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
 {
     v->stop = VCPU_RUNNING;
+    v->stop_at_block = v->mmio_discard = false;
     v->budget_end = v->retired + budget;
     v->irq_check = true;
     unsigned idle = 0;
@@ -762,6 +806,11 @@ enum vcpu_stop vcpu_run(struct vcpu *v, uint64_t budget)
         v->cur = NULL;
         v->fault.valid = false;
         uc_err err = uc_emu_start(v->uc, vcpu_get(v, VR_RIP), 0, 0, 0);
+        if (v->mmio_discard) {
+            mmio_restart(v);
+            if (v->stop == VCPU_RUNNING)
+                continue;
+        }
         if (v->stop != VCPU_RUNNING)
             break;
         if (v->fault.valid) {
@@ -808,6 +857,10 @@ void vcpu_limit(struct vcpu *v, uint64_t insns)
 
 void vcpu_request_stop(struct vcpu *v)
 {
+    if (v->in_mmio) {
+        v->stop_at_block = true; /* the rest of the block runs first */
+        return;
+    }
     v->stop = VCPU_STOP_REQUEST;
     uc_emu_stop(v->uc);
 }

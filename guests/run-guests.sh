@@ -29,8 +29,8 @@ while IFS="$tab" read -r name vcpus want gmodes; do
         log=$logs/$name.$m.log
         # `savic` stands for SNP with the Secure AVIC fabric.
         if [ "$m" = savic ]; then set -- --mode snp --apic savic; else set -- --mode "$m"; fi
-        # The guest's COM1 reads the tool's stdin, which here would be the manifest.
-        timeout 300 "$tool" run "$build/guests/$name.elf" --vcpus "$vcpus" "$@" </dev/null >"$log" 2>&1
+        # stdin is the manifest: the guest's UART must not read it (COM1 takes stdin).
+        timeout 300 "$tool" run "$build/guests/$name.elf" --vcpus "$vcpus" "$@" >"$log" 2>&1 </dev/null
         got=$?
         if [ "$got" -eq "$want" ]; then
             pass=$((pass + 1))

@@ -378,6 +378,18 @@ static void dev_post_code(void *ctx, int vcpu, uint64_t value)
     hostile_marker(&sys->slots[vcpu], value);
 }
 
+static uint64_t dev_schedule(void *ctx, uint64_t at, void (*fn)(void *arg), void *arg)
+{
+    struct system *sys = ctx;
+    return tm_schedule(sys->tk, at, fn, arg);
+}
+
+static void dev_cancel(void *ctx, uint64_t id)
+{
+    struct system *sys = ctx;
+    tm_cancel(sys->tk, id);
+}
+
 /* ---- CPU callbacks ---------------------------------------------------------------- */
 
 static enum vcpu_action cb_intercept(void *ctx, struct vcpu *v, struct vcpu_exit *e)
@@ -606,7 +618,7 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
     sys->fab = fabric_find(sys->cfg.apic)->create(&fp, &sys->host, err, errlen);
     if (!sys->fab)
         return -1;
-    const struct dev_host dh = {sys, dev_now, dev_exit, dev_post_code};
+    const struct dev_host dh = {sys, dev_now, dev_exit, dev_post_code, dev_schedule, dev_cancel};
     const struct dev_params dp = {sys->n, sys->mem.size, sys->cfg.core_hz, sys->cfg.rtc_epoch,
                                   opt && opt->console_input ? 0 : -1};
     if (devices_init(&sys->dev, &dp, opt ? opt->console : NULL, sys->trace, sys->fab, &dh, err,

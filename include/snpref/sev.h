@@ -273,6 +273,9 @@ _Static_assert(sizeof(struct ghcb) == 4096, "GHCB is one page");
 
 /* ---- SVM exit codes: a VM exit's, and under SEV-ES the #VC error code (docs/sev-snp-facts.md 5.1;
  * Linux uapi asm/svm.h) --------------------------------------------------------------- */
+#define SVM_EXIT_READ_CR8      0x008ull
+#define SVM_EXIT_WRITE_CR8     0x018ull
+#define SVM_EXIT_CR_MOV        (1ull << 63) /* EXITINFO1 of a MOV CRn exit; bits 3:0 the GPR */
 #define SVM_EXIT_READ_DR7      0x027ull
 #define SVM_EXIT_WRITE_DR7     0x037ull
 #define SVM_EXIT_EXCP_BASE     0x040ull /* + vector: an intercepted exception */

@@ -574,6 +574,7 @@ static int load_hostile(struct loader *L, const cJSON *obj, struct hostile_optio
 }
 
 static const char *const exit_styles[] = {"snpref", "qemu", NULL};
+static const char *const apic_modes[] = {"x2apic", "xapic", NULL};
 
 static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
 {
@@ -593,6 +594,13 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
         if (!fabric_find(it->valuestring))
             CFG_FAIL(L, k, "no interrupt fabric named \"%s\"", it->valuestring);
         snprintf(c->apic, sizeof(c->apic), "%s", it->valuestring);
+        return 0;
+    }
+    if (!strcmp(k, "apic_mode")) {
+        char s[8];
+        if (get_choice(L, it, k, apic_modes, s, sizeof(s)) < 0)
+            return -1;
+        c->apic_xapic = !strcmp(s, "xapic");
         return 0;
     }
     if (!strcmp(k, "exit_style")) {
@@ -730,6 +738,9 @@ int config_validate(const struct snp_config *c, char *err, size_t errlen)
     if (!fabric_find(c->apic))
         return config_fail(c, "apic", err, errlen,
                            "no interrupt fabric named \"%s\" (see snpref fabrics)", c->apic);
+    if (c->apic_xapic && !fabric_find(c->apic)->mmio)
+        return config_fail(c, "apic_mode", err, errlen,
+                           "apic \"%s\" has no xAPIC mode (no MMIO page): use x2apic", c->apic);
     bool savic = !strcmp(c->apic, "savic");
     if (savic && strcmp(c->mode, "snp") != 0)
         return config_fail(c, "apic", err, errlen,
@@ -786,6 +797,8 @@ char *config_to_json(const struct snp_config *c)
     cJSON_AddNumberToObject(o, "vcpus", c->vcpus);
     cJSON_AddStringToObject(o, "mode", c->mode);
     cJSON_AddStringToObject(o, "apic", c->apic);
+    if (c->apic_xapic) /* only when set: every other run's header stays as it was */
+        cJSON_AddStringToObject(o, "apic_mode", "xapic");
     cJSON_AddNumberToObject(o, "ram_mb", (double)c->ram_mb);
     cJSON_AddNumberToObject(o, "quantum", (double)c->quantum);
     add_hex(o, "max_insns", c->max_insns);

@@ -77,6 +77,7 @@ struct snp_config {
     unsigned vcpus;             /* 4 */
     char mode[16];              /* plain | sev-es | snp */
     char apic[32];              /* fabric name: emulated */
+    bool apic_xapic;            /* apic_mode "xapic": power on in xAPIC mode (default "x2apic") */
     uint64_t ram_mb;            /* 64 */
     uint64_t quantum;           /* instructions per scheduling quantum: 2000 */
     uint64_t max_insns;         /* 0 = no limit */

@@ -2,7 +2,8 @@
 /*
  * Port and MMIO dispatch of the platform's devices (devices.h): which device
  * claims an access, the trace event of every access, the interrupt wiring
- * (COM1 -> I/O APIC pin 4, pc-testdev lines -> their pins, the EOI broadcast
+ * (COM1 -> I/O APIC pin 4, the PIT's channel 0 -> pin 2, pc-testdev lines ->
+ * their pins, the EOI broadcast
  * -> the I/O APIC and the test interrupt device), COM1's input, and the exit,
  * POST-code and power-off paths, which only report to the device host.
  */
@@ -63,6 +64,28 @@ static void com1_irq(void *ctx, bool level)
     ioapic_set_pin(&d->ioapic, &d->irq_host, DEV_COM1_IRQ, level);
 }
 
+/* ---- The PIT's host: its timer and IRQ 0 --------------------------------------------- */
+
+static uint64_t pit_schedule(void *ctx, uint64_t at, void (*fn)(void *arg), void *arg)
+{
+    struct devices *d = ctx;
+    return d->host.schedule(d->host.ctx, at, fn, arg);
+}
+
+static void pit_cancel(void *ctx, uint64_t id)
+{
+    struct devices *d = ctx;
+    d->host.cancel(d->host.ctx, id);
+}
+
+/* An edge on ISA IRQ 0: a pulse on its edge-triggered I/O APIC pin. */
+static void pit_irq0(void *ctx)
+{
+    struct devices *d = ctx;
+    ioapic_set_pin(&d->ioapic, &d->irq_host, DEV_PIT_PIN, true);
+    ioapic_set_pin(&d->ioapic, &d->irq_host, DEV_PIT_PIN, false);
+}
+
 int devices_init(struct devices *d, const struct dev_params *p, FILE *console, struct trc *trace,
                  struct fabric *fab, const struct dev_host *host, char *err, size_t errlen)
 {
@@ -86,6 +109,8 @@ int devices_init(struct devices *d, const struct dev_params *p, FILE *console, s
     rtc_reset(&d->rtc, p->rtc_epoch, p->core_hz);
     acpi_pm_reset(&d->pm, p->core_hz);
     fwcfg_reset(&d->fwcfg, p->nvcpus, p->ram_size);
+    d->pit_host = (struct pit_host){d, pit_schedule, pit_cancel, pit_irq0};
+    pit_reset(&d->pit, p->core_hz, &d->pit_host);
     return 0;
 }
 
@@ -151,6 +176,8 @@ static uint64_t pio_in(struct devices *d, int vcpu, uint16_t port, uint8_t size)
         return uart_read(&d->com1, &d->com1_host, port - SNP_PORT_COM1);
     if (port == RTC_PORT_INDEX || port == RTC_PORT_DATA)
         return rtc_read(&d->rtc, port, dev_time(d, vcpu));
+    if (pit_claims(port))
+        return pit_read(&d->pit, port, dev_time(d, vcpu));
     if (acpi_pm_claims(port))
         return acpi_pm_read(&d->pm, port, size, dev_time(d, vcpu));
     if (fwcfg_claims(port))
@@ -172,6 +199,8 @@ static bool pio_out(struct devices *d, int vcpu, uint16_t port, uint8_t size, ui
         return true;
     } else if (port == RTC_PORT_INDEX || port == RTC_PORT_DATA) {
         rtc_write(&d->rtc, port, (uint8_t)v, dev_time(d, vcpu));
+    } else if (pit_claims(port)) {
+        pit_write(&d->pit, port, (uint8_t)v, dev_time(d, vcpu));
     } else if (acpi_pm_claims(port)) {
         if (acpi_pm_write(&d->pm, port, size, (uint32_t)v, &slp_typ)) {
             /* Only S5 is a state the model enters: power off ends the run cleanly. */

@@ -3,7 +3,8 @@
  * The platform's devices (docs/guest-abi.md "Devices") behind one port and
  * MMIO dispatch, one file each: COM1, a 16550A UART whose output is the
  * console (uart.c, console.c); the I/O APIC (ioapic.c); the CMOS RTC (rtc.c);
- * the ACPI PM registers and timer (acpi_pm.c); fw_cfg (fwcfg.c); the
+ * the ACPI PM registers and timer (acpi_pm.c); the 8254 PIT and port 0x61
+ * (pit.c); fw_cfg (fwcfg.c); the
  * pc-testdev interrupt lines (testdev.c); the exit port and the POST-code
  * port; the test interrupt device (irqdev.c) and the test MMIO page
  * (mmiodev.c). Unclaimed ports and addresses read all ones and ignore writes,
@@ -25,6 +26,7 @@
 #include "fwcfg.h"
 #include "ioapic.h"
 #include "irqdev.h"
+#include "pit.h"
 #include "rtc.h"
 #include "uart.h"
 
@@ -40,6 +42,10 @@ struct dev_host {
     void (*exit)(void *ctx, int vcpu, uint32_t value);
     /* A byte written to the POST-code port 0x80 (the hostile hypervisor's marker). */
     void (*post_code)(void *ctx, int vcpu, uint64_t value);
+    /* Calls fn(arg) at simulated time `at` (a device's own timer); returns a
+     * non-zero id for cancel. */
+    uint64_t (*schedule)(void *ctx, uint64_t at, void (*fn)(void *arg), void *arg);
+    void (*cancel)(void *ctx, uint64_t id);
 };
 
 /* What the devices are built from (the configuration's part of them). */
@@ -53,6 +59,8 @@ struct dev_params {
 
 /* ISA IRQ of COM1 and its I/O APIC pin (no override in the MADT). */
 #define DEV_COM1_IRQ 4
+/* I/O APIC pin of ISA IRQ 0, the PIT (the MADT's interrupt source override). */
+#define DEV_PIT_PIN 2
 
 /* A console line being collected for one vCPU (traced per line). */
 struct console_line {
@@ -82,6 +90,8 @@ struct devices {
     struct rtc rtc;
     struct acpi_pm pm;
     struct fwcfg fwcfg;
+    struct pit pit;
+    struct pit_host pit_host;
     int cause;                /* the vCPU whose access drives a device now, -1 none */
 };
 

@@ -31,6 +31,17 @@ bool wire_fabric_msr(uint32_t msr)
     return msr == 0x1Bu || msr == 0x6E0u || (msr >= 0x800u && msr <= 0x8FFu);
 }
 
+bool wire_cr8(struct fabric *f, int vcpu, bool write, uint64_t *val)
+{
+    if (write && (*val >> 4))
+        return false;
+    if (f->ops->cr8)
+        f->ops->cr8(f, vcpu, write, val);
+    else if (!write)
+        *val = 0;
+    return true;
+}
+
 void wire_fab_params(const struct snp_config *c, uint32_t *apic_ids, struct mem *mem,
                      struct fab_params *out)
 {
@@ -46,4 +57,6 @@ void wire_fab_params(const struct snp_config *c, uint32_t *apic_ids, struct mem 
     out->mem = mem;
     out->asid = strcmp(c->mode, "plain") ? c->sev.asid : 0;
     out->knobs = !strcmp(c->apic, "savic") ? &c->savic : NULL;
+    out->power_on_xapic = c->apic_xapic;
+    out->maxphyaddr = HV_MAXPHYADDR;
 }

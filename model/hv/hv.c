@@ -20,6 +20,7 @@
 #define SIG_AUTH 0x68747541u /* "Auth" */
 #define SIG_ENTI 0x69746e65u /* "enti" */
 #define SIG_CAMD 0x444d4163u /* "cAMD" */
+#define CPUID_1_EDX_APIC (1u << 9)
 
 static unsigned log2_ceil(unsigned n)
 {
@@ -68,14 +69,14 @@ static void cpuid_default(const struct system *sys, unsigned vcpu, uint32_t leaf
         r[3] = 1u << 11 | 1u << 20 | 1u << 26 | 1u << 27 | 1u << 29; /* SYSCALL NX 1G RDTSCP LM */
         break;
     case 0x80000007: r[3] = 1u << 8; break;                   /* invariant TSC */
-    case 0x80000008: r[0] = 48u << 8 | 48u; r[2] = (sys->n - 1) & 0xFF; break;
+    case 0x80000008: r[0] = 48u << 8 | HV_MAXPHYADDR; r[2] = (sys->n - 1) & 0xFF; break;
     case 0x8000001F: sev_cpuid_8000001f(sys, r); break;
     default: break; /* out of range and unknown leaves read as zeros (AMD) */
     }
 }
 
-bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t sub,
-                     uint32_t out[4])
+static bool cpuid_table(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t sub,
+                        uint32_t out[4])
 {
     for (unsigned i = 0; i < sys->cfg.ncpuid; i++) {
         const struct cpuid_entry *e = &sys->cfg.cpuid[i];
@@ -86,6 +87,17 @@ bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uin
     }
     cpuid_default(sys, vcpu, leaf, sub, out);
     return false;
+}
+
+bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t sub,
+                     uint32_t out[4])
+{
+    bool from_config = cpuid_table(sys, vcpu, leaf, sub, out);
+    /* CPUID.1:EDX[9] is IA32_APIC_BASE.EN as the vCPU has it now (SDM 10.4.3;
+     * KVM's kvm_update_cpuid_runtime does the same), whatever the table says. */
+    if (leaf == 1 && sys->fab && !fab_apic_enabled(sys->fab, (int)vcpu))
+        out[3] &= ~CPUID_1_EDX_APIC;
+    return from_config;
 }
 
 static enum vcpu_action do_cpuid(struct slot *s, struct vcpu_exit *e)
@@ -154,6 +166,22 @@ static enum vcpu_action do_msr(struct slot *s, struct vcpu_exit *e)
     bool ok = hv_msr_access(s, msr, write, &val);
     TRC(s->sys->trace, msr, sys_now(s), (int)s->idx, write ? "wr" : "rd", msr, val, ok ? "ok" : "gp");
     return hv_msr_done(s, e, ok, write, val);
+}
+
+/* ---- CR8 ------------------------------------------------------------------------ */
+
+/* CR8 <-> TPR (SDM 10.8.6.1; wires.c, shared with the replay). Under SEV-ES the hardware does
+ * this without a #VC (a CR8 write is an automatic trap exit, a read comes
+ * from V_TPR), so sev.c calls it too. */
+enum vcpu_action hv_cr8(struct slot *s, struct vcpu_exit *e)
+{
+    bool write = e->code == SVM_EXIT_WRITE_CR8;
+    bool ok = wire_cr8(s->sys->fab, (int)s->idx, write, &e->data);
+    TRC(s->sys->trace, cr8, sys_now(s), (int)s->idx, write ? "wr" : "rd", e->data, ok ? "ok" : "gp");
+    if (ok)
+        return VCPU_NEXT;
+    e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
+    return VCPU_RAISE;
 }
 
 /* ---- Port I/O ------------------------------------------------------------------ */
@@ -238,6 +266,9 @@ enum vcpu_action hv_intercept(struct slot *s, struct vcpu_exit *e)
         return do_msr(s, e);
     case SVM_EXIT_IOIO:
         return do_ioio(s, e);
+    case SVM_EXIT_READ_CR8:
+    case SVM_EXIT_WRITE_CR8:
+        return hv_cr8(s, e);
     case SVM_EXIT_RDTSC:
     case SVM_EXIT_RDTSCP:
         e->data = sys_tsc(s);

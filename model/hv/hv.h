@@ -28,5 +28,7 @@ enum vcpu_action hv_msr_done(struct slot *s, struct vcpu_exit *e, bool ok, bool 
                              uint64_t val);
 bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t subleaf,
                      uint32_t out[4]);
+/* MOV to/from CR8 (e->data: CR8), answered from the fabric's TPR. */
+enum vcpu_action hv_cr8(struct slot *s, struct vcpu_exit *e);
 
 #endif

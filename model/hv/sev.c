@@ -434,6 +434,9 @@ enum vcpu_action sev_intercept(struct slot *s, struct vcpu_exit *e)
     case VCPU_INSN_PVALIDATE:
     case VCPU_INSN_RMPADJUST:
         return sev_rmp_insn(s, e);
+    case SVM_EXIT_READ_CR8:
+    case SVM_EXIT_WRITE_CR8:
+        return hv_cr8(s, e); /* no #VC: V_TPR and the CR8 write trap (hv.c) */
     default:
         /* Every other intercept of the Linux SEV-ES series is a #VC. */
         return raise_vc(e);

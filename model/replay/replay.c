@@ -368,6 +368,16 @@ static void same_answer(struct replay *r, const struct trc_rec *rec, unsigned lo
     trc_ev_copy_free(&e);
 }
 
+/* A stimulus the fabric answered at once (mine): what it caused goes out
+ * first, then the answer, checked against the recorded one. */
+static void answered(struct replay *r, const struct trc_rec *rec, unsigned long line,
+                     const struct trc_rec *mine, const char *why)
+{
+    rp_flush(r);
+    same_answer(r, rec, line, mine, why);
+    rp_emit(r, mine);
+}
+
 /* msr: an x2APIC MSR access (the fabric answers ok or #GP, and the value read). */
 static void stim_msr(struct replay *r, const struct trc_rec *rec, unsigned long line)
 {
@@ -392,9 +402,53 @@ static void stim_msr(struct replay *r, const struct trc_rec *rec, unsigned long 
     struct trc_rec mine = *rec;
     mine.v[2].u = val;
     mine.v[3].s = a == FAB_OK ? "ok" : "gp";
-    rp_flush(r);
-    same_answer(r, rec, line, &mine, "the fabric answers this MSR access differently");
-    rp_emit(r, &mine);
+    answered(r, rec, line, &mine, "the fabric answers this MSR access differently");
+}
+
+/* mmio: an access to the guest-physical address space. The fabric's xAPIC
+ * page answers its part (a stimulus, compared like an MSR); the rest passes. */
+static void stim_mmio(struct replay *r, const struct trc_rec *rec, unsigned long line)
+{
+    const struct fabric_ops *ops = r->fab->ops;
+    uint64_t size = rec->v[2].u;
+    if (!ops->mmio || size < 1 || size > 8 || rec->vcpu < 0 ||
+        (unsigned)rec->vcpu >= r->cfg.vcpus) {
+        pass(r, rec, line);
+        return;
+    }
+    bool write = !strcmp(rec->v[0].s, "write");
+    if (!write && strcmp(rec->v[0].s, "read")) {
+        malformed(r, line, "dir", "\"%s\" is not read or write", rec->v[0].s);
+        return;
+    }
+    uint64_t val = rec->v[3].u;
+    if (!ops->mmio(r->fab, rec->vcpu, rec->v[1].u, (unsigned)size, write, &val)) {
+        pass(r, rec, line);
+        return;
+    }
+    r->st->stimuli++;
+    struct trc_rec mine = *rec;
+    mine.v[3].u = size >= 8 ? val : val & ((1ull << (size * 8)) - 1);
+    answered(r, rec, line, &mine, "the APIC answers this MMIO access differently");
+}
+
+/* cr8: MOV to or from CR8, a TPR access through the fabric. */
+static void stim_cr8(struct replay *r, const struct trc_rec *rec, unsigned long line)
+{
+    bool write = !strcmp(rec->v[0].s, "wr");
+    if (!write && strcmp(rec->v[0].s, "rd")) {
+        malformed(r, line, "op", "\"%s\" is not rd or wr", rec->v[0].s);
+        return;
+    }
+    if (!need_vcpu(r, rec, line))
+        return;
+    r->st->stimuli++;
+    uint64_t val = rec->v[1].u;
+    bool ok = wire_cr8(r->fab, rec->vcpu, write, &val);
+    struct trc_rec mine = *rec;
+    mine.v[1].u = val;
+    mine.v[2].s = ok ? "ok" : "gp";
+    answered(r, rec, line, &mine, "the fabric answers this CR8 access differently");
 }
 
 /* pio: an access to the test interrupt device's ports. */
@@ -776,6 +830,7 @@ static const struct {
     rp_fn fn;
 } rp_table[] = {
     {TRC_EV_msr, stim_msr},          {TRC_EV_pio, stim_pio},
+    {TRC_EV_mmio, stim_mmio},        {TRC_EV_cr8, stim_cr8},
     {TRC_EV_irq_deliver, stim_deliver}, {TRC_EV_init, stim_init},
     {TRC_EV_hlt, stim_hlt},          {TRC_EV_wake, stim_wake},
     {TRC_EV_exit, stim_end},         {TRC_EV_shutdown, stim_end},
@@ -802,7 +857,7 @@ static bool executes(enum trc_ev ev)
         TRC_EV_mmio,    TRC_EV_exception, TRC_EV_irq_deliver, TRC_EV_vmexit,
         TRC_EV_vmentry, TRC_EV_vmgexit,   TRC_EV_vmgexit_result, TRC_EV_ghcb_msr,
         TRC_EV_pvalidate, TRC_EV_rmpadjust, TRC_EV_psc,      TRC_EV_ap_create,
-        TRC_EV_apic_hw,
+        TRC_EV_apic_hw, TRC_EV_cr8,
     };
     for (size_t i = 0; i < ARRAY_SIZE(exec); i++)
         if (exec[i] == ev)

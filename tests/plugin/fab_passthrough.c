@@ -97,9 +97,20 @@ static const uint8_t *pt_regs(struct fabric *f, int vcpu)
     return INNER(f)->ops->regs(INNER(f), vcpu);
 }
 
+static bool pt_mmio(struct fabric *f, int vcpu, uint64_t gpa, unsigned size, bool write,
+                    uint64_t *val)
+{
+    return INNER(f)->ops->mmio(INNER(f), vcpu, gpa, size, write, val);
+}
+
+static void pt_cr8(struct fabric *f, int vcpu, bool write, uint64_t *val)
+{
+    INNER(f)->ops->cr8(INNER(f), vcpu, write, val);
+}
+
 const struct fabric_ops passthrough_fabric = {
     .name = "passthrough",
-    .doc = "the emulated x2APIC behind a plug-in of its own (the plug-in template)",
+    .doc = "the emulated APIC behind a plug-in of its own (the plug-in template)",
     .create = pt_create,
     .destroy = pt_destroy,
     .msr_read = pt_msr_read,
@@ -112,4 +123,6 @@ const struct fabric_ops passthrough_fabric = {
     .inject = pt_inject,
     .reset = pt_reset,
     .regs = pt_regs,
+    .mmio = pt_mmio,
+    .cr8 = pt_cr8,
 };

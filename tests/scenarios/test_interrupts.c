@@ -117,6 +117,59 @@ START_TEST(ipis_reach_the_right_vcpus_in_every_destination_mode)
 }
 END_TEST
 
+/* Index of vCPU 0's first WRMSR IA32_APIC_BASE of val at or after from, with
+ * its result, or SIZE_MAX. */
+static size_t apic_base_write(const struct scn_run *r, size_t from, uint64_t val,
+                              const char *result)
+{
+    for (size_t i = from; i < r->nev; i++) {
+        const struct scn_event *e = &r->ev[i];
+        if (scn_is(e, "msr") && e->r.vcpu == 0 && scn_u(e, "msr") == 0x1B &&
+            !strcmp(scn_s(e, "op"), "wr") && scn_u(e, "value") == val)
+            return !strcmp(scn_s(e, "result"), result) ? i : SIZE_MAX;
+    }
+    return SIZE_MAX;
+}
+
+START_TEST(xapic_mode_is_entered_through_disabled_and_its_mmio_icr_sends_ipis)
+{
+    struct scn_run r;
+    scn_run_guest(&r, "xapic_mode", "--vcpus", "2", NULL);
+    assert_passed(&r, "xapic_mode");
+    /* x2APIC -> xAPIC #GP, -> disabled, -> x2APIC #GP, -> xAPIC, -> x2APIC. */
+    size_t gp1 = apic_base_write(&r, 0, 0xFEE00900, "gp");
+    size_t off = apic_base_write(&r, gp1 + 1, 0xFEE00100, "ok");
+    size_t gp2 = apic_base_write(&r, off + 1, 0xFEE00D00, "gp");
+    size_t xa = apic_base_write(&r, gp2 + 1, 0xFEE00900, "ok");
+    size_t x2 = apic_base_write(&r, xa + 1, 0xFEE00D00, "ok");
+    ck_assert(gp1 != SIZE_MAX && off != SIZE_MAX && gp2 != SIZE_MAX && xa != SIZE_MAX &&
+              x2 != SIZE_MAX);
+    /* CPUID.1:EDX[9] is clear exactly while the APIC is disabled. */
+    for (size_t i = 0; i < r.nev; i++) {
+        const struct scn_event *e = &r.ev[i];
+        if (scn_is(e, "cpuid") && e->r.vcpu == 0 && scn_u(e, "leaf") == 1)
+            ck_assert_msg(!(scn_u(e, "edx") & (1u << 9)) == (i > off && i < xa),
+                          "CPUID.1 at event %zu", i);
+    }
+    ck_assert_uint_gt(scn_count_where(&r, "cpuid", 0, "leaf", 1), 2);
+    /* The store to ICR_LOW sends to vCPU 1 (ICR_HIGH 0x01000000). */
+    size_t st = scn_find(&r, xa, "mmio", 0, "gpa", 0xFEE00300);
+    ck_assert(st != SIZE_MAX && st < x2);
+    ck_assert_uint_eq(scn_u(&r.ev[st], "value"), 0x4061);
+    /* Traced like an x2APIC WRMSR: what the access caused, then the access. */
+    size_t ipi = scn_find(&r, xa, "ipi", 0, "vector", 0x61);
+    ck_assert(ipi + 1 == st);
+    ck_assert_uint_eq(scn_u(&r.ev[ipi], "dest"), 1);
+    ck_assert_uint_eq(scn_count_where(&r, "irq_deliver", 1, "vector", 0x61), 1);
+    ck_assert_uint_eq(scn_count_where(&r, "irq_deliver", 0, "vector", 0x62), 1);
+    ck_assert_uint_eq(scn_count_where(&r, "irq_deliver", 1, "vector", 0x63), 1);
+    /* CR8 reached the fabric: read 2, written 5 and 0 (xAPIC), read 1 (x2APIC). */
+    ck_assert_uint_eq(scn_count_where(&r, "cr8", 0, "value", 5), 1);
+    ck_assert_uint_eq(scn_count(&r, "cr8", 0), 4);
+    scn_free(&r);
+}
+END_TEST
+
 START_TEST(nmis_are_delivered_and_a_second_waits_for_iret)
 {
     struct scn_run r;
@@ -237,6 +290,7 @@ int main(void)
     tcase_add_test(tc, the_lapic_timer_fires_in_oneshot_periodic_and_deadline_modes);
     tcase_add_test(tc, a_level_triggered_vector_sets_tmr_and_is_resent_while_asserted);
     tcase_add_test(tc, the_demo_exchanges_ipis_and_timer_interrupts_on_four_vcpus);
+    tcase_add_test(tc, xapic_mode_is_entered_through_disabled_and_its_mmio_icr_sends_ipis);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

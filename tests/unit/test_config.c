@@ -292,6 +292,8 @@ static const struct bad bad_files[] = {
     {"{\"exit_style\": \"QEMU\"}",
      "1: field 'exit_style': \"QEMU\" is not one of: snpref, qemu"},
     {"{\n  \"apic\": \"nosuch\"\n}", "2: field 'apic': no interrupt fabric named \"nosuch\""},
+    {"{\"apic_mode\": \"x1apic\"}",
+     "1: field 'apic_mode': \"x1apic\" is not one of: x2apic, xapic"},
     /* A cpuid entry without its leaf: the line where the entry starts. */
     {"{\n  \"cpuid\": [\n    {\"leaf\": 1},\n    {\n      \"eax\": 1\n    }\n  ]\n}\n",
      "4: field 'cpuid[1]': missing key 'leaf'"},
@@ -408,6 +410,29 @@ START_TEST(validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks)
 }
 END_TEST
 
+START_TEST(apic_mode_xapic_powers_on_in_xapic_and_needs_a_fabric_with_an_mmio_page)
+{
+    struct snp_config c;
+    char err[160];
+    ck_assert_int_eq(load_text(&c, "{\"apic_mode\": \"xapic\"}"), 0);
+    ck_assert(c.apic_xapic);
+    ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+    char *s = config_to_json(&c);
+    ck_assert_ptr_nonnull(strstr(s, "\"apic\":\"emulated\",\"apic_mode\":\"xapic\","));
+    free(s);
+    ck_assert_int_eq(load_text(&c, "{\"apic_mode\": \"x2apic\"}"), 0);
+    ck_assert(!c.apic_xapic);
+    /* Secure AVIC is x2APIC only: its ops table has no mmio. */
+    config_defaults(&c);
+    snprintf(c.mode, sizeof(c.mode), "snp");
+    snprintf(c.apic, sizeof(c.apic), "savic");
+    c.apic_xapic = true;
+    ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "command line: field 'apic_mode': apic \"savic\" has no xAPIC mode (no "
+                          "MMIO page): use x2apic");
+}
+END_TEST
+
 /* ---- Effective config JSON ----------------------------------------------------- */
 
 START_TEST(to_json_writes_every_key_in_a_fixed_order)
@@ -445,6 +470,7 @@ static void assert_same_config(const struct snp_config *a, const struct snp_conf
     ck_assert_uint_eq(a->vcpus, b->vcpus);
     ck_assert_str_eq(a->mode, b->mode);
     ck_assert_str_eq(a->apic, b->apic);
+    ck_assert_int_eq(a->apic_xapic, b->apic_xapic);
     ck_assert_uint_eq(a->ram_mb, b->ram_mb);
     ck_assert_uint_eq(a->quantum, b->quantum);
     ck_assert_uint_eq(a->max_insns, b->max_insns);
@@ -579,6 +605,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, a_missing_file_is_status_66_with_the_system_reason);
     tcase_add_test(tc, a_directory_is_an_unreadable_file_with_status_66);
     tcase_add_test(tc, validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks);
+    tcase_add_test(tc, apic_mode_xapic_powers_on_in_xapic_and_needs_a_fabric_with_an_mmio_page);
     tcase_add_test(tc, to_json_writes_every_key_in_a_fixed_order);
     tcase_add_test(tc, to_json_read_back_gives_the_same_config);
     tcase_add_loop_test(tc, json_line_of_finds_nested_members_and_array_elements, 0,

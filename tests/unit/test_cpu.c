@@ -151,6 +151,9 @@ static const struct icpt_case {
     {"cpuid", {0x0F, 0xA2}, 2, SVM_EXIT_CPUID, 0},
     {"rdtsc", {0x0F, 0x31}, 2, SVM_EXIT_RDTSC, 0},
     {"rdtscp", {0x0F, 0x01, 0xF9}, 3, SVM_EXIT_RDTSCP, 0},
+    /* MOV CRn exits carry bit 63 and the GPR (RAX 0, R9 9) in EXITINFO1. */
+    {"mov cr8 (write)", {0x44, 0x0F, 0x22, 0xC0}, 4, SVM_EXIT_WRITE_CR8, SVM_EXIT_CR_MOV | 0},
+    {"mov cr8 (read)", {0x45, 0x0F, 0x20, 0xC1}, 4, SVM_EXIT_READ_CR8, SVM_EXIT_CR_MOV | 9},
 };
 
 START_TEST(every_intercepted_instruction_reaches_the_model_as_its_svm_exit)
@@ -335,6 +338,35 @@ START_TEST(cpuid_reaches_the_model_with_the_leaf_and_returns_its_registers)
     ck_assert_uint_eq(reg(VR_RBX), 0xB2);
     ck_assert_uint_eq(reg(VR_RCX), 0xC3);
     ck_assert_uint_eq(reg(VR_RDX), 0xD4);
+}
+END_TEST
+
+static int cr8_answer(struct vcpu *v, struct vcpu_exit *e)
+{
+    (void)v;
+    if (e->code == SVM_EXIT_READ_CR8)
+        e->data = 0xB;
+    return -1;
+}
+
+START_TEST(mov_cr8_writes_reach_the_model_with_the_value_and_reads_return_its_answer)
+{
+    h.on_exit = cr8_answer;
+    CODE_AT(CODE,
+        0x49, 0xC7, 0xC6, 0x07, 0x00, 0x00, 0x00, /*  0: mov r14, 7 */
+        0x45, 0x0F, 0x22, 0xC6,         /*  7: mov cr8, r14 */
+        0x44, 0x0F, 0x20, 0xC3,         /*  b: mov rbx, cr8 */
+        0xF4,                           /*  f: hlt */
+    );
+    ck_assert_int_eq(run(1000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.exits[0].e.code, SVM_EXIT_WRITE_CR8);
+    ck_assert_uint_eq(h.exits[0].e.info1, SVM_EXIT_CR_MOV | 14);
+    ck_assert_uint_eq(h.exits[0].e.data, 7);
+    ck_assert_uint_eq(h.exits[1].e.code, SVM_EXIT_READ_CR8);
+    ck_assert_uint_eq(h.exits[1].e.info1, SVM_EXIT_CR_MOV | 3);
+    ck_assert_uint_eq(reg(VR_RBX), 0xB);
+    ck_assert_uint_eq(reg(VR_R14), 7);
+    ck_assert_uint_eq(insns(), 4);
 }
 END_TEST
 
@@ -683,13 +715,13 @@ START_TEST(accesses_between_ram_and_mmio_end_reach_the_mmio_callbacks)
      * that a device with 64-bit registers notices. */
     ck_assert_uint_eq(h.nmmio, 7);
     static const struct rec_mmio want[] = {
-        {false, 0x800010, 4, 0},
-        {true, 0x800100, 4, 0x55667788},
-        {true, 0x800104, 4, 0x11223344},
-        {true, 0x9FFFFF, 1, 0x5A},
-        {false, 0x800020, 2, 0},
-        {false, 0x800040, 4, 0},
-        {false, 0x800044, 4, 0},
+        {false, 0x800010, 4, 0, 0},
+        {true, 0x800100, 4, 0x55667788, 0},
+        {true, 0x800104, 4, 0x11223344, 0},
+        {true, 0x9FFFFF, 1, 0x5A, 0},
+        {false, 0x800020, 2, 0, 0},
+        {false, 0x800040, 4, 0, 0},
+        {false, 0x800044, 4, 0, 0},
     };
     for (unsigned i = 0; i < 7; i++) {
         ck_assert_int_eq(h.mmio[i].write, want[i].write);
@@ -701,6 +733,33 @@ START_TEST(accesses_between_ram_and_mmio_end_reach_the_mmio_callbacks)
     ck_assert_uint_eq(reg(VR_RAX) & 0xFFFF, 0xBABE);
     ck_assert_uint_eq(reg(VR_RCX), 0xCAFEBABECAFEBABEull);
     ck_assert_uint_eq(h.nshutdown, 0);
+}
+END_TEST
+
+/* RIP is not synced inside Unicorn's MMIO callbacks (test_unicorn.c), yet the
+ * model sees each access once, at the exact count of instructions retired
+ * before it, even in mid-block and when the access asks the CPU to stop. */
+START_TEST(mmio_accesses_in_mid_block_see_the_exact_count_and_happen_once)
+{
+    CODE_AT(CODE,
+        0x90, 0x90,                     /*  0: nop; nop */
+        0x8B, 0x04, 0x25, 0x10, 0x00, 0x80, 0x00, /*  2: mov eax, [0x800010] */
+        0x90,                           /*  9: nop */
+        0x89, 0x04, 0x25, 0x00, 0x01, 0x80, 0x00, /*  a: mov [0x800100], eax */
+        0xEB, 0x00,                     /* 11: jmp 13 (ends the block) */
+        0x90, 0x90,                     /* 13: nop; nop */
+        0xF4,                           /* 15: hlt */
+    );
+    h.mmio_value = 0x1234;
+    h.mmio_stop = true;
+    enum vcpu_stop st = run(1000);
+    ck_assert_int_eq(st, VCPU_STOP_REQUEST); /* at the next block boundary */
+    ck_assert_uint_eq(run(1000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.nmmio, 2);
+    ck_assert_uint_eq(h.mmio[0].insns, 2);
+    ck_assert_uint_eq(h.mmio[1].insns, 4);
+    ck_assert_uint_eq(h.mmio[1].val, 0x1234);
+    ck_assert_uint_eq(insns(), 9);
 }
 END_TEST
 
@@ -742,6 +801,7 @@ static void add_exec_tests(Suite *s)
     tcase_add_test(tc, a_stop_requested_from_a_callback_ends_the_run_after_the_instruction);
     tcase_add_test(tc, a_limit_set_from_a_callback_shortens_the_quantum_but_never_extends_it);
     tcase_add_test(tc, cpuid_reaches_the_model_with_the_leaf_and_returns_its_registers);
+    tcase_add_test(tc, mov_cr8_writes_reach_the_model_with_the_value_and_reads_return_its_answer);
     tcase_add_test(tc, rdtsc_and_rdtscp_return_the_model_value_in_edx_eax_and_tsc_aux_in_ecx);
     tcase_add_test(tc, in_and_out_report_port_size_direction_data_and_ioio_info);
     tcase_add_test(tc, rep_ins_stores_each_element_and_advances_rdi_and_rcx);
@@ -760,6 +820,7 @@ static void add_exec_tests(Suite *s)
     tcase_add_loop_test(tc, patching_an_rdmsr_into_nops_makes_the_intercept_disappear, 0, 2);
     tcase_add_test(tc, code_the_model_writes_through_write_lin_is_retranslated);
     tcase_add_test(tc, accesses_between_ram_and_mmio_end_reach_the_mmio_callbacks);
+    tcase_add_test(tc, mmio_accesses_in_mid_block_see_the_exact_count_and_happen_once);
     tcase_add_test(tc, an_access_above_mmio_end_shuts_the_vcpu_down);
     suite_add_tcase(s, tc);
 }

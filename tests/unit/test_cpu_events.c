@@ -244,9 +244,9 @@ static const struct {
      PFERR_U, 0x800, USER_CODE},
 };
 
-START_TEST(a_page_fault_at_cpl3_sets_the_user_bit_and_switches_to_rsp0)
+/* Test code that enters ring 3 at USER_CODE with IRETQ: SS, RSP, RFLAGS, CS, RIP. */
+static void code_to_ring3(void)
 {
-    /* Enter ring 3 with IRETQ: SS, RSP, RFLAGS, CS, RIP. */
     CODE_AT(CODE,
         0x48, 0xC7, 0xC0, 0x23, 0x00, 0x00, 0x00, /*  0: mov rax, 0x23 */
         0x50,                           /*  7: push rax */
@@ -258,6 +258,11 @@ START_TEST(a_page_fault_at_cpl3_sets_the_user_bit_and_switches_to_rsp0)
         0x50,                           /* 1b: push rax */
         0x48, 0xCF,                     /* 1c: iretq */
     );
+}
+
+START_TEST(a_page_fault_at_cpl3_sets_the_user_bit_and_switches_to_rsp0)
+{
+    code_to_ring3();
     put(USER_CODE, user_faults[_i].code, user_faults[_i].len);
     run_to_stub(X86_PF);
     const char *what = user_faults[_i].what;
@@ -273,6 +278,26 @@ START_TEST(a_page_fault_at_cpl3_sets_the_user_bit_and_switches_to_rsp0)
     ck_assert_uint_eq(stk(4), USER_STACK_TOP);
     ck_assert_uint_eq(stk(5), SEL_DATA3);
     ck_assert_uint_eq(vcpu_cpl(h.v), 0);
+}
+END_TEST
+
+/* MOV CR8 is privileged: at CPL 3 the CPU raises #GP(0) before the model
+ * would see an intercept (SDM "MOV—Move to/from Control Registers"). */
+START_TEST(mov_cr8_at_cpl3_raises_gp_without_reaching_the_model)
+{
+    static const uint8_t movs[2][4] = {
+        {0x44, 0x0F, 0x22, 0xC0}, /* mov cr8, rax */
+        {0x44, 0x0F, 0x20, 0xC0}, /* mov rax, cr8 */
+    };
+    code_to_ring3();
+    put(USER_CODE, movs[_i], sizeof(movs[_i]));
+    run_to_stub(X86_GP);
+    ck_assert_uint_eq(h.nexits, 1); /* only the handler stub's HLT */
+    ck_assert_uint_eq(h.exits[0].e.code, SVM_EXIT_HLT);
+    ck_assert_uint_eq(h.ndeliv, 1);
+    ck_assert_uint_eq(stk(0), 0);
+    ck_assert_uint_eq(stk(1), USER_CODE);
+    ck_assert_uint_eq(stk(2), SEL_CODE3);
 }
 END_TEST
 
@@ -678,6 +703,7 @@ static void add_event_tests(Suite *s)
                         (int)(sizeof(page_faults) / sizeof(page_faults[0])));
     tcase_add_loop_test(tc, a_page_fault_at_cpl3_sets_the_user_bit_and_switches_to_rsp0, 0,
                         (int)(sizeof(user_faults) / sizeof(user_faults[0])));
+    tcase_add_loop_test(tc, mov_cr8_at_cpl3_raises_gp_without_reaching_the_model, 0, 2);
     tcase_add_loop_test(tc, an_interrupt_gate_clears_if_and_a_trap_gate_keeps_it, 0, 2);
     tcase_add_test(tc, an_ist_gate_switches_to_the_aligned_tss_ist_stack);
     suite_add_tcase(s, tc);

@@ -100,6 +100,7 @@ struct rec_mmio {
     uint64_t gpa;
     unsigned size;
     uint64_t val;
+    uint64_t insns;       /* vcpu_insns() in the callback */
 };
 
 struct rec_pio {
@@ -138,6 +139,7 @@ static struct {
     struct rec_mmio mmio[16];
     unsigned nmmio;
     uint64_t mmio_value;
+    bool mmio_stop;       /* an MMIO write asks the CPU to stop (as an IPI send does) */
 
     struct rec_pio pio[16];
     unsigned npio;
@@ -223,16 +225,17 @@ static uint64_t fk_mmio_read(void *ctx, struct vcpu *v, uint64_t gpa, unsigned s
     (void)ctx;
     (void)v;
     ck_assert_uint_lt(h.nmmio, 16);
-    h.mmio[h.nmmio++] = (struct rec_mmio){false, gpa, size, 0};
+    h.mmio[h.nmmio++] = (struct rec_mmio){false, gpa, size, 0, vcpu_insns(v) - h.base};
     return h.mmio_value;
 }
 
 static void fk_mmio_write(void *ctx, struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
     (void)ctx;
-    (void)v;
     ck_assert_uint_lt(h.nmmio, 16);
-    h.mmio[h.nmmio++] = (struct rec_mmio){true, gpa, size, val};
+    h.mmio[h.nmmio++] = (struct rec_mmio){true, gpa, size, val, vcpu_insns(v) - h.base};
+    if (h.mmio_stop)
+        vcpu_request_stop(v);
 }
 
 static const struct vcpu_cb fk_cb = {

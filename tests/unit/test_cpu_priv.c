@@ -380,6 +380,8 @@ static const struct {
     {"wbinvd", {0x0F, 0x09}, 2, X86_GP},
     {"rdpmc without CR4.PCE", {0x0F, 0x33}, 2, X86_GP},
     {"monitor", {0x0F, 0x01, 0xC8}, 3, X86_UD},
+    {"mov cr8, rax", {0x44, 0x0F, 0x22, 0xC0}, 4, X86_GP},
+    {"mov rax, cr8", {0x44, 0x0F, 0x20, 0xC0}, 4, X86_GP},
     {"outsb with IOPL 0 and no I/O bitmap", {0x6E}, 1, X86_GP},
 };
 

@@ -57,7 +57,42 @@ static void host_exit(void *ctx, int vcpu, uint32_t value)
 
 static void host_post(void *ctx, int vcpu, uint64_t value) { (void)ctx, (void)vcpu, (void)value; }
 
-static const struct dev_host host = {NULL, host_now, host_exit, host_post};
+/* One pending timed callback at a time is all the devices under test need. */
+static struct {
+    uint64_t at, id;
+    void (*fn)(void *);
+    void *arg;
+} g_timer;
+
+static uint64_t host_schedule(void *ctx, uint64_t at, void (*fn)(void *arg), void *arg)
+{
+    (void)ctx;
+    ck_assert_msg(!g_timer.fn, "a second timed callback while one is pending");
+    g_timer.at = at, g_timer.fn = fn, g_timer.arg = arg;
+    return ++g_timer.id;
+}
+
+static void host_cancel(void *ctx, uint64_t id)
+{
+    (void)ctx;
+    if (id == g_timer.id)
+        g_timer.fn = NULL;
+}
+
+/* Advances time to `until`, running the callbacks due on the way. */
+static void run_until(uint64_t until)
+{
+    while (g_timer.fn && g_timer.at <= until) {
+        void (*fn)(void *) = g_timer.fn;
+        g_now = g_timer.at;
+        g_timer.fn = NULL;
+        fn(g_timer.arg);
+    }
+    g_now = until;
+}
+
+static const struct dev_host host = {NULL, host_now, host_exit, host_post, host_schedule,
+                                     host_cancel};
 
 #define CORE_HZ 2000000000ull
 #define EPOCH 1767225600ull /* 2026-01-01T00:00:00Z, a Thursday */
@@ -65,6 +100,7 @@ static const struct dev_host host = {NULL, host_now, host_exit, host_post};
 static void setup(struct devices *d, int input_fd)
 {
     g_nrouted = 0, g_now = 0, g_exits = 0;
+    g_timer.fn = NULL;
     struct dev_params p = {4, 64ull << 20, CORE_HZ, EPOCH, input_fd};
     char err[64];
     ck_assert_int_eq(devices_init(d, &p, NULL, NULL, &rec_fab, &host, err, sizeof(err)), 0);
@@ -390,6 +426,92 @@ START_TEST(pm1_status_is_write_one_to_clear_and_s5_powers_off)
 }
 END_TEST
 
+/* ---- PIT ------------------------------------------------------------------------ */
+
+/* Cycles for n PIT ticks, rounded up. */
+static uint64_t pit_cycles(uint64_t n)
+{
+    return (n * CORE_HZ + PIT_HZ - 1) / PIT_HZ;
+}
+
+START_TEST(pit_channel0_rate_generator_sends_irq0_to_pin_2_every_period)
+{
+    struct devices d;
+    setup(&d, -1);
+    ioapic_set(&d, DEV_PIT_PIN, 0x30);
+    out(&d, PIT_PORT_CTRL, 1, 0x34); /* channel 0, LSB then MSB, mode 2 */
+    out(&d, PIT_PORT_BASE, 1, 0x9C); /* count 0x049C = 1180 ticks, about 1 ms */
+    out(&d, PIT_PORT_BASE, 1, 0x04);
+    run_until(pit_cycles(1180 * 10 - 1));
+    ck_assert_int_eq(g_nrouted, 9); /* edges at 1180, 2360, ... 10620 ticks */
+    run_until(pit_cycles(1180 * 10 + 100));
+    ck_assert_int_eq(g_nrouted, 10);
+    ck_assert_uint_eq(g_routed[9].m.vector, 0x30);
+    /* A new control word stops the channel until a count is written. */
+    out(&d, PIT_PORT_CTRL, 1, 0x34);
+    run_until(g_now + pit_cycles(5000));
+    ck_assert_int_eq(g_nrouted, 10);
+    devices_destroy(&d);
+}
+END_TEST
+
+START_TEST(pit_channel0_mode0_interrupts_once_at_terminal_count)
+{
+    struct devices d;
+    setup(&d, -1);
+    ioapic_set(&d, DEV_PIT_PIN, 0x31);
+    out(&d, PIT_PORT_CTRL, 1, 0x30); /* channel 0, LSB then MSB, mode 0 */
+    out(&d, PIT_PORT_BASE, 1, 100);
+    out(&d, PIT_PORT_BASE, 1, 0);
+    run_until(pit_cycles(99));
+    ck_assert_int_eq(g_nrouted, 0);
+    run_until(pit_cycles(100));
+    ck_assert_int_eq(g_nrouted, 1);
+    run_until(pit_cycles(100000));
+    ck_assert_int_eq(g_nrouted, 1);
+    devices_destroy(&d);
+}
+END_TEST
+
+START_TEST(pit_channel2_counts_only_with_its_gate_and_shows_out2_in_port_61)
+{
+    struct devices d;
+    setup(&d, -1);
+    out(&d, PIT_PORT_CTRL, 1, 0xB0); /* channel 2, LSB then MSB, mode 0 */
+    out(&d, PIT_PORT_BASE + 2, 1, 0xE8); /* 1000 */
+    out(&d, PIT_PORT_BASE + 2, 1, 0x03);
+    g_now = pit_cycles(5000);
+    ck_assert_uint_eq(in(&d, PIT_PORT_61, 1) & 0x20, 0); /* gate low: not counting */
+    out(&d, PIT_PORT_61, 1, 0x01);                        /* gate high, speaker off */
+    uint64_t t0 = g_now;
+    g_now = t0 + pit_cycles(400);
+    out(&d, PIT_PORT_CTRL, 1, 0x80); /* latch channel 2 */
+    unsigned lo = (unsigned)in(&d, PIT_PORT_BASE + 2, 1), hi = (unsigned)in(&d, PIT_PORT_BASE + 2, 1);
+    ck_assert_uint_eq(lo | hi << 8, 600);
+    ck_assert_uint_eq(in(&d, PIT_PORT_61, 1) & 0x21, 0x01);
+    g_now = t0 + pit_cycles(1000);
+    ck_assert_uint_eq(in(&d, PIT_PORT_61, 1) & 0x20, 0x20); /* OUT2 high at terminal count */
+    devices_destroy(&d);
+}
+END_TEST
+
+START_TEST(pit_read_back_latches_status_then_count)
+{
+    struct devices d;
+    setup(&d, -1);
+    out(&d, PIT_PORT_CTRL, 1, 0x76); /* channel 1, LSB then MSB, mode 3 */
+    ck_assert_uint_eq(in(&d, PIT_PORT_BASE + 1, 1), 0); /* nothing loaded yet: count 0 */
+    out(&d, PIT_PORT_BASE + 1, 1, 0x00);
+    out(&d, PIT_PORT_BASE + 1, 1, 0x10); /* 4096 */
+    out(&d, PIT_PORT_CTRL, 1, 0xC4);     /* read-back: count and status of channel 1 */
+    /* Status: OUT high (first half of the square wave), count taken, rw 3, mode 3. */
+    ck_assert_uint_eq(in(&d, PIT_PORT_BASE + 1, 1), 0x80 | 0x30 | 0x06);
+    ck_assert_uint_eq(in(&d, PIT_PORT_BASE + 1, 1), 0x00);
+    ck_assert_uint_eq(in(&d, PIT_PORT_BASE + 1, 1), 0x10);
+    devices_destroy(&d);
+}
+END_TEST
+
 /* ---- fw_cfg --------------------------------------------------------------------- */
 
 static uint64_t fwcfg_item(struct devices *d, uint16_t key, unsigned n)
@@ -448,6 +570,12 @@ int main(void)
     tcase_add_test(rtc, rtc_set_and_write_moves_the_clock_which_keeps_running);
     tcase_add_test(rtc, civil_dates_round_trip_through_unix_time);
     suite_add_tcase(s, rtc);
+    TCase *pit = tcase_create("pit");
+    tcase_add_test(pit, pit_channel0_rate_generator_sends_irq0_to_pin_2_every_period);
+    tcase_add_test(pit, pit_channel0_mode0_interrupts_once_at_terminal_count);
+    tcase_add_test(pit, pit_channel2_counts_only_with_its_gate_and_shows_out2_in_port_61);
+    tcase_add_test(pit, pit_read_back_latches_status_then_count);
+    suite_add_tcase(s, pit);
     TCase *pm = tcase_create("acpi_pm_fwcfg");
     tcase_add_test(pm, pm_timer_counts_at_3_579545_mhz_in_24_bits);
     tcase_add_test(pm, pm1_status_is_write_one_to_clear_and_s5_powers_off);

@@ -972,6 +972,114 @@ START_TEST(control_registers_efer_and_gdtr_can_be_written_and_execution_continue
 }
 END_TEST
 
+/* MOV to/from CR8 runs natively, but QEMU's helpers reach TPR through its own
+ * APIC device, which a Unicorn engine lacks: the write is lost, a read gives 0,
+ * and UC_X86_REG_CR8 stays 0 (measured on 2.1.4). So cpu/ intercepts MOV CR8
+ * and the model answers it from the fabric's TPR (SDM 10.8.6.1). */
+START_TEST(mov_cr8_runs_natively_and_reads_0_whatever_was_written)
+{
+    static const uint8_t code[] = {
+        0x44, 0x0F, 0x22, 0xC0, /* mov cr8, rax */
+        0x44, 0x0F, 0x20, 0xC3, /* mov rbx, cr8 */
+    };
+    struct vm vm;
+    vm_open(&vm, code, sizeof(code));
+    wreg(vm.uc, UC_X86_REG_RAX, 0x9);
+    wreg(vm.uc, UC_X86_REG_RBX, 0x1234);
+    UC_OK(vm_run(&vm, sizeof(code)));
+    ck_assert_uint_eq(rip(&vm), CODE + sizeof(code));
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RBX), 0);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_CR8), 0);
+    vm_close(&vm);
+}
+END_TEST
+
+static unsigned mmio_writes;
+static uint64_t mmio_write_rip;
+
+static uint64_t mmio_rd(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc, (void)off, (void)size, (void)ud;
+    return 0;
+}
+
+/* An MMIO write callback that stops the engine, as the model does when a
+ * store to the xAPIC ICR sends an IPI. */
+static void mmio_wr_stop(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
+{
+    (void)off, (void)size, (void)val, (void)ud;
+    mmio_writes++;
+    mmio_write_rip = rreg(uc, UC_X86_REG_RIP);
+    uc_emu_stop(uc);
+}
+
+/* Inside an MMIO callback RIP is not synced: it reads the block's start. And
+ * uc_emu_stop() there ends the run with RIP AT the accessing instruction
+ * (measured on 2.1.4): the store has happened but did not retire, so a
+ * restart from RIP performs it again; an 8-byte load reaches the callback as
+ * two 4-byte halves, both before the run ends, and its register is not
+ * written. cpu/vcpu.c builds exact MMIO timing on this (a first sight ends
+ * the run, the access is performed when the instruction starts a block), and
+ * never stops the engine from the access it performs. */
+START_TEST(emu_stop_in_an_mmio_write_callback_leaves_rip_at_the_store)
+{
+    static const uint8_t code[] = {
+        0x48, 0xFF, 0xC1,       /* 0: inc rcx */
+        0x89, 0x03,             /* 3: mov [rbx], eax (MMIO) */
+        0x48, 0xFF, 0xC1,       /* 5: inc rcx */
+    };
+    struct vm vm;
+    vm_open(&vm, code, sizeof(code));
+    UC_OK(uc_mmio_map(vm.uc, 0x400000, 0x1000, mmio_rd, NULL, mmio_wr_stop, NULL));
+    wreg(vm.uc, UC_X86_REG_RBX, 0x400000);
+    mmio_writes = 0;
+    UC_OK(vm_run(&vm, sizeof(code)));
+    ck_assert_uint_eq(mmio_writes, 1);
+    ck_assert_uint_eq(mmio_write_rip, CODE); /* not synced: the block's start */
+    ck_assert_uint_eq(rip(&vm), CODE + 3);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 1);
+    UC_OK(uc_emu_start(vm.uc, rip(&vm), CODE + sizeof(code), 0, 0));
+    ck_assert_uint_eq(mmio_writes, 2);
+    vm_close(&vm);
+}
+END_TEST
+
+static unsigned mmio_reads;
+
+static uint64_t mmio_rd_stop(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)off, (void)size, (void)ud;
+    if (mmio_reads++ == 0)
+        uc_emu_stop(uc);
+    return 0x77;
+}
+
+START_TEST(emu_stop_in_an_mmio_read_callback_leaves_rip_at_the_load_and_its_register_alone)
+{
+    static const uint8_t code[] = {
+        0x48, 0xFF, 0xC1,       /* 0: inc rcx */
+        0x48, 0x8B, 0x1B,       /* 3: mov rbx, [rbx] (MMIO) */
+        0x48, 0xFF, 0xC1,       /* 6: inc rcx */
+    };
+    struct vm vm;
+    vm_open(&vm, code, sizeof(code));
+    UC_OK(uc_mmio_map(vm.uc, 0x400000, 0x1000, mmio_rd_stop, NULL, mmio_wr_stop, NULL));
+    wreg(vm.uc, UC_X86_REG_RBX, 0x400000);
+    mmio_reads = 0;
+    UC_OK(vm_run(&vm, sizeof(code)));
+    /* Both 4-byte halves of the 8-byte load were read; the load did not retire. */
+    ck_assert_uint_eq(mmio_reads, 2);
+    ck_assert_uint_eq(rip(&vm), CODE + 3);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RBX), 0x400000);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 1);
+    UC_OK(uc_emu_start(vm.uc, rip(&vm), CODE + sizeof(code), 0, 0));
+    ck_assert_uint_eq(mmio_reads, 4);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RBX), 0x7700000077ull);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 2);
+    vm_close(&vm);
+}
+END_TEST
+
 START_TEST(segment_selectors_including_dpl3_and_null_ss_can_be_written_and_execution_continues)
 {
     static const uint8_t code[] = {
@@ -1465,6 +1573,9 @@ static Suite *unicorn_suite(void)
     tcase_add_test(tc, syscall_only_calls_its_hook_and_steps_over_the_instruction);
     tcase_add_test(tc, mov_to_cr0_and_cr4_take_invalid_values_without_a_fault);
     tcase_add_test(tc, control_registers_efer_and_gdtr_can_be_written_and_execution_continues);
+    tcase_add_test(tc, mov_cr8_runs_natively_and_reads_0_whatever_was_written);
+    tcase_add_test(tc, emu_stop_in_an_mmio_write_callback_leaves_rip_at_the_store);
+    tcase_add_test(tc, emu_stop_in_an_mmio_read_callback_leaves_rip_at_the_load_and_its_register_alone);
     tcase_add_test(
         tc, segment_selectors_including_dpl3_and_null_ss_can_be_written_and_execution_continues);
     tcase_add_test(tc, tr_can_be_written_with_an_mmr_and_read_back);
