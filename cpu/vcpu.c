@@ -674,10 +674,10 @@ static bool mmio_now(struct vcpu *v)
 /* After a run that mmio_now() ended: the accessing instruction has not retired. */
 static void mmio_restart(struct vcpu *v)
 {
-    uint64_t rip = vcpu_get(v, VR_RIP);
-    retire_to(v, rip, false);
+    uint64_t pc = vcpu_get(v, VR_RIP) + v->cs_base; /* linear, as block addresses */
+    retire_to(v, pc, false);
     v->mmio_discard = false;
-    v->mmio_pc = rip;
+    v->mmio_pc = pc;
     v->mmio_left = v->mmio_n;
 }
 

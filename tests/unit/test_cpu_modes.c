@@ -357,6 +357,33 @@ START_TEST(a_32_bit_rewrite_of_code_on_its_own_page_takes_effect_under_pae_pagin
 }
 END_TEST
 
+/* MMIO from code whose CS base is not 0: the access is performed once, at
+ * the instruction's exact count, and the run goes on after it (block
+ * addresses are linear, RIP is CS-relative). */
+START_TEST(an_mmio_store_from_a_code_segment_with_a_base_is_performed_once)
+{
+    setup_bare();
+    add_code32();
+    st64(GDT + 0x28, 0x00CF9A010000FFFFull);       /* 0x28: 32-bit code, base CODE */
+    CODE_AT(CODE, 0xEA, 0x00, 0x01, 0x00, 0x00, 0x28, 0x00); /* jmp 0x28:0x100 */
+    CODE_AT(CODE + 0x100, 0x90,                             /* 0: nop */
+            0xC7, 0x05, 0x00, 0x00, 0x80, 0x00, 0x78, 0x56, 0x34, 0x12, /* 1: mov [RAM], imm */
+            0xF4);                                          /* b: hlt */
+    boot(VCPU_BOOT_PROT32, SEL_CODE32, SEL_DATA0, CODE, 0x11);
+    enum vcpu_stop st = run(1000);
+    ck_assert_msg(st == VCPU_STOP_HALT, "stop %d: %s at %#llx", st, h.why ? h.why : "",
+                  (unsigned long long)h.why_rip);
+    ck_assert_uint_eq(h.nmmio, 1);
+    ck_assert(h.mmio[0].write);
+    ck_assert_uint_eq(h.mmio[0].gpa, RAM);
+    ck_assert_uint_eq(h.mmio[0].val, 0x12345678);
+    ck_assert_uint_eq(h.mmio[0].insns, 2); /* the far jump and the nop retired before it */
+    ck_assert_uint_eq(reg(VR_RIP), 0x10C); /* CS-relative */
+    ck_assert_uint_eq(insns(), 4);
+    teardown();
+}
+END_TEST
+
 START_TEST(a_plain_sipi_starts_the_vcpu_in_real_mode_at_vector_shl_8)
 {
     setup_bare();
@@ -404,6 +431,7 @@ int main(void)
     tcase_add_test(tc, thirty_two_bit_paging_maps_4k_and_4m_pages);
     tcase_add_test(tc, legacy_mode_syscall_and_sysret_switch_rings_with_the_star_selectors);
     tcase_add_test(tc, a_32_bit_rewrite_of_code_on_its_own_page_takes_effect_under_pae_paging);
+    tcase_add_test(tc, an_mmio_store_from_a_code_segment_with_a_base_is_performed_once);
     tcase_add_test(tc, a_plain_sipi_starts_the_vcpu_in_real_mode_at_vector_shl_8);
     tcase_add_test(tc, a_boot_state_whose_cr0_does_not_name_its_mode_is_refused);
     suite_add_tcase(s, tc);
