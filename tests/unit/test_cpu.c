@@ -9,6 +9,7 @@
  * test_cpu_harness.h.
  */
 #include "test_cpu_harness.h"
+#include "ck_run.h"
 
 /* ================================ Instruction accounting ================================ */
 
@@ -829,9 +830,5 @@ int main(void)
 {
     Suite *s = suite_create("cpu");
     add_exec_tests(s);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

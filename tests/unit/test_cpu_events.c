@@ -8,6 +8,7 @@
  * STI shadow, NMI blocking until IRET.
  */
 #include "test_cpu_harness.h"
+#include "ck_run.h"
 
 /* ================================ Event delivery ========================================= */
 
@@ -738,9 +739,5 @@ int main(void)
 {
     Suite *s = suite_create("cpu_events");
     add_event_tests(s);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "mem.h"
 #include "rmp.h"
+#include "ck_run.h"
 
 #define MIB (1ull << 20)
 
@@ -325,9 +326,5 @@ static Suite *memory_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(memory_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(memory_suite(), CK_RUN_FORK);
 }

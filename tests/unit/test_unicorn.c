@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unicorn/unicorn.h>
 
+#include "ck_run.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
 #define LSAN_DISABLE() __lsan_disable()
@@ -1599,9 +1601,5 @@ static Suite *unicorn_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(unicorn_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(unicorn_suite(), CK_RUN_FORK);
 }
