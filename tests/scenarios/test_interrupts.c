@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "scn.h"
+#include "ck_run.h"
 
 /* The guest ran to completion and reported success. */
 static void assert_passed(const struct scn_run *r, const char *name)
@@ -292,9 +293,5 @@ int main(void)
     tcase_add_test(tc, the_demo_exchanges_ipis_and_timer_interrupts_on_four_vcpus);
     tcase_add_test(tc, xapic_mode_is_entered_through_disabled_and_its_mmio_icr_sends_ipis);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(s, CK_RUN_FORK);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "test_apic_harness.h"
+#include "ck_run.h"
 
 /* ---- MSR table ------------------------------------------------------------------------------ */
 
@@ -697,9 +698,5 @@ static Suite *apic_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(apic_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(apic_suite(), CK_RUN_FORK);
 }

@@ -10,6 +10,7 @@
  * 10.8.6.1, 10.12.5; AMD APM vol. 2 chapter 16.
  */
 #include "test_apic_harness.h"
+#include "ck_run.h"
 
 #define BASE    0xFEE00000ull
 #define ALTBASE 0xFED40000ull /* kvm-unit-tests' ALTERNATE_APIC_BASE */
@@ -517,9 +518,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(suite(), CK_RUN_FORK);
 }

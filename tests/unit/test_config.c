@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ck_run.h"
 
 static char g_dir[64];
 static char g_path[96];
@@ -617,9 +618,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(config_suite(), CK_RUN_FORK);
 }
