@@ -136,12 +136,18 @@ static uint64_t add_facs(struct acpi_builder *b)
     return acpi_add_raw(b, f, sizeof(f), 64);
 }
 
-/* DSDT (section 5.2.11.1): a definition block with an empty term list. Revision
- * 2 makes AML integers 64-bit (as that section says). No device is
- * declared: the platform's devices are at their fixed PC addresses. */
+/* DSDT (section 5.2.11.1): a definition block whose only object is the \_S5
+ * package (section 7.4.2: the SLP_TYP values of the soft-off state), so an OS
+ * can power the machine off through PM1a_CNT (devices/acpi_pm.c answers S5 with
+ * SLP_TYP 0, ACPI_SLP_TYP_S5). Revision 2 makes AML integers 64-bit (as that
+ * section says). No device is declared: the platform's devices are at their
+ * fixed PC addresses. */
 static uint64_t add_dsdt(struct acpi_builder *b)
 {
-    return acpi_add_table(b, "DSDT", 2, NULL, 0, 0);
+    /* Name (_S5, Package (4) {0, 0, 0, 0}) in AML (section 20.2.5):
+     * NameOp "_S5_" PackageOp PkgLength(6) NumElements(4) ZeroOp x4. */
+    static const uint8_t s5[] = {0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
+    return acpi_add_table(b, "DSDT", 2, s5, sizeof(s5), 0);
 }
 
 /* A Generic Address Structure (section 5.2.3.2) for an I/O port register. */
