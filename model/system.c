@@ -25,6 +25,7 @@
 #include "eventinj.h"
 #include "hostile.h"
 #include "hv.h"
+#include "msr.h"
 #include "psp.h"
 #include "rmp.h"
 #include "sev.h"
@@ -644,6 +645,7 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
         }
         s->sys = sys;
         s->idx = i;
+        hv_msr_reset(s);
         s->cpu = vcpu_create(&vc, err, errlen);
         if (!s->cpu)
             return -1;

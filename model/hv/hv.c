@@ -12,6 +12,7 @@
 
 #include "eventinj.h"
 #include "hv.h"
+#include "msr.h"
 #include "sev.h"
 #include "wires.h"
 
@@ -28,6 +29,13 @@ static unsigned log2_ceil(unsigned n)
     while ((1u << s) < n)
         s++;
     return s;
+}
+
+/* The brand string of leaves 0x80000002-4, 16 bytes each, NUL-padded. */
+static void brand(uint32_t leaf, uint32_t r[4])
+{
+    static const char name[48] = "AMD EPYC-Milan Processor (snpref model)";
+    memcpy(r, name + 16 * (leaf - 0x80000002), 16);
 }
 
 /*
@@ -61,6 +69,7 @@ static void cpuid_default(const struct system *sys, unsigned vcpu, uint32_t leaf
         r[3] = id;
         break;
     }
+    case 0x80000002: case 0x80000003: case 0x80000004: brand(leaf, r); break;
     case 0x40000000: r[0] = 0x40000001; r[1] = 0x72706e73; r[2] = 0x6d2d6665; r[3] = 0x6c65646f; break; /* "snpref-model" */
     case 0x80000000: r[0] = 0x8000001F; r[1] = SIG_AUTH; r[2] = SIG_CAMD; r[3] = SIG_ENTI; break;
     case 0x80000001:
@@ -73,6 +82,7 @@ static void cpuid_default(const struct system *sys, unsigned vcpu, uint32_t leaf
     case 0x8000001F: sev_cpuid_8000001f(sys, r); break;
     default: break; /* out of range and unknown leaves read as zeros (AMD) */
     }
+    hv_msr_cpuid(leaf, sub, r); /* the bits that announce msr.c's registers */
 }
 
 static bool cpuid_table(const struct system *sys, unsigned vcpu, uint32_t leaf, uint32_t sub,
@@ -134,6 +144,9 @@ bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
             *val = sys_tsc(s);
         return true;
     }
+    enum msr_result t = hv_msr_table_access(s, msr, write, val);
+    if (t != MSR_MISS)
+        return t == MSR_OK;
     if (write && !vcpu_msr_valid(s->cpu, msr, *val))
         return false;
     return write ? vcpu_msr_set(s->cpu, msr, *val) : vcpu_msr_get(s->cpu, msr, val);
@@ -232,14 +245,13 @@ static enum vcpu_action do_other(struct slot *s, struct vcpu_exit *e)
          * after `sti; hlt`: the shadow held it until HLT retired). */
         return hv_can_wake(s) ? VCPU_NEXT : VCPU_HALT;
     case SVM_EXIT_RDPMC: {
-        /* Six core performance counters, none counting in this model. */
-        uint32_t ecx = (uint32_t)vcpu_get(s->cpu, VR_RCX);
-        if (ecx > 5) {
+        uint64_t val;
+        if (!hv_msr_rdpmc(s, (uint32_t)vcpu_get(s->cpu, VR_RCX), &val)) {
             e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
             return VCPU_RAISE;
         }
-        vcpu_set(s->cpu, VR_RAX, 0);
-        vcpu_set(s->cpu, VR_RDX, 0);
+        vcpu_set(s->cpu, VR_RAX, val & 0xFFFFFFFFu);
+        vcpu_set(s->cpu, VR_RDX, val >> 32);
         return VCPU_NEXT;
     }
     case SVM_EXIT_VMMCALL:

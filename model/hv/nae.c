@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "msr.h"
 #include "psp.h"
 #include "rmp.h"
 #include "sev.h"
@@ -175,11 +176,12 @@ static void nae_rdtsc(struct ghcb_call *c, bool p)
 static void nae_rdpmc(struct ghcb_call *c)
 {
     NEED(c, rcx);
-    if (G(c, rcx) > 5) { /* six core counters, as in plain mode */
+    uint64_t val;
+    if (!hv_msr_rdpmc(c->s, (uint32_t)G(c, rcx), &val)) { /* as in plain mode */
         ghcb_inject_gp(c);
         return;
     }
-    PUT(c, rax, 0), PUT(c, rdx, 0);
+    PUT(c, rax, val & 0xFFFFFFFFu), PUT(c, rdx, val >> 32);
 }
 
 static void nae_simple(struct ghcb_call *c, const char *name)

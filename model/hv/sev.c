@@ -110,7 +110,7 @@ static void fill_cpuid_page(struct system *sys, uint64_t gpa)
     static const uint32_t leaves[][2] = {
         {0x0, 0},        {0x1, 0},        {0x6, 0},        {0x7, 0},        {0xB, 0},
         {0xB, 1},        {0x80000000, 0}, {0x80000001, 0}, {0x80000007, 0}, {0x80000008, 0},
-        {0x8000001F, 0},
+        {0x8000001F, 0}, {0x80000021, 0},
     };
     struct psp_cpuid_page pg;
     memset(&pg, 0, sizeof(pg));

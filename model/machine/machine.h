@@ -29,6 +29,9 @@
 
 enum slot_state { VS_RUNNABLE, VS_HALTED, VS_WAIT_SIPI, VS_OFF };
 
+/* Words of per-vCPU MSR state the hypervisor's table keeps (model/hv/msr.c). */
+#define SLOT_MSRS 64
+
 struct slot {
     struct system *sys;
     unsigned idx;
@@ -44,6 +47,7 @@ struct slot {
     uint64_t timer_ev;        /* scheduled LAPIC timer expiry (0 = none) */
     uint64_t timer_at;        /* its time */
     uint64_t tsc_offset;      /* IA32_TSC writes */
+    uint64_t msr[SLOT_MSRS];  /* the hypervisor's MSR table values (model/hv/msr.h) */
     struct sev_vcpu sev;      /* SEV-ES/SNP hardware state (sev_state.h) */
     struct snpref_vcpu_summary sum;
 };
