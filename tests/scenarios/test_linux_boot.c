@@ -97,6 +97,68 @@ START_TEST(debian_kernel_decompresses_and_reports_the_loaders_e820_acpi_and_comm
 }
 END_TEST
 
+/* The busybox initramfs of scripts/mkinitramfs.sh, built once per process. */
+static const char *initramfs(void)
+{
+    static char path[64];
+    if (path[0])
+        return path;
+    snprintf(path, sizeof(path), "/tmp/scn_initramfs_%d.cpio.gz", (int)getpid());
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "bash %s/scripts/mkinitramfs.sh %s", SNPREF_SOURCE_DIR, path);
+    ck_assert_msg(system(cmd) == 0, "%s failed: install busybox-static and cpio", cmd);
+    return path;
+}
+
+/* Boots the stock kernel with the busybox /init on n vCPUs, as a user would:
+ * the command line holds nothing but console=ttyS0. */
+static void boot_to_init(unsigned n)
+{
+    require_kernel();
+    char vcpus[8], online[32], procs[32], brought[48];
+    snprintf(vcpus, sizeof(vcpus), "%u", n);
+    struct scn_run r;
+    scn_run_guest(&r, NULL, "--kernel", KERNEL, "--initrd", initramfs(), "--append",
+                  "console=ttyS0", "--vcpus", vcpus, "--max-insns", "20000000000", NULL);
+    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    snprintf(online, sizeof(online), "online: 0%s", n > 1 ? "-" : "");
+    if (n > 1)
+        snprintf(online + strlen(online), sizeof(online) - strlen(online), "%u", n - 1);
+    snprintf(procs, sizeof(procs), "processors: %u", n);
+    snprintf(brought, sizeof(brought), "smp: Brought up 1 node, %u CPU", n);
+    const char *const want[] = {
+        "snpref-init: start", "uname: Linux (none) 6.1.0-57-cloud-amd64", online, procs,
+        brought, "vendor_id\t: AuthenticAMD", "--- interrupts", "snpref-init: done",
+        "ACPI: PM: Preparing to enter system sleep state S5",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(scn_has(r.out, want[i]), "console lacks \"%s\"", want[i]);
+    static const char *const never[] = {"unchecked MSR", "Oops", "BUG:", "Call Trace",
+                                        "RTC time", "Unable to read current time",
+                                        "timeout", "Kernel panic"};
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        ck_assert_msg(!scn_has(r.out, never[i]), "console has \"%s\"", never[i]);
+    /* The run ended by ACPI S5 through PM1a_CNT, and every vCPU retired code. */
+    size_t pw = SIZE_MAX;
+    for (int v = 0; v < (int)n && pw == SIZE_MAX; v++)
+        pw = scn_find(&r, 0, "power", v, NULL, 0);
+    ck_assert_msg(pw != SIZE_MAX, "no power event in the trace");
+    ck_assert_str_eq(scn_s(&r.ev[pw], "state"), "off");
+    scn_free(&r);
+}
+
+START_TEST(debian_kernel_boots_busybox_init_on_one_vcpu_and_powers_off_with_status_0)
+{
+    boot_to_init(1);
+}
+END_TEST
+
+START_TEST(debian_kernel_boots_busybox_init_on_four_vcpus_all_online_and_powers_off)
+{
+    boot_to_init(4);
+}
+END_TEST
+
 /* A refused run: the status, one line on stderr naming what, no trace file. */
 static void refused(struct scn_run *r, int status, const char *what)
 {
@@ -180,6 +242,8 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc,
                    debian_kernel_decompresses_and_reports_the_loaders_e820_acpi_and_command_line);
+    tcase_add_test(tc, debian_kernel_boots_busybox_init_on_one_vcpu_and_powers_off_with_status_0);
+    tcase_add_test(tc, debian_kernel_boots_busybox_init_on_four_vcpus_all_online_and_powers_off);
     tcase_add_test(tc, an_elf_guest_given_as_kernel_is_refused_as_not_a_bzimage);
     tcase_add_test(tc, an_initrd_larger_than_the_ram_above_the_kernel_is_refused_naming_the_initrd);
     tcase_add_test(tc, a_command_line_longer_than_the_kernels_cmdline_size_is_refused);
