@@ -113,73 +113,76 @@ START_TEST(every_msr_in_the_table_reads_its_reset_value)
 }
 END_TEST
 
-/* Each bit of the writable mask, alone, set and cleared again; for the MTRRs'
- * type fields a valid type (WB) is kept in the low byte. */
-START_TEST(every_writable_bit_of_every_msr_reads_back_what_was_written)
+/* Calls fn for every bit b of every MSR of every writable row, the bits of
+ * the row's writable mask (inside) or the others; returns the calls. */
+typedef void bit_fn(const struct msr_def *d, uint32_t msr, unsigned b, unsigned *count);
+static unsigned each_bit(bool inside, bit_fn *fn, unsigned *count)
 {
     size_t n;
     const struct msr_def *t = hv_msr_table(&n);
-    unsigned checked = 0;
+    unsigned calls = 0;
     for (size_t r = 0; r < n; r++) {
-        const struct msr_def *d = &t[r];
-        if (!row_writable(d))
+        if (!row_writable(&t[r]))
             continue;
-        uint64_t w = row_wmask(d);
-        for (unsigned i = 0; i < d->count; i++)
-            for (unsigned b = 0; b < 64; b++) {
-                if (!(w & BIT(b)))
-                    continue;
-                uint32_t msr = d->msr + i;
-                uint64_t base = d->flags & MSR_WO ? 0 : rdv(msr);
-                uint64_t v = base ^ BIT(b);
-                if (d->valid && !d->valid(v))
-                    v = (v & ~0xFFull) | (0x0606060606060606ull & w & 0xFF);
-                if (d->valid && !d->valid(v))
-                    v = (v & ~w) | (0x0606060606060606ull & w);
-                ck_assert_msg(wr(msr, v) == MSR_OK, "%s (%#x) bit %u: #GP", d->name, msr, b);
-                if (!(d->flags & MSR_WO))
-                    ck_assert_msg(rdv(msr) == v, "%s (%#x) bit %u: read %#llx, wrote %#llx",
-                                  d->name, msr, b, (unsigned long long)rdv(msr),
-                                  (unsigned long long)v);
-                checked++;
-            }
+        uint64_t w = row_wmask(&t[r]);
+        for (unsigned i = 0; i < t[r].count; i++)
+            for (unsigned b = 0; b < 64; b++)
+                if (!(w & BIT(b)) == !inside) {
+                    fn(&t[r], t[r].msr + i, b, count);
+                    calls++;
+                }
     }
+    return calls;
+}
+
+/* A writable bit flipped alone reads back; for the MTRRs' type fields a valid
+ * type (WB) is kept in the type bytes. */
+static void flip_writable(const struct msr_def *d, uint32_t msr, unsigned b, unsigned *count)
+{
+    uint64_t w = row_wmask(d), base = d->flags & MSR_WO ? 0 : rdv(msr);
+    uint64_t v = base ^ BIT(b);
+    if (d->valid && !d->valid(v))
+        v = (v & ~0xFFull) | (0x0606060606060606ull & w & 0xFF);
+    if (d->valid && !d->valid(v))
+        v = (v & ~w) | (0x0606060606060606ull & w);
+    ck_assert_msg(wr(msr, v) == MSR_OK, "%s (%#x) bit %u: #GP", d->name, msr, b);
+    if (!(d->flags & MSR_WO))
+        ck_assert_msg(rdv(msr) == v, "%s (%#x) bit %u: read %#llx, wrote %#llx", d->name, msr, b,
+                      (unsigned long long)rdv(msr), (unsigned long long)v);
+    (*count)++;
+}
+
+START_TEST(every_writable_bit_of_every_msr_reads_back_what_was_written)
+{
+    unsigned checked = 0;
+    ck_assert_uint_eq(each_bit(true, flip_writable, &checked), checked);
     ck_assert_uint_gt(checked, 500);
 }
 END_TEST
 
-/* Outside the writable mask: an ignored bit keeps what it read, any other bit
- * raises #GP and leaves the register as it was. */
+/* Outside the writable mask: an ignored bit keeps what it read (counted in
+ * count[1]), any other bit raises #GP (count[0]) and leaves the register as it was. */
+static void flip_fixed(const struct msr_def *d, uint32_t msr, unsigned b, unsigned *count)
+{
+    uint64_t before = d->flags & MSR_WO ? 0 : rdv(msr);
+    enum msr_result got = wr(msr, before ^ BIT(b));
+    if (d->imask & BIT(b)) {
+        ck_assert_msg(got == MSR_OK, "%s bit %u: ignored bit faulted", d->name, b);
+        count[1]++;
+    } else {
+        ck_assert_msg(got == MSR_GP, "%s (%#x) bit %u: no #GP", d->name, msr, b);
+        count[0]++;
+    }
+    if (!(d->flags & MSR_WO))
+        ck_assert_msg(rdv(msr) == before, "%s bit %u changed", d->name, b);
+}
+
 START_TEST(every_bit_outside_the_mask_is_ignored_or_raises_gp_as_its_row_says)
 {
-    size_t n;
-    const struct msr_def *t = hv_msr_table(&n);
-    unsigned gp = 0, ignored = 0;
-    for (size_t r = 0; r < n; r++) {
-        const struct msr_def *d = &t[r];
-        if (!row_writable(d))
-            continue;
-        uint64_t w = row_wmask(d);
-        for (unsigned i = 0; i < d->count; i++)
-            for (unsigned b = 0; b < 64; b++) {
-                if (w & BIT(b))
-                    continue;
-                uint32_t msr = d->msr + i;
-                uint64_t before = d->flags & MSR_WO ? 0 : rdv(msr);
-                enum msr_result got = wr(msr, before ^ BIT(b));
-                if (d->imask & BIT(b)) {
-                    ck_assert_msg(got == MSR_OK, "%s bit %u: ignored bit faulted", d->name, b);
-                    ignored++;
-                } else {
-                    ck_assert_msg(got == MSR_GP, "%s (%#x) bit %u: no #GP", d->name, msr, b);
-                    gp++;
-                }
-                if (!(d->flags & MSR_WO))
-                    ck_assert_msg(rdv(msr) == before, "%s bit %u changed", d->name, b);
-            }
-    }
-    ck_assert_uint_gt(gp, 900); /* the sweep ran over the reserved bits and the ignored ones */
-    ck_assert_uint_gt(ignored, 60);
+    unsigned count[2] = {0, 0};
+    ck_assert_uint_eq(each_bit(false, flip_fixed, count), count[0] + count[1]);
+    ck_assert_uint_gt(count[0], 900); /* the sweep ran over the reserved bits and the ignored ones */
+    ck_assert_uint_gt(count[1], 60);
 }
 END_TEST
 
