@@ -53,6 +53,8 @@ void config_defaults(struct snp_config *c)
         .key_seed = 0x736e70726566ull, /* "snpref" */
     };
     savic_knobs_default(&c->savic);
+    c->hv.validation = HV_VALIDATION_KVM;
+    c->attestation.cert_dir[0] = '\0';
 }
 
 /* ---- Locating a member's line in the text --------------------------------- */
@@ -392,6 +394,42 @@ static int load_sev(struct loader *L, const cJSON *obj, struct sev_options *o)
     }
     return 0;
 }
+static const char *const validations[] = {"kvm", "strict", NULL};
+
+static int load_hv(struct loader *L, const cJSON *obj, struct hv_options *o)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "hv", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96], s[16];
+        snprintf(field, sizeof(field), "hv.%s", it->string);
+        if (strcmp(it->string, "validation"))
+            CFG_FAIL(L, field, "unknown key");
+        if (get_choice(L, it, field, validations, s, sizeof(s)) < 0)
+            return -1;
+        o->validation = strcmp(s, "strict") ? HV_VALIDATION_KVM : HV_VALIDATION_STRICT;
+    }
+    return 0;
+}
+
+static int load_attestation(struct loader *L, const cJSON *obj, struct attestation_options *o)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "attestation", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96];
+        snprintf(field, sizeof(field), "attestation.%s", it->string);
+        if (strcmp(it->string, "cert_dir"))
+            CFG_FAIL(L, field, "unknown key");
+        if (!cJSON_IsString(it))
+            CFG_FAIL(L, field, "expected a directory name");
+        if (strlen(it->valuestring) >= sizeof(o->cert_dir))
+            CFG_FAIL(L, field, "longer than %zu characters", sizeof(o->cert_dir) - 1);
+        snprintf(o->cert_dir, sizeof(o->cert_dir), "%s", it->valuestring);
+    }
+    return 0;
+}
+
 /* A list of x2APIC register names ("TPR", "ISR" for all eight ISRs, ...). */
 static int load_regset(struct loader *L, const cJSON *arr, const char *field,
                        struct savic_regset *r)
@@ -620,6 +658,10 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
         return load_cpuid(L, it, c);
     if (!strcmp(k, "hostile"))
         return load_hostile(L, it, &c->hostile);
+    if (!strcmp(k, "hv"))
+        return load_hv(L, it, &c->hv);
+    if (!strcmp(k, "attestation"))
+        return load_attestation(L, it, &c->attestation);
     static const struct u64_field top[] = {
         {"ram_mb", offsetof(struct snp_config, ram_mb), 8, 1u << 20},
         {"quantum", offsetof(struct snp_config, quantum), 1, 1000000000},
@@ -857,6 +899,12 @@ char *config_to_json(const struct snp_config *c)
     /* Only when set: the header of every other run stays as it was. */
     if (c->hostile.n || c->hostile.forbidden != EVENTINJ_FORBIDDEN_VMEXIT_INVALID)
         add_hostile(o, &c->hostile);
+    /* Only when not the default, as above. */
+    if (c->hv.validation != HV_VALIDATION_KVM)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "hv"), "validation", "strict");
+    if (c->attestation.cert_dir[0])
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "attestation"), "cert_dir",
+                                c->attestation.cert_dir);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     SNP_ASSERT(s);

@@ -49,6 +49,23 @@ struct sev_options {
     uint64_t key_seed;          /* memory-encryption and firmware key seed */
 };
 
+/* The reference hypervisor (config section "hv"; docs/config.md, docs/conformance.md):
+ * where the GHCB specification allows more than one reading, answer as KVM
+ * does (kvm) or keep the stricter spec-valid answer (strict). */
+enum hv_validation { HV_VALIDATION_KVM, HV_VALIDATION_STRICT };
+
+struct hv_options {
+    enum hv_validation validation;  /* kvm */
+};
+
+/* Attestation (config section "attestation"; docs/attestation.md): where the
+ * model's ARK -> ASK -> VCEK chain lives. Empty: derived per run from
+ * sev.key_seed; otherwise read from the directory, generated into it first
+ * when absent. */
+struct attestation_options {
+    char cert_dir[256];
+};
+
 /*
  * The hostile hypervisor (config section "hostile"; docs/attacks.md, issue 4):
  * injections it makes on purpose, each armed by a guest marker (an OUT of the
@@ -93,6 +110,8 @@ struct snp_config {
     unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
     struct cpuid_entry cpuid[CFG_MAX_CPUID];
     struct hostile_options hostile; /* none */
+    struct hv_options hv;
+    struct attestation_options attestation;
     /* Not a setting: the config file the values came from (config_load sets
      * it; NULL: defaults and flags only), named by config_fail(). Borrowed. */
     const char *origin;

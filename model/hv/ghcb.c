@@ -21,6 +21,17 @@
 
 static struct sev *S(struct slot *s) { return s->sys->sev; }
 
+bool hv_kvm(const struct system *sys) { return sys->cfg.hv.validation == HV_VALIDATION_KVM; }
+
+void ghcb_fail_run(struct slot *s, const char *what)
+{
+    /* KVM returns -EINVAL from KVM_RUN; the VMM (QEMU) then stops the VM. */
+    char why[192];
+    snprintf(why, sizeof(why), "vCPU %u: the hypervisor fails the run (KVM: KVM_RUN -EINVAL): %s",
+             s->idx, what);
+    sys_finish(s->sys, SNPREF_SHUTDOWN, (int)s->idx, vcpu_get(s->cpu, VR_RIP), why);
+}
+
 /* ---- The GHCB MSR protocol ------------------------------------------------------------ */
 
 static void terminate(struct slot *s, uint64_t set, uint64_t code)
@@ -48,7 +59,10 @@ static uint64_t psc_page(struct slot *s, uint64_t gfn, unsigned op)
     }
     cpu_shared_flush_tlbs(s->sys->cs);
     TRC(s->sys->trace, psc, sys_now(s), (int)s->idx, gpa, priv ? "private" : "shared", 0, rc);
-    return rc == RMP_OK ? 0 : GHCB_MSR_PSC_RESP_ERROR | ((uint64_t)rc << 32);
+    /* KVM answers bit 63 alone (snp_complete_psc_msr); strict adds the RMP code. */
+    if (rc == RMP_OK)
+        return 0;
+    return GHCB_MSR_PSC_RESP_ERROR | (hv_kvm(s->sys) ? 0 : (uint64_t)rc << 32);
 }
 
 static uint64_t cpuid_msr(struct slot *s, uint64_t req)
@@ -58,9 +72,13 @@ static uint64_t cpuid_msr(struct slot *s, uint64_t req)
     return (uint64_t)r[reg] << 32 | GHCB_MSR_CPUID_RESP;
 }
 
-static uint64_t hv_features(const struct sev *sev)
+uint64_t hv_features(const struct system *sys)
 {
-    return sev->snp ? GHCB_HV_FT_SNP | GHCB_HV_FT_SNP_AP_CREATION : 0;
+    /* KVM reports GHCB_HV_FT_SUPPORTED to every guest, SEV-ES ones too
+     * (sev_handle_vmgexit_msr_protocol, sev_handle_vmgexit); strict only to SNP. */
+    if (hv_kvm(sys) || sys->sev->snp)
+        return GHCB_HV_FT_SNP | GHCB_HV_FT_SNP_AP_CREATION;
+    return 0;
 }
 
 /* Returns the new GHCB MSR value; may park or end the run. */
@@ -78,10 +96,15 @@ static uint64_t msr_protocol(struct slot *s, uint64_t req, enum vcpu_action *act
         *act = VCPU_HALT;
         return req;
     case GHCB_MSR_PREF_GPA_REQ:
-        /* KVM has no preference. */
+        /* KVM has no preference, and terminates a non-SNP guest that asks. */
+        if (!sev->snp && hv_kvm(s->sys)) {
+            terminate(s, SEV_TERM_SET_GEN, 1);
+            *act = VCPU_STOP;
+            return req;
+        }
         return GHCB_MSR_PREF_GPA_NONE << 12 | GHCB_MSR_PREF_GPA_RESP;
     case GHCB_MSR_HV_FT_REQ:
-        return hv_features(sev) << 12 | GHCB_MSR_HV_FT_RESP;
+        return hv_features(s->sys) << 12 | GHCB_MSR_HV_FT_RESP;
     case GHCB_MSR_TERM_REQ:
         terminate(s, (req >> 12) & 0xF, (req >> 16) & 0xFF);
         *act = VCPU_STOP;
@@ -142,6 +165,12 @@ bool ghcb_scratch(struct ghcb_call *c, uint64_t len, struct scratch *sc)
     uint64_t gpa = c->in.save.sw_scratch;
     uint64_t buf = c->gpa + offsetof(struct ghcb, shared_buffer);
     sc->gpa = gpa, sc->len = len;
+    /* KVM refuses GPA 0 (setup_vmgexit_scratch: "scratch gpa not provided"); GPA 0 is a
+     * page like any other to the spec, which strict follows. */
+    if (gpa == 0 && hv_kvm(c->s->sys)) {
+        ghcb_error(c, GHCB_ERR_INVALID_SCRATCH_AREA);
+        return false;
+    }
     if (gpa >= c->gpa && gpa < c->gpa + PAGE) {
         /* Inside the GHCB it must lie in the shared buffer (KVM). */
         sc->in_ghcb = true;
@@ -234,10 +263,17 @@ static enum vcpu_action ghcb_protocol(struct slot *s, uint64_t gpa)
     c->info1 = c->in.save.sw_exit_info_1;
     c->info2 = c->in.save.sw_exit_info_2;
     TRC(sys->trace, vmgexit, sys_now(s), (int)s->idx, gpa, c->code, c->info1, c->info2);
-    if (S(s)->snp && gpa != s->sev.ghcb_registered)
+    if (S(s)->snp && gpa != s->sev.ghcb_registered) {
+        /* KVM fails the run (sev_handle_vmgexit: "GHCB GPA is not registered"); strict
+         * answers the GHCB spec's error code instead. */
+        if (hv_kvm(sys)) {
+            ghcb_fail_run(s, "the GHCB GPA is not the registered one");
+            return VCPU_STOP;
+        }
         ghcb_error(c, GHCB_ERR_NOT_REGISTERED);
-    else if (check_request(c) && !nae_dispatch(c))
+    } else if (check_request(c) && !nae_dispatch(c)) {
         ghcb_error(c, GHCB_ERR_INVALID_EVENT);
+    }
     if (c->stop)
         return VCPU_STOP;
     if (c->park) {

@@ -29,6 +29,14 @@
 static struct sev *S(struct ghcb_call *c) { return c->s->sys->sev; }
 static struct system *SYS(struct ghcb_call *c) { return c->s->sys; }
 
+/* An event this guest type cannot use (PSC, AP_CREATION without SNP; SAVIC
+ * without Secure AVIC): KVM's sev_es_validate_vmgexit jumps to its error exit
+ * with the reason still MISSING_INPUT; strict says INVALID_EVENT. */
+static void wrong_guest_type(struct ghcb_call *c)
+{
+    ghcb_error(c, hv_kvm(SYS(c)) ? GHCB_ERR_MISSING_INPUT : GHCB_ERR_INVALID_EVENT);
+}
+
 /* ---- Instructions the guest's #VC handler forwards -------------------------------------- */
 
 static void nae_cpuid(struct ghcb_call *c)
@@ -46,8 +54,10 @@ static void nae_cpuid(struct ghcb_call *c)
 static void nae_msr(struct ghcb_call *c)
 {
     NEED(c, rcx);
-    bool write = c->info1 == 1;
-    if (c->info1 > 1) {
+    /* KVM: any non-zero SW_EXITINFO1 is a WRMSR (sev_es_validate_vmgexit); strict: the
+     * spec defines 0 and 1 only. */
+    bool write = c->info1 != 0;
+    if (c->info1 > 1 && !hv_kvm(SYS(c))) {
         ghcb_error(c, GHCB_ERR_INVALID_INPUT);
         return;
     }
@@ -215,60 +225,92 @@ static void nae_ap_jump_table(struct ghcb_call *c)
         ghcb_error(c, GHCB_ERR_INVALID_INPUT);
 }
 
-static bool psc_entry(struct ghcb_call *c, uint64_t e, uint64_t *err)
+/* One RMPUPDATE of a PSC entry; a 4 KiB page inside a 2 MiB entry is split
+ * first, as KVM's host does before it converts a sub-page. */
+static enum rmp_rc psc_update(struct sev *sev, uint64_t gpa, bool priv, bool two_m)
+{
+    struct rmp_state st = {priv ? gpa : 0, priv, two_m ? RMP_2M : RMP_4K, false, priv ? sev->asid : 0};
+    enum rmp_rc rc = rmp_update(sev->rmp, gpa, &st);
+    if (rc == RMP_FAIL_OVERLAP && !two_m) {
+        rmp_psmash(sev->rmp, gpa & ~((2ull << 20) - 1));
+        rc = rmp_update(sev->rmp, gpa, &st);
+    } else if (rc == RMP_FAIL_OVERLAP && two_m) {
+        /* 4 KiB entries already there: change them one by one. */
+        st.size = RMP_4K;
+        rc = RMP_OK;
+        for (uint64_t a = gpa; a < gpa + (2ull << 20) && rc == RMP_OK; a += PAGE) {
+            st.gpa = priv ? a : 0;
+            rc = rmp_update(sev->rmp, a, &st);
+        }
+    }
+    return rc;
+}
+
+static const char *psc_op_name(unsigned op)
+{
+    static const char *const n[] = {"unknown", "private", "shared", "psmash", "unsmash"};
+    return op < 5 ? n[op] : "unknown";
+}
+
+/* The pages [first, first + n) of entry e, from its cur_page on. Returns the
+ * error for SW_EXITINFO2, or 0 when the entry is done. */
+static uint64_t psc_run(struct ghcb_call *c, uint64_t e, uint64_t first, uint64_t n)
 {
     struct sev *sev = S(c);
-    uint64_t gpa = PSC_ENTRY_GFN(e) << 12, op = PSC_ENTRY_OP(e);
-    bool two_m = PSC_ENTRY_2M(e);
-    uint64_t size = two_m ? (2ull << 20) : PAGE;
-    if (gpa >= SYS(c)->mem.size || (gpa & (size - 1)) || op < PSC_OP_PRIVATE || op > PSC_OP_UNSMASH) {
+    bool kvm = hv_kvm(SYS(c)), two_m = PSC_ENTRY_2M(e) && first == PSC_ENTRY_GFN(e);
+    unsigned op = (unsigned)PSC_ENTRY_OP(e);
+    uint64_t gpa = first << 12;
+    enum rmp_rc rc = RMP_OK;
+    if (op != PSC_OP_PRIVATE && op != PSC_OP_SHARED) {
+        /* KVM completes every other operation without acting (snp_begin_psc);
+         * strict runs PSMASH, completes UNSMASH and refuses the undefined ones. */
+        if (!kvm && op == PSC_OP_PSMASH && PSC_ENTRY_2M(e))
+            rc = rmp_psmash(sev->rmp, gpa);
+        else if (!kvm && op != PSC_OP_PSMASH && op != PSC_OP_UNSMASH)
+            return PSC_ERR_INVALID_ENTRY;
+    } else if (gpa + n * PAGE > SYS(c)->mem.size) {
+        /* KVM's userspace cannot convert it: the generic error. */
+        return kvm ? PSC_ERR_GENERIC : PSC_ERR_INVALID_ENTRY;
+    } else if (two_m) {
+        rc = psc_update(sev, gpa, op == PSC_OP_PRIVATE, true);
+    } else {
+        for (uint64_t i = 0; i < n && rc == RMP_OK; i++)
+            rc = psc_update(sev, gpa + i * PAGE, op == PSC_OP_PRIVATE, false);
+    }
+    TRC(SYS(c)->trace, psc, sys_now(c->s), (int)c->s->idx, gpa, psc_op_name(op), two_m, rc);
+    if (rc == RMP_OK)
+        return 0;
+    return PSC_ERR_GENERIC | (kvm ? 0 : rc); /* strict: the RMP code in [31:0] */
+}
+
+/* One entry (KVM snp_begin_psc): cur_page says how many pages are done. */
+static bool psc_entry(struct ghcb_call *c, uint64_t *e, uint64_t *err)
+{
+    uint64_t npages = PSC_ENTRY_2M(*e) ? 512 : 1, gfn = PSC_ENTRY_GFN(*e);
+    uint64_t cur = PSC_ENTRY_CUR_PAGE(*e);
+    if (cur > npages || (gfn & (npages - 1))) {
         *err = PSC_ERR_INVALID_ENTRY;
         return false;
     }
-    enum rmp_rc rc = RMP_OK;
-    const char *name = "private";
-    if (op == PSC_OP_PSMASH) {
-        rc = rmp_psmash(sev->rmp, gpa), name = "psmash";
-    } else if (op == PSC_OP_UNSMASH) {
-        name = "unsmash"; /* KVM treats it as done (docs/sev-snp-facts.md 4.3) */
-    } else {
-        bool priv = op == PSC_OP_PRIVATE;
-        name = priv ? "private" : "shared";
-        struct rmp_state st = {priv ? gpa : 0, priv, two_m ? RMP_2M : RMP_4K, false, priv ? sev->asid : 0};
-        rc = rmp_update(sev->rmp, gpa, &st);
-        if (rc == RMP_FAIL_OVERLAP && !two_m) {
-            rmp_psmash(sev->rmp, gpa & ~((2ull << 20) - 1));
-            rc = rmp_update(sev->rmp, gpa, &st);
-        } else if (rc == RMP_FAIL_OVERLAP && two_m) {
-            /* 4 KiB entries already there: change them one by one. */
-            st.size = RMP_4K;
-            rc = RMP_OK;
-            for (uint64_t a = gpa; a < gpa + size && rc == RMP_OK; a += PAGE) {
-                st.gpa = priv ? a : 0;
-                rc = rmp_update(sev->rmp, a, &st);
-            }
-        }
-    }
-    TRC(SYS(c)->trace, psc, sys_now(c->s), (int)c->s->idx, gpa, name, two_m, rc);
-    if (rc != RMP_OK) {
-        *err = PSC_ERR_GENERIC | rc;
+    if (cur < npages && (*err = psc_run(c, *e, gfn + cur, npages - cur)) != 0)
         return false;
-    }
+    *e = (*e & ~0xFFFull) | npages; /* cur_page: done */
     return true;
 }
 
 static void nae_psc(struct ghcb_call *c)
 {
-    NEED(c, sw_scratch);
     if (!S(c)->snp) {
-        ghcb_error(c, GHCB_ERR_INVALID_EVENT);
+        wrong_guest_type(c);
         return;
     }
+    NEED(c, sw_scratch);
     struct scratch sc;
     struct psc_hdr h;
     if (!ghcb_scratch(c, sizeof(h), &sc) || !scratch_read(c, &sc, 0, &h, sizeof(h)))
         return;
-    if (h.end_entry >= VMGEXIT_PSC_MAX_COUNT || h.cur_entry > h.end_entry) {
+    /* KVM: cur_entry past end_entry is nothing to do; strict: a bad header. */
+    if (h.end_entry >= VMGEXIT_PSC_MAX_COUNT || (h.cur_entry > h.end_entry && !hv_kvm(SYS(c)))) {
         c->res2 = PSC_ERR_INVALID_HDR;
         return;
     }
@@ -278,9 +320,8 @@ static void nae_psc(struct ghcb_call *c)
     for (; h.cur_entry <= h.end_entry; h.cur_entry++) {
         uint64_t e;
         scratch_read(c, &sc, sizeof(h) + 8ull * h.cur_entry, &e, 8);
-        if (!psc_entry(c, e, &err))
+        if (!psc_entry(c, &e, &err))
             break;
-        e = (e & ~0xFFFull) | (PSC_ENTRY_2M(e) ? 512 : 1); /* cur_page: done */
         scratch_write(c, &sc, sizeof(h) + 8ull * h.cur_entry, &e, 8);
     }
     scratch_write(c, &sc, 0, &h, sizeof(h));
@@ -289,13 +330,15 @@ static void nae_psc(struct ghcb_call *c)
 }
 
 static void nae_ap_creation(struct ghcb_call *c);
+static void nae_guest_request(struct ghcb_call *c);
 static void nae_savic(struct ghcb_call *c);
 
 static void nae_term(struct ghcb_call *c)
 {
+    /* GHCB spec 4.1.13: SW_EXITINFO1[3:0] the reason set, [11:4] the code. */
     char why[160];
     snprintf(why, sizeof(why), "vCPU %u: guest requested termination (NAE): reason set %" PRIu64
-             ", code %" PRIu64, c->s->idx, c->info1, c->info2);
+             ", code %" PRIu64, c->s->idx, c->info1 & 0xF, (c->info1 >> 4) & 0xFF);
     sys_finish(SYS(c), SNPREF_SHUTDOWN, (int)c->s->idx, vcpu_get(c->s->cpu, VR_RIP), why);
     c->stop = true;
 }
@@ -325,15 +368,24 @@ bool nae_dispatch(struct ghcb_call *c)
     case SVM_VMGEXIT_AP_CREATION: nae_ap_creation(c); return true;
     case SVM_VMGEXIT_SAVIC:
         if (!SYS(c)->fab->ops->backing_page)
-            return false; /* not a Secure AVIC guest: an event this hypervisor does not know */
-        nae_savic(c);
+            wrong_guest_type(c); /* not a Secure AVIC guest */
+        else
+            nae_savic(c);
         return true;
-    case SVM_VMGEXIT_HV_FEATURES:
-        c->res2 = S(c)->snp ? GHCB_HV_FT_SNP | GHCB_HV_FT_SNP_AP_CREATION : 0;
-        return true;
+    case SVM_VMGEXIT_HV_FEATURES: c->res2 = hv_features(SYS(c)); return true;
     case SVM_VMGEXIT_TERM_REQUEST: nae_term(c); return true;
+    case SVM_VMGEXIT_GUEST_REQUEST:
+    case SVM_VMGEXIT_EXT_GUEST_REQUEST: nae_guest_request(c); return true;
+    case SVM_VMGEXIT_UNSUPPORTED:
+        /* KVM fails the run ("vmgexit: unsupported event"); strict answers it as an event
+         * it does not handle. */
+        if (!hv_kvm(SYS(c)))
+            return false;
+        ghcb_fail_run(c->s, "the guest reported an unsupported event (0x8000FFFF)");
+        c->stop = true;
+        return true;
     default:
-        return false; /* GUEST_REQUEST and the rest: not modelled (attestation is roadmap) */
+        return false;
     }
 }
 
@@ -382,7 +434,7 @@ static void nae_ap_creation(struct ghcb_call *c)
     uint32_t apic_id = (uint32_t)(c->info1 >> 32);
     uint64_t gpa = c->info2;
     if (!S(c)->snp) {
-        ghcb_error(c, GHCB_ERR_INVALID_EVENT);
+        wrong_guest_type(c);
         return;
     }
     if (req != SVM_VMGEXIT_AP_DESTROY)
@@ -444,4 +496,19 @@ static void nae_savic(struct ghcb_call *c)
     }
     if (!reg)
         PUT(c, rbx, gpa);
+}
+
+/* ---- SNP guest messages (docs/attestation.md; KVM snp_handle_guest_req, snp_handle_ext_guest_req) -- */
+
+static void nae_guest_request(struct ghcb_call *c)
+{
+    /* KVM's sev_es_validate_vmgexit: SNP only, both GPAs page-aligned and distinct. */
+    if (!S(c)->snp || (c->info1 & (PAGE - 1)) || (c->info2 & (PAGE - 1)) || c->info1 == c->info2) {
+        if (!S(c)->snp)
+            wrong_guest_type(c);
+        else
+            ghcb_error(c, hv_kvm(SYS(c)) ? GHCB_ERR_MISSING_INPUT : GHCB_ERR_INVALID_INPUT);
+        return;
+    }
+    sev_guest_request(c);
 }

@@ -130,6 +130,7 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     psp_config_default(&pc);
     pc.seed = sys->cfg.sev.key_seed;
     pc.smt_enabled = sys->cfg.sev.policy & SNP_POLICY_SMT;
+    pc.cert_dir = sys->cfg.attestation.cert_dir;
     sev->psp = psp_create(&sys->mem, sev->rmp, sys->trace, &pc);
     SNP_ASSERT(sev->psp);
     struct launch L = {sys, 0, SEV_RET_SUCCESS, ""};
@@ -170,6 +171,7 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     struct psp_guest_info gi;
     SNP_ASSERT(psp_guest(sev->psp, L.gctx, &gi));
     memcpy(sev->digest, gi.digest, sizeof(sev->digest));
+    sev->gctx = L.gctx;
     sev->launched = true;
     return 0;
 }

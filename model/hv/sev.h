@@ -95,6 +95,16 @@ bool scratch_read(struct ghcb_call *c, const struct scratch *sc, uint64_t off, v
 bool scratch_write(struct ghcb_call *c, const struct scratch *sc, uint64_t off, const void *buf,
                    uint64_t n);
 
+/* The hypervisor answers as KVM does (hv.validation kvm) rather than strict. */
+bool hv_kvm(const struct system *sys);
+/* Ends the run as KVM's failing KVM_RUN does (the VMM stops the VM). */
+void ghcb_fail_run(struct slot *s, const char *what);
+/* GHCB_HV_FT_* the hypervisor reports (MSR protocol and NAE event). */
+uint64_t hv_features(const struct system *sys);
+
+/* GUEST_REQUEST / EXT_GUEST_REQUEST once nae.c has checked the GPAs (sev_guest.c). */
+void sev_guest_request(struct ghcb_call *c);
+
 /* nae.c: the NAE event handlers; false if code is no NAE event the model knows. */
 bool nae_dispatch(struct ghcb_call *c);
 

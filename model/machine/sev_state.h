@@ -48,6 +48,7 @@ struct sev {
     struct rmp *rmp;
     struct mem_keys *keys;
     struct psp *psp;
+    uint64_t gctx;              /* the guest's firmware context (PSP handle) */
     uint8_t digest[48];
     bool launched;
 };

@@ -14,6 +14,7 @@
  * INVALID_GUEST_STATE and changes nothing.
  */
 #include "psp_int.h"
+#include "psp_guest.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ void psp_destroy(struct psp *p)
 {
     if (!p)
         return;
+    psp_chain_free(p->chain);
     for (unsigned i = 0; i < PSP_MAX_GUESTS; i++)
         free(p->guests[i]);
     free(p);
@@ -109,7 +111,7 @@ void psp_digest_hex(const uint8_t digest[PSP_DIGEST_SIZE], char out[PSP_DIGEST_H
 
 /* ---- Guest contexts ----------------------------------------------------------------- */
 
-static struct psp_gctx *find_guest(const struct psp *p, uint64_t handle)
+struct psp_gctx *psp_find_guest(const struct psp *p, uint64_t handle)
 {
     for (unsigned i = 0; i < PSP_MAX_GUESTS; i++)
         if (p->guests[i] && p->guests[i]->handle == handle)
@@ -119,7 +121,7 @@ static struct psp_gctx *find_guest(const struct psp *p, uint64_t handle)
 
 bool psp_guest(const struct psp *p, uint64_t handle, struct psp_guest_info *out)
 {
-    const struct psp_gctx *g = find_guest(p, handle);
+    const struct psp_gctx *g = psp_find_guest(p, handle);
     if (!g)
         return false;
     memset(out, 0, sizeof(*out));
@@ -293,7 +295,7 @@ static uint32_t cmd_launch_update(struct psp *p, struct psp_gctx *g, void *buf, 
  * XXX(model): the ECDSA P-384 signatures (ID block by the ID key, ID key by the
  * author key) are not verified yet: roadmap, with the attestation report.
  */
-static uint32_t check_id_block(struct psp *p, const struct psp_gctx *g,
+static uint32_t check_id_block(struct psp *p, struct psp_gctx *g,
                                const struct psp_snp_launch_finish *c, struct psp_id_block *out)
 {
     const struct psp_id_block *blk = mem_ptr(p->mem, c->id_block_paddr, sizeof(*blk));
@@ -312,6 +314,11 @@ static uint32_t check_id_block(struct psp *p, const struct psp_gctx *g,
     if (blk->policy != g->policy)
         return psp_fail(p, SEV_RET_POLICY_FAILURE, "ID block policy differs from the guest's");
     *out = *blk;
+    /* The report's ID_KEY_DIGEST / AUTHOR_KEY_DIGEST: SHA-384 of the public keys as
+     * given (Firmware ABI 56860 ATTESTATION_REPORT; virtee/sev-snp-measure). */
+    psp_sha384(auth->id_key, sizeof(auth->id_key), g->id_key_digest);
+    if (c->flags & PSP_FINISH_AUTH_KEY_EN)
+        psp_sha384(auth->author_key, sizeof(auth->author_key), g->author_key_digest);
     return SEV_RET_SUCCESS;
 }
 
@@ -373,7 +380,7 @@ uint32_t psp_command(struct psp *p, uint32_t cmd, void *buf, uint64_t now)
             continue;
         uint64_t handle;
         memcpy(&handle, buf, sizeof(handle));
-        struct psp_gctx *g = find_guest(p, handle);
+        struct psp_gctx *g = psp_find_guest(p, handle);
         if (!g)
             return psp_fail(p, SEV_RET_INVALID_GUEST, "no guest context with this handle");
         return guest_cmds[i].fn(p, g, buf, now);

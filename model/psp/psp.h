@@ -266,6 +266,7 @@ struct psp_config {
     bool rapl_disabled;       /* required by policy RAPL_DIS */
     bool ciphertext_hiding;   /* required by policy CIPHERTEXT_HIDING */
     bool aes_256_xts;         /* required by policy MEM_AES_256_XTS */
+    const char *cert_dir;     /* NULL/"": the ARK/ASK/VCEK chain derives from seed (psp_guest.h) */
 };
 
 /* The defaults: ABI 1.55, family 19h model 1 (the model's CPUID), ASIDs 1..1023

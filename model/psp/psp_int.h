@@ -24,6 +24,9 @@ struct psp_gctx {
     uint8_t host_data[32];
     bool id_block_en;
     struct psp_id_block id_block;
+    uint8_t id_key_digest[PSP_DIGEST_SIZE];     /* SHA-384 of the ID public key (0 without) */
+    uint8_t author_key_digest[PSP_DIGEST_SIZE]; /* of the author key, with AUTH_KEY_EN */
+    uint64_t msg_seqno[4];                /* last sequence number used per VMPCK (psp_guest.c) */
 };
 
 struct psp {
@@ -34,6 +37,7 @@ struct psp {
     struct psp_gctx *guests[PSP_MAX_GUESTS];
     uint64_t next_handle;                 /* handles are never reused */
     const char *why;                      /* reason of the last failure */
+    struct psp_chain *chain;              /* ARK/ASK/VCEK, made on first use (psp_cert.c) */
 };
 
 /* Records why a command fails and returns its status. */
@@ -45,6 +49,9 @@ static inline uint32_t psp_fail(struct psp *p, uint32_t status, const char *why)
 
 /* SHA-384 (OpenSSL EVP); a failure of OpenSSL itself is a model bug. */
 void psp_sha384(const void *data, size_t len, uint8_t out[PSP_DIGEST_SIZE]);
+
+/* The guest context with this handle, or NULL (psp.c). */
+struct psp_gctx *psp_find_guest(const struct psp *p, uint64_t handle);
 
 /* psp_launch.c: SNP_LAUNCH_UPDATE for guest g (state and ASID already checked). */
 uint32_t psp_launch_update(struct psp *p, struct psp_gctx *g,
