@@ -90,7 +90,7 @@ void vcpu_save_vmsa(struct vcpu *v, struct sev_vmsa *a)
     for (int i = 0; i < 8; i++) {
         uint8_t f[16] = {0}; /* an 80-bit register: mantissa, then exponent */
         UC_CHECK(uc_reg_read(v->uc, UC_X86_REG_FP0 + i, f));
-        memcpy(a->fpreg_x87 + 10 * i, f, 10);
+        sev_vmsa_x87_put(a, (unsigned)i, f);
     }
     a->xcr0 = 1;
 }
@@ -171,6 +171,11 @@ int vcpu_load_vmsa(struct vcpu *v, const struct sev_vmsa *a, const char **why)
     vcpu_write_reg(v, UC_X86_REG_FPCW, a->x87_fcw ? a->x87_fcw : 0x37F);
     for (int i = 0; i < 16; i++)
         UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_XMM0 + i, a->fpreg_xmm + 16 * i));
+    for (int i = 0; i < 8; i++) {
+        uint8_t f[16] = {0};
+        sev_vmsa_x87_get(a, (unsigned)i, f);
+        UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_FP0 + i, f));
+    }
     v->nmi_blocked = false;
     v->shadow_pc = UINT64_MAX;
     v->irq_check = true;

@@ -373,7 +373,7 @@ static struct rmp_result adjust_allowed(const struct rmp *r, uint64_t slot,
     if (perms & ~e->perms[vmpl])
         return status(RMP_FAIL_PERMISSION, "grants rights the caller lacks");
     if (e->vmsa && !vmsa && (r->slot[slot].hi & RAW_HI_IN_USE))
-        return status(RMP_FAIL_INUSE, "clearing the VMSA bit of a VMSA in use");
+        return status(RMP_FAIL_PERMISSION, "clearing the VMSA bit of a VMSA in use");
     return status(RMP_OK, NULL);
 }
 

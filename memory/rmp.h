@@ -148,7 +148,8 @@ struct rmp_result rmp_pvalidate(struct rmp *r, uint32_t asid, unsigned vmpl, uin
  * RMPADJUST: attrs [7:0] target VMPL, [11:8] permissions, bit 16 VMSA. The
  * target must be less privileged than vmpl (FAIL_PERMISSION), the page assigned
  * to asid at gpa (#NPF otherwise), sizes as for PVALIDATE; clearing the VMSA
- * bit of a VMSA in use is FAIL_INUSE. Also FAIL_PERMISSION: granting a right
+ * bit of a VMSA in use is FAIL_PERMISSION (coconut-svsm knows no FAIL_INUSE there).
+ * Also FAIL_PERMISSION: granting a right
  * the caller's VMPL lacks itself, or an immutable entry; FAIL_INPUT: target
  * above 3, other attribute bits set, or the VMSA bit with a 2 MiB size
  * (XXX(model): conservative where the APM detail is UNCERTAIN).

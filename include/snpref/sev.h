@@ -103,6 +103,22 @@ struct sev_vmsa {
 } __attribute__((packed));
 _Static_assert(sizeof(struct sev_vmsa) == 0x670, "VMSA is 1648 bytes (Linux build check)");
 
+/* ST(i) in fpreg_x87 as KVM's sev_es_sync_vmsa lays it out: bytes 0-7 of each
+ * register in an 8 x 8-byte area, bytes 8-9 in an 8 x 2-byte area after it
+ * (not ten packed bytes per register). */
+static inline void sev_vmsa_x87_put(struct sev_vmsa *a, unsigned i, const unsigned char st[10])
+{
+    __builtin_memcpy(a->fpreg_x87 + 8 * i, st, 8);
+    a->fpreg_x87[64 + 2 * i] = st[8];
+    a->fpreg_x87[64 + 2 * i + 1] = st[9];
+}
+static inline void sev_vmsa_x87_get(const struct sev_vmsa *a, unsigned i, unsigned char st[10])
+{
+    __builtin_memcpy(st, a->fpreg_x87 + 8 * i, 8);
+    st[8] = a->fpreg_x87[64 + 2 * i];
+    st[9] = a->fpreg_x87[64 + 2 * i + 1];
+}
+
 /* vintr_ctrl bits (docs/sev-snp-facts.md 2, openvmm SevVirtualInterruptControl). */
 #define VINTR_V_GIF          (1ull << 9)
 #define VINTR_V_NMI          (1ull << 11)

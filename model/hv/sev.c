@@ -474,6 +474,10 @@ enum vcpu_action sev_npf(struct slot *s, uint64_t gpa, uint64_t error)
         bool priv = error & NPF_ENC;
         struct rmp_state st = {page, priv, RMP_4K, false, priv ? sev->asid : 0};
         enum rmp_rc rc = rmp_update(sev->rmp, page, &st);
+        if (rc == RMP_FAIL_OVERLAP) { /* inside a 2 MiB entry: split it first, as KVM does */
+            rmp_psmash(sev->rmp, page & ~((2ull << 20) - 1));
+            rc = rmp_update(sev->rmp, page, &st);
+        }
         TRC(sys->trace, psc, sys_now(s), (int)s->idx, page, priv ? "private" : "shared", 0, rc);
         cpu_shared_flush_tlbs(sys->cs);
         if (rc == RMP_OK)

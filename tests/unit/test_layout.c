@@ -234,6 +234,30 @@ START_TEST(every_ghcb_register_sits_at_the_vmsa_offset_of_that_register)
 }
 END_TEST
 
+START_TEST(x87_registers_sit_in_the_vmsa_as_kvm_sev_es_sync_vmsa_lays_them_out)
+{
+    /* KVM (Linux arch/x86/kvm/svm/sev.c sev_es_sync_vmsa): bytes 0-7 of ST(i) at
+     * fpreg_x87 + 8i, bytes 8-9 at fpreg_x87 + 64 + 2i. */
+    static struct sev_vmsa a;
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned char st[10];
+        for (unsigned b = 0; b < 10; b++)
+            st[b] = (unsigned char)(0x10 * i + b + 1);
+        sev_vmsa_x87_put(&a, i, st);
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        for (unsigned b = 0; b < 8; b++)
+            ck_assert_uint_eq(a.fpreg_x87[8 * i + b], 0x10 * i + b + 1);
+        ck_assert_uint_eq(a.fpreg_x87[64 + 2 * i], 0x10 * i + 9);
+        ck_assert_uint_eq(a.fpreg_x87[64 + 2 * i + 1], 0x10 * i + 10);
+        unsigned char back[10];
+        sev_vmsa_x87_get(&a, i, back);
+        for (unsigned b = 0; b < 10; b++)
+            ck_assert_uint_eq(back[b], 0x10 * i + b + 1);
+    }
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *layout_suite(void)
@@ -257,6 +281,7 @@ static Suite *layout_suite(void)
     tcase_add_loop_test(tc, every_ghcb_field_sits_at_the_fact_sheet_offset_with_its_size, 0,
                         N(ghcb_rows));
     tcase_add_test(tc, the_ghcb_save_area_is_1032_bytes_and_the_ghcb_one_page);
+    tcase_add_test(tc, x87_registers_sit_in_the_vmsa_as_kvm_sev_es_sync_vmsa_lays_them_out);
     tcase_add_loop_test(tc, every_ghcb_valid_bitmap_bit_is_the_fact_sheet_number, 0, N(bits));
     tcase_add_loop_test(tc, every_ghcb_register_sits_at_the_vmsa_offset_of_that_register, 0,
                         N(mirror));
