@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all setup configure build run test bench sanitize fuzz clean format install uninstall
+.PHONY: all setup configure build run test bench attest-verify sanitize fuzz clean format install uninstall
 
 all: build
 
@@ -26,6 +26,11 @@ test: build
 
 bench: build
 	$(BUILD)/tools/snpref bench
+
+# The model's certificate chain and an attestation report verified by virtee/snpguest,
+# installed with cargo when missing (docs/attestation.md; not part of `make test`).
+attest-verify: build
+	@bash scripts/attest-verify.sh $(BUILD)
 
 # The tool, the guest SDK (CMake package and pkg-config file), docs, man page and
 # bash completion under PREFIX (docs/cli.md "Installing"); DESTDIR for staging.
