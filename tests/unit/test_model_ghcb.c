@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Check suite for the reference hypervisor's GHCB answers under both readings
- * of `hv.validation` (docs/conformance.md "GHCB validation: kvm and strict"):
+ * of `hv.validation` (docs/ghcb-validation.md):
  * one table row per rule, each naming the request, the guest type, and the
  * answer KVM gives (Linux arch/x86/kvm/svm/sev.c: sev_es_validate_vmgexit,
  * sev_handle_vmgexit, sev_handle_vmgexit_msr_protocol, setup_vmgexit_scratch,
@@ -145,7 +145,7 @@ struct want {
 };
 
 struct row {
-    const char *rule;       /* docs/conformance.md's name for it */
+    const char *rule;       /* docs/ghcb-validation.md's name for it */
     const char *mode;       /* guest type */
     void (*run)(struct env *e, uint64_t out[2]);
     struct want kvm, strict;
@@ -298,6 +298,22 @@ static void r_msr_info1_2(struct env *e, uint64_t out[2])
         ck_assert_uint_eq(aux, 5); /* KVM: it was a write */
 }
 
+static void r_psc_beyond_ram(struct env *e, uint64_t out[2])
+{
+    uint64_t ent = PSC_ENTRY(e->sys->mem.size >> 12, PSC_OP_PRIVATE, 0);
+    psc(e, 0, 0, &ent, 1, out);
+}
+
+static void r_guest_request_same_gpa(struct env *e, uint64_t out[2])
+{
+    vmgexit(e, SVM_VMGEXIT_GUEST_REQUEST, e->free2m, e->free2m, out);
+}
+
+static void r_guest_request_unaligned(struct env *e, uint64_t out[2])
+{
+    vmgexit(e, SVM_VMGEXIT_GUEST_REQUEST, e->free2m + 8, e->free2m + PAGE, out);
+}
+
 static void r_term_request(struct env *e, uint64_t out[2])
 {
     vmgexit(e, SVM_VMGEXIT_TERM_REQUEST, 0x23u << 4 | 1, 0x99, out);
@@ -340,6 +356,12 @@ static const struct row rows[] = {
      ANSWER(GHCB_MSR_PREF_GPA_NONE << 12 | GHCB_MSR_PREF_GPA_RESP, 0)},
     {"scratch-gpa-zero", "sev-es", r_scratch_zero, ERR(GHCB_ERR_INVALID_SCRATCH_AREA), ANSWER(0, 0)},
     {"msr-exit-info-1", "snp", r_msr_info1_2, ANSWER(0, 0), ERR(GHCB_ERR_INVALID_INPUT)},
+    {"psc-beyond-ram", "snp", r_psc_beyond_ram, ANSWER(0, PSC_ERR_GENERIC),
+     ANSWER(0, PSC_ERR_INVALID_ENTRY)},
+    {"guest-request-gpas", "snp", r_guest_request_same_gpa, ERR(GHCB_ERR_MISSING_INPUT),
+     ERR(GHCB_ERR_INVALID_INPUT)},
+    {"guest-request-gpas", "snp", r_guest_request_unaligned, ERR(GHCB_ERR_MISSING_INPUT),
+     ERR(GHCB_ERR_INVALID_INPUT)},
     {"term-request-fields", "snp", r_term_request, ENDS("reason set 1, code 35"),
      ENDS("reason set 1, code 35")},
 };
