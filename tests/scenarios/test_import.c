@@ -21,6 +21,7 @@
 
 #define REPORT SNPREF_SOURCE_DIR "/tests/fixtures/kvm_svm_report.txt"
 #define RAW SNPREF_SOURCE_DIR "/tests/fixtures/kvm_raw_trace.txt"
+#define FORMATS SNPREF_SOURCE_DIR "/tests/fixtures/formats/"
 
 static char tmpdir[] = "/tmp/snpref-test-import-XXXXXX";
 
@@ -232,6 +233,130 @@ START_TEST(a_missing_log_is_66_and_bad_options_64)
 }
 END_TEST
 
+
+/* The whole file after its first line (the header), or NULL. */
+static char *events_of(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *buf = calloc(1, (size_t)n + 1);
+    ck_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    char *nl = strchr(buf, '\n');
+    ck_assert(nl);
+    memmove(buf, nl + 1, strlen(nl + 1) + 1);
+    return buf;
+}
+
+START_TEST(every_format_of_the_same_log_imports_to_the_same_events)
+{
+    static const struct {
+        const char *file, *format;
+    } f[] = {
+        {"tracecmd.txt", "trace-cmd"},  {"tracecmd_l.txt", "trace-cmd"},
+        {"tracecmd_t.txt", "trace-cmd"}, {"tracecmd_tsc.txt", "trace-cmd"},
+        {"raw.txt", "raw"},             {"noprefix.txt", "trace-cmd"},
+        {"perf.txt", "perf"},           {"perf_noprefix.txt", "perf"},
+    };
+    char *want = NULL;
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        char log[512], name[64];
+        snprintf(log, sizeof(log), FORMATS "%s", f[i].file);
+        snprintf(name, sizeof(name), "fmt%zu.jsonl", i);
+        struct scn_run r;
+        import(&r, log, name, NULL);
+        char fmt[80];
+        snprintf(fmt, sizeof(fmt), "  %-44s %8s\n", "format", f[i].format);
+        ck_assert_msg(strstr(r.err, fmt), "%s: %s", f[i].file, r.err);
+        ck_assert_uint_eq(scn_count(&r, "vmexit", -2), 8);
+        char *got = events_of(r.trace_path);
+        if (!want)
+            want = got;
+        else {
+            ck_assert_msg(!strcmp(want, got), "%s imports differently:\n%s\nfrom\n%s", f[i].file, got, want);
+            free(got);
+        }
+        scn_free(&r);
+    }
+    /* Forced, a format the file is not in reads no tracepoint line. */
+    struct scn_run r;
+    scn_run_tool(&r, "import", "ftrace", FORMATS "perf.txt", "--format", "trace-cmd", NULL);
+    ck_assert_int_eq(r.status, 65);
+    ck_assert_msg(scn_has(r.err, "tracepoint lines of another format"), "%s", r.err);
+    scn_free(&r);
+    free(want);
+}
+END_TEST
+
+static void write_log(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(a_log_that_maps_to_nothing_is_65_with_what_was_seen)
+{
+    static const struct {
+        const char *text, *want;
+    } logs[] = {
+        {"hello\nthis is no ftrace output\n", "format not detected"},
+        {" CPU 0/KVM-1 [000] 1.000000: kvm_fpu: load\n CPU 0/KVM-1 [000] 1.000001: sched_switch: x\n",
+         "2 unknown tracepoints"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char log[300], out[300], js[300];
+        snprintf(log, sizeof(log), "%s/empty%zu.log", tmpdir, i);
+        snprintf(out, sizeof(out), "%s/empty%zu.jsonl", tmpdir, i);
+        snprintf(js, sizeof(js), "%s/empty%zu.json", tmpdir, i);
+        write_log(log, logs[i].text);
+        struct scn_run r;
+        scn_run_tool(&r, "import", "ftrace", log, "--out", out, "--summary-json", js, NULL);
+        ck_assert_msg(r.status == 65, "%zu: %d %s", i, r.status, r.err);
+        ck_assert_msg(scn_has(r.err, "no line maps to an event") && scn_has(r.err, logs[i].want),
+                      "%s", r.err);
+        ck_assert(scn_has(r.err, "not recognised: line 1"));
+        ck_assert(!exists(out));
+        FILE *f = fopen(js, "r");
+        ck_assert(f);
+        char buf[8192] = {0};
+        ck_assert(fread(buf, 1, sizeof(buf) - 1, f) > 0);
+        fclose(f);
+        ck_assert_msg(strstr(buf, "\"result\":\t\"error\"") && strstr(buf, "\"lines\":\t2") &&
+                          strstr(buf, "\"not_recognised\""),
+                      "%s", buf);
+        if (i == 1)
+            ck_assert(strstr(buf, "\"kvm_fpu\""));
+        scn_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(strict_refuses_one_unknown_tracepoint_among_known_ones)
+{
+    char log[300];
+    snprintf(log, sizeof(log), "%s/strict.log", tmpdir);
+    write_log(log, " CPU 0/KVM-1 [000] 1.000000: kvm_entry: vcpu 0, rip 0x1\n"
+                   " CPU 0/KVM-1 [000] 1.000001: kvm_fpu: load\n"
+                   " CPU 0/KVM-1 [000] 1.000002: kvm_entry: vcpu 0, rip 0x1\n");
+    struct scn_run r;
+    scn_run_tool(&r, "import", "ftrace", log, NULL);
+    ck_assert_int_eq(r.status, 0);
+    scn_free(&r);
+    scn_run_tool(&r, "import", "ftrace", log, "--strict", NULL);
+    ck_assert_int_eq(r.status, 65);
+    char want[400];
+    snprintf(want, sizeof(want), "%s:2: field 'tracepoint': kvm_fpu", log);
+    ck_assert_msg(scn_has(r.err, want), "%s", r.err);
+    ck_assert_str_eq(r.out, "");
+    scn_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -247,6 +372,9 @@ int main(void)
     tcase_add_test(tc, an_imported_log_replays);
     tcase_add_test(tc, a_malformed_known_tracepoint_is_status_65_and_nothing_written);
     tcase_add_test(tc, a_missing_log_is_66_and_bad_options_64);
+    tcase_add_test(tc, every_format_of_the_same_log_imports_to_the_same_events);
+    tcase_add_test(tc, a_log_that_maps_to_nothing_is_65_with_what_was_seen);
+    tcase_add_test(tc, strict_refuses_one_unknown_tracepoint_among_known_ones);
     suite_add_tcase(s, tc);
     int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
