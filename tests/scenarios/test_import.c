@@ -22,6 +22,9 @@
 #define REPORT SNPREF_SOURCE_DIR "/tests/fixtures/kvm_svm_report.txt"
 #define RAW SNPREF_SOURCE_DIR "/tests/fixtures/kvm_raw_trace.txt"
 #define FORMATS SNPREF_SOURCE_DIR "/tests/fixtures/formats/"
+#define MIDRUN SNPREF_SOURCE_DIR "/tests/fixtures/kvm_selfipi_midrun.txt"
+#define WRONGVEC SNPREF_SOURCE_DIR "/tests/fixtures/kvm_selfipi_wrongvec.txt"
+#define INITIAL SNPREF_SOURCE_DIR "/tests/fixtures/kvm_selfipi_initial.json"
 
 static char tmpdir[] = "/tmp/snpref-test-import-XXXXXX";
 
@@ -357,6 +360,115 @@ START_TEST(strict_refuses_one_unknown_tracepoint_among_known_ones)
 }
 END_TEST
 
+/* replay --out, then check the log against the replay's trace. */
+static void pipeline(const char *log, const char *name, const char *initial, int want,
+                     struct scn_run *rp, struct scn_run *ck)
+{
+    struct scn_run r;
+    char in[256], out[256];
+    snprintf(in, sizeof(in), "%s.jsonl", name);
+    import(&r, log, in, NULL);
+    snprintf(out, sizeof(out), "%s/%s-model.jsonl", tmpdir, name);
+    if (initial)
+        scn_run_tool(rp, "replay", r.trace_path, "--out", out, "--initial", initial, NULL);
+    else
+        scn_run_tool(rp, "replay", r.trace_path, "--out", out, NULL);
+    ck_assert_msg(rp->status == want, "replay %s: %d %s", name, rp->status, rp->err);
+    ck_assert_msg(exists(out), "%s: replay --out left nothing", name);
+    char tmp[300];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+    ck_assert(!exists(tmp));
+    scn_run_tool(ck, "check", r.trace_path, out, NULL);
+    ck_assert_msg(ck->status == want, "check %s: %d %s%s", name, ck->status, ck->out, ck->err);
+    scn_free(&r);
+}
+
+START_TEST(a_mid_run_self_ipi_log_replays_and_checks_from_the_inferred_state)
+{
+    struct scn_run rp, ck;
+    pipeline(MIDRUN, "midrun", NULL, 0, &rp, &ck);
+    ck_assert_msg(scn_has(rp.err, "vCPU 0: x2APIC mode (APIC_BASE 0xfee00d00) assumed from an x2APIC "
+                                  "MSR access at line 3"), "%s", rp.err);
+    ck_assert(scn_has(rp.err, "vCPU 0: APIC software-enabled (SPIV 0x1ff) assumed from an interrupt "
+                              "event at line 4"));
+    ck_assert(scn_has(rp.err, "1 outcomes reproduced")); /* the self-IPI's acceptance */
+    ck_assert(scn_has(ck.out, "agree"));
+    scn_free(&rp);
+    scn_free(&ck);
+    /* The EOI, a kvm_apic line only, is an access of its own. */
+    struct scn_run r;
+    import(&r, MIDRUN, "midrun-eoi.jsonl", NULL);
+    ck_assert_uint_eq(scn_count_where(&r, "msr", 0, "msr", 0x80b), 1);
+    scn_free(&r);
+}
+END_TEST
+
+START_TEST(a_mid_run_self_ipi_log_replays_and_checks_from_a_stated_state)
+{
+    struct scn_run rp, ck;
+    pipeline(MIDRUN, "initial", INITIAL, 0, &rp, &ck);
+    ck_assert(scn_has(rp.err, "initial APIC state from"));
+    ck_assert(!scn_has(rp.err, "assumed"));
+    scn_free(&rp);
+    scn_free(&ck);
+    /* A stated state the APIC refuses is the user's mistake: 65, naming the field. */
+    char bad[300];
+    snprintf(bad, sizeof(bad), "%s/bad-initial.json", tmpdir);
+    write_log(bad, "{\"vcpus\": [{\"vcpu\": 0, \"x2apic\": {\"0x830\": \"0x1\"}}]}");
+    struct scn_run r;
+    import(&r, MIDRUN, "bad-initial.jsonl", NULL);
+    scn_run_tool(&rp, "replay", r.trace_path, "--initial", bad, NULL);
+    ck_assert_int_eq(rp.status, 65);
+    ck_assert_msg(scn_has(rp.err, "field 'vcpus[0].x2apic.0x830'"), "%s", rp.err);
+    scn_free(&rp);
+    scn_free(&r);
+}
+END_TEST
+
+START_TEST(a_wrong_vector_diverges_and_check_explains_it_from_the_replays_file)
+{
+    struct scn_run rp, ck;
+    pipeline(WRONGVEC, "wrongvec", NULL, 1, &rp, &ck);
+    ck_assert_msg(scn_has(rp.err, "the vCPU takes an event the fabric does not offer"), "%s", rp.err);
+    ck_assert(scn_has(rp.err, "model state, vCPU 0: APIC_BASE 0xfee00d00 (x2APIC), SPIV 0x1ff"));
+    ck_assert(scn_has(rp.err, "the fabric offers vCPU 0: fixed vector 176"));
+    /* The replay's file is complete and says where it stopped. */
+    char out[300];
+    snprintf(out, sizeof(out), "%s/wrongvec-model.jsonl", tmpdir);
+    FILE *f = fopen(out, "r");
+    char line[4096], last[4096] = "";
+    while (fgets(line, sizeof(line), f))
+        snprintf(last, sizeof(last), "%s", line);
+    fclose(f);
+    ck_assert_msg(strstr(last, "\"ev\":\"diverged\",\"line\":6,\"reason\":\"the vCPU takes an event"),
+                  "%s", last);
+    ck_assert(scn_has(ck.out, "is a replay that stopped where it diverged, at line 6"));
+    ck_assert_msg(scn_has(ck.out, "\"ev\":\"irq_deliver\",\"vector\":177"), "%s", ck.out);
+    scn_free(&rp);
+    scn_free(&ck);
+}
+END_TEST
+
+START_TEST(replay_and_check_refuse_a_trace_with_nothing_they_compare)
+{
+    char log[300];
+    snprintf(log, sizeof(log), "%s/entries.log", tmpdir);
+    write_log(log, " CPU 0/KVM-1 [000] 1.000000: kvm_entry: vcpu 0, rip 0x1\n"
+                   " CPU 0/KVM-1 [000] 1.000001: kvm_exit: vcpu 0 reason hlt rip 0x1 info1 0x0 info2 0x0\n");
+    struct scn_run r, p;
+    import(&r, log, "entries.jsonl", NULL);
+    scn_run_tool(&p, "replay", r.trace_path, NULL);
+    ck_assert_int_eq(p.status, 65);
+    ck_assert_msg(scn_has(p.err, "no event the replay compares: 2 events"), "%s", p.err);
+    scn_free(&p);
+    scn_run_tool(&p, "check", r.trace_path, r.trace_path, "--events", "ipi,eoi", NULL);
+    ck_assert_int_eq(p.status, 65);
+    ck_assert_msg(scn_has(p.err, "no event of the kinds compared"), "%s", p.err);
+    scn_free(&p);
+    scn_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -375,6 +487,10 @@ int main(void)
     tcase_add_test(tc, every_format_of_the_same_log_imports_to_the_same_events);
     tcase_add_test(tc, a_log_that_maps_to_nothing_is_65_with_what_was_seen);
     tcase_add_test(tc, strict_refuses_one_unknown_tracepoint_among_known_ones);
+    tcase_add_test(tc, a_mid_run_self_ipi_log_replays_and_checks_from_the_inferred_state);
+    tcase_add_test(tc, a_mid_run_self_ipi_log_replays_and_checks_from_a_stated_state);
+    tcase_add_test(tc, a_wrong_vector_diverges_and_check_explains_it_from_the_replays_file);
+    tcase_add_test(tc, replay_and_check_refuse_a_trace_with_nothing_they_compare);
     suite_add_tcase(s, tc);
     int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
