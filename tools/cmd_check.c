@@ -18,6 +18,7 @@
 
 #include "compare.h"
 #include "silicon.h"
+#include "snpref/text.h"
 #include "tools.h"
 
 static const char usage_check[] =
@@ -30,13 +31,19 @@ static const char usage_check[] =
     "  --all             compare tsc, limit and interrupted too (not compared by default)\n"
     "  --json            print one JSON object instead of the report\n"
     "  --junit FILE      also write a JUnit XML file (a testcase per vCPU, one for timing)\n"
-    "Exit status: 0 agreement, 1 divergence, 64 bad command line, 65 malformed trace,\n"
-    "66 missing input.\n";
+    "  --partial         compare only the event kinds EXPECTED holds, tolerance any unless\n"
+    "                    given (default when EXPECTED is not snpref's, e.g. an imported log)\n"
+    "  --complete        compare every kind, as for two snpref traces\n"
+    "Exit status: 0 agreement, 1 divergence, 64 bad command line, 65 malformed trace or\n"
+    "an EXPECTED with no event of the kinds compared, 66 missing input.\n";
 
 struct check_cli {
     const char *paths[2];
     const char *junit;
-    bool json;
+    bool json, have_tol;
+    int partial; /* -1 from EXPECTED's header, 0 --complete, 1 --partial */
+    uint64_t diverged_line; /* ACTUAL ends with a replay's diverged event at this line */
+    char diverged_why[160];
     struct trc_cmp_opts o;
     trc_ignore_t ignore;
 };
@@ -61,9 +68,11 @@ static int parse(int argc, char **argv, struct check_cli *c)
         {"tolerance", required_argument, 0, 't'}, {"events", required_argument, 0, 'e'},
         {"ignore", required_argument, 0, 'i'},    {"all", no_argument, 0, 'a'},
         {"json", no_argument, 0, 'j'},            {"junit", required_argument, 0, 'u'},
+        {"partial", no_argument, 0, 'p'},         {"complete", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
     };
     memset(c, 0, sizeof(*c));
+    c->partial = -1;
     trc_ignore_defaults(c->ignore);
     const char *events = NULL, *ignore = NULL;
     bool all = false;
@@ -76,7 +85,10 @@ static int parse(int argc, char **argv, struct check_cli *c)
         case 't':
             if (trc_tol_parse(optarg, &c->o.tol) < 0)
                 return usage_error("--tolerance: '%s' is not N cycles, P%% or any", optarg);
+            c->have_tol = true;
             break;
+        case 'p': c->partial = 1; break;
+        case 'C': c->partial = 0; break;
         case 'e': events = optarg; break;
         case 'i': ignore = optarg; break;
         case 'a': all = true; break;
@@ -174,6 +186,9 @@ static void print_report(const struct check_cli *c, const struct trc_cmp_result 
     trc_tol_str(&c->o.tol, tol, sizeof(tol));
     printf("snpref check: %s against %s: %s\n", c->paths[1], c->paths[0],
            r->agree ? "agree" : "DIVERGE");
+    if (c->diverged_line)
+        printf("note: %s is a replay that stopped where it diverged, at line %" PRIu64
+               " of the replayed trace: %s\n", c->paths[1], c->diverged_line, c->diverged_why);
     print_headers(r);
     if (r->first.kind != TRC_DIV_NONE) {
         printf("first divergence:\n");
@@ -407,6 +422,49 @@ static int write_junit(const struct check_cli *c, const struct trc_cmp_result *r
     return 0;
 }
 
+/*
+ * What EXPECTED holds, read before comparing: in partial mode (a trace snpref
+ * did not write need not hold every kind, as in replay) the kinds it lacks are
+ * not compared; with no event of a compared kind, there is nothing to check
+ * (65). ACTUAL's last event says whether it is a replay's diverged trace.
+ */
+static int prescan(struct check_cli *c, char *err, size_t errlen)
+{
+    struct trc_reader *rd = trc_reader_open(c->paths[0], err, errlen);
+    if (!rd)
+        return -1;
+    bool has[TRC_EV_COUNT] = {false};
+    struct trc_rec rec;
+    int k;
+    while ((k = trc_reader_next(rd, &rec, err, errlen)) == 1)
+        has[rec.ev] = true;
+    bool partial = c->partial >= 0 ? c->partial : strncmp(trc_reader_header(rd)->model, "snpref ", 7) != 0;
+    trc_reader_close(rd);
+    if (k < 0)
+        return -1;
+    if (partial && !c->have_tol)
+        c->o.tol = (struct trc_tol){TRC_TOL_ANY, 0, 0};
+    unsigned n = 0;
+    for (int i = 0; i < TRC_EV_COUNT; i++) {
+        if (partial && !has[i])
+            c->ignore[i] = TRC_IGNORE_EVENT;
+        n += has[i] && !(c->ignore[i] & TRC_IGNORE_EVENT);
+    }
+    if (!n) {
+        snprintf(err, errlen, "%s: no event of the kinds compared: nothing to check", c->paths[0]);
+        return -1;
+    }
+    if ((rd = trc_reader_open(c->paths[1], err, errlen)) == NULL)
+        return -1;
+    while ((k = trc_reader_next(rd, &rec, err, errlen)) == 1)
+        if (rec.ev == TRC_EV_diverged) {
+            c->diverged_line = rec.v[0].u;
+            snprintf(c->diverged_why, sizeof(c->diverged_why), "%s", rec.v[1].s);
+        }
+    trc_reader_close(rd);
+    return k < 0 ? -1 : 0;
+}
+
 int cmd_check(int argc, char **argv)
 {
     struct check_cli c;
@@ -418,6 +476,17 @@ int cmd_check(int argc, char **argv)
         return 70;
     char err[512];
     int status = 0;
+    FILE *probe = snp_fopen_input(c.paths[0], "r"), *probe2 = snp_fopen_input(c.paths[1], "r");
+    if (probe && probe2 && prescan(&c, err, sizeof(err)) < 0) {
+        error_line("%s", err);
+        fclose(probe), fclose(probe2);
+        free(r);
+        return 65;
+    }
+    if (probe)
+        fclose(probe);
+    if (probe2)
+        fclose(probe2);
     if (trc_cmp_files(c.paths[0], c.paths[1], &c.o, r, &status, err, sizeof(err)) < 0) {
         error_line("%s", err);
         free(r);

@@ -20,15 +20,18 @@ static const char usage_replay[] =
     "Feeds the trace's stimuli to the fabric and devices, without running guest code,\n"
     "and checks every outcome the trace records (docs/conformance.md).\n"
     "  --config FILE.json   config over the trace header's (e.g. another cost model)\n"
-    "  --out OUT.jsonl      write the replay's own trace (kept only on agreement)\n"
+    "  --out OUT.jsonl      write the replay's own trace (on divergence up to it,\n"
+    "                       ending with a diverged event)\n"
     "  --tolerance T        time tolerance: N cycles, P% of the time, or any\n"
     "                       (default: exact, or any for an imported trace)\n"
     "  --partial            the trace need not record every outcome (default for\n"
     "                       traces snpref did not write)\n"
     "  --strict             every outcome the replay produces must be recorded\n"
+    "  --initial FILE.json  the APIC state to start from (default: reset, or for an\n"
+    "                       imported log inferred, each assumption printed)\n"
     "  --quiet              no summary on stderr\n"
     "Exit status: 0 agreement, 1 divergence, 64 bad command line, 65 malformed\n"
-    "trace or config, 66 missing input.\n";
+    "trace, config or --initial file, or no event to compare; 66 missing input.\n";
 
 struct replay_cli {
     struct replay_opts o;
@@ -41,6 +44,7 @@ static int parse(int argc, char **argv, struct replay_cli *c)
         {"config", required_argument, 0, 'c'}, {"out", required_argument, 0, 'o'},
         {"tolerance", required_argument, 0, 't'}, {"partial", no_argument, 0, 'p'},
         {"strict", no_argument, 0, 's'},     {"quiet", no_argument, 0, 'q'},
+        {"initial", required_argument, 0, 'i'},
         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0},
     };
     memset(c, 0, sizeof(*c));
@@ -60,6 +64,7 @@ static int parse(int argc, char **argv, struct replay_cli *c)
         case 'p': c->o.partial = 1; break;
         case 's': c->o.partial = 0; break;
         case 'q': c->quiet = true; break;
+        case 'i': c->o.initial_path = optarg; break;
         case 'h': fputs(usage_replay, stdout); return -1;
         default: return bad_option(ch, argv);
         }

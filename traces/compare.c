@@ -205,6 +205,7 @@ void trc_ignore_defaults(uint32_t *ignore)
     ignore[TRC_EV_tsc] = TRC_IGNORE_EVENT;
     ignore[TRC_EV_limit] = TRC_IGNORE_EVENT;
     ignore[TRC_EV_interrupted] = TRC_IGNORE_EVENT;
+    ignore[TRC_EV_diverged] = TRC_IGNORE_EVENT;
 }
 
 const char *trc_div_name(enum trc_div_kind k)

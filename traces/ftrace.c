@@ -81,80 +81,134 @@ static bool parse_ts(const char *s, size_t len, uint64_t *ts, bool *frac)
     return true;
 }
 
-/* "[<digits>]" preceded by a space: the CPU column. */
-static const char *cpu_column(const char *s)
+const char *ftr_format_name(enum ftr_format f)
 {
-    for (const char *p = strchr(s, '['); p; p = strchr(p + 1, '[')) {
+    static const char *const n[] = {"auto", "raw", "trace-cmd", "perf"};
+    return (unsigned)f < ARRAY_SIZE(n) ? n[f] : "?";
+}
+
+int ftr_format_parse(const char *s)
+{
+    for (int f = FTR_FMT_AUTO; f <= FTR_FMT_PERF; f++)
+        if (!strcmp(s, ftr_format_name((enum ftr_format)f)))
+            return f;
+    return -1;
+}
+
+/* A token where the timestamp column is: "<digit>...:" of digits, dots and
+ * the letters of a mistyped hex number (parse_ts then says what is wrong). */
+static bool ts_token(const char *p, size_t n)
+{
+    if (n < 2 || p[n - 1] != ':' || !(*p >= '0' && *p <= '9'))
+        return false;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '.' || snp_hex_digit(p[i]) >= 0 ||
+              p[i] == 'x'))
+            return false;
+    return true;
+}
+
+/* A token "<name>:" or "<subsystem>:<name>:" (perf script), name [a-z0-9_]. */
+static bool event_token(const char *p, size_t n, size_t *sys)
+{
+    *sys = 0;
+    if (n < 2 || p[n - 1] != ':')
+        return false;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (p[i] == ':' && !*sys && i > 0) {
+            *sys = i + 1;
+            continue;
+        }
+        if (!(p[i] == '_' || (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')))
+            return false;
+    }
+    return n - 1 > *sys;
+}
+
+/* The "[<digits>]" CPU column in the prefix [s, end), or NULL. */
+static const char *cpu_column(const char *s, const char *end, long *cpu)
+{
+    for (const char *p = s; p < end; p++) {
+        if (*p != '[' || (p > s && p[-1] != ' ' && p[-1] != '\t'))
+            continue;
         const char *q = p + 1;
-        while (*q >= '0' && *q <= '9')
-            q++;
-        if (q > p + 1 && *q == ']' && p > s && p[-1] == ' ')
+        long v = 0;
+        while (q < end && *q >= '0' && *q <= '9' && v < 100000)
+            v = v * 10 + (*q++ - '0');
+        if (q > p + 1 && q < end && *q == ']') {
+            *cpu = v;
             return p;
+        }
     }
     return NULL;
 }
 
+/* The thread: "comm-pid" (ftrace, trace-cmd) or "comm pid[/tid]" (perf). */
 static void thread_of(const char *s, const char *end, struct ftr_line *l)
 {
-    while (s < end && *s == ' ')
+    while (s < end && (*s == ' ' || *s == '\t'))
         s++;
-    while (end > s && end[-1] == ' ')
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
     l->comm = s;
     l->comm_len = (size_t)(end - s);
     l->pid = -1;
-    const char *dash = NULL;
-    for (const char *p = s; p < end; p++)
-        if (*p == '-')
-            dash = p;
-    if (!dash || dash + 1 == end)
+    const char *d = end;
+    while (d > s && ((d[-1] >= '0' && d[-1] <= '9') || d[-1] == '/'))
+        d--;
+    if (d == end || d == s || (d[-1] != '-' && d[-1] != ' ') || *d == '/')
         return;
+    const char *slash = memchr(d, '/', (size_t)(end - d));
     long pid = 0;
-    for (const char *p = dash + 1; p < end; p++) {
+    for (const char *p = slash ? slash + 1 : d; p < end; p++) {
         if (*p < '0' || *p > '9' || pid > 100000000)
             return;
         pid = pid * 10 + (*p - '0');
     }
     l->pid = pid;
-    l->comm_len = (size_t)(dash - s);
+    l->comm_len = (size_t)(d - 1 - s);
 }
 
 /*
- * Splits a tracepoint line. Returns 1, 0 if s is no tracepoint line, -1 for a
- * tracepoint line whose timestamp does not parse.
+ * Splits a tracepoint line: an optional prefix (thread, CPU column, latency
+ * flags, in any of the layouts of docs/silicon-logs.md), "<timestamp>:",
+ * "[kvm:]<tracepoint>:", the text. Returns 1, 0 if s is no tracepoint line,
+ * -1 for a tracepoint line whose timestamp does not parse.
  */
 static int split(struct ftr_imp *im, const char *s, struct ftr_line *l)
 {
-    const char *br = cpu_column(s);
-    if (!br)
-        return 0;
-    thread_of(s, br, l);
-    struct ftr_cur c = {strchr(br, ']') + 1};
-    ftr_sp(&c);
-    const char *tok = c.p;
-    size_t n = strcspn(tok, " ");
-    if (n == 0 || tok[n - 1] != ':' || !(*tok >= '0' && *tok <= '9')) { /* latency flags */
-        c.p = tok + n;
-        ftr_sp(&c);
-        tok = c.p;
-        n = strcspn(tok, " ");
+    const char *tok = s, *ev = NULL;
+    size_t n = 0, en = 0, sys = 0;
+    for (;;) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        if (!*tok)
+            return 0;
+        n = strcspn(tok, " \t");
+        if (ts_token(tok, n)) {
+            ev = tok + n;
+            while (*ev == ' ' || *ev == '\t')
+                ev++;
+            en = strcspn(ev, " \t");
+            if (event_token(ev, en, &sys))
+                break;
+        }
+        tok += n;
     }
-    if (n < 2 || tok[n - 1] != ':')
-        return 0;
+    long cpu = -1;
+    const char *br = cpu_column(s, tok, &cpu);
+    thread_of(s, br ? br : tok, l);
+    l->positional = l->pid < 0;
+    if (l->pid < 0)
+        l->pid = cpu >= 0 ? -2 - cpu : -1;
+    l->perf = sys > 0;
     if (!parse_ts(tok, n - 1, &l->ts, &l->frac))
         return ftr_bad(im, "timestamp", "\"%.*s\" is not seconds.fraction", (int)(n - 1), tok);
-    c.p = tok + n;
-    ftr_sp(&c);
-    size_t en = strcspn(c.p, ": ");
-    if (!en || c.p[en] != ':' || en >= sizeof(l->event))
+    if (en - sys - 1 >= sizeof(l->event))
         return 0;
-    memcpy(l->event, c.p, en);
-    l->event[en] = '\0';
-    for (size_t i = 0; i < en; i++)
-        if (!(l->event[i] == '_' || (l->event[i] >= 'a' && l->event[i] <= 'z') ||
-              (l->event[i] >= '0' && l->event[i] <= '9')))
-            return 0;
-    c.p += en + 1;
+    memcpy(l->event, ev + sys, en - sys - 1);
+    l->event[en - sys - 1] = '\0';
+    struct ftr_cur c = {ev + en};
     ftr_sp(&c);
     l->text = c.p;
     return 1;
@@ -179,7 +233,7 @@ static int set_time(struct ftr_imp *im, const struct ftr_line *l)
     }
     im->last_ts = ts;
     uint64_t d = ts - im->first_ts;
-    if (kind == 2) {
+    if (kind == 2 && !im->o->ts_ns) {
         im->t = d;
         return 0;
     }
@@ -201,8 +255,6 @@ int ftr_check_vcpu(struct ftr_imp *im, uint64_t v, const char *field)
 
 void ftr_learn(struct ftr_imp *im, long pid, int vcpu)
 {
-    if (pid < 0)
-        return;
     for (unsigned i = 0; i < im->npids; i++)
         if (im->pids[i].pid == pid) {
             im->pids[i].vcpu = vcpu;
@@ -217,9 +269,12 @@ void ftr_learn(struct ftr_imp *im, long pid, int vcpu)
 /* The vCPU of the thread that printed l, or -1. */
 int ftr_thread_vcpu(struct ftr_imp *im, const struct ftr_line *l)
 {
-    for (unsigned i = 0; l->pid >= 0 && i < im->npids; i++)
-        if (im->pids[i].pid == l->pid)
+    for (unsigned i = 0; i < im->npids; i++)
+        if (im->pids[i].pid == l->pid) {
+            if (l->positional && !im->emit)
+                ftr_note(&im->st->positional, im->line);
             return im->pids[i].vcpu;
+        }
     /* QEMU names its vCPU threads "CPU N/KVM". */
     unsigned n = 0;
     size_t i = 4;
@@ -237,8 +292,10 @@ int ftr_thread_vcpu(struct ftr_imp *im, const struct ftr_line *l)
 
 void ftr_put(struct ftr_imp *im, struct trc_rec *r)
 {
-    if (!im->emit)
+    if (!im->emit) {
+        im->scan.events++;
         return;
+    }
     trc_emit(im->w, r);
     im->st->events++;
 }
@@ -333,17 +390,47 @@ static bool other_line(struct ftr_imp *im, const char *s)
     return banner;
 }
 
+static void sample(struct ftr_imp *im, const char *s)
+{
+    struct ftr_stats *st = im->st;
+    if (im->emit || st->nsample == FTR_MAX_SAMPLES)
+        return;
+    st->sample[st->nsample].line = im->line;
+    snprintf(st->sample[st->nsample].text, sizeof(st->sample[0].text), "%s", s);
+    snp_esc_inplace(st->sample[st->nsample].text, sizeof(st->sample[0].text));
+    st->nsample++;
+}
+
+/* The format of the file: forced, else the first tracepoint line's (perf
+ * script names "kvm:" subsystems; a "# tracer:" header is the raw trace file).
+ * A line of another shape than the file's is not read as a tracepoint. */
+static bool same_format(struct ftr_imp *im, const struct ftr_line *l)
+{
+    if (im->format == FTR_FMT_AUTO)
+        im->format = l->perf ? FTR_FMT_PERF : im->raw_header ? FTR_FMT_RAW : FTR_FMT_TRACECMD;
+    im->st->format = (enum ftr_format)im->format;
+    return l->perf == (im->format == FTR_FMT_PERF);
+}
+
 static int one_line(struct ftr_imp *im, const char *s)
 {
+    const char *b = s + strspn(s, " \t");
+    if (!strncmp(b, "# tracer:", 9) || !strncmp(b, "# entries-in-buffer", 19))
+        im->raw_header = true;
     if (other_line(im, s))
         return 0;
     struct ftr_line l;
     int k = split(im, s, &l);
     if (k < 0)
         return -1;
+    if (k > 0 && !same_format(im, &l)) {
+        im->st->other_format += !im->emit;
+        k = 0;
+    }
     if (k == 0) {
         if (!im->emit)
             ftr_note(&im->st->unparsed, im->line);
+        sample(im, s);
         return 0;
     }
     if (set_time(im, &l) < 0)
@@ -356,8 +443,12 @@ static int one_line(struct ftr_imp *im, const char *s)
         im->st->mapped += im->emit;
         return 0;
     }
+    if (!im->emit && im->o->strict)
+        return ftr_bad(im, "tracepoint", "%s is not a tracepoint this importer knows (--strict)",
+                       l.event);
     if (!im->emit)
         unknown(im, l.event);
+    sample(im, s);
     return 0;
 }
 
@@ -374,6 +465,8 @@ static uint64_t safe_time(const struct ftr_imp *im)
             t = v->ghcb_t;
         if (v->inj && v->inj_rec.t < t) /* written at its own time if no entry comes */
             t = v->inj_rec.t;
+        if (v->apic && v->apic_rec.t < t)
+            t = v->apic_rec.t;
     }
     return t;
 }
@@ -383,6 +476,7 @@ static void flush_all(struct ftr_imp *im)
     for (int i = 0; i < FTR_HELD; i++)
         ftr_flush_ipi(im, &im->held[i]);
     for (unsigned i = 0; i < FTR_VCPUS; i++) {
+        ftr_flush_apic(im, (int)i);
         ftr_flush_inj(im, (int)i, im->v[i].inj_rec.t, im->v[i].rip);
         if (im->v[i].ghcb && !im->emit)
             ftr_note(&im->st->incomplete, im->v[i].ghcb_line);
@@ -397,6 +491,8 @@ static void reset_pass(struct ftr_imp *im, bool emit)
     memset(im->v, 0, sizeof(im->v));
     im->npids = 0;
     im->ts_kind = 0;
+    im->format = im->o->format;
+    im->raw_header = false;
     im->line = 0;
     im->t = 0;
     im->emit = emit;
@@ -465,6 +561,26 @@ static struct trc *open_out(const char *out_path, FILE *stream, const struct trc
     return w;
 }
 
+/* Nothing to write: an error, not an empty trace (a CI job must not pass on
+ * nothing). The message says what was seen; st has the details. */
+static int no_events(struct ftr_imp *im)
+{
+    struct ftr_stats *st = im->st;
+    st->empty = true;
+    int n = snprintf(im->err, im->errlen,
+                     "%s: no line maps to an event: %" PRIu64 " lines, format %s, %" PRIu64
+                     " known tracepoints with no vCPU to attribute to, %u unknown tracepoints, %" PRIu64
+                     " lines that are no tracepoint line",
+                     im->path, st->lines, st->format == FTR_FMT_AUTO ? "not detected (no tracepoint line)"
+                                                                     : ftr_format_name(st->format),
+                     st->no_vcpu.count, st->nunknown, st->unparsed.count);
+    if (n > 0 && (size_t)n < im->errlen && st->nsample)
+        snprintf(im->err + n, im->errlen - (size_t)n, "; first unrecognised: line %lu \"%.60s\"",
+                 st->sample[0].line, st->sample[0].text);
+    snp_esc_inplace(im->err, im->errlen);
+    return -1;
+}
+
 int ftr_import(const char *log_path, const struct ftr_opts *o, ftr_header_fn header, void *ctx,
                const char *out_path, FILE *stream, struct ftr_stats *st, int *status, char *err,
                size_t errlen)
@@ -478,10 +594,14 @@ int ftr_import(const char *log_path, const struct ftr_opts *o, ftr_header_fn hea
     }
     struct ftr_imp *im = calloc(1, sizeof(*im));
     SNP_ASSERT(im);
-    *im = (struct ftr_imp){.path = log_path, .st = st, .hz = o->hz, .err = err, .errlen = errlen};
+    *im = (struct ftr_imp){.path = log_path, .st = st, .hz = o->hz, .o = o, .format = o->format,
+                           .err = err, .errlen = errlen};
     im->scan.vcpus = 1;
+    st->format = o->format;
     *status = 65;
     int rc = pass(im, f);
+    if (rc == 0 && !im->scan.events)
+        rc = no_events(im);
     struct trc_header h = {0};
     if (rc == 0) {
         h.vcpus = im->scan.vcpus;

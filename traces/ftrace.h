@@ -24,8 +24,22 @@
 
 #include "trace.h"
 
+/* The text forms of a KVM log (docs/silicon-logs.md "Formats"). */
+enum ftr_format {
+    FTR_FMT_AUTO,     /* detected per file */
+    FTR_FMT_RAW,      /* /sys/kernel/tracing/trace: "# tracer:" header, latency flags */
+    FTR_FMT_TRACECMD, /* trace-cmd report (with or without -l flags, -t, TSC clocks) */
+    FTR_FMT_PERF,     /* perf script: "kvm:" before each tracepoint name */
+};
+const char *ftr_format_name(enum ftr_format f);
+/* "auto", "raw", "trace-cmd", "perf"; -1 if none. */
+int ftr_format_parse(const char *s);
+
 struct ftr_opts {
     uint64_t hz; /* simulated cycles per second: t = round((ts - first_ts) * hz) */
+    enum ftr_format format; /* FTR_FMT_AUTO: detected */
+    bool strict;            /* an unknown tracepoint line is an error */
+    bool ts_ns;             /* integer timestamps are nanoseconds, not cycles */
 };
 
 /* What the first pass learned, for the header. */
@@ -33,11 +47,12 @@ struct ftr_scan {
     unsigned vcpus;  /* 1 + the highest vCPU seen (1 when none) */
     bool sev_es;     /* a VMGEXIT was seen */
     bool snp;        /* an SNP-only event (RMP fault, page-state change) was seen */
-    bool have_msr;   /* kvm_msr lines exist: they carry the x2APIC accesses, not kvm_apic */
+    uint64_t events; /* events the second pass will write */
 };
 
 #define FTR_MAX_UNKNOWN 32
 #define FTR_MAX_LINES 8
+#define FTR_MAX_SAMPLES 5
 
 /* Line numbers of a kind of line (the first few) and how many there were. */
 struct ftr_lines {
@@ -55,6 +70,7 @@ struct ftr_stats {
     struct ftr_lines no_vcpu;  /* known tracepoints no vCPU can be attributed to */
     struct ftr_lines clamped;  /* timestamps before the previous line's (taken as equal) */
     struct ftr_lines incomplete; /* a GHCB MSR protocol enter with no exit */
+    struct ftr_lines positional; /* lines with no thread: attributed by position */
     uint64_t apic_covered;     /* kvm_apic lines whose access a kvm_msr line carries */
     uint64_t pio_repeat;       /* kvm_pio lines with count > 1: one event, the first value */
     struct {
@@ -63,6 +79,14 @@ struct ftr_stats {
     } unknown[FTR_MAX_UNKNOWN]; /* tracepoints this importer does not know */
     unsigned nunknown;
     uint64_t unknown_more;     /* lines of further unknown tracepoints */
+    struct {
+        unsigned long line;
+        char text[128];
+    } sample[FTR_MAX_SAMPLES]; /* the first lines not recognised (unparsed or unknown) */
+    unsigned nsample;
+    enum ftr_format format;    /* the format read (detected or forced) */
+    uint64_t other_format;     /* tracepoint lines of another format than the forced one */
+    bool empty;                /* refused: no line maps onto an event */
 };
 
 /*
@@ -78,7 +102,9 @@ typedef int (*ftr_header_fn)(void *ctx, const struct ftr_scan *scan, struct trc_
  * Imports log_path. The trace goes to out_path (written as .tmp and renamed
  * when complete), or to `stream` when out_path is NULL. Returns 0, or -1 with
  * "LOG:LINE: field 'F': problem" in err and *status 65 (malformed) or 66
- * (missing or unwritable).
+ * (missing or unwritable). A log that maps no line onto an event is malformed
+ * too (65, "LOG: no line ..."; st holds what was seen), as is, with o->strict,
+ * a line of a tracepoint the importer does not know.
  */
 int ftr_import(const char *log_path, const struct ftr_opts *o, ftr_header_fn header, void *ctx,
                const char *out_path, FILE *stream, struct ftr_stats *st, int *status, char *err,

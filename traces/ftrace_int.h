@@ -14,11 +14,14 @@
 #define FTR_HELD 16
 
 struct ftr_line {
-    long pid;          /* -1 when the line has none */
+    long pid;          /* the thread key: the pid; without one, -2 - the host CPU;
+                        * without either, -1 (the whole log is one thread) */
+    bool positional;   /* no pid: attribution by position, not by thread */
     const char *comm;  /* thread name (not terminated: comm_len) */
     size_t comm_len;
     uint64_t ts;       /* nanoseconds (fraction) or ticks (integer) */
     bool frac;
+    bool perf;         /* "kvm:" before the tracepoint name (perf script) */
     char event[64];
     const char *text;  /* TP_printk output */
 };
@@ -29,6 +32,10 @@ struct ftr_vcpu {
     uint64_t icr2;            /* xAPIC ICR2 written (kvm_apic) */
     bool inj;                 /* an injection waits for the entry that delivers it */
     struct trc_rec inj_rec;
+    bool apic;                /* a kvm_apic access waits for its kvm_msr line */
+    struct trc_rec apic_rec;
+    bool icr_sent;            /* an ICR write since the last entry: acceptances are its */
+    uint64_t icr;             /* that write's value */
     bool ghcb;                /* a GHCB MSR protocol request waits for its answer */
     uint64_t ghcb_req, ghcb_t;
     unsigned long ghcb_line;
@@ -54,7 +61,10 @@ struct ftr_imp {
     struct ftr_scan scan;
     struct trc *w;
     uint64_t hz;
+    const struct ftr_opts *o;
     int ts_kind;              /* 0 none yet, 1 seconds.fraction, 2 integer ticks */
+    int format;               /* enum ftr_format: forced, or detected from the first line */
+    bool raw_header;          /* a "# tracer:" line: the ftrace trace file */
     uint64_t first_ts, last_ts;
     uint64_t t;               /* simulated time of the current line */
     struct {
@@ -96,6 +106,8 @@ void ftr_flush_ipi(struct ftr_imp *im, struct ftr_held *h);
 struct ftr_held *ftr_held_of(struct ftr_imp *im, long pid);
 void ftr_flush_inj(struct ftr_imp *im, int vcpu, uint64_t t, uint64_t rip);
 void ftr_hold_inj(struct ftr_imp *im, int vcpu, const struct trc_rec *r);
+/* A kvm_apic access no kvm_msr line carried: written on its own. */
+void ftr_flush_apic(struct ftr_imp *im, int vcpu);
 
 /* ftrace_tp.c: maps the tracepoint line l; 1 done, 0 not a tracepoint this
  * importer knows, -1 malformed (the error set). */

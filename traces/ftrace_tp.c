@@ -197,6 +197,8 @@ static int tp_entry(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line
         return ftr_bad(im, "rip", "expected \"rip 0x...\"");
     if (rip)
         im->v[vcpu].rip = rip;
+    ftr_flush_apic(im, vcpu);
+    im->v[vcpu].icr_sent = false;
     struct trc_rec r = ftr_rec(im, TRC_EV_vmentry, vcpu);
     r.v[0].u = im->v[vcpu].rip;
     ftr_put(im, &r);
@@ -244,6 +246,8 @@ static int tp_exit(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line 
     if (code == 0x403)
         im->scan.sev_es = true;
     im->v[vcpu].rip = rip;
+    ftr_flush_apic(im, vcpu);
+    im->v[vcpu].icr_sent = false;
     struct trc_rec r = ftr_rec(im, TRC_EV_vmexit, vcpu);
     r.v[0].u = code, r.v[1].u = i1, r.v[2].u = i2, r.v[3].u = rip;
     ftr_put(im, &r);
@@ -260,6 +264,22 @@ static void put_msr(struct ftr_imp *im, int vcpu, bool write, uint32_t msr, uint
     ftr_put(im, &r);
 }
 
+/* The x2APIC MSR of a kvm_apic access held for vcpu, or 0. */
+static uint32_t held_apic_msr(const struct ftr_imp *im, int vcpu)
+{
+    return im->v[vcpu].apic ? (uint32_t)im->v[vcpu].apic_rec.v[1].u : 0;
+}
+
+/*
+ * One access, one event. KVM prints kvm_apic inside the register write
+ * (kvm_lapic_reg_write) and kvm_msr after WRMSR/RDMSR completes
+ * (kvm_emulate_wrmsr), so an intercepted x2APIC access shows both, in that
+ * order, possibly with the IPI it sent in between; an access APICv/AVIC
+ * accelerated or trapped shows kvm_apic only, and an access to another MSR
+ * kvm_msr only. A kvm_msr line of the same vCPU, same register and direction,
+ * and same value (the low 32 bits, which older kernels print) is the held
+ * kvm_apic access again: one event, from kvm_msr (whole value, #GP result).
+ */
 static int tp_msr(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line *l)
 {
     char op[16];
@@ -271,12 +291,31 @@ static int tp_msr(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line *
     if (!lit(c, "=") || !hexnum(c, &data))
         return ftr_bad(im, "value", "expected \"= 0x...\"");
     bool gp = lit(c, "(#GP)");
-    im->scan.have_msr = true;
     int vcpu;
     ftr_need_thread(im, l, &vcpu);
-    if (vcpu >= 0)
-        put_msr(im, vcpu, op[4] == 'w', (uint32_t)ecx, data, gp);
+    if (vcpu < 0)
+        return 0;
+    bool write = op[4] == 'w';
+    struct ftr_vcpu *v = &im->v[vcpu];
+    if (v->apic && held_apic_msr(im, vcpu) == ecx && !strcmp(v->apic_rec.v[0].s, write ? "wr" : "rd") &&
+        (v->apic_rec.v[2].u & 0xFFFFFFFFu) == (data & 0xFFFFFFFFu)) {
+        v->apic = false;
+        im->st->apic_covered += im->emit;
+    }
+    ftr_flush_apic(im, vcpu);
+    if (write && ecx == 0x830)
+        v->icr_sent = true, v->icr = data;
+    put_msr(im, vcpu, write, (uint32_t)ecx, data, gp);
     return 0;
+}
+
+void ftr_flush_apic(struct ftr_imp *im, int vcpu)
+{
+    struct ftr_vcpu *v = &im->v[vcpu];
+    if (!v->apic)
+        return;
+    v->apic = false;
+    ftr_put(im, &v->apic_rec);
 }
 
 static int apic_reg(struct ftr_imp *im, const char *name, uint32_t *off)
@@ -295,9 +334,10 @@ static int apic_reg(struct ftr_imp *im, const char *name, uint32_t *off)
     return ftr_bad(im, "reg", "\"%s\" is not an APIC register", name);
 }
 
-/* kvm_apic: the access as the x2APIC MSR it is (0x800 + offset / 16), unless
- * the log has kvm_msr lines, which carry the same accesses with the whole
- * value and the #GP result. An xAPIC ICR2 write is folded into the ICR write. */
+/* kvm_apic: the access as the x2APIC MSR it is (0x800 + offset / 16), held
+ * until the vCPU's kvm_msr line of the same access (tp_msr) or anything else
+ * of the vCPU's that ends the exit. An xAPIC ICR2 write is folded into the ICR
+ * write. */
 static int tp_apic(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line *l)
 {
     char op[16], reg[32];
@@ -314,18 +354,24 @@ static int tp_apic(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line 
     if (vcpu < 0)
         return 0;
     bool write = op[5] == 'w';
-    if (im->scan.have_msr) {
-        im->st->apic_covered += im->emit;
-        return 0;
-    }
+    struct ftr_vcpu *v = &im->v[vcpu];
+    ftr_flush_apic(im, vcpu);
     if (off == 0x310) {
         if (write)
-            im->v[vcpu].icr2 = val;
+            v->icr2 = val;
         return 0;
     }
     if (off == 0x300 && write && val <= UINT32_MAX)
-        val |= (im->v[vcpu].icr2 >> 24) << 32;
-    put_msr(im, vcpu, write, 0x800 + (off >> 4), val, false);
+        val |= (v->icr2 >> 24) << 32;
+    if (off == 0x300 && write)
+        v->icr_sent = true, v->icr = val;
+    struct trc_rec r = ftr_rec(im, TRC_EV_msr, vcpu);
+    r.v[0].s = write ? "wr" : "rd";
+    r.v[1].u = 0x800 + (off >> 4);
+    r.v[2].u = val;
+    r.v[3].s = "ok";
+    v->apic = true;
+    v->apic_rec = r;
     return 0;
 }
 
@@ -388,6 +434,21 @@ static int tp_ipi(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line *
     return 0;
 }
 
+/* Whether the ICR write vCPU sender made in this exit sends this acceptance:
+ * the same vector (for fixed and lowest-priority messages) and a destination
+ * that takes in the accepting APIC (Intel SDM vol. 3 11.6.1 ICR fields). */
+static bool icr_reaches(const struct ftr_vcpu *v, int sender, uint64_t apicid, uint64_t vec, int dm)
+{
+    if (!v->icr_sent || (int)(v->icr >> 8 & 7) != dm || (dm <= 1 && (v->icr & 0xFF) != vec))
+        return false;
+    switch (v->icr >> 18 & 3) {
+    case 1: return apicid == (uint64_t)sender;                     /* self */
+    case 2: return true;                                           /* all */
+    case 3: return apicid != (uint64_t)sender;                     /* all but self */
+    default: return (v->icr >> 11 & 1) || (v->icr >> 32) == apicid; /* logical: not decoded */
+    }
+}
+
 static int tp_accept(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line *l)
 {
     uint64_t apicid, vec;
@@ -413,7 +474,14 @@ static int tp_accept(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_lin
     r.v[0].u = vec;
     r.v[1].s = our_dm[dm];
     r.v[2].s = level ? "level" : "edge";
-    r.v[3].u = (uint64_t)(int64_t)(h ? h->sender : -1);
+    /* Without kvm_apic_ipi, an acceptance the sending thread prints between
+     * its ICR write and its next entry is that IPI's (KVM sends synchronously). */
+    struct ftr_line quiet = *l;
+    quiet.positional = false;
+    int sender = h ? h->sender : ftr_thread_vcpu(im, &quiet);
+    if (!h && (sender < 0 || !icr_reaches(&im->v[sender], sender, apicid, vec, dm)))
+        sender = -1;
+    r.v[3].u = (uint64_t)(int64_t)sender;
     if (!h) {
         ftr_put(im, &r);
         return 0;

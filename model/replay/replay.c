@@ -1083,9 +1083,28 @@ int replay_run(const struct replay_opts *o, struct replay_stats *st, char *err, 
     memset(st, 0, sizeof(*st));
     int rc = setup(&r, err, errlen);
     if (!rc)
+        rc = rp_initial(&r, err, errlen);
+    if (!rc)
         rc = loop(&r, err, errlen);
-    if (rc == 0) {
+    /* A trace of another producer (an imported log) with nothing to compare
+     * says the log was not understood: refused, so CI does not pass on nothing.
+     * A trace snpref wrote with no stimulus is a run that did none. */
+    if (rc == 0 && r.partial && !st->stimuli && !st->outcomes) {
+        snprintf(err, errlen, "%s: no event the replay compares: %" PRIu64 " events, none a stimulus"
+                 " (msr, pio, mmio, cr8, irq_deliver, init, hlt, wake...) or an outcome (ipi,"
+                 " irq_accept, eoi, timer_arm, timer_fire, irqdev...)", r.path, st->events);
+        rc = 65;
+    }
+    if (rc <= 1 && r.out) {
+        /* On divergence too: a complete file, up to the disagreement, saying so. */
         rp_flush(&r);
+        if (rc == 1) {
+            struct trc_rec d = {.t = r.last_t, .vcpu = -1, .ev = TRC_EV_diverged};
+            d.v[0].u = st->diverged_at;
+            d.v[1].s = r.why;
+            trc_advance(r.out, UINT64_MAX);
+            trc_emit(r.out, &d);
+        }
         int c = trc_close(r.out, true, err, errlen);
         r.out = NULL;
         if (c < 0)

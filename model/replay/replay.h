@@ -27,6 +27,8 @@ struct replay_opts {
     bool have_tol;           /* tol given; default exact (strict) or any (partial) */
     struct trc_tol tol;
     FILE *report;            /* divergence reports; NULL: stderr */
+    const char *initial_path; /* --initial: the APIC state to start from; NULL: reset
+                               * (a trace snpref wrote) or inferred (a partial trace) */
 };
 
 struct replay_stats {
@@ -37,14 +39,19 @@ struct replay_stats {
     uint64_t passthrough; /* neither: copied to the replay's trace */
     bool partial;
     unsigned long diverged_at; /* line of the first disagreement, 0 if none */
+    uint64_t assumptions; /* initial-state assumptions printed (an inferred start) */
 };
 
 /*
  * Replays o->trace_path. Returns 0 when every recorded outcome was reproduced,
  * 1 at the first disagreement (reported on o->report), or a docs/design.md section
- * 3 status with one line in err: 64 bad options, 65 malformed trace or config,
+ * 3 status with one line in err: 64 bad options, 65 malformed trace, config or
+ * --initial file, or a trace with no event the replay compares (no stimulus,
+ * no outcome),
  * 66 missing or unreadable input, 70 internal error. The --out trace is
- * renamed into place only on agreement.
+ * renamed into place on agreement, and on divergence too: then it holds the
+ * replay's events up to and including the first disagreement and ends with a
+ * `diverged` event.
  */
 int replay_run(const struct replay_opts *o, struct replay_stats *st, char *err, size_t errlen);
 

@@ -95,6 +95,8 @@ struct replay {
     uint64_t seq, ids;
     uint64_t slack;              /* how far past its arrival a running vCPU may take a message */
     bool partial, done, diverged;
+    bool priming;                /* setting the initial state: the fabric's events are dropped */
+    char why[160];               /* the first disagreement */
     bool sev;                    /* SEV-ES/SNP: INIT does not reset, SIPI may not start */
     struct trc_tol tol;
     struct rp_line ring[RP_RING];
@@ -128,5 +130,11 @@ void rp_diverge(struct replay *r, const char *why, const struct trc_ev_copy *exp
 char *rp_format(const struct trc_rec *rec);
 void rp_ring_add(struct replay *r, unsigned long line, const struct trc_rec *rec);
 void rp_match_free(struct replay *r);
+
+/* replay_init.c: the state the replay starts from (--initial, or inferred
+ * for a partial trace, each assumption printed); 0 or a status with err. */
+int rp_initial(struct replay *r, char *err, size_t errlen);
+/* The model's state of vcpu's APIC, for a divergence report. */
+void rp_state(struct replay *r, int vcpu);
 
 #endif

@@ -55,7 +55,10 @@ static void q_remove(struct rp_queue *q, size_t i)
 static long q_find(const struct replay *r, const struct rp_queue *q, const struct trc_rec *x,
                    bool x_recorded)
 {
-    for (size_t j = 0; j < q->n && q->v[j].e.r.t == q->v[0].e.r.t; j++) {
+    /* A partial trace lacks outcomes: a produced one it lacks must not hide
+     * the later ones it has (rp_recorded counts those passed over). */
+    bool all = r->partial && x_recorded;
+    for (size_t j = 0; j < q->n && (all || q->v[j].e.r.t == q->v[0].e.r.t); j++) {
         const struct trc_rec *y = &q->v[j].e.r;
         uint64_t rec_t = x_recorded ? x->t : y->t, made_t = x_recorded ? y->t : x->t;
         if (trc_rec_same(x, y, NULL) && trc_tol_ok(&r->tol, rec_t, made_t))
@@ -101,7 +104,7 @@ void rp_fabric_event(void *ctx, const struct trc_rec *rec)
     /* The fabric finding guest stores in a Secure AVIC backing page: the
      * recorded ones went in as stimuli (and out, unchanged); the replay's
      * fabric finding them again is not an outcome. */
-    if (rec->ev == TRC_EV_savic_page_write)
+    if (rec->ev == TRC_EV_savic_page_write || ((struct replay *)ctx)->priming)
         return;
     made(ctx, rec);
 }
@@ -128,6 +131,10 @@ uint64_t rp_recorded(struct replay *r, const struct trc_rec *rec, unsigned long 
     if (i >= 0) {
         q_remove(&s->made, (size_t)i);
         r->st->outcomes++;
+        for (; i > 0; i--) { /* passed over: outcomes the partial trace lacks */
+            q_remove(&s->made, 0);
+            r->st->unrecorded++;
+        }
         return 0;
     }
     uint64_t id = ++r->ids;
@@ -259,6 +266,9 @@ void rp_diverge(struct replay *r, const char *why, const struct trc_ev_copy *exp
         fprintf(r->rep, "  expected  (nothing)\n");
     }
     fprintf(r->rep, "  actual    (replay)  %s\n", actual ? actual : "(nothing)");
+    snprintf(r->why, sizeof(r->why), "%s", why);
+    if (expected)
+        rp_state(r, expected->r.vcpu);
     print_context(r, expected ? expected->line : 0);
 }
 

@@ -55,7 +55,7 @@ static int import_text(const char *log)
     fputs(log, f);
     fclose(f);
     memset(&R, 0, sizeof(R));
-    struct ftr_opts o = {1000000000};
+    struct ftr_opts o = {1000000000, FTR_FMT_AUTO, false, false};
     R.rc = ftr_import(in, &o, header, NULL, out, NULL, &R.st, &R.status, R.err, sizeof(R.err));
     if (R.rc < 0)
         return R.rc;
@@ -357,7 +357,7 @@ END_TEST
 
 START_TEST(a_missing_log_is_status_66)
 {
-    struct ftr_opts o = {1};
+    struct ftr_opts o = {1, FTR_FMT_AUTO, false, false};
     struct ftr_stats st;
     int status;
     char err[256];
@@ -365,6 +365,62 @@ START_TEST(a_missing_log_is_status_66)
                          sizeof(err)) < 0);
     ck_assert_int_eq(status, 66);
     ck_assert(strstr(err, "/nonexistent.log"));
+}
+END_TEST
+
+
+START_TEST(each_apic_or_msr_line_is_one_access_whichever_the_log_has)
+{
+    /* kvm_apic then its kvm_msr: one event (from kvm_msr); a kvm_apic EOI with
+     * no kvm_msr (accelerated): its own event; a kvm_msr of another MSR: its own. */
+    ck_assert_int_eq(import_text(L("1.0", "kvm_exit", "vcpu 0 reason msr rip 0x1 info1 0x1 info2 0x0")
+                                 L("1.1", "kvm_apic", "apic_write APIC_TASKPRI = 0x20")
+                                 L("1.2", "kvm_msr", "msr_write 808 = 0x20")
+                                 L("1.3", "kvm_entry", "vcpu 0, rip 0x3")
+                                 L("1.4", "kvm_apic", "apic_write APIC_EOI = 0x0")
+                                 L("1.5", "kvm_eoi", "apicid 0 vector -1")
+                                 L("1.6", "kvm_msr", "msr_write c0000080 = 0xd01")
+                                 L("1.7", "kvm_apic", "apic_read APIC_ID = 0x0")),
+                     0);
+    ck_assert_uint_eq(R.n, 7);
+    ck_assert(R.ev[6].ev == TRC_EV_msr && R.ev[6].v[1].u == 0x802); /* flushed at the end */
+    ck_assert(R.ev[1].ev == TRC_EV_msr && R.ev[1].v[1].u == 0x808 && R.ev[1].t == 200000000);
+    ck_assert(R.ev[3].ev == TRC_EV_msr && R.ev[3].v[1].u == 0x80b && R.ev[3].t == 400000000);
+    ck_assert(R.ev[4].ev == TRC_EV_eoi);
+    ck_assert(R.ev[5].ev == TRC_EV_msr && R.ev[5].v[1].u == 0xc0000080);
+    ck_assert_uint_eq(R.st.apic_covered, 1);
+    ck_assert_int_eq(import_text(L("1.0", "kvm_apic", "apic_read APIC_ID = 0x0")), 0);
+    ck_assert(R.n == 1 && R.ev[0].v[1].u == 0x802 && !strcmp(R.ev[0].v[0].s, "rd"));
+}
+END_TEST
+
+START_TEST(an_acceptance_after_an_icr_write_in_the_same_exit_is_that_ipis)
+{
+    ck_assert_int_eq(import_text(L("1.0", "kvm_exit", "vcpu 0 reason msr rip 0x1 info1 0x1 info2 0x0")
+                                 L("1.1", "kvm_msr", "msr_write 830 = 0x440b0")
+                                 L("1.2", "kvm_apic_accept_irq", "apicid 0 vec 176 (Fixed|edge)")
+                                 L("1.3", "kvm_apic_accept_irq", "apicid 0 vec 177 (Fixed|edge)")
+                                 L("1.4", "kvm_entry", "vcpu 0, rip 0x3")
+                                 L("1.5", "kvm_apic_accept_irq", "apicid 0 vec 176 (Fixed|edge)")),
+                     0);
+    ck_assert_int_eq((int64_t)R.ev[2].v[3].u, 0);  /* the self-IPI's */
+    ck_assert_int_eq((int64_t)R.ev[3].v[3].u, -1); /* another vector: a device's */
+    ck_assert_int_eq((int64_t)R.ev[5].v[3].u, -1); /* after the entry */
+}
+END_TEST
+
+START_TEST(lines_without_a_thread_belong_to_the_last_vcpu_named)
+{
+    ck_assert_int_eq(import_text(" 220.696238: kvm_exit: vcpu 1 reason msr rip 0x1 info1 0x1 info2 0x0\n"
+                                 " 220.696239: kvm_msr: msr_write 80b = 0x0\n"
+                                 "220.696240: kvm:kvm_entry: vcpu 1, rip 0x3\n"),
+                     0);
+    /* The perf line is of another format than the file's (trace-cmd): not read. */
+    ck_assert_uint_eq(R.n, 2);
+    ck_assert_int_eq(R.ev[1].vcpu, 1);
+    ck_assert_uint_eq(R.st.positional.count, 1);
+    ck_assert_uint_eq(R.st.other_format, 1);
+    ck_assert_int_eq(R.st.format, FTR_FMT_TRACECMD);
 }
 END_TEST
 
@@ -387,6 +443,9 @@ int main(void)
     tcase_add_test(tc, unknown_and_unparsed_lines_are_counted_with_their_line);
     tcase_add_test(tc, a_malformed_known_tracepoint_names_line_and_field_and_writes_nothing);
     tcase_add_test(tc, a_missing_log_is_status_66);
+    tcase_add_test(tc, each_apic_or_msr_line_is_one_access_whichever_the_log_has);
+    tcase_add_test(tc, an_acceptance_after_an_icr_write_in_the_same_exit_is_that_ipis);
+    tcase_add_test(tc, lines_without_a_thread_belong_to_the_last_vcpu_named);
     suite_add_tcase(s, tc);
     int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
     char cmd[128];
