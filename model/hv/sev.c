@@ -45,7 +45,9 @@ static void build_vmsa(struct system *sys, unsigned i, struct sev_vmsa *a)
     struct vcpu_boot b;
     sys_boot_state(sys, i, sys->entry, &b);
     memset(a, 0, sizeof(*a));
-    static const struct vmcb_seg code = {0x08, 0xA9B, 0xFFFFFFFF, 0}, data = {0x10, 0xC93, 0xFFFFFFFF, 0};
+    /* The selectors are the boot state's: the SDK's GDT (0x08/0x10) or, for a
+     * Linux boot, boot.rst's __BOOT_CS/__BOOT_DS (0x10/0x18). */
+    const struct vmcb_seg code = {b.cs, 0xA9B, 0xFFFFFFFF, 0}, data = {b.ds, 0xC93, 0xFFFFFFFF, 0};
     a->cs = code;
     a->ds = a->es = a->ss = a->fs = a->gs = data;
     a->gdtr = (struct vmcb_seg){0, 0, b.gdt_limit, b.gdt_base};
