@@ -110,7 +110,7 @@ static void infer_vcpu(struct replay *r, int i, const struct implied *v)
 {
     if (v->x2apic && (!v->base_write || v->base_write > v->x2apic)) {
         assume(r, i, "x2APIC mode (APIC_BASE %#" PRIx64 ") assumed from an x2APIC MSR access at line %lu",
-               X2APIC_ON | (i ? 0 : BSP_BIT), v->x2apic);
+               (uint64_t)(X2APIC_ON | (i ? 0 : BSP_BIT)), v->x2apic);
         set_msr(r, i, APIC_BASE_MSR, X2APIC_ON | (i ? 0 : BSP_BIT));
     }
     if (v->irq && (!v->spiv_write || v->spiv_write > v->irq)) {
