@@ -60,6 +60,29 @@ struct blk {
     uint8_t *bytes;       /* the size bytes decoded (compared on WRITTEN pages) */
 };
 
+/* One slot of the direct-mapped cache in front of the block table: what the
+ * block hook needs for a block seen before, in one cache line, so that the
+ * common entry costs a few loads (issue 10: the hook ran at every block and
+ * its table walk was half of a store-heavy kernel's host time). A slot is
+ * valid while its pc is not BLK_HOT_NONE; it is cleared whenever its block
+ * dies (blk_stale) and all of them when the table is rebuilt (blk_grow). */
+#define BLK_HOT_SLOTS 1024u
+#define BLK_HOT_NONE  UINT64_MAX
+struct blk_hot {
+    uint64_t pc;
+    uint32_t size;
+    uint16_t icount;
+    uint8_t bits;
+    bool ends_in_shadow;
+    uint32_t pfn[2];      /* blk.pfn: the pages whose WRITTEN state it checks */
+    struct blk *b;
+};
+
+static inline struct blk_hot *blk_hot_slot(struct blk_hot *tab, uint64_t pc)
+{
+    return &tab[(pc ^ (pc >> 10)) & (BLK_HOT_SLOTS - 1)];
+}
+
 /* An exact-address intercept. */
 struct icpt {
     uint64_t va;
@@ -152,7 +175,8 @@ struct vcpu {
     unsigned deliv_streak; /* consecutive deliveries with no instruction retired */
     uint64_t cr4_allowed; /* CR4 bits a MOV to CR4 may set */
 
-    /* decode cache: open addressing, key (pc, size) */
+    /* decode cache: open addressing, key (pc, size), behind blk_hot */
+    struct blk_hot *blk_hot; /* BLK_HOT_SLOTS */
     struct blk **blk_tab;
     size_t blk_cap, blk_n;
     struct icpt *icpt_tab;
@@ -171,6 +195,8 @@ struct icpt *icpt_find(struct vcpu *v, uint64_t va);
 /* Index of the instruction starting at va in b, or -1. */
 int blk_insn_index(const struct blk *b, uint64_t va);
 void decode_free(struct vcpu *v);
+/* Puts a live block into its blk_hot slot (the block hook, after a table hit). */
+void blk_hot_fill(struct vcpu *v, struct blk *b);
 /* Whether b's bytes may have changed since it was decoded and must be
  * compared (one of its pages is MEM_CODE_WRITTEN). */
 static inline bool blk_watched(const struct vcpu *v, const struct blk *b)

@@ -55,8 +55,31 @@ struct blk *blk_lookup(struct vcpu *v, uint64_t pc, uint32_t size)
 
 static void blk_insert(struct vcpu *v, struct blk *b);
 
+static void blk_hot_clear(struct vcpu *v)
+{
+    for (unsigned i = 0; v->blk_hot && i < BLK_HOT_SLOTS; i++)
+        v->blk_hot[i].pc = BLK_HOT_NONE;
+}
+
+void blk_hot_fill(struct vcpu *v, struct blk *b)
+{
+    if (!v->blk_hot) {
+        v->blk_hot = malloc(BLK_HOT_SLOTS * sizeof(*v->blk_hot));
+        SNP_ASSERT(v->blk_hot);
+        blk_hot_clear(v);
+    }
+    SNP_ASSERT(!b->dead && b->pfn[0] <= UINT32_MAX && b->pfn[1] <= UINT32_MAX);
+    *blk_hot_slot(v->blk_hot, b->pc) = (struct blk_hot){
+        .pc = b->pc, .size = b->size, .icount = b->icount, .bits = b->bits,
+        .ends_in_shadow = b->ends_in_shadow, .pfn = {(uint32_t)b->pfn[0], (uint32_t)b->pfn[1]},
+        .b = b};
+}
+
+/* Rebuilds the table at twice the size, freeing the dead blocks (so no
+ * blk_hot slot may keep pointing at one). */
 static void blk_grow(struct vcpu *v)
 {
+    blk_hot_clear(v);
     struct blk **old = v->blk_tab;
     size_t oldcap = v->blk_cap;
     v->blk_cap = oldcap ? oldcap * 2 : 1024;
@@ -420,6 +443,9 @@ bool blk_stale(struct vcpu *v, struct blk *b)
         }
     }
     b->dead = true;
+    struct blk_hot *h = v->blk_hot ? blk_hot_slot(v->blk_hot, b->pc) : NULL;
+    if (h && h->b == b)
+        h->pc = BLK_HOT_NONE;
     v->stats.smc_redecodes++;
     return true;
 }
@@ -434,6 +460,8 @@ void decode_free(struct vcpu *v)
         }
     free(v->blk_tab);
     free(v->icpt_tab);
+    free(v->blk_hot);
+    v->blk_hot = NULL;
     v->blk_tab = NULL;
     v->icpt_tab = NULL;
     v->blk_cap = v->icpt_cap = 0;
