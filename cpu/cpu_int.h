@@ -63,9 +63,12 @@ struct blk {
 /* One slot of the direct-mapped cache in front of the block table: what the
  * block hook needs for a block seen before, in one cache line, so that the
  * common entry costs a few loads (issue 10: the hook ran at every block and
- * its table walk was half of a store-heavy kernel's host time). A slot is
- * valid while its pc is not BLK_HOT_NONE; it is cleared whenever its block
- * dies (blk_stale) and all of them when the table is rebuilt (blk_grow). */
+ * its table walk was half of a store-heavy kernel's host time). Only blocks
+ * whose pages are not WRITTEN enter it, and all slots are dropped when any
+ * page turns WRITTEN (mem.code_written moved past vcpu.hot_gen), so a hit
+ * needs no byte comparison. A slot is valid while its pc is not
+ * BLK_HOT_NONE; it is cleared whenever its block dies (blk_stale) and all of
+ * them when the table is rebuilt (blk_grow). */
 #define BLK_HOT_SLOTS 1024u
 #define BLK_HOT_NONE  UINT64_MAX
 struct blk_hot {
@@ -74,7 +77,6 @@ struct blk_hot {
     uint16_t icount;
     uint8_t bits;
     bool ends_in_shadow;
-    uint32_t pfn[2];      /* blk.pfn: the pages whose WRITTEN state it checks */
     struct blk *b;
 };
 
@@ -177,6 +179,7 @@ struct vcpu {
 
     /* decode cache: open addressing, key (pc, size), behind blk_hot */
     struct blk_hot *blk_hot; /* BLK_HOT_SLOTS */
+    uint64_t hot_gen;        /* mem.code_written when blk_hot was last checked */
     struct blk **blk_tab;
     size_t blk_cap, blk_n;
     struct icpt *icpt_tab;
@@ -195,8 +198,11 @@ struct icpt *icpt_find(struct vcpu *v, uint64_t va);
 /* Index of the instruction starting at va in b, or -1. */
 int blk_insn_index(const struct blk *b, uint64_t va);
 void decode_free(struct vcpu *v);
-/* Puts a live block into its blk_hot slot (the block hook, after a table hit). */
+/* Puts a live block whose pages are not WRITTEN into its blk_hot slot (the
+ * block hook, after a table hit). */
 void blk_hot_fill(struct vcpu *v, struct blk *b);
+/* Drops every blk_hot slot if a page turned WRITTEN since they were filled. */
+void blk_hot_sync(struct vcpu *v);
 /* Whether b's bytes may have changed since it was decoded and must be
  * compared (one of its pages is MEM_CODE_WRITTEN). */
 static inline bool blk_watched(const struct vcpu *v, const struct blk *b)

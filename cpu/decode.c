@@ -68,11 +68,18 @@ void blk_hot_fill(struct vcpu *v, struct blk *b)
         SNP_ASSERT(v->blk_hot);
         blk_hot_clear(v);
     }
-    SNP_ASSERT(!b->dead && b->pfn[0] <= UINT32_MAX && b->pfn[1] <= UINT32_MAX);
+    SNP_ASSERT(!b->dead && !blk_watched(v, b) && v->hot_gen == v->mem->code_written);
     *blk_hot_slot(v->blk_hot, b->pc) = (struct blk_hot){
         .pc = b->pc, .size = b->size, .icount = b->icount, .bits = b->bits,
-        .ends_in_shadow = b->ends_in_shadow, .pfn = {(uint32_t)b->pfn[0], (uint32_t)b->pfn[1]},
-        .b = b};
+        .ends_in_shadow = b->ends_in_shadow, .b = b};
+}
+
+void blk_hot_sync(struct vcpu *v)
+{
+    if (v->hot_gen != v->mem->code_written) {
+        blk_hot_clear(v);
+        v->hot_gen = v->mem->code_written;
+    }
 }
 
 /* Rebuilds the table at twice the size, freeing the dead blocks (so no

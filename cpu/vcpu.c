@@ -216,16 +216,14 @@ static bool irq_window(struct vcpu *v)
 
 /* ---- Hooks ------------------------------------------------------------------ */
 
-/* The block hook's common case: a block seen before, on pages nobody wrote,
- * no mode re-read, stop request, interrupt check or end of quantum due.
- * Returns false when the full path must look. */
+/* The block hook's common case: a block seen before, on pages nobody wrote
+ * since (decode.c: blk_hot), with no mode re-read, stop request, interrupt
+ * check or end of quantum due. Returns false when the full path must look. */
 static inline bool on_block_hot(struct vcpu *v, uint64_t pc, uint32_t size)
 {
     const struct blk_hot *h = blk_hot_slot(v->blk_hot, pc);
-    const uint8_t *code = v->shared->code;
     if (h->pc != pc || h->size != size || h->bits != v->code_bits ||
-        ((code[h->pfn[0]] | code[h->pfn[1]]) & MEM_CODE_WRITTEN) ||
-        (v->mode_check | v->stop_at_block | v->irq_check) || v->retired >= v->budget_end)
+        v->hot_gen != v->mem->code_written || (v->mode_check | v->stop_at_block | v->irq_check) || v->retired >= v->budget_end)
         return false;
     v->shadow_pc = h->ends_in_shadow ? pc + size : UINT64_MAX;
     v->cur = h->b;
@@ -262,6 +260,7 @@ static __attribute__((noinline)) void on_block_full(uc_engine *uc, uint64_t pc, 
             return;
         }
     }
+    blk_hot_sync(v);
     if (!blk_watched(v, b))
         blk_hot_fill(v, b);
     if (unlikely(v->retired >= v->budget_end || v->stop_at_block)) {

@@ -37,6 +37,9 @@ struct mem {
      * I/O, IDT frames, GHCB, devices) turns CLEAN into WRITTEN, which is how
      * the CPU learns that translated code may have changed under it. */
     uint8_t *code;
+    /* How many pages turned from CLEAN to WRITTEN so far: a CPU that caches
+     * "this block's pages are unwritten" re-checks when it moved. */
+    uint64_t code_written;
 };
 
 #define MEM_CODE_NONE    0u
@@ -49,8 +52,10 @@ static inline void mem_note_write(struct mem *m, uint64_t gpa, uint64_t len)
     if (!m->code || !len)
         return;
     for (uint64_t pfn = gpa >> MEM_PAGE_SHIFT; pfn <= (gpa + len - 1) >> MEM_PAGE_SHIFT; pfn++)
-        if (m->code[pfn] == MEM_CODE_CLEAN)
+        if (m->code[pfn] == MEM_CODE_CLEAN) {
             m->code[pfn] = MEM_CODE_WRITTEN;
+            m->code_written++;
+        }
 }
 
 /* Allocates size bytes of zeroed RAM. Returns 0, or -1 with a message in err. */
