@@ -35,9 +35,9 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "bench_kernels.h"
 #include "config.h"
 #include "snpref/base.h"
+#include "snpref/bench.h"
 #include "cpu.h"
 #include "loader.h"
 #include "mem.h"
@@ -232,7 +232,7 @@ static int bench_kernel_part(const char *part, const char *guest, const char *wh
 {
     char gpath[4608], qpath[4608];
     int rc = guest_path(guest, gpath, sizeof(gpath));
-    if (rc || (rc = guest_path("bench_qemu", qpath, sizeof(qpath))))
+    if (rc || (rc = guest_path("qemu/bench_qemu", qpath, sizeof(qpath))))
         return rc;
     printf("%-8s %s (guests/bench/bench_kernels.h)\n", part, what);
     char *plain[] = {B.self, "run", gpath, "--vcpus", "1", NULL};
@@ -316,7 +316,7 @@ static int bench_ipi(void)
 {
     char gpath[4608], qpath[4608];
     int rc = guest_path("bench_pingpong", gpath, sizeof(gpath));
-    if (rc || (rc = guest_path("bench_qemu", qpath, sizeof(qpath))))
+    if (rc || (rc = guest_path("qemu/bench_qemu", qpath, sizeof(qpath))))
         return rc;
     printf("ipi      %u IPI round trips between 2 vCPUs (guests/bench/bench_kernels.h)\n",
            BENCH_PINGPONG_ROUNDS);

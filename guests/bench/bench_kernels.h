@@ -9,7 +9,8 @@
  * kernels it runs: it defines their functions and data.
  *
  * Each image prints BENCH_MARK_START just before a kernel and BENCH_MARK_END
- * (with the kernel's checksum) just after it, each on its own console line;
+ * (with the kernel's checksum) just after it, each on its own console line
+ * (include/snpref/bench.h holds what the tool and the kernels agree on);
  * the bench timestamps those lines as they reach the host, so neither
  * side's start-up (SeaBIOS and the multiboot loader, the model's own set-up)
  * is counted in the kernel's time.
@@ -33,23 +34,7 @@
 
 #include <stdint.h>
 
-#define BENCH_MARK_START "bench: start"
-#define BENCH_MARK_END   "bench: end"
-
-#define BENCH_SIEVE_BYTES      65536u
-#define BENCH_SIEVE_ITERATIONS 600u
-/* sieve_kernel(600) computed on the host with the same C: a machine that
- * mis-executes the loop fails the run instead of producing a fast wrong number. */
-#define BENCH_SIEVE_CHECKSUM   0xe69cdf0247aa8991ull
-
-#define BENCH_MIXED_ITERATIONS 50000u
-/* mixed_kernel(50000) on a zeroed buffer, computed on the host with the
- * equivalent C loop (buf[i] = buf[i] * 3 + (256 - i); sum += buf[i]). */
-#define BENCH_MIXED_CHECKSUM   0xfbe18e1afb154400ull
-
-#define BENCH_PINGPONG_ROUNDS 10000u
-#define BENCH_PING_VECTOR     0x40
-#define BENCH_PONG_VECTOR     0x41
+#include "snpref/bench.h" /* the amounts of work, the checksums and the marks */
 
 /* ---- sieve ---------------------------------------------------------------- */
 #ifdef BENCH_WITH_SIEVE
