@@ -223,7 +223,7 @@ static inline bool on_block_hot(struct vcpu *v, uint64_t pc, uint32_t size)
 {
     const struct blk_hot *h = blk_hot_slot(v->blk_hot, pc);
     if (h->pc != pc || h->size != size || h->bits != v->code_bits ||
-        v->hot_gen != v->mem->code_written || (v->mode_check | v->stop_at_block | v->irq_check) || v->retired >= v->budget_end)
+        h->gen != (uint32_t)v->mem->code_written || (v->mode_check | v->stop_at_block | v->irq_check) || v->retired >= v->budget_end)
         return false;
     v->shadow_pc = h->ends_in_shadow ? pc + size : UINT64_MAX;
     v->cur = h->b;
@@ -260,7 +260,6 @@ static __attribute__((noinline)) void on_block_full(uc_engine *uc, uint64_t pc, 
             return;
         }
     }
-    blk_hot_sync(v);
     if (!blk_watched(v, b))
         blk_hot_fill(v, b);
     if (unlikely(v->retired >= v->budget_end || v->stop_at_block)) {
@@ -912,6 +911,9 @@ struct cpu_shared *cpu_shared_create(struct mem *mem)
     /* One more entry, always NONE, for blocks on no RAM page. */
     s->code = calloc(s->npages + 1, 1);
     SNP_ASSERT(s->code && !mem->code);
+    /* Each page turns WRITTEN at most 1 + MEM_CODE_REARMS times, so the hot
+     * blocks' 32-bit copy of mem.code_written never wraps (decode.c). */
+    SNP_ASSERT(s->npages < UINT32_MAX / (1 + MEM_CODE_REARMS));
     mem->code = s->code;
     return s;
 }
