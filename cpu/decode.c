@@ -79,8 +79,8 @@ void blk_hot_fill(struct vcpu *v, struct blk *b)
     }
     SNP_ASSERT(!b->dead && !blk_watched(v, b));
     *blk_hot_slot(v->blk_hot, b->pc) = (struct blk_hot){
-        .pc = b->pc, .gen = (uint32_t)v->mem->code_written, .size = b->size, .icount = b->icount, .bits = b->bits,
-        .ends_in_shadow = b->ends_in_shadow, .b = b};
+        .pc = b->pc, .gen = (uint32_t)v->mem->code_written, .size = b->size,
+        .icount = b->icount, .bits = b->bits, .ends_in_shadow = b->ends_in_shadow, .b = b};
 }
 
 

@@ -223,7 +223,8 @@ static inline bool on_block_hot(struct vcpu *v, uint64_t pc, uint32_t size)
 {
     const struct blk_hot *h = blk_hot_slot(v->blk_hot, pc);
     if (h->pc != pc || h->size != size || h->bits != v->code_bits ||
-        h->gen != (uint32_t)v->mem->code_written || (v->mode_check | v->stop_at_block | v->irq_check) || v->retired >= v->budget_end)
+        h->gen != (uint32_t)v->mem->code_written ||
+        (v->mode_check | v->stop_at_block | v->irq_check) || v->retired >= v->budget_end)
         return false;
     v->shadow_pc = h->ends_in_shadow ? pc + size : UINT64_MAX;
     v->cur = h->b;

@@ -26,7 +26,10 @@
 #define DEBUG_EXIT_PORT 0xF4
 #define TRAMP_GPA       0x8000u /* SIPI vector 0x08 */
 
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
 static inline uint8_t inb(uint16_t port)
 {
     uint8_t v;
