@@ -104,14 +104,18 @@ static double run_bare(const struct snp_config *cfg, const struct guest_image *i
 /* `snpref replay TRACE --quiet` in a child process: wall time and peak RSS. */
 static int replay_child(const char *trace, double *secs, long *maxrss_kb)
 {
+    fflush(stdout);
     double t0 = bench_now_s();
     pid_t pid = fork();
     if (pid < 0)
         return SNPREF_ST_INTERNAL;
     if (pid == 0) {
+        /* Its notes on what it assumed (stdout) and its summary stay out of the bench's. */
         int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
+        if (null >= 0) {
+            dup2(null, 1);
             dup2(null, 2);
+        }
         execl("/proc/self/exe", "snpref", "replay", trace, "--quiet", (char *)NULL);
         _exit(127);
     }
