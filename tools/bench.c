@@ -188,12 +188,12 @@ static void find_qemu(void)
                B.qemu_version);
 }
 
-static bool qemu_missing(const char *part)
+static bool qemu_missing(void)
 {
     if (B.qemu_version[0])
         return false;
-    printf("  QEMU TCG: not measured: %s does not run; scripts/bench-setup.sh installs QEMU 10 "
-           "(make bench runs it) [%s]\n", B.qemu, part);
+    printf("  QEMU TCG: not measured: %s does not run (scripts/bench-setup.sh installs QEMU 10; "
+           "make bench runs it)\n", B.qemu);
     B.unavailable = SNPREF_ST_UNAVAILABLE;
     return true;
 }
@@ -256,7 +256,7 @@ static int bench_kernel_part(const char *part, const char *guest, const char *wh
     print_time("snpref", t_model, extra);
     bench_print_cmd(plain);
 
-    if (!qemu_missing(part)) {
+    if (!qemu_missing()) {
         char *q[] = {QEMU_ARGS("1"), "-cpu", "max", "-device",
                      "isa-debug-exit,iobase=0xf4,iosize=1", "-kernel", qpath, "-append",
                      (char *)which, NULL};
@@ -339,7 +339,7 @@ static int bench_ipi(void)
              BENCH_PINGPONG_ROUNDS / t_model);
     print_time("snpref", t_model, extra);
     bench_print_cmd(model);
-    if (qemu_missing("ipi"))
+    if (qemu_missing())
         return 0;
     char *q[] = {QEMU_ARGS("2"), "-cpu", "max", "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
                  "-kernel", qpath, "-append", "pingpong", NULL};
@@ -376,7 +376,7 @@ static int bench_linux(void)
         return rc;
     print_time("snpref", t_model, NULL);
     bench_print_cmd(model);
-    if (qemu_missing("linux"))
+    if (qemu_missing())
         return 0;
     char *q[] = {QEMU_ARGS("1"), "-kernel", (char *)B.kernel, "-initrd", (char *)B.initrd,
                  "-append", "console=ttyS0", NULL};
