@@ -17,6 +17,9 @@ struct bench_run {
     char tail[1024];      /* the last console lines, for a failure message */
 };
 
+/* Host seconds a run may take before it is killed (a hung guest or peer). */
+#define BENCH_TIMEOUT_S 600.0
+
 double bench_now_s(void);
 /* Runs argv (argv[0] looked up in PATH) to its end with stdin from /dev/null
  * and its console read here; 0, or -1 when it could not be started. */

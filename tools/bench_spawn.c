@@ -8,11 +8,14 @@
  * line, and the time between two lines, or from the spawn to a line, is what
  * the bench reports. Both sides flush their console at each newline (the
  * model's console.c; QEMU's serial chardev writes through), so a stamp is
- * late only by the pipe's latency. Host time is read here and in bench.c
+ * late only by the pipe's latency. A run still going after BENCH_TIMEOUT_S
+ * is killed (and fails its part) rather than hanging the bench. Host time is read here and in bench.c
  * only; the model never reads it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,11 +66,21 @@ static void on_line(struct bench_run *r, char *line, double t)
     r->tail[len + n + 1] = '\0';
 }
 
-static void read_lines(struct bench_run *r, int fd)
+/* Reads the child's console to its end; false if it ran past BENCH_TIMEOUT_S. */
+static bool read_lines(struct bench_run *r, int fd)
 {
     char buf[4096], line[1024];
     size_t len = 0;
     for (;;) {
+        double left = BENCH_TIMEOUT_S - (bench_now_s() - r->spawn_s);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0)
+            return false;
+        int ready = poll(&p, 1, (int)(left * 1000) + 1);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready == 0)
+            return false;
         ssize_t got = read(fd, buf, sizeof(buf));
         if (got < 0 && errno == EINTR)
             continue;
@@ -90,6 +103,7 @@ static void read_lines(struct bench_run *r, int fd)
         line[len] = '\0';
         on_line(r, line, bench_now_s() - r->spawn_s);
     }
+    return true;
 }
 
 int bench_spawn(char *const argv[], struct bench_run *r)
@@ -121,8 +135,10 @@ int bench_spawn(char *const argv[], struct bench_run *r)
         _exit(127);
     }
     close(fds[1]);
-    read_lines(r, fds[0]);
+    bool ended = read_lines(r, fds[0]);
     close(fds[0]);
+    if (!ended)
+        kill(pid, SIGKILL); /* hung: reported as killed by signal 9 */
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
