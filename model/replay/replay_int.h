@@ -55,9 +55,11 @@ struct rp_out {
     uint64_t id;
 };
 
+/* A queue: the n live entries start at v, inside the cap entries at base. */
 struct rp_queue {
     struct rp_out *v;
     size_t n, cap;
+    struct rp_out *base;
 };
 
 struct rp_stream {
@@ -65,13 +67,12 @@ struct rp_stream {
     struct rp_queue made;    /* produced, not yet seen in the trace */
 };
 
-#define RP_RING 32          /* recent trace lines kept for the context of a report */
+#define RP_RING 32          /* recent trace line numbers, for the context of a report */
 /* Outcomes one side may hold before the replay stops waiting for the other. */
 #define RP_MAX_WAIT 10000
 
 struct rp_line {
     unsigned long line;
-    char *text;
 };
 
 struct replay {
