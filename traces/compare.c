@@ -488,6 +488,7 @@ static void take(struct cmp *c, int side, const struct trc_rec *r, unsigned long
         v->expected++;
     else
         v->actual++;
+    v->by_kind[side][r->ev]++;
     if (s->diverged) {
         if (s->nafter[side] < TRC_CMP_CONTEXT)
             trc_ev_copy_set(&s->after[side][s->nafter[side]++], r, line);

@@ -13,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reader_int.h"
 #include "snpref/base.h"
 #include "snpref/text.h"
 
-#define MAX_EXACT 9007199254740991.0 /* 2^53 - 1: 2^53 + 1 would parse as 2^53 */
-#define SNP_MAX_VCPUS_TRC 256 /* SNP_MAX_VCPUS of the guest ABI */
+#define MAX_EXACT ((double)TRC_MAX_EXACT_U) /* 2^53 + 1 would parse as 2^53 */
+#define SNP_MAX_VCPUS_TRC TRC_MAX_VCPUS
 
 struct trc_reader {
     FILE *f;
@@ -31,6 +32,7 @@ struct trc_reader {
     char *hdr_model, *hdr_mode, *hdr_fabric, *hdr_config;
     uint64_t events;                    /* events read so far: the next seq */
     uint64_t last_t;
+    struct trc_fast fast;               /* canonical lines: decoded without cJSON */
 };
 
 /* User text in the message (the path, a key, a value) is escaped: one line. */
@@ -228,6 +230,7 @@ struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen)
     SNP_ASSERT(r);
     r->path = strdup(path);
     SNP_ASSERT(r->path);
+    trc_fast_init(&r->fast);
     r->f = snp_fopen_input(path, "r");
     if (!r->f) {
         snprintf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
@@ -289,18 +292,25 @@ static int read_field(struct trc_reader *r, const struct trc_field_desc *fd, uns
     SNP_PANIC("bad field type %d", fd->type);
 }
 
-int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t errlen)
+/* Events are numbered from 0 in file order and written in time order. */
+static int check_order(struct trc_reader *r, uint64_t seq, uint64_t t, char *err, size_t errlen)
 {
-    for (unsigned i = 0; i < TRC_MAX_FIELDS; i++) {
-        free(r->strs[i]);
-        r->strs[i] = NULL;
-    }
-    int rc = read_line(r, err, errlen);
-    if (rc <= 0)
-        return rc;
+    if (seq != r->events)
+        FAIL(r, err, errlen, "field 'seq': %llu, expected %llu (events count from 0 in file order)",
+             (unsigned long long)seq, (unsigned long long)r->events);
+    if (t < r->last_t)
+        FAIL(r, err, errlen, "field 't': %llu is earlier than the previous event's %llu",
+             (unsigned long long)t, (unsigned long long)r->last_t);
+    r->events++;
+    r->last_t = t;
+    return 0;
+}
+
+/* Any JSON spelling of an event line, every error worded. */
+static int slow_event(struct trc_reader *r, struct trc_rec *rec, char *err, size_t errlen)
+{
     if (parse_object(r, err, errlen) < 0)
         return -1;
-    memset(rec, 0, sizeof(*rec));
     int64_t seq, t, vcpu;
     const char *ev;
     if (get_int(r, "seq", 0, MAX_EXACT, &seq, err, errlen) < 0 ||
@@ -313,17 +323,9 @@ int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t
         FAIL(r, err, errlen, "field 'ev': unknown event \"%s\"", ev);
     const struct trc_event_desc *d = &trc_catalogue[id];
     static const char *const known[] = {"seq", "t", "vcpu", "ev"};
-    if (check_known_keys(r, known, ARRAY_SIZE(known), d, err, errlen) < 0)
+    if (check_known_keys(r, known, ARRAY_SIZE(known), d, err, errlen) < 0 ||
+        check_order(r, (uint64_t)seq, (uint64_t)t, err, errlen) < 0)
         return -1;
-    /* Events are numbered from 0 in file order and written in time order. */
-    if ((uint64_t)seq != r->events)
-        FAIL(r, err, errlen, "field 'seq': %lld, expected %llu (events count from 0 in file order)",
-             (long long)seq, (unsigned long long)r->events);
-    if ((uint64_t)t < r->last_t)
-        FAIL(r, err, errlen, "field 't': %lld is earlier than the previous event's %llu",
-             (long long)t, (unsigned long long)r->last_t);
-    r->events++;
-    r->last_t = (uint64_t)t;
     rec->seq = (uint64_t)seq;
     rec->t = (uint64_t)t;
     rec->vcpu = (int)vcpu;
@@ -332,6 +334,22 @@ int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t
         if (read_field(r, &d->fields[i], i, rec, err, errlen) < 0)
             return -1;
     return 1;
+}
+
+int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < TRC_MAX_FIELDS; i++) {
+        free(r->strs[i]);
+        r->strs[i] = NULL;
+    }
+    int rc = read_line(r, err, errlen);
+    if (rc <= 0)
+        return rc;
+    memset(rec, 0, sizeof(*rec));
+    if (trc_fast_event(&r->fast, r->buf, rec))
+        return check_order(r, rec->seq, rec->t, err, errlen) < 0 ? -1 : 1;
+    memset(rec, 0, sizeof(*rec));
+    return slow_event(r, rec, err, errlen);
 }
 
 void trc_reader_close(struct trc_reader *r)
