@@ -5,8 +5,9 @@
  * docs/conformance.md): the command line and the three reports of
  * traces/compare.c. For people, a readable report on stdout; for farms, one
  * JSON object on stdout (--json) and a JUnit XML file with one testcase per
- * vCPU and one for timing (--junit, written to FILE.tmp and renamed when
- * complete). Exit 0 on agreement, 1 on divergence, 64/65/66 for bad input.
+ * vCPU and event kind and one for timing (--junit, junit.c). --stats compares
+ * per-vCPU histograms instead (check_stats.c); --junit-merge merges JUnit
+ * files. Exit 0 on agreement, 1 on divergence, 64/65/66 for bad input.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
