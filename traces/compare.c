@@ -526,19 +526,10 @@ static void keep_header(struct trc_header *dst, const struct trc_header *h)
 static int open_sides(struct cmp *c, const char *paths[2], int *status, char *err, size_t errlen)
 {
     for (int k = 0; k < 2; k++) {
-        FILE *f = snp_fopen_input(paths[k], "r");
-        if (!f) {
-            *status = 66;
-            snprintf(err, errlen, "%s: cannot open trace: %s", paths[k], strerror(errno));
-            return -1;
-        }
-        fclose(f);
         c->side[k].path = paths[k];
-        c->side[k].rd = trc_reader_open(paths[k], err, errlen);
-        if (!c->side[k].rd) {
-            *status = 65;
+        c->side[k].rd = trc_reader_open_st(paths[k], status, err, errlen);
+        if (!c->side[k].rd)
             return -1;
-        }
         keep_header(&c->res->hdr[k], trc_reader_header(c->side[k].rd));
         if (side_next(&c->side[k], err, errlen) < 0) {
             *status = 65;

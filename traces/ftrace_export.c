@@ -286,15 +286,7 @@ int ftr_export(const char *trace_path, const char *out_path, FILE *stream,
                struct ftr_export_stats *st, int *status, char *err, size_t errlen)
 {
     memset(st, 0, sizeof(*st));
-    FILE *in = snp_fopen_input(trace_path, "r");
-    if (!in) {
-        *status = 66;
-        snprintf(err, errlen, "%s: cannot open trace: %s", trace_path, strerror(errno));
-        return -1;
-    }
-    fclose(in);
-    *status = 65;
-    struct trc_reader *rd = trc_reader_open(trace_path, err, errlen);
+    struct trc_reader *rd = trc_reader_open_st(trace_path, status, err, errlen);
     if (!rd)
         return -1;
     /* Checked in full before a line goes out (stdout cannot be taken back). */

@@ -169,6 +169,9 @@ struct trc_reader;
  * writes "FILE:LINE: field 'F': problem" to err.
  */
 struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen);
+/* The same, with the exit status of a failure in *status: 66 when path cannot
+ * be opened (missing, unreadable, a directory), 65 when its header is malformed. */
+struct trc_reader *trc_reader_open_st(const char *path, int *status, char *err, size_t errlen);
 /* The header as read; strings owned by the reader. */
 const struct trc_header *trc_reader_header(const struct trc_reader *r);
 /*

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ck_run.h"
+
 #define MAX_ARGS 32
 
 const char *scn_guest_path(const char *name)
@@ -212,3 +214,13 @@ size_t scn_delivered(const struct scn_run *r, int vcpu, const char *kind, uint8_
 }
 
 bool scn_has(const char *s, const char *needle) { return s && strstr(s, needle) != NULL; }
+
+int scn_run_suite(Suite *s, const char *tmpdir)
+{
+    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        perror(cmd);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

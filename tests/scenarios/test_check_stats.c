@@ -357,10 +357,5 @@ int main(void)
     tcase_add_test(tc, bad_stats_options_are_64_and_a_trace_without_counted_events_65);
     tcase_add_test(tc, junit_files_of_three_logs_merge_into_one_valid_file);
     suite_add_tcase(s, tc);
-    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        perror(cmd);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return scn_run_suite(s, tmpdir);
 }

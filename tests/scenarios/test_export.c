@@ -342,10 +342,5 @@ int main(void)
     tcase_add_test(tc, every_scenario_guests_trace_round_trips_through_export_and_import);
     tcase_add_test(tc, bad_input_is_64_65_66_and_nothing_is_written);
     suite_add_tcase(s, tc);
-    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        perror(cmd);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return scn_run_suite(s, tmpdir);
 }
