@@ -15,11 +15,12 @@
 #include "tools.h"
 
 static const char usage_export[] =
-    "usage: snpref export ftrace TRACE.jsonl [--out FILE] [--quiet]\n"
+    "usage: snpref export ftrace TRACE.jsonl [--out FILE] [--seconds] [--quiet]\n"
     "Writes the trace as `trace-cmd report` text of KVM's tracepoints (kvm_entry,\n"
     "kvm_exit, kvm_msr, kvm_apic_ipi, ...; docs/silicon-logs.md \"Export\"), which\n"
     "`snpref import ftrace` reads back.\n"
     "  --out FILE   write there instead of stdout\n"
+    "  --seconds    timestamps in seconds at the config's core_hz (default: cycles)\n"
     "  --quiet      no summary line on stderr\n"
     "Exit status: 0; 64 bad command line; 65 malformed trace; 66 missing input or an\n"
     "output that cannot be written.\n";
@@ -28,10 +29,12 @@ int cmd_export(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"out", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'},
+        {"seconds", no_argument, 0, 's'},
         {"help", no_argument, 0, 'h'},      {0, 0, 0, 0},
     };
     const char *out = NULL;
     bool quiet = false;
+    struct ftr_export_opts o = {false};
     opterr = 0;
     optind = 1;
     int ch;
@@ -39,6 +42,7 @@ int cmd_export(int argc, char **argv)
         switch (ch) {
         case 'o': out = optarg; break;
         case 'q': quiet = true; break;
+        case 's': o.seconds = true; break;
         case 'h': fputs(usage_export, stdout); return 0;
         default: return bad_option(ch, argv);
         }
@@ -51,7 +55,7 @@ int cmd_export(int argc, char **argv)
     struct ftr_export_stats st;
     char err[512];
     int status = 0;
-    if (ftr_export(trace, out, stdout, &st, &status, err, sizeof(err)) < 0) {
+    if (ftr_export(trace, out, stdout, &o, &st, &status, err, sizeof(err)) < 0) {
         error_line("%s", err);
         return status;
     }

@@ -112,6 +112,12 @@ int ftr_import(const char *log_path, const struct ftr_opts *o, ftr_header_fn hea
 
 /* ---- Export (ftrace_export.c) ------------------------------------------------------- */
 
+struct ftr_export_opts {
+    /* Timestamps in seconds with 9 decimals (trace-cmd report -t), from the
+     * header's config.core_hz; else the cycle count (an integer clock). */
+    bool seconds;
+};
+
 struct ftr_export_stats {
     uint64_t events;  /* events read */
     uint64_t lines;   /* tracepoint lines written */
@@ -125,7 +131,8 @@ struct ftr_export_stats {
  * -1 with "FILE:LINE: ..." in err and *status 65 or 66.
  */
 int ftr_export(const char *trace_path, const char *out_path, FILE *stream,
-               struct ftr_export_stats *st, int *status, char *err, size_t errlen);
+               const struct ftr_export_opts *o, struct ftr_export_stats *st, int *status, char *err,
+               size_t errlen);
 /* Whether events of kind ev are exported, and (lost_fields, bit i = field i)
  * the fields their tracepoint has no place for. */
 bool ftr_export_covers(enum trc_ev ev, uint32_t *lost_fields);

@@ -14,8 +14,11 @@
  *
  * Every line is printed by the thread "CPU N/KVM" of its vCPU (QEMU's name),
  * pid 1000 + N, on host CPU N, with the event's time in cycles as the
- * timestamp: the integer clock of `trace-cmd record -C x86-tsc`.
+ * timestamp: the integer clock of `trace-cmd record -C x86-tsc`; or, with
+ * seconds, the time at the config's core_hz in seconds and nanoseconds, as
+ * `trace-cmd report -t` prints the default clock.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -249,16 +252,38 @@ bool ftr_export_covers(enum trc_ev ev, uint32_t *lost_fields)
     return i >= 0;
 }
 
-/* "comm-pid [cpu] timestamp: " as trace-cmd report prints it */
-static void prefix(FILE *f, const struct trc_rec *r)
+/* "comm-pid [cpu] timestamp: " as trace-cmd report prints it; hz 0: cycles */
+static void prefix(FILE *f, const struct trc_rec *r, uint64_t hz)
 {
     char comm[24];
     snprintf(comm, sizeof(comm), "CPU %d/KVM", r->vcpu);
-    fprintf(f, " %16s-%-5d [%03d] %12" PRIu64 ": ", comm, 1000 + r->vcpu, r->vcpu, r->t);
+    fprintf(f, " %16s-%-5d [%03d] ", comm, 1000 + r->vcpu, r->vcpu);
+    if (!hz) {
+        fprintf(f, "%12" PRIu64 ": ", r->t);
+        return;
+    }
+    unsigned __int128 ns = ((unsigned __int128)(r->t % hz) * 1000000000u + hz / 2) / hz;
+    uint64_t sec = r->t / hz + (uint64_t)(ns / 1000000000u);
+    fprintf(f, "%6" PRIu64 ".%09" PRIu64 ": ", sec, (uint64_t)(ns % 1000000000u));
 }
 
-static int write_all(struct trc_reader *rd, FILE *f, struct ftr_export_stats *st, char *err,
-                     size_t errlen)
+/* config.core_hz of the header, for timestamps in seconds; 0 with err if absent. */
+static uint64_t header_hz(const char *path, const struct trc_header *h, char *err, size_t errlen)
+{
+    cJSON *c = cJSON_Parse(h->config_json);
+    const cJSON *hz = cJSON_GetObjectItemCaseSensitive(c, "core_hz");
+    double v = cJSON_IsNumber(hz) ? hz->valuedouble : 0;
+    cJSON_Delete(c);
+    if (v < 1 || v > 1e12 || v != (double)(uint64_t)v) {
+        snprintf(err, errlen, "%s:1: field 'config.core_hz': %s: timestamps in seconds need it",
+                 path, cJSON_IsNumber(hz) ? "not a frequency in Hz" : "missing");
+        return 0;
+    }
+    return (uint64_t)v;
+}
+
+static int write_all(struct trc_reader *rd, FILE *f, uint64_t hz, struct ftr_export_stats *st,
+                     char *err, size_t errlen)
 {
     fprintf(f, "cpus=%u\n", trc_reader_header(rd)->vcpus);
     struct trc_rec r;
@@ -270,11 +295,11 @@ static int write_all(struct trc_reader *rd, FILE *f, struct ftr_export_stats *st
             st->skipped++;
             continue;
         }
-        prefix(f, &r);
+        prefix(f, &r, hz);
         exp_table[i].fn(f, &r);
         st->lines++;
         if (exp_table[i].second) {
-            prefix(f, &r);
+            prefix(f, &r, hz);
             exp_table[i].second(f, &r);
             st->lines++;
         }
@@ -283,7 +308,8 @@ static int write_all(struct trc_reader *rd, FILE *f, struct ftr_export_stats *st
 }
 
 int ftr_export(const char *trace_path, const char *out_path, FILE *stream,
-               struct ftr_export_stats *st, int *status, char *err, size_t errlen)
+               const struct ftr_export_opts *o, struct ftr_export_stats *st, int *status, char *err,
+               size_t errlen)
 {
     memset(st, 0, sizeof(*st));
     struct trc_reader *rd = trc_reader_open_st(trace_path, status, err, errlen);
@@ -297,6 +323,11 @@ int ftr_export(const char *trace_path, const char *out_path, FILE *stream,
     trc_reader_close(rd);
     if (k < 0 || !(rd = trc_reader_open(trace_path, err, errlen)))
         return -1;
+    uint64_t hz = 0;
+    if (o->seconds && !(hz = header_hz(trace_path, trc_reader_header(rd), err, errlen))) {
+        trc_reader_close(rd);
+        return -1;
+    }
     char tmp[4096];
     FILE *f = stream;
     if (out_path) {
@@ -308,7 +339,7 @@ int ftr_export(const char *trace_path, const char *out_path, FILE *stream,
             return -1;
         }
     }
-    k = write_all(rd, f, st, err, errlen);
+    k = write_all(rd, f, hz, st, err, errlen);
     trc_reader_close(rd);
     if (!out_path)
         return k < 0 ? -1 : 0;

@@ -97,15 +97,17 @@ static const struct scn_event *next_of(const struct scn_run *r, size_t *from, in
     return NULL;
 }
 
+/* slack: cycles a time may move (timestamps in nanoseconds: one each side) */
 static void same_event(const char *what, const struct scn_event *a, const struct scn_event *b,
-                       uint64_t t0, unsigned c)
+                       uint64_t t0, unsigned c, uint64_t slack)
 {
     const struct trc_event_desc *d = &trc_catalogue[a->r.ev];
     uint32_t lost = lost_mask(c);
+    uint64_t ta = a->r.t - t0, tb = b->r.t;
     if (!covered[c].t_lost)
-        ck_assert_msg(a->r.t - t0 == b->r.t, "%s: %s on vCPU %d at %llu: imported at %llu", what,
-                      d->name, a->r.vcpu, (unsigned long long)(a->r.t - t0),
-                      (unsigned long long)b->r.t);
+        ck_assert_msg((ta > tb ? ta - tb : tb - ta) <= slack,
+                      "%s: %s on vCPU %d at %llu: imported at %llu", what, d->name, a->r.vcpu,
+                      (unsigned long long)ta, (unsigned long long)tb);
     for (unsigned f = 0; f < d->nfields; f++) {
         if (lost & (1u << f))
             continue;
@@ -119,19 +121,22 @@ static void same_event(const char *what, const struct scn_event *a, const struct
     }
 }
 
-/* Exports orig's trace, imports it back (--strict: every line a known tracepoint)
- * and compares; returns the covered kinds seen (bit per covered[] entry). */
-static uint32_t round_trip(const char *what, struct scn_run *orig)
+/* Exports orig's trace (seconds: timestamps in seconds at 2 GHz, else cycles),
+ * imports it back (--strict: every line a known tracepoint) and compares;
+ * returns the covered kinds seen (bit per covered[] entry). */
+static uint32_t round_trip(const char *what, struct scn_run *orig, bool seconds)
 {
     char txt[240], back[240];
     snprintf(txt, sizeof(txt), "%s/export.txt", tmpdir);
     snprintf(back, sizeof(back), "%s/back.jsonl", tmpdir);
     struct scn_run r;
-    scn_run_tool(&r, "export", "ftrace", orig->trace_path, "--out", txt, NULL);
+    scn_run_tool(&r, "export", "ftrace", orig->trace_path, "--out", txt,
+                 seconds ? "--seconds" : NULL, NULL);
     ck_assert_msg(r.status == 0, "%s: export %d: %s", what, r.status, r.err);
     scn_free(&r);
     struct scn_run imp;
-    scn_run_tool(&imp, "import", "ftrace", txt, "--strict", "--out", back, NULL);
+    scn_run_tool(&imp, "import", "ftrace", txt, "--strict", "--out", back, "--hz", "2000000000",
+                 NULL);
     ck_assert_msg(imp.status == 0, "%s: import %d: %s", what, imp.status, imp.err);
     free(imp.out), free(imp.err);
     imp.out = imp.err = NULL;
@@ -159,7 +164,7 @@ static uint32_t round_trip(const char *what, struct scn_run *orig)
             while ((a = next_of(orig, &fa, vcpu, ev, true))) {
                 b = next_of(&imp, &fb, vcpu, ev, false);
                 ck_assert_msg(b, "%s: a %s of vCPU %d did not come back", what, covered[c].ev, vcpu);
-                same_event(what, a, b, t0, c);
+                same_event(what, a, b, t0, c, seconds ? 2 : 0);
                 seen |= 1u << c;
             }
             ck_assert_msg(!next_of(&imp, &fb, vcpu, ev, false), "%s: an extra %s on vCPU %d", what,
@@ -208,7 +213,7 @@ START_TEST(every_scenario_guests_trace_round_trips_through_export_and_import)
                           run.err);
             char what[128];
             snprintf(what, sizeof(what), "%s (%s)", name, m);
-            seen |= round_trip(what, &run);
+            seen |= round_trip(what, &run, false);
             scn_free(&run);
             runs++;
         }
@@ -254,13 +259,17 @@ START_TEST(one_event_of_every_exported_kind_round_trips)
     FILE *f = fopen(r.trace_path, "w");
     ck_assert(f);
     fprintf(f, "{\"format\":\"snpref-trace\",\"version\":1,\"model\":\"snpref 0.1.0\",\"mode\":\"snp\","
-               "\"vcpus\":2,\"fabric\":\"emulated\",\"quantum\":2000,\"config\":{\"mode\":\"snp\"}}\n");
+               "\"vcpus\":2,\"fabric\":\"emulated\",\"quantum\":2000,\"config\":{\"mode\":\"snp\","
+               "\"core_hz\":2000000000}}\n");
     for (size_t i = 0; i < sizeof(every_kind) / sizeof(every_kind[0]); i++)
         fprintf(f, "%s\n", every_kind[i]);
     fclose(f);
     scn_load_trace(&r);
-    uint32_t seen = round_trip("every kind", &r);
+    uint32_t seen = round_trip("every kind", &r, false);
     ck_assert_uint_eq(seen, (1u << NCOVERED) - 1);
+    /* In seconds (trace-cmd report -t): each timestamp to the nanosecond, so a
+     * time comes back within 2 cycles at 2 GHz. */
+    ck_assert_uint_eq(round_trip("every kind, in seconds", &r, true), (1u << NCOVERED) - 1);
     /* The text is trace-cmd report's: a cpus= banner, then comm-pid [cpu] ts: name: text. */
     char txt[300];
     snprintf(txt, sizeof(txt), "%s/every_kind.txt", tmpdir);
@@ -289,6 +298,11 @@ START_TEST(one_event_of_every_exported_kind_round_trips)
         ck_assert_msg(scn_has(e.out, want[i]), "the export lacks \"%s\":\n%s", want[i], e.out);
     ck_assert(scn_has(e.err, "20 events, 21 tracepoint lines, 0 events with no KVM tracepoint"));
     scn_free(&e);
+    scn_run_tool(&e, "export", "ftrace", r.trace_path, "--seconds", NULL);
+    ck_assert_int_eq(e.status, 0);
+    ck_assert_msg(scn_has(e.out, "CPU 1/KVM-1001  [001]      0.000000013: kvm_eoi: apicid 1 vector 236\n"),
+                  "%s", e.out);
+    scn_free(&e);
     scn_free(&r);
 }
 END_TEST
@@ -315,6 +329,22 @@ START_TEST(bad_input_is_64_65_66_and_nothing_is_written)
     char tmp[310];
     snprintf(tmp, sizeof(tmp), "%s.tmp", out);
     ck_assert(stat(out, &st) != 0 && stat(tmp, &st) != 0);
+    scn_free(&r);
+    /* Seconds need the clock's rate: a config without core_hz is refused. */
+    char nohz[300];
+    snprintf(nohz, sizeof(nohz), "%s/nohz.jsonl", tmpdir);
+    f = fopen(nohz, "w");
+    fprintf(f, "{\"format\":\"snpref-trace\",\"version\":1,\"model\":\"snpref 0.1.0\",\"mode\":\"plain\","
+               "\"vcpus\":1,\"fabric\":\"emulated\",\"quantum\":2000,\"config\":{}}\n"
+               "{\"seq\":0,\"t\":1,\"vcpu\":0,\"ev\":\"vmentry\",\"rip\":\"0x1\"}\n");
+    fclose(f);
+    scn_run_tool(&r, "export", "ftrace", nohz, "--seconds", NULL);
+    ck_assert_int_eq(r.status, 65);
+    ck_assert_msg(scn_has(r.err, ":1: field 'config.core_hz': missing"), "%s", r.err);
+    ck_assert(!r.out[0]);
+    scn_free(&r);
+    scn_run_tool(&r, "export", "ftrace", nohz, NULL);
+    ck_assert_int_eq(r.status, 0);
     scn_free(&r);
     scn_run_tool(&r, "export", "ftrace", "/nonexistent.jsonl", NULL);
     ck_assert_int_eq(r.status, 66);
