@@ -119,12 +119,17 @@ void trc_ev_copy_set(struct trc_ev_copy *dst, const struct trc_rec *src, unsigne
     dst->r = *src;
     dst->line = line;
     const struct trc_event_desc *d = &trc_catalogue[src->ev];
-    for (unsigned i = 0; i < d->nfields; i++)
-        if (d->fields[i].type == TRC_TYPE_S) {
-            dst->strs[i] = strdup(src->v[i].s ? src->v[i].s : "");
-            SNP_ASSERT(dst->strs[i]);
-            dst->r.v[i].s = dst->strs[i];
-        }
+    for (unsigned i = 0; i < d->nfields; i++) {
+        if (d->fields[i].type != TRC_TYPE_S)
+            continue;
+        const char *v = src->v[i].s ? src->v[i].s : "";
+        /* An ENUM value is the catalogue's static string: nothing to own. */
+        if ((dst->r.v[i].s = trc_enum_value(&d->fields[i], v)))
+            continue;
+        dst->strs[i] = strdup(v);
+        SNP_ASSERT(dst->strs[i]);
+        dst->r.v[i].s = dst->strs[i];
+    }
 }
 
 void trc_ev_copy_free(struct trc_ev_copy *e)

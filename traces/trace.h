@@ -79,6 +79,9 @@ extern const struct trc_event_desc trc_catalogue[TRC_EV_COUNT];
 int trc_event_by_name(const char *name);
 /* True if s is a value field fd may hold (any string unless it is an ENUM). */
 bool trc_value_allowed(const struct trc_field_desc *fd, const char *s);
+/* For an ENUM field, the catalogue's own copy of value s (static: never
+ * freed, so events need not own it); NULL if fd is no ENUM or s not a value. */
+const char *trc_enum_value(const struct trc_field_desc *fd, const char *s);
 
 union trc_val {
     uint64_t u;      /* U, X, B (0/1); I stored as two's complement */
