@@ -34,7 +34,8 @@ static const char usage_check[] =
     "  --ignore LIST     do not compare these events or EVENT.FIELD fields\n"
     "  --all             compare tsc, limit and interrupted too (not compared by default)\n"
     "  --json            print one JSON object instead of the report\n"
-    "  --junit FILE      also write a JUnit XML file (a testcase per vCPU, one for timing)\n"
+    "  --junit FILE      also write a JUnit XML file: a suite named after EXPECTED, a\n"
+    "                    testcase per vCPU and event kind, one for timing\n"
     "  --partial         compare only the event kinds EXPECTED holds, tolerance any unless\n"
     "                    given (default when EXPECTED is not snpref's, e.g. an imported log)\n"
     "  --complete        compare every kind, as for two snpref traces\n"
@@ -45,8 +46,9 @@ static const char usage_check[] =
     "                    defaults exit=10%+2 vmgexit=10%+2 vc=10%+2 irq=20%+2 ipi=20%+2\n"
     "                    ghcb_msr=0 psc=0 (KIND all sets every kind)\n"
     "snpref check --junit-merge OUT.xml IN.xml...  merges JUnit files into one\n"
-    "Exit status: 0 agreement, 1 divergence (--stats: a kind beyond its tolerance), 64 bad command line, 65 malformed trace or\n"
-    "an EXPECTED with no event of the kinds compared, 66 missing input.\n";
+    "Exit status: 0 agreement, 1 divergence (--stats: a kind beyond its tolerance),\n"
+    "64 bad command line, 65 malformed trace or an EXPECTED with no event of the kinds\n"
+    "compared, 66 missing input.\n";
 
 struct check_cli {
     const char *paths[2];
