@@ -224,3 +224,24 @@ int scn_run_suite(Suite *s, const char *tmpdir)
         perror(cmd);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+char **scn_read_lines(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f, "%s: cannot read", path);
+    size_t cap = 1024;
+    char **lines = malloc(cap * sizeof(*lines)), *buf = NULL;
+    size_t bcap = 0;
+    ssize_t len;
+    *n = 0;
+    while ((len = getline(&buf, &bcap, f)) > 0) {
+        if (buf[len - 1] == '\n')
+            buf[len - 1] = '\0';
+        if (*n == cap)
+            lines = realloc(lines, (cap *= 2) * sizeof(*lines));
+        lines[(*n)++] = strdup(buf);
+    }
+    free(buf);
+    fclose(f);
+    return lines;
+}

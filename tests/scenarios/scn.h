@@ -61,6 +61,9 @@ size_t scn_delivered(const struct scn_run *r, int vcpu, const char *kind, uint8_
  * directory the suite's main() made with mkdtemp: main's exit status. */
 int scn_run_suite(Suite *s, const char *tmpdir);
 
+/* The lines of a file without their newlines (malloc'd, as the array): *n of them. */
+char **scn_read_lines(const char *path, size_t *n);
+
 /* True if s contains needle. */
 bool scn_has(const char *s, const char *needle);
 

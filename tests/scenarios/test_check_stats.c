@@ -32,24 +32,7 @@ static char boot[300]; /* the model's Linux boot trace */
 static char **lines;   /* its lines without newlines; lines[0] the header */
 static size_t nlines;
 
-static void load_lines(void)
-{
-    FILE *f = fopen(boot, "r");
-    ck_assert(f);
-    size_t cap = 1 << 16;
-    lines = malloc(cap * sizeof(*lines));
-    char *buf = NULL;
-    size_t bcap = 0;
-    ssize_t n;
-    while ((n = getline(&buf, &bcap, f)) > 0) {
-        buf[n - 1] = '\0';
-        if (nlines == cap)
-            lines = realloc(lines, (cap *= 2) * sizeof(*lines));
-        lines[nlines++] = strdup(buf);
-    }
-    free(buf);
-    fclose(f);
-}
+static void load_lines(void) { lines = scn_read_lines(boot, &nlines); }
 
 static void setup(void)
 {
