@@ -74,6 +74,7 @@ static const char usage_main[] =
     "  replay TRACE [options]      replay a trace's stimuli, check its outcomes\n"
     "  check EXPECTED ACTUAL       compare two traces per vCPU (snpref check --help)\n"
     "  import ftrace LOG           a Linux KVM tracepoint log as a trace\n"
+    "  export ftrace TRACE         a trace as KVM tracepoint text (trace-cmd report)\n"
     "  events [--markdown]         the trace event catalogue\n"
     "  fabrics                     the registered interrupt fabrics\n"
     "\n"
@@ -516,5 +517,7 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "import"))
         return cmd_import(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

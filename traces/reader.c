@@ -244,6 +244,20 @@ struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen)
     return r;
 }
 
+struct trc_reader *trc_reader_open_st(const char *path, int *status, char *err, size_t errlen)
+{
+    FILE *f = snp_fopen_input(path, "r"); /* a directory too is missing input */
+    if (!f) {
+        *status = 66;
+        snprintf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
+        snp_esc_inplace(err, errlen);
+        return NULL;
+    }
+    fclose(f);
+    *status = 65;
+    return trc_reader_open(path, err, errlen);
+}
+
 const struct trc_header *trc_reader_header(const struct trc_reader *r) { return &r->hdr; }
 unsigned long trc_reader_line(const struct trc_reader *r) { return r->line; }
 

@@ -44,14 +44,17 @@ int trc_event_by_name(const char *name)
     return -1;
 }
 
+const char *trc_enum_value(const struct trc_field_desc *fd, const char *s)
+{
+    for (const char *const *v = fd->values; v && *v; v++)
+        if (strcmp(*v, s) == 0)
+            return *v;
+    return NULL;
+}
+
 bool trc_value_allowed(const struct trc_field_desc *fd, const char *s)
 {
-    if (!fd->values)
-        return true;
-    for (const char *const *v = fd->values; *v; v++)
-        if (strcmp(*v, s) == 0)
-            return true;
-    return false;
+    return !fd->values || trc_enum_value(fd, s);
 }
 
 /* ---- Typed emitters ------------------------------------------------------- */
@@ -310,15 +313,21 @@ void trc_emit(struct trc *t, const struct trc_rec *r)
     p->r = *r;
     p->order = t->next_order++;
     const struct trc_event_desc *d = &trc_catalogue[r->ev];
-    for (unsigned i = 0; i < d->nfields; i++)
-        if (d->fields[i].type == TRC_TYPE_S) {
-            p->r.v[i].s = strdup(r->v[i].s ? r->v[i].s : "");
+    for (unsigned i = 0; i < d->nfields; i++) {
+        const struct trc_field_desc *fd = &d->fields[i];
+        if (fd->type != TRC_TYPE_S)
+            continue;
+        const char *v = r->v[i].s ? r->v[i].s : "";
+        if (!fd->values) {
+            p->r.v[i].s = strdup(v);
             SNP_ASSERT(p->r.v[i].s);
-            /* A value outside its ENUM would make a trace the reader refuses. */
-            if (!trc_value_allowed(&d->fields[i], p->r.v[i].s))
-                SNP_PANIC("event %s: field %s: \"%s\" is not in events.def", d->name,
-                          d->fields[i].name, p->r.v[i].s);
+            continue;
         }
+        /* An ENUM value is the catalogue's string: no copy per event. One
+         * outside its ENUM would make a trace the reader refuses. */
+        if (!(p->r.v[i].s = trc_enum_value(fd, v)))
+            SNP_PANIC("event %s: field %s: \"%s\" is not in events.def", d->name, fd->name, v);
+    }
 }
 
 static int pending_cmp(const void *a, const void *b)
@@ -352,7 +361,7 @@ static void free_strings(struct trc_rec *r)
 {
     const struct trc_event_desc *d = &trc_catalogue[r->ev];
     for (unsigned i = 0; i < d->nfields; i++)
-        if (d->fields[i].type == TRC_TYPE_S)
+        if (d->fields[i].type == TRC_TYPE_S && !d->fields[i].values) /* ENUMs: the catalogue's */
             free((char *)r->v[i].s);
 }
 

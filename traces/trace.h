@@ -79,6 +79,9 @@ extern const struct trc_event_desc trc_catalogue[TRC_EV_COUNT];
 int trc_event_by_name(const char *name);
 /* True if s is a value field fd may hold (any string unless it is an ENUM). */
 bool trc_value_allowed(const struct trc_field_desc *fd, const char *s);
+/* For an ENUM field, the catalogue's own copy of value s (static: never
+ * freed, so events need not own it); NULL if fd is no ENUM or s not a value. */
+const char *trc_enum_value(const struct trc_field_desc *fd, const char *s);
 
 union trc_val {
     uint64_t u;      /* U, X, B (0/1); I stored as two's complement */
@@ -169,6 +172,9 @@ struct trc_reader;
  * writes "FILE:LINE: field 'F': problem" to err.
  */
 struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen);
+/* The same, with the exit status of a failure in *status: 66 when path cannot
+ * be opened (missing, unreadable, a directory), 65 when its header is malformed. */
+struct trc_reader *trc_reader_open_st(const char *path, int *status, char *err, size_t errlen);
 /* The header as read; strings owned by the reader. */
 const struct trc_header *trc_reader_header(const struct trc_reader *r);
 /*

@@ -147,15 +147,10 @@ static void init_vcpus(struct replay *r)
 
 static int setup(struct replay *r, char *err, size_t errlen)
 {
-    FILE *f = snp_fopen_input(r->path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open trace: %s", r->path, strerror(errno));
-        return 66;
-    }
-    fclose(f);
-    r->rd = trc_reader_open(r->path, err, errlen);
+    int st;
+    r->rd = trc_reader_open_st(r->path, &st, err, errlen);
     if (!r->rd)
-        return 65;
+        return st;
     const struct trc_header *h = trc_reader_header(r->rd);
     int rc = header_config(r, h, err, errlen);
     if (!rc)

@@ -179,6 +179,7 @@ complete_is "$(printf 'emulated,%s\n' $fabrics | grep '^emulated,s' | xargs)" "$
 complete_is "a.elf" snpref run ""
 complete_is "b.json" snpref run --config ""
 complete_is "ftrace" snpref import f
+complete_is "ftrace" snpref export f
 
 # --- uninstall --------------------------------------------------------------
 if expect "uninstall_removes_exactly_what_was_installed" 0 \
