@@ -479,8 +479,19 @@ static int cmd_fabrics(int argc, char **argv)
     int rc = simple_args(argc, argv, usage_fabrics, NULL, NULL);
     if (rc)
         return rc < 0 ? 0 : rc;
-    for (const struct fabric_ops *const *f = fabric_list; *f; f++)
-        printf("%-10s %s\n", (*f)->name, (*f)->doc);
+    for (const struct fabric_ops *const *f = fabric_list; *f; f++) {
+        printf("%-12s %s\n", (*f)->name, (*f)->doc);
+        /* What it declares (fabric.h FAB_CAP_*), and its knob section. */
+        printf("%-12s caps:", "");
+        for (const struct fab_cap_name *c = fab_cap_names; c->name; c++)
+            if ((*f)->caps & c->cap)
+                printf(" %s", c->name);
+        if (!(*f)->caps)
+            printf(" none");
+        if ((*f)->knobs)
+            printf("; knobs: config section \"%s\"", (*f)->knobs->section);
+        printf("\n");
+    }
     return 0;
 }
 

@@ -60,9 +60,10 @@ static void run(struct scn_run *r, const char *name, const char *mode, const cha
     const struct guest *g = find(name);
     char vcpus[8];
     snprintf(vcpus, sizeof(vcpus), "%u", g->vcpus);
-    /* guests.tsv's "savic" is SNP with the Secure AVIC fabric. */
-    bool savic = !strcmp(mode, "savic");
-    const char *m = savic ? "snp" : mode, *apic = savic ? "savic" : "emulated";
+    /* A guests.tsv mode that is no --mode value is a Secure AVIC fabric's
+     * name ("savic", "savic-xipi"): SNP with that fabric. */
+    bool fab = strcmp(mode, "plain") && strcmp(mode, "sev-es") && strcmp(mode, "snp");
+    const char *m = fab ? "snp" : mode, *apic = fab ? mode : "emulated";
     if (config)
         scn_run_guest(r, name, "--mode", m, "--apic", apic, "--vcpus", vcpus, "--config", config,
                       NULL);

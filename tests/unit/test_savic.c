@@ -424,16 +424,16 @@ END_TEST
 
 START_TEST(register_sets_name_every_register_and_reject_unknown_names)
 {
-    struct savic_regset r;
+    struct fab_regset r;
     memset(&r, 0, sizeof(r));
-    ck_assert_int_eq(savic_regset_add_name(&r, "TPR"), 0);
-    ck_assert_int_eq(savic_regset_add_name(&r, "ISR"), 0);
-    ck_assert_int_eq(savic_regset_add_name(&r, "APR"), -1); /* not an x2APIC register */
-    ck_assert(savic_regset_has(&r, 0x808));
+    ck_assert_int_eq(fab_regset_add_name(&r, "TPR"), 0);
+    ck_assert_int_eq(fab_regset_add_name(&r, "ISR"), 0);
+    ck_assert_int_eq(fab_regset_add_name(&r, "APR"), -1); /* not an x2APIC register */
+    ck_assert(fab_regset_has(&r, 0x808));
     for (uint32_t m = 0x810; m <= 0x817; m++)
-        ck_assert(savic_regset_has(&r, m));
+        ck_assert(fab_regset_has(&r, m));
     char names[256];
-    savic_regset_names(&r, names, sizeof(names));
+    fab_regset_names(&r, names, sizeof(names));
     ck_assert_str_eq(names, "TPR,ISR0,ISR1,ISR2,ISR3,ISR4,ISR5,ISR6,ISR7");
 }
 END_TEST
