@@ -69,6 +69,13 @@ struct savic {
     struct fabric *hv;         /* the hypervisor's APICs: an emulated fabric */
     struct savic_knobs k;
     struct savic_hooks hk;     /* savic's decisions, or a variant's (fab_savic.h) */
+    /* A fabric_hook traced while deciding an access waits for the access's
+     * apic_hw record: the access first, then what it caused. */
+    bool deciding, hook_held;
+    struct {
+        const char *hook, *decision;
+        uint64_t value;
+    } held_hook;
     struct mem *mem;
     uint32_t asid;
     unsigned nvcpus;
@@ -477,7 +484,9 @@ enum fab_access savic_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool writ
     }
     sv_sync(s, vcpu);
     unsigned off = (msr - APIC_MSR_BASE) << 4;
+    s->deciding = true;
     enum hw_kind k = sv_decide(s, vcpu, msr, write, write ? *val : 0);
+    s->deciding = false;
     uint64_t v = write ? *val : 0;
     if (!write && k == HW_ACCEL) {
         struct apic a = sv_view(s, vcpu);
@@ -487,6 +496,10 @@ enum fab_access savic_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool writ
     }
     /* The access first, then what it caused: a replay feeds it back in. */
     TRC(s->host.trace, apic_hw, sv_now(s, vcpu), vcpu, write ? "wr" : "rd", msr, v, hw_name[k]);
+    if (s->hook_held) {
+        s->hook_held = false;
+        savic_trace_hook(s, vcpu, s->held_hook.hook, s->held_hook.decision, s->held_hook.value);
+    }
     enum fab_access r = FAB_OK;
     if (k == HW_GP) {
         r = FAB_GP;
@@ -854,6 +867,14 @@ const struct fab_host *savic_host(const struct savic *s)
 void savic_trace_hook(struct savic *s, int vcpu, const char *hook, const char *decision,
                       uint64_t value)
 {
+    if (s->deciding) {
+        SNP_ASSERT(!s->hook_held); /* one decision per access */
+        s->hook_held = true;
+        s->held_hook.hook = hook;
+        s->held_hook.decision = decision;
+        s->held_hook.value = value;
+        return;
+    }
     TRC(s->host.trace, fabric_hook, sv_now(s, vcpu), vcpu, s->hdr.ops->name, hook, decision,
         value);
 }

@@ -340,22 +340,6 @@ static void print_json(const struct check_cli *c, const struct trc_cmp_result *r
 
 /* ---- JUnit ------------------------------------------------------------------------- */
 
-static void xml_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-                fputc(*s, f);
-            break;
-        }
-    }
-}
-
 static void junit_failure(FILE *f, const struct check_cli *c, const struct trc_cmp_div *d)
 {
     char msg[128];

@@ -32,6 +32,11 @@ int guest_arg(int argc, char **argv, const char **guest);
 /* getopt_long's ':' or '?': one line naming the option, status 64. */
 int bad_option(int ch, char **argv);
 
+/* xml.c: s as XML character data or attribute text (&lt; &gt; &amp; &quot;;
+ * control characters but newline and tab left out, as XML 1.0 forbids them). */
+#include <stdio.h>
+void xml_text(FILE *f, const char *s);
+
 /* runctl.c: the signal handlers and progress line of `snpref run`. */
 #include <signal.h>
 /* Installs SIGINT/SIGTERM handlers; returns the flag they set (the signal). */
