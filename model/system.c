@@ -605,13 +605,20 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
     if (opt && (opt->trace_path || opt->sink)) {
         char *cfgjson = config_to_json(&sys->cfg);
         struct trc_header h = {"snpref " SNPREF_VERSION, sys->cfg.mode, sys->n, sys->cfg.apic,
-                               sys->cfg.quantum, cfgjson};
+                               sys->cfg.quantum, cfgjson, opt->trace_events};
+        if (opt->trace_events && trc_check_filter(opt->trace_events, err, errlen) < 0) {
+            free(cfgjson);
+            *status = SNPREF_ST_USAGE;
+            return -1;
+        }
         sys->trace = trc_open(opt->trace_path, &h, err, errlen);
         free(cfgjson);
         if (!sys->trace) {
             *status = SNPREF_ST_NOINPUT; /* the trace's directory is missing or unwritable */
             return -1;
         }
+        if (opt->trace_events)
+            SNP_ASSERT(trc_set_filter(sys->trace, opt->trace_events, err, errlen) == 0);
         if (opt->sink)
             trc_set_sink(sys->trace, opt->sink, opt->sink_ctx);
     }

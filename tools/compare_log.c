@@ -16,6 +16,7 @@
 #define MSR_X2APIC_SELF_IPI 0x83Fu
 #define VC_VECTOR           29u
 #define SVM_EXIT_MSR_CODE   0x7Cu
+#define SNP_MAX_VCPUS_LOG   256u
 
 static void *grow(void *p, size_t *cap, size_t n, size_t elem)
 {
@@ -81,6 +82,7 @@ static void pair(struct run_log *L, struct vcpu_log *v, uint8_t vec)
         memmove(v->sent[vec].s, v->sent[vec].s + 1, --v->sent[vec].n * sizeof(struct send));
         memmove(v->taken[vec].t, v->taken[vec].t + 1, --v->taken[vec].n * sizeof(uint64_t));
         samples_add(&L->lat[s.kind], t > s.t ? t - s.t : 0);
+        samples_add(&v->lat[s.kind], t > s.t ? t - s.t : 0);
     }
 }
 
@@ -95,27 +97,37 @@ static void push_send(struct run_log *L, unsigned dst, uint8_t vec, uint64_t t, 
 /* Where the IPI the vCPU is sending now started (compare_log.h). */
 static uint64_t send_start(struct vcpu_log *v, uint64_t t)
 {
-    uint64_t s = v->have_start ? v->start : t;
+    uint64_t s = v->have_start ? v->start : v->vc_valid ? v->vc_t : v->exit_valid ? v->exit_t : t;
     v->have_start = v->vc_valid = v->exit_valid = false;
+    v->sent_since_exit = true;
     return s;
 }
 
-/* The vCPUs an ipi event's ICR reached (vCPU i has APIC ID i). */
+unsigned ipi_hits(const struct trc_rec *r, unsigned n, bool *hit)
+{
+    const char *sh = r->v[4].s;
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        hit[i] = !strcmp(sh, "self")     ? (int)i == r->vcpu
+                 : !strcmp(sh, "all")    ? true
+                 : !strcmp(sh, "others") ? (int)i != r->vcpu
+                                         : r->v[5].u == i || r->v[5].u == 0xFFFFFFFFu;
+        k += hit[i];
+    }
+    return k;
+}
+
 static void on_ipi(struct run_log *L, const struct trc_rec *r)
 {
-    const char *mode = r->v[2].s, *sh = r->v[4].s;
     uint64_t start = send_start(&L->v[r->vcpu], r->t);
-    if (strcmp(mode, "fixed") || !strcmp(r->v[3].s, "logical"))
+    if (strcmp(r->v[2].s, "fixed") || !strcmp(r->v[3].s, "logical"))
         return; /* latency is measured on fixed, physically addressed IPIs */
     L->ipis++;
-    for (unsigned i = 0; i < L->n; i++) {
-        bool hit = !strcmp(sh, "self")     ? (int)i == r->vcpu
-                   : !strcmp(sh, "all")    ? true
-                   : !strcmp(sh, "others") ? (int)i != r->vcpu
-                                           : r->v[5].u == i || r->v[5].u == 0xFFFFFFFFu;
-        if (hit)
+    bool hit[SNP_MAX_VCPUS_LOG];
+    ipi_hits(r, L->n, hit);
+    for (unsigned i = 0; i < L->n; i++)
+        if (hit[i])
             push_send(L, i, (uint8_t)r->v[1].u, start, LAT_IPI);
-    }
 }
 
 static bool is_ipi_msr(uint64_t msr)
@@ -136,7 +148,9 @@ static void on_access(struct run_log *L, struct vcpu_log *v, const struct trc_re
         }
         return;
     }
-    if (wr && is_ipi_msr(r->v[1].u) && !v->have_start) {
+    /* The hypervisor may trace the WRMSR before or after the ipi it caused:
+     * after, the send has already taken its start. */
+    if (wr && is_ipi_msr(r->v[1].u) && !v->have_start && !v->sent_since_exit) {
         v->have_start = true;
         v->start = v->vc_valid ? v->vc_t : v->exit_valid ? v->exit_t : r->t;
     }
@@ -209,9 +223,12 @@ void log_sink(void *ctx, const struct trc_rec *r)
         on_device(L, r->v[1].u, r->v[2].u, r->t);
     if (r->ev == TRC_EV_irqdev)
         on_device(L, r->v[0].u, r->v[1].u, r->t);
-    if (r->vcpu < 0 || (unsigned)r->vcpu >= L->n)
+    if (r->vcpu < 0 || (unsigned)r->vcpu >= L->n) {
+        L->sys_nev[r->ev]++;
         return;
+    }
     struct vcpu_log *v = &L->v[r->vcpu];
+    v->nev[r->ev]++;
     switch (r->ev) {
     case TRC_EV_irq_deliver: on_deliver(L, v, r); break;
     case TRC_EV_irq_accept: on_accept(L, r); break;
@@ -225,6 +242,7 @@ void log_sink(void *ctx, const struct trc_rec *r)
         count_key(&L->exit_codes, r->v[0].u);
         v->exit_valid = true;
         v->exit_t = r->t;
+        v->sent_since_exit = false;
         break;
     case TRC_EV_exception:
         if (r->v[0].u != VC_VECTOR)
@@ -252,6 +270,8 @@ void log_free(struct run_log *L)
             free(v->sent[k].s);
             free(v->taken[k].t);
         }
+        for (int k = 0; k < LAT_KINDS; k++)
+            free(v->lat[k].v);
     }
     free(L->v);
     free(L->exit_codes.e);

@@ -24,7 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct trc_rec;
+#include "trace.h"
+
+#define TRC_EV_KINDS TRC_EV_COUNT
 
 struct irq {
     uint8_t vector;
@@ -82,8 +84,10 @@ struct vcpu_log {
         uint64_t *t;
         size_t n, cap;
     } taken[256];
+    struct samples lat[LAT_KINDS];  /* latencies of what this vCPU took */
+    uint64_t nev[TRC_EV_KINDS];     /* events of each kind (snpref stats) */
     /* Where this vCPU's current IPI send started (see above). */
-    bool have_start, vc_valid, exit_valid;
+    bool have_start, vc_valid, exit_valid, sent_since_exit;
     uint64_t start, vc_t, exit_t;
 };
 
@@ -103,7 +107,12 @@ struct run_log {
     uint64_t hw_accesses, accelerated, hooks;
     struct countmap exit_codes, vc_codes;
     struct samples lat[LAT_KINDS];
+    uint64_t sys_nev[TRC_EV_KINDS]; /* system-wide events (vCPU -1) */
 };
+
+/* The vCPUs an ipi event's ICR reached (vCPU i has APIC ID i) into hit[n];
+ * returns how many. */
+unsigned ipi_hits(const struct trc_rec *r, unsigned n, bool *hit);
 
 /* How a difference between the sides is classed (cmd_compare.c). */
 enum div_class { DIV_EXPLAINED, DIV_LATENCY, DIV_UNEXPLAINED, DIV_IGNORED, DIV_CLASSES };

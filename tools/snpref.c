@@ -36,6 +36,7 @@
     "  --apic NAME          interrupt fabric (default emulated; see `snpref fabrics`)\n" \
     "  --config FILE.json   configuration (docs/config.md); flags override it\n"        \
     "  --trace FILE.jsonl   write a JSON Lines trace (docs/trace-format.md)\n"          \
+    "  --trace-events LIST  record only these events (comma-separated names)\n"      \
     "  --max-insns N        stop after N instructions in all (exit 81)\n"               \
     "  --quantum N          instructions per scheduling quantum\n"                      \
     "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"        \
@@ -73,6 +74,8 @@ static const char usage_main[] =
     "  replay TRACE [options]      replay a trace's stimuli, check its outcomes\n"
     "  check EXPECTED ACTUAL       compare two traces per vCPU (snpref check --help)\n"
     "  import ftrace LOG           a Linux KVM tracepoint log as a trace\n"
+    "  stats TRACE [--json]        per-vCPU counts and latency histograms of a trace\n"
+    "  export perfetto|vcd TRACE   a trace as a Perfetto timeline or VCD waveforms\n"
     "  events [--markdown]         the trace event catalogue\n"
     "  fabrics                     the registered interrupt fabrics\n"
     "\n"
@@ -206,7 +209,7 @@ static void print_summary(const struct snp_config *c, const struct snpref_result
 }
 
 struct run_opts {
-    const char *guest, *config, *trace;
+    const char *guest, *config, *trace, *trace_events;
     const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style, *ram_mb;
     const char *kernel, *initrd, *append;
     bool quiet;
@@ -224,6 +227,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         {"progress", no_argument, 0, 'P'},        {"no-progress", no_argument, 0, 'N'},
         {"kernel", required_argument, 0, 'K'},    {"initrd", required_argument, 0, 'I'},
         {"append", required_argument, 0, 'A'},    {"ram-mb", required_argument, 0, 'R'},
+        {"trace-events", required_argument, 0, 'T'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -238,6 +242,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'a': o->apic = optarg; break;
         case 'c': o->config = optarg; break;
         case 't': o->trace = optarg; break;
+        case 'T': o->trace_events = optarg; break;
         case 'x': o->max_insns = optarg; break;
         case 'q': o->quantum = optarg; break;
         case 'e': o->exit_style = optarg; break;
@@ -255,6 +260,11 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
     int rc = guest_arg(argc, argv, &o->guest);
     if (rc)
         return rc;
+    char why[160];
+    if (o->trace_events && !o->trace)
+        return usage_error("--trace-events needs --trace");
+    if (o->trace_events && trc_check_filter(o->trace_events, why, sizeof(why)) < 0)
+        return usage_error("--trace-events: %s", why);
     if (o->kernel && o->guest)
         return usage_error("--kernel %s and the guest '%s' exclude each other", o->kernel,
                            o->guest);
@@ -359,7 +369,7 @@ static int cmd_run(int argc, char **argv)
     progress_init(&prog, o.progress == 1 || (o.progress < 0 && !o.quiet && isatty(STDERR_FILENO)),
                   cfg.core_hz);
     /* Before the trace is opened: a signal from then on ends the run cleanly. */
-    struct snpref_options opt = {.trace_path = o.trace, .console = stdout, .console_input = true,
+    struct snpref_options opt = {.trace_path = o.trace, .trace_events = o.trace_events, .console = stdout, .console_input = true,
                                  .interrupt = runctl_signals(),
                                  .progress = prog.on ? progress_tick : NULL, .progress_ctx = &prog};
     if (snpref_create(&sys, &cfg, &img, &opt, &status, err, sizeof(err)) < 0) {
@@ -526,5 +536,9 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "import"))
         return cmd_import(argc - 1, argv + 1);
+    if (!strcmp(cmd, "stats"))
+        return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

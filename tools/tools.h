@@ -55,5 +55,7 @@ void progress_end(struct progress *p, uint64_t insns, uint64_t cycles);
 int cmd_bench(int argc, char **argv);
 int cmd_attacks(int argc, char **argv); /* cmd_attacks.c */
 int cmd_compare(int argc, char **argv); /* cmd_compare.c */
+int cmd_stats(int argc, char **argv);   /* cmd_stats.c */
+int cmd_export(int argc, char **argv);  /* cmd_export.c */
 
 #endif

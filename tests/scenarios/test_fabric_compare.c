@@ -147,8 +147,8 @@ START_TEST(one_fabric_with_two_knob_sets_reports_both_sets_and_their_difference)
 END_TEST
 
 /* Acceleration shows where the guest sees it: fewer #VCs (no 0x401 for a
- * fixed IPI), no AVIC_INCOMPLETE_IPI, one fabric_hook per accelerated ICR,
- * and a lower latency from the sender's WRMSR to the target's handler. */
+ * fixed IPI), one fabric_hook per accelerated ICR, fewer simulated cycles,
+ * and a lower IPI round trip as the guest measures it. */
 START_TEST(savic_xipi_takes_fewer_vcs_and_less_ipi_latency_than_savic)
 {
     struct scn_run r;
@@ -167,11 +167,25 @@ START_TEST(savic_xipi_takes_fewer_vcs_and_less_ipi_latency_than_savic)
     ck_assert(row_b_minus_a(r.out, "accelerated APIC accesses", &a, &b) >= 34);
     row(r.out, "IPI latency samples", &a, &b);
     ck_assert(a >= 34 && a == b);
-    ck_assert(row_b_minus_a(r.out, "  median (cycles)", &a, &b) < 0);
-    ck_assert(row_b_minus_a(r.out, "  p99 (cycles)", &a, &b) < 0);
     ck_assert(row_b_minus_a(r.out, "simulated cycles", &a, &b) < 0);
     ck_assert(scn_has(r.out, "0 unexplained, 1 ignored")); /* the first differing line */
     scn_free(&r);
+    /* The latency the guest itself measures (RDTSC from its ICR write until
+     * it sees the target's acknowledgement) is lower with the variant. The
+     * write-to-handler latency of the compare table is not asserted: under
+     * savic a running target sees the sender's store to its page at its next
+     * quantum boundary (each quantum is a VMRUN, docs/cost-model.md), often
+     * before the doorbell, so that number favours savic's software path. */
+    unsigned long long rt[2];
+    static const char *const fab[2] = {"savic", "savic-xipi"};
+    for (int i = 0; i < 2; i++) {
+        scn_run_guest(&r, "savic_xipi", "--mode", "snp", "--apic", fab[i], "--vcpus", "3", NULL);
+        ck_assert_int_eq(r.status, 0);
+        const char *m = strstr(r.out, "median IPI round trip ");
+        ck_assert(m && sscanf(m, "median IPI round trip %llu", &rt[i]) == 1);
+        scn_free(&r);
+    }
+    ck_assert_msg(rt[1] < rt[0], "round trip %llu under savic-xipi, %llu under savic", rt[1], rt[0]);
 }
 END_TEST
 
