@@ -282,8 +282,10 @@ static void compare(const struct cmp_opts *o, struct cmp_result *c)
         struct irq_copy qa = {malloc((a->nirq + 1) * sizeof(struct irq)), a->nirq};
         struct irq_copy qb = {malloc((b->nirq + 1) * sizeof(struct irq)), b->nirq};
         SNP_ASSERT(qa.q && qb.q);
-        memcpy(qa.q, a->irq, a->nirq * sizeof(struct irq));
-        memcpy(qb.q, b->irq, b->nirq * sizeof(struct irq));
+        if (a->nirq) /* memcpy's source must not be NULL, even for 0 bytes */
+            memcpy(qa.q, a->irq, a->nirq * sizeof(struct irq));
+        if (b->nirq)
+            memcpy(qb.q, b->irq, b->nirq * sizeof(struct irq));
         compare_counts(c, cpu, &qa, &qb);
         compare_order(c, cpu, &qa, &qb);
         compare_console(o, c, cpu);

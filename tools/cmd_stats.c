@@ -225,9 +225,10 @@ int cmd_stats(int argc, char **argv)
         else
             return bad_option(ch, argv);
     }
+    if (optind == argc)
+        return usage_error("stats: which trace?");
     if (optind != argc - 1)
-        return usage_error(optind < argc ? "stats: one trace, not %d" : "stats: which trace?%.0d",
-                           argc - optind);
+        return usage_error("stats: one trace, not %d", argc - optind);
     struct run_log L;
     memset(&L, 0, sizeof(L));
     const struct trc_header *h = NULL;
