@@ -432,7 +432,10 @@ static int prescan(struct check_cli *c, char *err, size_t errlen)
     int k;
     while ((k = trc_reader_next(rd, &rec, err, errlen)) == 1)
         has[rec.ev] = true;
-    bool partial = c->partial >= 0 ? c->partial : strncmp(trc_reader_header(rd)->model, "snpref ", 7) != 0;
+    const struct trc_header *h = trc_reader_header(rd);
+    /* Foreign, or ours filtered by run --trace-events: only its kinds compare. */
+    bool partial = c->partial >= 0 ? c->partial
+                                   : strncmp(h->model, "snpref ", 7) != 0 || h->events != NULL;
     trc_reader_close(rd);
     if (k < 0)
         return -1;

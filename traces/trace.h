@@ -105,6 +105,9 @@ struct trc_header {
     const char *fabric;
     uint64_t quantum;        /* instructions per quantum */
     const char *config_json; /* an object */
+    /* The only events the file records (run --trace-events), comma-separated,
+     * or NULL: every event. Written as the header's "events" array. */
+    const char *events;
 };
 
 struct trc;
@@ -119,6 +122,13 @@ typedef void (*trc_sink_fn)(void *ctx, const struct trc_rec *r);
  */
 struct trc *trc_open(const char *path, const struct trc_header *h, char *err, size_t errlen);
 void trc_set_sink(struct trc *t, trc_sink_fn fn, void *ctx);
+
+/* Records only the events named in the comma-separated list in the file
+ * (seq counts them); the sink still sees every event. Returns 0, or -1 with
+ * "'NAME' is no event" in err. Call before the first event. */
+int trc_set_filter(struct trc *t, const char *events, char *err, size_t errlen);
+/* Checks such a list without a trace: 0, or -1 with the message in err. */
+int trc_check_filter(const char *events, char *err, size_t errlen);
 
 /* Adds an event (copied). Called through the typed emitters below. */
 void trc_emit(struct trc *t, const struct trc_rec *r);

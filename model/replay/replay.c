@@ -124,7 +124,7 @@ static int open_traces(struct replay *r, char *err, size_t errlen)
 {
     char *cfg = config_to_json(&r->cfg);
     struct trc_header h = {"snpref " SNPREF_VERSION, r->cfg.mode, r->n, r->cfg.apic,
-                           r->cfg.quantum, cfg};
+                           r->cfg.quantum, cfg, NULL};
     r->cap = trc_open(NULL, &h, err, errlen);
     SNP_ASSERT(r->cap);
     trc_set_sink(r->cap, rp_fabric_event, r);
@@ -159,7 +159,10 @@ static int setup(struct replay *r, char *err, size_t errlen)
         return rc;
     r->n = r->cfg.vcpus;
     r->sev = strcmp(r->cfg.mode, "plain") != 0;
-    r->partial = r->o->partial < 0 ? strncmp(h->model, "snpref ", 7) != 0 : r->o->partial;
+    /* A foreign trace, or one of ours that records only some events (run
+     * --trace-events), is partial: only what it holds can be compared. */
+    r->partial = r->o->partial < 0 ? strncmp(h->model, "snpref ", 7) != 0 || h->events != NULL
+                                   : r->o->partial;
     r->st->partial = r->partial;
     r->tol = r->o->have_tol ? r->o->tol
                             : (struct trc_tol){r->partial ? TRC_TOL_ANY : TRC_TOL_EXACT, 0, 0};
