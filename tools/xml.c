@@ -11,6 +11,7 @@ void xml_text(FILE *f, const char *s)
         case '&': fputs("&amp;", f); break;
         case '"': fputs("&quot;", f); break;
         default:
+            /* XML 1.0 has no control characters but tab and newline */
             if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
                 fputc(*s, f);
             break;

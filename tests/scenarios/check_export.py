@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Independent checks of `snpref export` and `snpref stats` (test_export.c).
+"""Independent checks of `snpref export` and `snpref stats` (test_export_timeline.c).
 
     check_export.py perfetto TRACE.jsonl OUT.json
     check_export.py vcd TRACE.jsonl OUT.vcd
