@@ -114,6 +114,14 @@ void scn_run_guest(struct scn_run *r, const char *guest, ...)
         scn_load_trace(r);
 }
 
+void scn_run_guest_in(struct scn_run *r, const char *guest, const char *mode)
+{
+    if (strcmp(mode, "plain") && strcmp(mode, "sev-es") && strcmp(mode, "snp"))
+        scn_run_guest(r, guest, "--mode", "snp", "--apic", mode, NULL);
+    else
+        scn_run_guest(r, guest, "--mode", mode, NULL);
+}
+
 void scn_run_tool(struct scn_run *r, ...)
 {
     memset(r, 0, sizeof(*r));

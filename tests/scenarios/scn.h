@@ -32,6 +32,9 @@ struct scn_run {
 /* Runs `snpref run GUEST.elf ARGS... --trace TMP`; guest is a name under the
  * guest directory, or NULL for the built-in demo. NULL-terminated args. */
 void scn_run_guest(struct scn_run *r, const char *guest, ...);
+/* Runs guest in one of guests.tsv's mode names: plain, sev-es, snp, or a Secure
+ * AVIC fabric's name (savic, savic-xipi), which runs under SNP with that fabric. */
+void scn_run_guest_in(struct scn_run *r, const char *guest, const char *mode);
 /* Runs `snpref ARGS...` as given (no trace). */
 void scn_run_tool(struct scn_run *r, ...);
 void scn_free(struct scn_run *r);

@@ -205,10 +205,7 @@ START_TEST(every_scenario_guests_trace_round_trips_through_export_and_import)
             continue;
         for (char *save, *m = strtok_r(modes, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
             struct scn_run run;
-            if (!strcmp(m, "savic"))
-                scn_run_guest(&run, name, "--mode", "snp", "--apic", "savic", NULL);
-            else
-                scn_run_guest(&run, name, "--mode", m, NULL);
+            scn_run_guest_in(&run, name, m);
             ck_assert_msg(run.status == (int)status, "%s (%s): status %d: %s", name, m, run.status,
                           run.err);
             char what[128];
