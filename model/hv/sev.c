@@ -136,8 +136,13 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     sev->psp = psp_create(&sys->mem, sev->rmp, sys->trace, &pc);
     SNP_ASSERT(sev->psp);
     struct launch L = {sys, 0, SEV_RET_SUCCESS, ""};
+    /* The platform first, as Linux's ccp driver does at module load
+     * (__sev_snp_init_locked), through the one state machine the mailbox
+     * face shares (psp.h psp_client). */
+    L.status = psp_command(sev->psp, SEV_CMD_SNP_INIT, NULL, 0);
     struct psp_snp_addr ga = {0};
-    L.status = psp_command(sev->psp, SEV_CMD_SNP_GCTX_CREATE, &ga, 0);
+    if (L.status == SEV_RET_SUCCESS)
+        L.status = psp_command(sev->psp, SEV_CMD_SNP_GCTX_CREATE, &ga, 0);
     L.gctx = ga.gctx_paddr;
     struct psp_snp_launch_start ls = {.gctx_paddr = L.gctx, .policy = sys->cfg.sev.policy};
     if (L.status == SEV_RET_SUCCESS)
