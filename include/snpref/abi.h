@@ -80,7 +80,8 @@ struct snp_bootinfo {
     uint64_t cpuid_page;
     uint64_t launch_vmsa;
     uint64_t sev_status;         /* SEV_STATUS the vCPUs see (0 in plain mode) */
-    uint64_t reserved[4];
+    uint64_t acpi_rsdp;          /* the ACPI tables' RSDP (with a PSP device: its ASPT), 0: none */
+    uint64_t reserved[3];
     uint32_t apic_id[SNP_MAX_VCPUS]; /* APIC ID of vCPU i */
 };
 

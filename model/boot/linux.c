@@ -270,7 +270,7 @@ static void build_bda(struct mem *m)
 }
 
 int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
-               const uint32_t *apic_ids, struct boot_entry *e, struct linux_placement *pl,
+               const uint32_t *apic_ids, const struct acpi_aspt *aspt, struct boot_entry *e, struct linux_placement *pl,
                char *err, size_t errlen)
 {
     struct linux_header h;
@@ -286,7 +286,7 @@ int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
         SNP_ASSERT(mem_write(m, pl->initrd, img->kernel->initrd, pl->initrd_len));
     const char *cmd = img->kernel && img->kernel->cmdline ? img->kernel->cmdline : "";
     SNP_ASSERT(mem_write(m, LINUX_CMDLINE, cmd, pl->cmdline_len + 1));
-    struct acpi_platform ap = {nvcpus, apic_ids};
+    struct acpi_platform ap = {nvcpus, apic_ids, aspt};
     uint64_t rsdp = acpi_install(m, &ap);
     uint8_t bp[PAGE];
     build_zero_page(bp, img, &h, pl, m->size, rsdp);
