@@ -842,6 +842,9 @@ int config_validate(const struct snp_config *c, char *err, size_t errlen)
     if (c->psp.hardware_isolation && !c->psp.enable)
         return config_fail(c, "psp.hardware_isolation", err, errlen,
                            "needs psp.enable (an SNP host without a PSP)");
+    if (c->psp.hardware_isolation && strcmp(c->mode, "plain") != 0)
+        return config_fail(c, "psp.hardware_isolation", err, errlen,
+                           "needs mode plain (the SNP host is a plain guest)");
     if (c->hostile.n && strcmp(c->mode, "plain") == 0)
         return config_fail(c, "hostile.injections", err, errlen,
                            "need mode sev-es or snp (the model's EVENTINJ is an SEV VMRUN's)");
