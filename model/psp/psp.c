@@ -363,19 +363,29 @@ static uint32_t cmd_launch_finish(struct psp *p, struct psp_gctx *g, void *buf, 
     return SEV_RET_SUCCESS;
 }
 
+static uint32_t cmd_hv_report(struct psp *p, struct psp_gctx *g, void *buf, uint64_t now)
+{
+    (void)now;
+    const struct psp_snp_hv_report_req *c = buf;
+    return psp_hv_report(p, g, c);
+}
+
 /* ---- Dispatch ------------------------------------------------------------------------- */
 
 typedef uint32_t (*guest_cmd_fn)(struct psp *p, struct psp_gctx *g, void *buf, uint64_t now);
 
-/* Commands on an existing context: each buffer starts with gctx_paddr. */
+/* Commands on an existing context, and where their buffer has gctx_paddr. */
 static const struct {
     uint32_t cmd;
     guest_cmd_fn fn;
+    size_t gctx_off;
 } guest_cmds[] = {
-    {SEV_CMD_SNP_ACTIVATE, cmd_activate},
-    {SEV_CMD_SNP_LAUNCH_START, cmd_launch_start},
-    {SEV_CMD_SNP_LAUNCH_UPDATE, cmd_launch_update},
-    {SEV_CMD_SNP_LAUNCH_FINISH, cmd_launch_finish},
+    {SEV_CMD_SNP_ACTIVATE, cmd_activate, 0},
+    {SEV_CMD_SNP_LAUNCH_START, cmd_launch_start, 0},
+    {SEV_CMD_SNP_LAUNCH_UPDATE, cmd_launch_update, 0},
+    {SEV_CMD_SNP_LAUNCH_FINISH, cmd_launch_finish, 0},
+    {SEV_CMD_SNP_HV_REPORT_REQ, cmd_hv_report,
+     __builtin_offsetof(struct psp_snp_hv_report_req, gctx_paddr)},
 };
 
 uint32_t psp_command(struct psp *p, uint32_t cmd, void *buf, uint64_t now)
@@ -405,7 +415,7 @@ uint32_t psp_command_as(struct psp *p, enum psp_client client, uint32_t cmd, voi
         if (guest_cmds[i].cmd != cmd)
             continue;
         uint64_t handle;
-        memcpy(&handle, buf, sizeof(handle));
+        memcpy(&handle, (const uint8_t *)buf + guest_cmds[i].gctx_off, sizeof(handle));
         struct psp_gctx *g = psp_find_guest(p, handle);
         if (!g || g->owner != client)
             return psp_fail(p, SEV_RET_INVALID_GUEST, "no guest context with this handle");

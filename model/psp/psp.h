@@ -43,6 +43,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PSP structures assume
 #define SEV_CMD_SNP_DECOMMISSION  0x090u
 #define SEV_CMD_SNP_ACTIVATE      0x091u
 #define SEV_CMD_SNP_GCTX_CREATE   0x093u
+#define SEV_CMD_SNP_HV_REPORT_REQ 0x096u
 #define SEV_CMD_SNP_LAUNCH_START  0x0A0u
 #define SEV_CMD_SNP_LAUNCH_UPDATE 0x0A1u
 #define SEV_CMD_SNP_LAUNCH_FINISH 0x0A2u
@@ -203,6 +204,17 @@ struct psp_snp_status {
 } __attribute__((packed));
 _Static_assert(sizeof(struct psp_snp_status) == 32, "sev_user_data_snp_status");
 _Static_assert(__builtin_offsetof(struct psp_snp_status, guest_count) == 12, "");
+
+/* SNP_HV_REPORT_REQ (Linux psp-sev.h sev_data_snp_hv_report_req): the
+ * hypervisor asks for its guest's attestation report, written as a
+ * MSG_REPORT_RSP (status, size, report) to the page at rsp_paddr. */
+struct psp_snp_hv_report_req {
+    uint64_t rsp_paddr;
+    uint32_t key_sel;         /* [1:0]: 0 VLEK if any else VCEK, 1 VCEK, 2 VLEK */
+    uint32_t reserved_0xc;
+    uint64_t gctx_paddr;
+} __attribute__((packed));
+_Static_assert(sizeof(struct psp_snp_hv_report_req) == 24, "sev_data_snp_hv_report_req");
 
 /* SNP_PAGE_RECLAIM (sev_data_snp_page_reclaim): paddr with bit 0 = 2 MiB page. */
 #define PSP_RECLAIM_2M 1ull

@@ -47,6 +47,10 @@ struct psp {
     uint64_t asid_dirty[1024 / 64];       /* decommissioned, awaiting SNP_DF_FLUSH */
 };
 
+/* psp_guest.c: SNP_HV_REPORT_REQ for guest g. */
+uint32_t psp_hv_report(struct psp *p, struct psp_gctx *g, const struct psp_snp_hv_report_req *c);
+/* psp_platform.c: the page is in the RMP's Firmware state (assigned, ASID 0, immutable). */
+bool psp_firmware_page(const struct psp *p, uint64_t spa);
 /* psp_platform.c: runs cmd if it is a platform command (*handled set). */
 uint32_t psp_platform_command(struct psp *p, uint32_t cmd, void *buf, bool *handled);
 /* An ASID freed by SNP_DECOMMISSION needs SNP_DF_FLUSH before reuse. */

@@ -52,6 +52,12 @@ static bool firmware_page(const struct psp *p, uint64_t spa, struct rmp_entry *e
     return rmp_lookup(p->rmp, spa, e) && e->assigned && e->asid == 0 && e->immutable;
 }
 
+bool psp_firmware_page(const struct psp *p, uint64_t spa)
+{
+    struct rmp_entry e;
+    return firmware_page(p, spa, &e);
+}
+
 /* The caller's view becomes INIT; the firmware's too if it was not yet. A
  * later caller's SNP_INIT_EX parameters do not change the platform. */
 static void init_platform(struct psp *p, uint32_t max_snp_asid)
@@ -209,6 +215,7 @@ static const struct {
     {SEV_CMD_SNP_LAUNCH_START, sizeof(struct psp_snp_launch_start)},
     {SEV_CMD_SNP_LAUNCH_UPDATE, sizeof(struct psp_snp_launch_update)},
     {SEV_CMD_SNP_LAUNCH_FINISH, sizeof(struct psp_snp_launch_finish)},
+    {SEV_CMD_SNP_HV_REPORT_REQ, sizeof(struct psp_snp_hv_report_req)},
 };
 
 /*

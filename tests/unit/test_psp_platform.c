@@ -319,6 +319,37 @@ START_TEST(a_launch_through_the_mailbox_measures_what_the_hypervisor_launch_meas
 }
 END_TEST
 
+START_TEST(hv_report_req_gives_the_caller_its_running_guests_measurement)
+{
+    uint8_t l1[PSP_DIGEST_SIZE];
+    ck_assert_uint_eq(mbox(SEV_CMD_SNP_INIT, NULL, 0), SEV_RET_SUCCESS);
+    struct psp_snp_addr a = {0};
+    ck_assert_uint_eq(mbox(SEV_CMD_SNP_GCTX_CREATE, &a, sizeof(a)), SEV_RET_SUCCESS);
+    ck_assert(mem_read(&ram, BUF, &a, sizeof(a)));
+    struct psp_snp_hv_report_req rq = {.rsp_paddr = STATUS, .gctx_paddr = a.gctx_paddr};
+    ck_assert_uint_eq(mbox(SEV_CMD_SNP_HV_REPORT_REQ, &rq, sizeof(rq)), SEV_RET_INVALID_GUEST_STATE);
+    launch_as(PSP_CLIENT_MBOX, ASID, l1);
+    /* The launched guest's handle is the next one; ask for it. */
+    rq.gctx_paddr = a.gctx_paddr + 1;
+    ck_assert_uint_eq(mbox(SEV_CMD_SNP_HV_REPORT_REQ, &rq, sizeof(rq)), SEV_RET_INVALID_PAGE_STATE);
+    fw_page(STATUS);
+    rq.key_sel = 3;
+    ck_assert_uint_eq(mbox(SEV_CMD_SNP_HV_REPORT_REQ, &rq, sizeof(rq)), SEV_RET_INVALID_PARAM);
+    rq.key_sel = 0;
+    ck_assert_uint_eq(mbox(SEV_CMD_SNP_HV_REPORT_REQ, &rq, sizeof(rq)), SEV_RET_SUCCESS);
+    uint8_t rsp[32 + 0x4A0];
+    ck_assert(mem_read(&ram, STATUS, rsp, sizeof(rsp)));
+    uint32_t status, size;
+    memcpy(&status, rsp, 4);
+    memcpy(&size, rsp + 4, 4);
+    ck_assert_uint_eq(status, 0);
+    ck_assert_uint_eq(size, 0x4A0);
+    ck_assert_mem_eq(rsp + 32 + 0x90, l1, PSP_DIGEST_SIZE); /* MEASUREMENT at 0x90 */
+    /* The hypervisor may not ask for the L1's guest. */
+    ck_assert_uint_eq(psp_command(psp, SEV_CMD_SNP_HV_REPORT_REQ, &rq, NOW), SEV_RET_INVALID_GUEST);
+}
+END_TEST
+
 static Suite *platform_suite(void)
 {
     Suite *s = suite_create("psp_platform");
@@ -334,6 +365,7 @@ static Suite *platform_suite(void)
                         (int)(sizeof(bad_mbox) / sizeof(bad_mbox[0])));
     tcase_add_test(tc, launch_update_before_start_through_the_mailbox_is_invalid_guest_state);
     tcase_add_test(tc, a_launch_through_the_mailbox_measures_what_the_hypervisor_launch_measures);
+    tcase_add_test(tc, hv_report_req_gives_the_caller_its_running_guests_measurement);
     return s;
 }
 
