@@ -10,9 +10,7 @@
  */
 #include "psp_dev.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "acpi.h"
 #include "psp.h"

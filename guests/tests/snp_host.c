@@ -367,6 +367,32 @@ static void host_launch(void)
     printf("snp_host: status page reclaimed\n");
 }
 
+/*
+ * The one PSP behind L0 and this guest (docs/psp.md "Multiplexing"): under
+ * SNP this guest is itself L0's guest, whose ASID (sev.asid, 1 by default)
+ * L0's launch holds, so the firmware refuses it to this guest's context.
+ */
+static void shared_asids(void)
+{
+    uint64_t gctx[1] = {0};
+    GUEST_ASSERT_EQ(issue(CMD_GCTX_CREATE, gctx, sizeof(gctx), false), 0);
+    memcpy(gctx, cmdbuf, sizeof(gctx));
+    struct {
+        uint64_t gctx, policy, ma;
+        uint32_t flags;
+        uint8_t gosvw[16];
+    } __attribute__((packed)) ls = {gctx[0], 0x30000, 0, 0, {0}};
+    GUEST_ASSERT_EQ(issue(CMD_LAUNCH_START, &ls, sizeof(ls), false), 0);
+    struct {
+        uint64_t gctx;
+        uint32_t asid;
+    } __attribute__((packed)) act = {gctx[0], 1};
+    uint32_t st = issue(CMD_ACTIVATE, &act, sizeof(act), false);
+    GUEST_ASSERT_EQ(st, sdk_snp_active() ? 0x0C /* ASID_OWNED */ : 0);
+    printf("snp_host: SNP_ACTIVATE of ASID 1: status 0x%x\n", st);
+    *intsts = 2;
+}
+
 static void no_host_rights(void)
 {
     struct rmp_state st = {0};
@@ -404,10 +430,12 @@ int main(void)
         *intsts = 2;
     }
     test_interrupts();
-    if (host)
+    if (host) {
         host_launch();
-    else
+    } else {
+        shared_asids();
         no_host_rights();
+    }
     printf("snp_host: PASS\n");
     return 0;
 }

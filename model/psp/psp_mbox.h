@@ -13,7 +13,7 @@
  *
  * Behind the registers is the one PSP model (psp.h) the reference hypervisor
  * also calls; the mailbox is its PSP_CLIENT_MBOX caller. The device raises
- * its interrupt through its host (model/system.c puts it on the fabric as a
+ * its interrupt through its host (model/psp_dev.c puts it on the fabric as a
  * device message); it knows nothing of vCPUs.
  */
 #ifndef SNPREF_PSP_MBOX_H

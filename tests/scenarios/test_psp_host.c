@@ -8,7 +8,8 @@
  * off sent nothing, that re-programming moved the interrupt, and, as an SNP
  * host, that the launch's commands each completed with an interrupt and that
  * the digest it read back is the launch_finish digest of the trace. Without
- * hardware isolation RMPUPDATE and PSMASH are #UD.
+ * hardware isolation RMPUPDATE and PSMASH are #UD. Under SNP the guest's
+ * commands share the PSP with L0's launch of it: ASID 1 is L0's guest's.
  */
 #include <check.h>
 #include <stdio.h>
@@ -127,6 +128,7 @@ START_TEST(plain_mode_takes_each_programmed_completion_at_its_vcpu_and_vector)
     check_interrupts(&r, false);
     ck_assert(scn_has(r.out, "RMPUPDATE and PSMASH are #UD without hardware isolation"));
     ck_assert_uint_eq(scn_count(&r, "rmpupdate", -2), 0);
+    ck_assert(scn_has(r.out, "SNP_ACTIVATE of ASID 1: status 0x0\n")); /* no other guest */
     scn_free(&r);
 }
 END_TEST
@@ -136,6 +138,16 @@ START_TEST(under_secure_avic_the_completions_arrive_through_requested_irr)
     struct scn_run r;
     run_ok(&r, true, dev_cfg);
     check_interrupts(&r, true);
+    /* One PSP: L0's launch of this guest came first and holds ASID 1, and the
+     * guest's own SNP_INIT was only its view (the platform was initialised). */
+    size_t fin = scn_find(&r, 0, "launch_finish", -2, NULL, 0);
+    size_t init = scn_find(&r, 0, "psp_cmd", 0, "cmd", 0x81);
+    ck_assert(fin != SIZE_MAX && init != SIZE_MAX && fin < init);
+    ck_assert_str_eq(scn_s(&r.ev[init], "status"), "SUCCESS");
+    ck_assert(scn_has(r.out, "SNP_ACTIVATE of ASID 1: status 0xc\n"));
+    size_t act = scn_find(&r, 0, "psp_cmd", 0, "cmd", 0x91);
+    ck_assert(act != SIZE_MAX);
+    ck_assert_str_eq(scn_s(&r.ev[act], "status"), "ASID_OWNED");
     ck_assert(scn_has(r.out, "RMPUPDATE and PSMASH are #UD without hardware isolation"));
     scn_free(&r);
 }
