@@ -8,7 +8,7 @@
  * off sent nothing, that re-programming moved the interrupt, and, as an SNP
  * host, that the launch's commands each completed with an interrupt and that
  * the digest it read back is the launch_finish digest of the trace. Without
- * hardware isolation RMPUPDATE and PSMASH are #UD. Under SNP the guest's
+ * hardware isolation RMPUPDATE and PSMASH are #UD. The traces replay. Under SNP the guest's
  * commands share the PSP with L0's launch of it: ASID 1 is L0's guest's.
  */
 #include <check.h>
@@ -42,6 +42,15 @@ static void teardown(void)
 {
     unlink(host_cfg);
     unlink(dev_cfg);
+}
+
+/* The trace replays: the PSP's messages (psp_irq) are its stimuli. */
+static void replays(const struct scn_run *run)
+{
+    struct scn_run rp;
+    scn_run_tool(&rp, "replay", run->trace_path, NULL);
+    ck_assert_msg(rp.status == 0 && scn_has(rp.err, ": agrees,"), "status %d: %s", rp.status, rp.err);
+    scn_free(&rp);
 }
 
 static void run_ok(struct scn_run *r, bool savic, const char *cfg)
@@ -129,6 +138,7 @@ START_TEST(plain_mode_takes_each_programmed_completion_at_its_vcpu_and_vector)
     ck_assert(scn_has(r.out, "RMPUPDATE and PSMASH are #UD without hardware isolation"));
     ck_assert_uint_eq(scn_count(&r, "rmpupdate", -2), 0);
     ck_assert(scn_has(r.out, "SNP_ACTIVATE of ASID 1: status 0x0\n")); /* no other guest */
+    replays(&r);
     scn_free(&r);
 }
 END_TEST
@@ -148,6 +158,7 @@ START_TEST(under_secure_avic_the_completions_arrive_through_requested_irr)
     size_t act = scn_find(&r, 0, "psp_cmd", 0, "cmd", 0x91);
     ck_assert(act != SIZE_MAX);
     ck_assert_str_eq(scn_s(&r.ev[act], "status"), "ASID_OWNED");
+    replays(&r);
     ck_assert(scn_has(r.out, "RMPUPDATE and PSMASH are #UD without hardware isolation"));
     scn_free(&r);
 }
