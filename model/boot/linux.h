@@ -93,6 +93,7 @@ struct e820_entry {
 };
 #define E820_RAM      1
 #define E820_RESERVED 2
-unsigned linux_e820(uint64_t ram, struct e820_entry *out, unsigned cap);
+/* psp_page: the PSP device's page, reserved too (0: none). */
+unsigned linux_e820(uint64_t ram, uint64_t psp_page, struct e820_entry *out, unsigned cap);
 
 #endif

@@ -252,6 +252,7 @@ START_TEST(a_psp_device_adds_an_aspt_that_the_stock_kernel_lists_without_complai
     unlink(cfg);
     ck_assert_msg(r.status == 81, "status %d, stderr: %s", r.status, r.err);
     ck_assert_msg(scn_has(r.out, "ACPI: ASPT 0x00000000000E0238 000088 (v01 SNPREF"), "%s", r.out);
+    ck_assert(scn_has(r.out, "BIOS-e820: [mem 0x00000000feb00000-0x00000000feb00fff] reserved"));
     ck_assert(scn_has(r.out, "ACPI: APIC 0x"));
     ck_assert(!scn_has(r.out, "Incorrect checksum"));
     ck_assert(!scn_has(r.out, "ACPI BIOS Warning"));
