@@ -143,6 +143,7 @@ struct vcpu {
     uint64_t mmio_end;
     unsigned cbit_pos;    /* SEV: C-bit position, 0 = none */
     bool sev_es, snp;
+    bool host_rmp;        /* RMPUPDATE / PSMASH are the model's (vcpu_config.host_rmp) */
     uint32_t asid;
     unsigned vmpl;
 

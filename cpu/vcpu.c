@@ -608,6 +608,43 @@ static int snp_insn(struct vcpu *v, const uint8_t *b, struct vcpu_exit *e)
     return 0;
 }
 
+/*
+ * RMPUPDATE (F2 0F 01 FE) and PSMASH (F3 0F 01 FF), the SNP host's
+ * instructions (Linux arch/x86/virt/svm/sev.c rmpupdate(), __snp_psmash()),
+ * when the config grants them. CPL 0 only (#GP(0) above, AMD APM vol. 3).
+ * RMPUPDATE's 16-byte state is read at the linear address in RCX with the
+ * permissions of a data read (a #PF if it cannot be). Returns 0 with e filled
+ * for the model, -1 if not one of them, 1 with an exception in e->exc_*.
+ */
+static int host_rmp_insn(struct vcpu *v, const uint8_t *b, struct vcpu_exit *e)
+{
+    bool upd = b[0] == 0xF2 && b[1] == 0x0F && b[2] == 0x01 && b[3] == 0xFE;
+    bool smash = b[0] == 0xF3 && b[1] == 0x0F && b[2] == 0x01 && b[3] == 0xFF;
+    if (!upd && !smash)
+        return -1;
+    if (vcpu_cpl(v) != 0) {
+        e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
+        return 1;
+    }
+    e->code = upd ? VCPU_INSN_RMPUPDATE : VCPU_INSN_PSMASH;
+    e->name = upd ? "rmpupdate" : "psmash";
+    e->next_rip = e->rip + 4;
+    e->info1 = vcpu_get(v, VR_RAX);
+    if (upd) {
+        uint64_t st[2], va = vcpu_get(v, VR_RCX);
+        uint32_t pf;
+        uint64_t fva;
+        if (lin_read(v, va, st, sizeof(st), LIN_DATA, &pf, &fva) < 0) {
+            e->exc_vector = X86_PF, e->exc_has_error = true, e->exc_error = pf;
+            e->exc_cr2 = fva;
+            return 1;
+        }
+        e->info2 = st[0];
+        e->data = st[1];
+    }
+    return 0;
+}
+
 /* VMMCALL and VMGEXIT are intercepts; anything else Unicorn cannot decode is #UD. */
 static bool on_invalid(uc_engine *uc, void *ud)
 {
@@ -620,12 +657,19 @@ static bool on_invalid(uc_engine *uc, void *ud)
     lin_read(v, rip + v->cs_base, b, sizeof(b), LIN_FETCH, &pf, &fva);
     static const uint8_t vmmcall[3] = {0x0F, 0x01, 0xD9};
     struct vcpu_exit e = {.rip = rip};
+    int hr = -1;
     if (!memcmp(b, vmmcall, 3)) {
         e.code = SVM_EXIT_VMMCALL, e.name = "vmmcall", e.next_rip = rip + 3;
     } else if (b[0] == 0xF3 && !memcmp(b + 1, vmmcall, 3)) {
         e.code = SVM_EXIT_VMGEXIT, e.name = "vmgexit", e.next_rip = rip + 4;
     } else if (v->snp && snp_insn(v, b, &e) == 0) {
         ; /* PVALIDATE / RMPADJUST for the model */
+    } else if (v->host_rmp && !e.exc_vector && (hr = host_rmp_insn(v, b, &e)) == 0) {
+        ; /* RMPUPDATE / PSMASH for the model */
+    } else if (hr == 1) {
+        retire_to(v, rip + v->cs_base, false);
+        raise_exc(v, e.exc_vector, true, e.exc_error, e.exc_cr2);
+        return true;
     } else if (v->snp && e.exc_vector) {
         retire_to(v, rip + v->cs_base, false);
         raise_exc(v, e.exc_vector, true, e.exc_error, e.exc_cr2);
@@ -959,6 +1003,7 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
     v->cbit_pos = cfg->cbit_pos;
     v->sev_es = cfg->sev_es;
     v->snp = cfg->snp;
+    v->host_rmp = cfg->host_rmp;
     v->asid = cfg->asid;
     v->vmpl = cfg->vmpl;
     SNP_ASSERT(!v->snp || (v->mem->rmp && v->sev_es));

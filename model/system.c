@@ -27,6 +27,7 @@
 #include "hv.h"
 #include "msr.h"
 #include "psp.h"
+#include "psp_dev.h"
 #include "rmp.h"
 #include "sev.h"
 #include "snpref/base.h"
@@ -572,6 +573,8 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
         if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0)
             return -1;
         fill_bootinfo(sys, image_end);
+        if (psp_dev_install_acpi(sys, img, err, errlen) < 0)
+            return -1;
         unsigned cbit = strcmp(sys->cfg.mode, "plain") ? 51 : 0;
         loader_build(&sys->mem, &sys->layout, &sys->bootinfo, cbit);
         return 0;
@@ -589,7 +592,10 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
     }
     *status = SNPREF_ST_DATAERR;
     struct linux_placement pl;
-    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &pl, err, errlen) < 0)
+    struct acpi_aspt aspt;
+    psp_dev_aspt(&sys->cfg, &aspt);
+    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, sys->cfg.psp.enable ? &aspt : NULL,
+                   &sys->entry0, &pl, err, errlen) < 0)
         return -1;
     sys->kernel_boot = true;
     sys->entry = sys->entry0.rip;
@@ -647,6 +653,7 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
         hv_cpuid_lookup(sys, i, 1, 0, l1);
         hv_cpuid_lookup(sys, i, 7, 0, l7);
         vc.cr4_allowed = vcpu_cr4_allowed_by_cpuid(l1[2], l1[3], l7[1], l7[2]);
+        vc.host_rmp = !sys->sev && sys->cfg.psp.hardware_isolation;
         if (sys->sev) {
             vc.cbit_pos = sys->sev->cbit;
             vc.sev_es = true;
@@ -732,6 +739,7 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
+    psp_dev_setup(sys);
     sys_schedule(&sys->slots[0], 0);
     *out = (struct snpref_system *)sys;
     return 0;
@@ -769,6 +777,7 @@ int snpref_run(struct snpref_system *handle, struct snpref_result *r, char *err,
         sys->trace = NULL;
         sys->host.trace = NULL;
         devices_set_trace(&sys->dev, NULL);
+        psp_dev_set_trace(sys, NULL);
     }
     return rc;
 }
@@ -787,6 +796,7 @@ void snpref_destroy(struct snpref_system *handle)
     cpu_shared_destroy(sys->cs);
     if (sys->fab)
         sys->fab->ops->destroy(sys->fab);
+    psp_dev_teardown(sys);
     sev_teardown(sys);
     devices_destroy(&sys->dev);
     free(sys->img_data);

@@ -89,7 +89,8 @@ struct snp_bootinfo {
     /* SNP_FABRIC_CAP_*: what the fabric's hardware does that a driver may
      * rely on (docs/guest-abi.md "Secure AVIC"). */
     uint64_t fabric_caps;
-    uint64_t reserved[3];
+    uint64_t acpi_rsdp;          /* the ACPI tables' RSDP (with a PSP device: its ASPT), 0: none */
+    uint64_t reserved[2];
     uint32_t apic_id[SNP_MAX_VCPUS]; /* APIC ID of vCPU i */
 };
 

@@ -68,6 +68,7 @@ void config_defaults(struct snp_config *c)
     }
     c->hv.validation = HV_VALIDATION_KVM;
     c->attestation.cert_dir[0] = '\0';
+    c->psp = (struct psp_options){.enable = false, .base = 0xFEB00000ull};
 }
 
 /* ---- Locating a member's line in the text --------------------------------- */
@@ -425,6 +426,38 @@ static int load_hv(struct loader *L, const cJSON *obj, struct hv_options *o)
     return 0;
 }
 
+static int load_psp(struct loader *L, const cJSON *obj, struct psp_options *o)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "psp", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96];
+        uint64_t v;
+        snprintf(field, sizeof(field), "psp.%s", it->string);
+        if (!strcmp(it->string, "enable")) {
+            if (load_bool(L, it, field, &o->enable) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "hardware_isolation")) {
+            if (load_bool(L, it, field, &o->hardware_isolation) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "base")) {
+            /* A page below 4 GiB: MMIO outside RAM reaches the devices there. */
+            if (get_u64(L, it, field, 0, 0xFFFFF000ull, &o->base) < 0)
+                return -1;
+            if (o->base % 4096)
+                CFG_FAIL(L, field, "%#" PRIx64 " is not 4 KiB aligned", o->base);
+        } else if (!strcmp(it->string, "mbox_irq_id")) {
+            /* Six bits in PART3 and IRQ_EN (drivers/hv/psp.c refuses > 63). */
+            if (get_u64(L, it, field, 0, 63, &v) < 0)
+                return -1;
+            o->mbox_irq_id = (uint32_t)v;
+        } else {
+            CFG_FAIL(L, field, "unknown key (enable, base, mbox_irq_id, hardware_isolation)");
+        }
+    }
+    return 0;
+}
+
 static int load_attestation(struct loader *L, const cJSON *obj, struct attestation_options *o)
 {
     if (!cJSON_IsObject(obj))
@@ -719,6 +752,8 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
         return load_hv(L, it, &c->hv);
     if (!strcmp(k, "attestation"))
         return load_attestation(L, it, &c->attestation);
+    if (!strcmp(k, "psp"))
+        return load_psp(L, it, &c->psp);
     static const struct u64_field top[] = {
         {"ram_mb", offsetof(struct snp_config, ram_mb), 8, 1u << 20},
         {"quantum", offsetof(struct snp_config, quantum), 1, 1000000000},
@@ -853,6 +888,23 @@ int config_validate(const struct snp_config *c, char *err, size_t errlen)
     if (strcmp(c->mode, "snp") == 0 && !(c->sev.policy & (1ull << 17)))
         return config_fail(c, "sev.policy", err, errlen,
                            "%#" PRIx64 ": bit 17 must be 1 (fact sheet 8.4)", c->sev.policy);
+    if (c->psp.enable && c->psp.base < c->ram_mb << 20)
+        return config_fail(c, "psp.base", err, errlen, "%#" PRIx64 " lies inside RAM (%" PRIu64
+                           " MiB)", c->psp.base, c->ram_mb);
+    /* The other devices' pages (docs/guest-abi.md "Devices"): the test MMIO
+     * page, the I/O APIC, the xAPIC page. */
+    static const uint64_t taken[] = {0xF0000000ull, 0xFEC00000ull, 0xFEE00000ull};
+    for (size_t i = 0; c->psp.enable && i < ARRAY_SIZE(taken); i++)
+        if (c->psp.base == taken[i])
+            return config_fail(c, "psp.base", err, errlen, "%#" PRIx64 " is another device's "
+                               "page (test MMIO 0xf0000000, I/O APIC 0xfec00000, LAPIC 0xfee00000)",
+                               c->psp.base);
+    if (c->psp.hardware_isolation && !c->psp.enable)
+        return config_fail(c, "psp.hardware_isolation", err, errlen,
+                           "needs psp.enable (an SNP host without a PSP)");
+    if (c->psp.hardware_isolation && strcmp(c->mode, "plain") != 0)
+        return config_fail(c, "psp.hardware_isolation", err, errlen,
+                           "needs mode plain (the SNP host is a plain guest)");
     if (c->hostile.n && strcmp(c->mode, "plain") == 0)
         return config_fail(c, "hostile.injections", err, errlen,
                            "need mode sev-es or snp (the model's EVENTINJ is an SEV VMRUN's)");
@@ -996,6 +1048,13 @@ char *config_to_json(const struct snp_config *c)
     if (c->attestation.cert_dir[0])
         cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "attestation"), "cert_dir",
                                 c->attestation.cert_dir);
+    if (c->psp.enable) {
+        cJSON *po = cJSON_AddObjectToObject(o, "psp");
+        cJSON_AddBoolToObject(po, "enable", true);
+        add_hex(po, "base", c->psp.base);
+        cJSON_AddNumberToObject(po, "mbox_irq_id", c->psp.mbox_irq_id);
+        cJSON_AddBoolToObject(po, "hardware_isolation", c->psp.hardware_isolation);
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     SNP_ASSERT(s);

@@ -76,6 +76,15 @@ struct attestation_options {
     char cert_dir[256];
 };
 
+/* The PSP as a device (config section "psp"; docs/psp.md): its MMIO page,
+ * the ASPT that describes it, and what an SNP-host guest may do. */
+struct psp_options {
+    bool enable;                /* false: no device, no ASPT */
+    uint64_t base;              /* MMIO page: 0xFEB00000 (openvmm's) */
+    uint32_t mbox_irq_id;       /* the ASPT's mailbox IRQ id, 0..63: 0 */
+    bool hardware_isolation;    /* RMPUPDATE / PSMASH executable by a plain guest: false */
+};
+
 /*
  * The hostile hypervisor (config section "hostile"; docs/attacks.md, issue 4):
  * injections it makes on purpose, each armed by a guest marker (an OUT of the
@@ -125,6 +134,7 @@ struct snp_config {
     struct hostile_options hostile; /* none */
     struct hv_options hv;
     struct attestation_options attestation;
+    struct psp_options psp;
     /* Not a setting: the config file the values came from (config_load sets
      * it; NULL: defaults and flags only), named by config_fail(). Borrowed. */
     const char *origin;

@@ -77,6 +77,8 @@ static inline void make_psp(const struct psp_config *cfg)
     psp_destroy(psp);
     psp = psp_create(&ram, rmp, trc, cfg);
     ck_assert_ptr_nonnull(psp);
+    /* The platform starts UNINIT; every guest command needs SNP_INIT first. */
+    ck_assert_uint_eq(psp_command(psp, SEV_CMD_SNP_INIT, NULL, NOW), SEV_RET_SUCCESS);
 }
 
 static inline void setup(void)
