@@ -16,7 +16,13 @@
  *     round trips per host second.
  *  3. linux: a Linux kernel and the busybox initramfs of the scenario tests,
  *     one vCPU, from the spawn to /init's last line, on each side.
- *  4. replay: `snpref replay` of synthetic complete traces of 100k and 1M events
+ *  4. scale: guests/tests/busy_smp.c with 1, 16, 64 and 256 vCPUs, every vCPU
+ *     sending IPIs and taking LAPIC timer ticks; host seconds per simulated
+ *     second (the run's summary line), that cost per vCPU, and the peak RSS
+ *     of each run (wait4's rusage) per vCPU, and what each vCPU adds over the
+ *     1-vCPU run (the process's fixed part left out). The cost per vCPU at 256
+ *     over that at 16 is 1.00 when the cost grows linearly with busy vCPUs.
+ *  5. replay: `snpref replay` of synthetic complete traces of 100k and 1M events
  *     (tools/synth.c); events per host second and the peak RSS of each run,
  *     each in its own process (fork + exec, rusage from wait4), so the two
  *     numbers are independent: a streaming replay keeps them equal.
@@ -388,12 +394,58 @@ static int bench_linux(void)
     return 0;
 }
 
+/* busy_smp at each vCPU count: host seconds per simulated second and memory
+ * per vCPU. Targets (docs/cost-model.md): the per-vCPU cost at 256 vCPUs at
+ * most that at 16 (linear growth), and at most 4 MB resident per vCPU. */
+static const unsigned scale_vcpus[] = {1, 16, 64, 256};
+#define SCALE_MAX_KB_PER_VCPU (4e6 / 1024) /* 4 MB, in the KiB of ru_maxrss */
+
+static int bench_scale(void)
+{
+    char gpath[4608];
+    int rc = guest_path("busy_smp", gpath, sizeof(gpath));
+    if (rc)
+        return rc;
+    printf("scale    every vCPU sending IPIs and taking LAPIC timer ticks (guests/tests/busy_smp.c)\n");
+    printf("  %6s %10s %13s %13s %10s %13s %13s\n", "vCPUs", "host s", "simulated ms",
+           "host s/sim s", "per vCPU", "RSS/vCPU MiB", "added MiB");
+    double per_vcpu[ARRAY_SIZE(scale_vcpus)], kb = 0, added_kb = 0, base_kb = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(scale_vcpus); i++) {
+        char n[8];
+        snprintf(n, sizeof(n), "%u", scale_vcpus[i]);
+        char *argv[] = {B.self, "run", gpath, "--vcpus", n, NULL};
+        struct bench_run r = {.end_mark = "busy_smp: PASS"};
+        double secs;
+        if ((rc = timed(argv, &r, 0, &secs)))
+            return rc;
+        if (r.sim_us <= 0) {
+            fprintf(stderr, "snpref bench: %s printed no summary line\n", argv[0]);
+            return SNPREF_ST_INTERNAL;
+        }
+        double cost = secs / (r.sim_us / 1e6);
+        kb = (double)r.maxrss_kb / scale_vcpus[i];
+        if (i == 0)
+            base_kb = (double)r.maxrss_kb;
+        else
+            added_kb = ((double)r.maxrss_kb - base_kb) / (scale_vcpus[i] - 1);
+        per_vcpu[i] = cost / scale_vcpus[i];
+        printf("  %6u %10.3f %13.3f %13.1f %10.1f %13.2f %13.2f\n", scale_vcpus[i], secs,
+               r.sim_us / 1e3, cost, per_vcpu[i], kb / 1024, i ? added_kb / 1024 : 0.0);
+        bench_print_cmd(argv);
+    }
+    printf("  cost per vCPU, 256/16: %5.2f  (target <= 1.00: linear in busy vCPUs)\n",
+           per_vcpu[3] / per_vcpu[1]);
+    printf("  peak RSS per vCPU at 256: %5.2f MiB, each vCPU adds %.2f MiB  (target <= 4 MB = %.2f MiB)\n",
+           kb / 1024, added_kb / 1024, SCALE_MAX_KB_PER_VCPU / 1024);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*run)(void);
 } benches[] = {
     {"compute", bench_sieve}, {"mixed", bench_mixed}, {"ipi", bench_ipi},
-    {"linux", bench_linux},   {"replay", bench_replay},
+    {"linux", bench_linux},   {"scale", bench_scale}, {"replay", bench_replay},
 };
 
 static const char usage_bench[] =
@@ -402,11 +454,12 @@ static const char usage_bench[] =
     "(docs/cost-model.md): a store-heavy sieve (compute) and a loop with its data on\n"
     "its code's page (mixed), each also in a bare Unicorn engine and as an SNP guest;\n"
     "IPI round trips between 2 vCPUs (ipi); a Linux boot to the end of its /init\n"
-    "(linux, with --kernel and --initrd); and the replay's events per host second and\n"
-    "peak memory for synthetic traces (replay). Each figure comes with its command.\n"
-    "--qemu names qemu-system-x86_64 (default: from PATH); --repeat runs each timed\n"
-    "command N times and keeps the fastest (default 1). PARTs select what runs, in\n"
-    "this order; none runs them all. Exit 69 when QEMU or the kernel was missing.\n";
+    "(linux, with --kernel and --initrd); host time per simulated second and memory\n"
+    "per vCPU with 1, 16, 64 and 256 busy vCPUs (scale); and the replay's events per\n"
+    "host second and peak memory for synthetic traces (replay). Each figure comes\n"
+    "with its command. --qemu names qemu-system-x86_64 (default: from PATH); --repeat\n"
+    "runs each timed command N times and keeps the fastest (default 1). PARTs select\n"
+    "what runs, in this order; none runs them all. Exit 69 when QEMU or the kernel was missing.\n";
 
 /* Options before or among the PARTs; returns the next argument index or -status. */
 static int bench_option(int argc, char **argv, int a)
@@ -457,7 +510,7 @@ int cmd_bench(int argc, char **argv)
         while (k < ARRAY_SIZE(benches) && strcmp(argv[a], benches[k].name))
             k++;
         if (k == ARRAY_SIZE(benches))
-            return usage_error("bench: unknown part '%s' (compute, mixed, ipi, linux, replay)",
+            return usage_error("bench: unknown part '%s' (compute, mixed, ipi, linux, scale, replay)",
                                argv[a]);
         wanted[k] = any = true;
         a++;

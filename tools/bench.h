@@ -13,6 +13,8 @@ struct bench_run {
     double spawn_s, start_s, end_s, wall_s;
     int status;           /* exit status, or 128 + the signal */
     uint64_t insns;       /* from `snpref run`'s summary line, else 0 */
+    double sim_us;        /* simulated microseconds from that line, else -1 */
+    long maxrss_kb;       /* peak resident set of the child (wait4's rusage) */
     char end_line[160];   /* the line end_mark matched */
     char tail[1024];      /* the last console lines, for a failure message */
 };

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,14 +45,19 @@ static void on_line(struct bench_run *r, char *line, double t)
     size_t n = strlen(line);
     if (n && line[n - 1] == '\r')
         line[--n] = '\0';
-    unsigned long long insns;
+    unsigned long long insns, cycles;
+    double us;
     if (r->start_s < 0 && starts_with(line, r->start_mark))
         r->start_s = t;
     else if (r->end_s < 0 && starts_with(line, r->end_mark)) {
         r->end_s = t;
         snprintf(r->end_line, sizeof(r->end_line), "%s", line);
-    } else if (sscanf(line, "snpref: %llu instructions", &insns) == 1)
+    } else if (sscanf(line, "snpref: %llu instructions", &insns) == 1) {
         r->insns = insns; /* snpref run's summary line */
+        if (sscanf(line, "snpref: %llu instructions, %llu cycles (%lf us", &insns, &cycles,
+                   &us) == 3)
+            r->sim_us = us;
+    }
     /* The last lines, for a failure message. */
     size_t keep = sizeof(r->tail) - 1, len = strlen(r->tail);
     if (n + 1 > keep)
@@ -110,6 +116,8 @@ int bench_spawn(char *const argv[], struct bench_run *r)
 {
     r->start_s = r->end_s = -1;
     r->insns = 0;
+    r->sim_us = -1;
+    r->maxrss_kb = 0;
     r->end_line[0] = r->tail[0] = '\0';
     int fds[2];
     if (pipe(fds) < 0)
@@ -140,9 +148,11 @@ int bench_spawn(char *const argv[], struct bench_run *r)
     if (!ended)
         kill(pid, SIGKILL); /* hung: reported as killed by signal 9 */
     int st;
-    while (waitpid(pid, &st, 0) < 0)
+    struct rusage ru;
+    while (wait4(pid, &st, 0, &ru) < 0)
         if (errno != EINTR)
             return -1;
+    r->maxrss_kb = ru.ru_maxrss;
     r->wall_s = bench_now_s() - r->spawn_s;
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return 0;
