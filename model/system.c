@@ -574,11 +574,6 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
         return 0;
     }
     *status = SNPREF_ST_USAGE;
-    if (strcmp(sys->cfg.mode, "plain")) {
-        snprintf(err, errlen, "--kernel: the Linux boot protocol runs in mode plain, not \"%s\"",
-                 sys->cfg.mode);
-        return -1;
-    }
     if (sys->mem.size > LINUX_MAX_RAM) {
         snprintf(err, errlen, "ram_mb %" PRIu64 ": a Linux guest has at most %llu MiB (RAM ends "
                  "below the 32-bit MMIO hole)", sys->cfg.ram_mb, LINUX_MAX_RAM >> 20);
@@ -586,7 +581,27 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
     }
     *status = SNPREF_ST_DATAERR;
     struct linux_placement pl;
-    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &pl, err, errlen) < 0)
+    /* SEV-ES/SNP: the loader acts as the guest's firmware (linux.h struct
+     * linux_sev). The launch pages (VMSAs, SNP secrets and CPUID page) stay
+     * where the SDK layout puts them, in the top 2 MiB of RAM, which the e820
+     * map reserves; the SEV-ES AP stub and jump table lie in the reserved low
+     * area. */
+    struct linux_sev ls = {0}, *lsp = NULL;
+    if (strcmp(sys->cfg.mode, "plain")) {
+        const struct boot_layout *l = &sys->layout;
+        ls.cbit = 51;
+        ls.fw_base = (sys->mem.size - LINUX_FW_RESERVE) & ~(LINUX_FW_RESERVE - 1);
+        SNP_ASSERT(l->free_end >= ls.fw_base);
+        if (!strcmp(sys->cfg.mode, "snp")) {
+            ls.secrets = l->secrets;
+            ls.cpuid = l->cpuid;
+        } else {
+            ls.ap_jump_table = LINUX_AP_JUMP;
+        }
+        lsp = &ls;
+    }
+    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, lsp, &sys->entry0, &pl, err,
+                   errlen) < 0)
         return -1;
     sys->kernel_boot = true;
     sys->entry = sys->entry0.rip;

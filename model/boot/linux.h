@@ -41,6 +41,27 @@ struct kernel_args {
 #define LINUX_MAX_RAM    (3ull << 30)
 #define LINUX_DEFAULT_RAM_MB 256
 
+/*
+ * What a confidential (SEV-ES/SNP) guest's firmware adds to the boot, as OVMF
+ * does for a direct kernel boot: the identity map carries the C-bit on RAM,
+ * the top of RAM from fw_base up holds the launch pages (VMSAs, the SNP
+ * secrets and CPUID pages) and is reserved in the e820 map, and under SNP a
+ * struct cc_blob_sev_info reaches the kernel through a SETUP_CC_BLOB
+ * setup_data entry (Linux arch/x86/boot/compressed/sev.c find_cc_blob_setup_data).
+ */
+struct linux_sev {
+    unsigned cbit;          /* C-bit position (CPUID 0x8000001F EBX[5:0]) */
+    uint64_t fw_base;       /* 2 MiB aligned; RAM above it is the firmware's */
+    uint64_t secrets, cpuid; /* SNP: the launch's secrets and CPUID pages; 0 under SEV-ES */
+    uint64_t ap_jump_table; /* SEV-ES: the AP jump table page (0: none) */
+};
+
+/* The loader's pages for a confidential guest, in the reserved low area. */
+#define LINUX_CC_BLOB     0x9A000ull /* setup_data header + struct cc_blob_sev_info */
+#define LINUX_AP_STUB     0x9B000ull /* SEV-ES: the AP reset-hold stub (real mode) */
+#define LINUX_AP_JUMP     0x9C000ull /* SEV-ES: the AP jump table page */
+#define LINUX_FW_RESERVE  (2ull << 20)
+
 /* The boot vCPU's entry state the loader chose (docs/guest-abi.md "Linux boot"). */
 struct boot_entry {
     uint64_t rip, rsp, rsi, cr3, gdt_base;
@@ -77,13 +98,14 @@ struct linux_placement {
 
 /*
  * Loads the bzImage in img (img->kernel: initrd and command line) into RAM for
- * nvcpus vCPUs with these APIC IDs and sets *e. Every check happens before the
+ * nvcpus vCPUs with these APIC IDs (sev: NULL, or the confidential guest's
+ * firmware additions) and sets *e. Every check happens before the
  * first write: on bad input RAM is untouched and -1 comes back with one line
  * naming the file and the field (exit status 65).
  */
 int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
-               const uint32_t *apic_ids, struct boot_entry *e, struct linux_placement *pl,
-               char *err, size_t errlen);
+               const uint32_t *apic_ids, const struct linux_sev *sev, struct boot_entry *e,
+               struct linux_placement *pl, char *err, size_t errlen);
 
 /* The e820 map linux_load() gives for ram bytes of RAM (boot_params.e820_table). */
 struct e820_entry {
@@ -92,6 +114,7 @@ struct e820_entry {
 };
 #define E820_RAM      1
 #define E820_RESERVED 2
-unsigned linux_e820(uint64_t ram, struct e820_entry *out, unsigned cap);
+/* fw_base: where the firmware's reserved top of RAM starts (ram: none). */
+unsigned linux_e820(uint64_t ram, uint64_t fw_base, struct e820_entry *out, unsigned cap);
 
 #endif

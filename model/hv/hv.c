@@ -53,7 +53,8 @@ static void cpuid_default(const struct system *sys, unsigned vcpu, uint32_t leaf
     case 0x1:
         r[0] = 0x00A00F11;                                   /* family 19h model 1 stepping 1 */
         r[1] = (id & 0xFF) << 24 | (sys->n & 0xFF) << 16 | 8u << 8; /* APIC ID, count, CLFLUSH 64 */
-        r[2] = 0x81B82201; /* SSE3 SSSE3 CX16 SSE4.1 SSE4.2 x2APIC POPCNT TSC-DEADLINE HYPERVISOR */
+        /* SSE3 SSSE3 CX16 SSE4.1 SSE4.2 x2APIC POPCNT TSC-DEADLINE RDRAND HYPERVISOR */
+        r[2] = 0xC1B82201;
         r[3] = 0x178BFBFF; /* FPU..SSE2, APIC, TSC, MSR, PAE, PGE, CMOV, PAT, CLFSH, FXSR, HTT */
         break;
     case 0x6: r[0] = 1u << 2; break;                          /* ARAT */

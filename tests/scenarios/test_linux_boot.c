@@ -105,21 +105,41 @@ static const char *initramfs(void)
         return path;
     snprintf(path, sizeof(path), "/tmp/scn_initramfs_%d.cpio.gz", (int)getpid());
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "bash %s/scripts/mkinitramfs.sh %s", SNPREF_SOURCE_DIR, path);
+    snprintf(cmd, sizeof(cmd), "bash %s/scripts/mkinitramfs.sh %s %s", SNPREF_SOURCE_DIR, path,
+             SNPREF_LINUX_PROBE);
     ck_assert_msg(system(cmd) == 0, "%s failed: install busybox-static and cpio", cmd);
     return path;
 }
 
-/* Boots the stock kernel with the busybox /init on n vCPUs, as a user would:
- * the command line holds nothing but console=ttyS0. */
-static void boot_to_init(unsigned n)
+/* #VC exceptions with this exit code, and how many of them came from ring 3
+ * (a user-half RIP). */
+static size_t vc_count(const struct scn_run *r, uint64_t code, size_t *user)
+{
+    size_t n = 0;
+    *user = 0;
+    for (size_t i = 0; i < r->nev; i++) {
+        const struct scn_event *e = &r->ev[i];
+        if (!scn_is(e, "exception") || scn_u(e, "vector") != 29 || scn_u(e, "error_code") != code)
+            continue;
+        n++;
+        if (scn_u(e, "rip") < 0x0000800000000000ull)
+            (*user)++;
+    }
+    return n;
+}
+
+/* Boots the stock kernel with the busybox /init on n vCPUs in mode (plain,
+ * sev-es, snp), as a user would: the command line holds nothing but
+ * console=ttyS0. */
+static void boot_to_init_in(const char *mode, unsigned n)
 {
     require_kernel();
     char vcpus[8], online[32], procs[32], brought[48];
     snprintf(vcpus, sizeof(vcpus), "%u", n);
     struct scn_run r;
     scn_run_guest(&r, NULL, "--kernel", KERNEL, "--initrd", initramfs(), "--append",
-                  "console=ttyS0", "--vcpus", vcpus, "--max-insns", "20000000000", NULL);
+                  "console=ttyS0", "--vcpus", vcpus, "--mode", mode, "--max-insns", "20000000000",
+                  NULL);
     ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
     snprintf(online, sizeof(online), "online: 0%s", n > 1 ? "-" : "");
     if (n > 1)
@@ -129,23 +149,48 @@ static void boot_to_init(unsigned n)
     const char *const want[] = {
         "snpref-init: start", "uname: Linux (none) 6.1.0-57-cloud-amd64", online, procs,
         brought, "vendor_id\t: AuthenticAMD", "--- interrupts", "snpref-init: done",
+        "probe: ring-3 cpuid 0: AuthenticAMD", "probe: ring-3 rdtsc advances",
         "ACPI: PM: Preparing to enter system sleep state S5",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         ck_assert_msg(scn_has(r.out, want[i]), "console lacks \"%s\"", want[i]);
     static const char *const never[] = {"unchecked MSR", "Oops", "BUG:", "Call Trace",
                                         "RTC time", "Unable to read current time",
-                                        "timeout", "Kernel panic"};
+                                        "timeout", "Kernel panic", "RDRAND instruction not"};
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
         ck_assert_msg(!scn_has(r.out, never[i]), "console has \"%s\"", never[i]);
+    if (!strcmp(mode, "sev-es")) {
+        /* The kernel runs as an SEV-ES guest, and its user program's CPUID
+         * sees the SEV and SEV-ES bits (CPUID 0x8000001F EAX[1], [3]) and
+         * the C-bit position 51 through the #VC handler. */
+        ck_assert(scn_has(r.out, "Memory Encryption Features active: AMD SEV SEV-ES"));
+        ck_assert(scn_has(r.out, "probe: ring-3 cpuid 0x8000001f: eax 0x0000000a ebx 0x00000073"));
+    } else {
+        ck_assert(!scn_has(r.out, "Memory Encryption Features active"));
+    }
     /* The run ended by ACPI S5 through PM1a_CNT, and every vCPU retired code. */
     size_t pw = SIZE_MAX;
     for (int v = 0; v < (int)n && pw == SIZE_MAX; v++)
         pw = scn_find(&r, 0, "power", v, NULL, 0);
     ck_assert_msg(pw != SIZE_MAX, "no power event in the trace");
     ck_assert_str_eq(scn_s(&r.ev[pw], "state"), "off");
+    if (strcmp(mode, "plain")) {
+        /* Each intercept went through #VC: CPUID and RDTSC from ring 0 and
+         * from the probe in ring 3, IOIO (the UART, the PM timer), MSR and
+         * MMIO (the IOAPIC: #VC 0x400 from the NPF). */
+        static const uint64_t codes[] = {0x72, 0x6E, 0x7B, 0x7C, 0x400};
+        for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+            size_t user, all = vc_count(&r, codes[i], &user);
+            ck_assert_msg(all > 0, "no #VC %#llx in the trace", (unsigned long long)codes[i]);
+            if (codes[i] == 0x72 || codes[i] == 0x6E)
+                ck_assert_msg(user > 0 && user < all, "#VC %#llx: %zu of %zu from ring 3",
+                              (unsigned long long)codes[i], user, all);
+        }
+    }
     scn_free(&r);
 }
+
+static void boot_to_init(unsigned n) { boot_to_init_in("plain", n); }
 
 START_TEST(debian_kernel_boots_busybox_init_on_one_vcpu_and_powers_off_with_status_0)
 {
@@ -156,6 +201,12 @@ END_TEST
 START_TEST(debian_kernel_boots_busybox_init_on_four_vcpus_all_online_and_powers_off)
 {
     boot_to_init(4);
+}
+END_TEST
+
+START_TEST(debian_kernel_boots_as_an_sev_es_guest_on_one_vcpu_with_ring_3_cpuid_through_vc)
+{
+    boot_to_init_in("sev-es", 1);
 }
 END_TEST
 
@@ -226,9 +277,6 @@ START_TEST(kernel_option_mistakes_are_usage_errors_and_a_missing_kernel_is_66)
     refused(&r, 66, "/nonexistent/vmlinuz: cannot open");
     scn_free(&r);
     require_kernel();
-    scn_run_guest(&r, NULL, "--kernel", KERNEL, "--mode", "snp", NULL);
-    refused(&r, 64, "--kernel: the Linux boot protocol runs in mode plain");
-    scn_free(&r);
     scn_run_guest(&r, NULL, "--kernel", KERNEL, "--ram-mb", "4096", NULL);
     refused(&r, 64, "ram_mb 4096: a Linux guest has at most 3072 MiB");
     scn_free(&r);
@@ -244,6 +292,7 @@ int main(void)
                    debian_kernel_decompresses_and_reports_the_loaders_e820_acpi_and_command_line);
     tcase_add_test(tc, debian_kernel_boots_busybox_init_on_one_vcpu_and_powers_off_with_status_0);
     tcase_add_test(tc, debian_kernel_boots_busybox_init_on_four_vcpus_all_online_and_powers_off);
+    tcase_add_test(tc, debian_kernel_boots_as_an_sev_es_guest_on_one_vcpu_with_ring_3_cpuid_through_vc);
     tcase_add_test(tc, an_elf_guest_given_as_kernel_is_refused_as_not_a_bzimage);
     tcase_add_test(tc, an_initrd_larger_than_the_ram_above_the_kernel_is_refused_naming_the_initrd);
     tcase_add_test(tc, a_command_line_longer_than_the_kernels_cmdline_size_is_refused);
