@@ -737,6 +737,11 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         return -1;
     }
     sys_schedule(&sys->slots[0], 0);
+    /* A Linux SEV-ES boot's APs run the firmware's stub into AP reset hold. */
+    for (unsigned i = 1; sys->kernel_boot && sys->sev && !sys->sev->snp && i < sys->n; i++) {
+        sys->slots[i].st = VS_RUNNABLE;
+        sys_schedule(&sys->slots[i], 0);
+    }
     *out = (struct snpref_system *)sys;
     return 0;
 }

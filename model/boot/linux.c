@@ -311,6 +311,32 @@ static void build_cc_blob(struct mem *m, const struct linux_sev *sev)
     SNP_ASSERT(mem_write(m, LINUX_CC_BLOB, b, sizeof(b)));
 }
 
+/*
+ * The SEV-ES AP stub, real mode at LINUX_AP_STUB with DS = the jump table
+ * page, as SEV-ES firmware parks its APs for Linux (OVMF's reset vector:
+ * the GHCB MSR protocol's AP reset hold, GHCB spec 2.3.1 "AP Reset Hold";
+ * then the jump table Linux filled in, sev_es_setup_ap_jump_table: word 0 the
+ * IP, word 1 the CS of its sev_es_trampoline_start). The hold ends with a
+ * response of 0x007 and non-zero data (a SIPI arrived); anything else asks
+ * again.
+ */
+static const uint8_t ap_stub[] = {
+    0x66, 0xB9, 0x30, 0x01, 0x01, 0xC0, /* 0:  mov ecx, MSR_AMD64_SEV_ES_GHCB */
+    0x66, 0xB8, 0x06, 0x00, 0x00, 0x00, /* 6:  mov eax, GHCB_MSR_AP_RESET_HOLD_REQ */
+    0x66, 0x31, 0xD2,                   /* 12: xor edx, edx */
+    0x0F, 0x30,                         /* 15: wrmsr */
+    0xF3, 0x0F, 0x01, 0xD9,             /* 17: vmgexit */
+    0x0F, 0x32,                         /* 21: rdmsr */
+    0x66, 0x89, 0xC3,                   /* 23: mov ebx, eax */
+    0x66, 0x81, 0xE3, 0xFF, 0x0F, 0x00, 0x00, /* 26: and ebx, 0xFFF */
+    0x66, 0x83, 0xFB, 0x07,             /* 33: cmp ebx, GHCB_MSR_AP_RESET_HOLD_RESP */
+    0x75, 0xD9,                         /* 37: jne 0 */
+    0x66, 0xC1, 0xE8, 0x0C,             /* 39: shr eax, 12 */
+    0x66, 0x09, 0xD0,                   /* 43: or eax, edx */
+    0x74, 0xD0,                         /* 46: jz 0 */
+    0xFF, 0x2E, 0x00, 0x00,             /* 48: jmp far [ds:0] (IP, then CS) */
+};
+
 int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
                const uint32_t *apic_ids, const struct linux_sev *sev, struct boot_entry *e,
                struct linux_placement *pl, char *err, size_t errlen)
@@ -340,6 +366,10 @@ int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
     }
     SNP_ASSERT(mem_write(m, LINUX_ZERO_PAGE, bp, sizeof(bp)));
     build_gdt_and_tables(m, sev ? 1ull << sev->cbit : 0);
+    if (sev && sev->ap_jump_table) {
+        SNP_ASSERT(sev->ap_jump_table == LINUX_AP_JUMP);
+        SNP_ASSERT(mem_write(m, LINUX_AP_STUB, ap_stub, sizeof(ap_stub)));
+    }
     build_bda(m);
     /* boot.rst "64-bit Boot Protocol": the entry is the load address + 0x200,
      * RSI the zero page, CS __BOOT_CS, DS/ES/SS __BOOT_DS, interrupts off (the

@@ -61,6 +61,8 @@ struct linux_sev {
 #define LINUX_AP_STUB     0x9B000ull /* SEV-ES: the AP reset-hold stub (real mode) */
 #define LINUX_AP_JUMP     0x9C000ull /* SEV-ES: the AP jump table page */
 #define LINUX_FW_RESERVE  (2ull << 20)
+#define LINUX_AP_STUB_CS  0x9B00     /* its real-mode CS and DS selectors */
+#define LINUX_AP_JUMP_DS  0x9C00
 
 /* The boot vCPU's entry state the loader chose (docs/guest-abi.md "Linux boot"). */
 struct boot_entry {

@@ -12,6 +12,7 @@
 #include "eventinj.h"
 #include "hostile.h"
 #include "keys.h"
+#include "linux.h"
 #include "psp.h"
 #include "rmp.h"
 #include "snpref/base.h"
@@ -39,9 +40,39 @@ void sev_cpuid_8000001f(const struct system *sys, uint32_t r[4])
 
 /* ---- The launch ------------------------------------------------------------------ */
 
+/* An SEV-ES AP of a Linux boot starts in the firmware's AP stub (linux.c):
+ * real mode at CS:IP = LINUX_AP_STUB_CS:0 with DS on the jump table page, the
+ * reset state otherwise (APM vol. 2 14.1.3: CR0 0x60000010), EFER.SVME. */
+static void build_ap_stub_vmsa(struct system *sys, struct sev_vmsa *a)
+{
+    memset(a, 0, sizeof(*a));
+    const struct vmcb_seg code = {LINUX_AP_STUB_CS, 0x9B, 0xFFFF, (uint64_t)LINUX_AP_STUB_CS << 4};
+    const struct vmcb_seg jt = {LINUX_AP_JUMP_DS, 0x93, 0xFFFF, (uint64_t)LINUX_AP_JUMP_DS << 4};
+    const struct vmcb_seg data = {0, 0x93, 0xFFFF, 0};
+    a->cs = code;
+    a->ds = jt;
+    a->es = a->ss = a->fs = a->gs = data;
+    a->gdtr = (struct vmcb_seg){0, 0, 0xFFFF, 0};
+    a->idtr = (struct vmcb_seg){0, 0, 0xFFFF, 0};
+    a->ldtr = (struct vmcb_seg){0, 0x82, 0xFFFF, 0};
+    a->tr = (struct vmcb_seg){0, 0x8B, 0xFFFF, 0};
+    a->efer = 1ull << 12;
+    a->cr0 = 0x60000010;
+    a->rflags = 2;
+    a->dr7 = 0x400, a->dr6 = 0xFFFF0FF0;
+    a->g_pat = 0x0007040600070406ull;
+    a->xcr0 = 1, a->mxcsr = 0x1F80, a->x87_fcw = 0x37F;
+    a->sev_features = sys->sev->sev_features;
+    a->vintr_ctrl = VINTR_V_GIF | VINTR_V_NMI_ENABLE;
+}
+
 /* The initial VMSA of vCPU i: the entry state of docs/guest-abi.md. */
 static void build_vmsa(struct system *sys, unsigned i, struct sev_vmsa *a)
 {
+    if (sys->kernel_boot && i > 0) {
+        build_ap_stub_vmsa(sys, a);
+        return;
+    }
     struct vcpu_boot b;
     sys_boot_state(sys, i, sys->entry, &b);
     memset(a, 0, sizeof(*a));
@@ -223,9 +254,15 @@ int sev_launch(struct system *sys, char *err, size_t errlen)
             uint64_t gpa = loader_vmsa_gpa(&sys->layout, i);
             SNP_ASSERT(mem_write(&sys->mem, gpa, &a, sizeof(a)));
             v->next_vmsa = gpa;
-            v->switch_pending = i == 0;
+            /* A Linux boot's SEV-ES APs run the firmware stub from the start. */
+            v->switch_pending = i == 0 || sys->kernel_boot;
         }
     }
+    /* The firmware of a Linux SEV-ES boot has set the AP jump table (what
+     * OVMF does with AP_JUMP_TABLE SET before it hands over), so that the
+     * kernel's GET finds the page its APs jump through. */
+    if (sys->kernel_boot && !sev->snp)
+        sev->ap_jump_table = LINUX_AP_JUMP;
     return sev->snp ? snp_launch(sys, err, errlen) : 0;
 }
 

@@ -174,6 +174,23 @@ static void boot_to_init_in(const char *mode, unsigned n)
         pw = scn_find(&r, 0, "power", v, NULL, 0);
     ck_assert_msg(pw != SIZE_MAX, "no power event in the trace");
     ck_assert_str_eq(scn_s(&r.ev[pw], "state"), "off");
+    if (!strcmp(mode, "sev-es") && n > 1) {
+        /* SMP the SEV-ES way: the kernel GETs the AP jump table the firmware
+         * set, and each AP leaves the firmware stub's AP reset hold (GHCB MSR
+         * request 0x006, response 0x007 with a non-zero value) at its SIPI. */
+        size_t get = scn_find(&r, 0, "vmgexit", 0, "exit_code", 0x80000005);
+        ck_assert_msg(get != SIZE_MAX, "no AP_JUMP_TABLE VMGEXIT");
+        ck_assert_uint_eq(scn_u(&r.ev[get], "info1"), 1); /* GET */
+        size_t res = scn_find(&r, get, "vmgexit_result", 0, "exit_code", 0x80000005);
+        ck_assert_uint_eq(scn_u(&r.ev[res], "info2"), 0x9C000);
+        for (int v = 1; v < (int)n; v++) {
+            size_t h = scn_find(&r, 0, "ghcb_msr", v, "request", 0x6);
+            ck_assert_msg(h != SIZE_MAX, "vCPU %d never left AP reset hold", v);
+            ck_assert_uint_eq(scn_u(&r.ev[h], "response"), 0x1007);
+            size_t sipi = scn_find(&r, 0, "sipi", v, NULL, 0);
+            ck_assert_msg(sipi != SIZE_MAX && sipi < h, "vCPU %d: no SIPI before the release", v);
+        }
+    }
     if (strcmp(mode, "plain")) {
         /* Each intercept went through #VC: CPUID and RDTSC from ring 0 and
          * from the probe in ring 3, IOIO (the UART, the PM timer), MSR and
@@ -207,6 +224,12 @@ END_TEST
 START_TEST(debian_kernel_boots_as_an_sev_es_guest_on_one_vcpu_with_ring_3_cpuid_through_vc)
 {
     boot_to_init_in("sev-es", 1);
+}
+END_TEST
+
+START_TEST(debian_kernel_boots_as_an_sev_es_guest_on_four_vcpus_through_the_ap_jump_table)
+{
+    boot_to_init_in("sev-es", 4);
 }
 END_TEST
 
@@ -293,6 +316,7 @@ int main(void)
     tcase_add_test(tc, debian_kernel_boots_busybox_init_on_one_vcpu_and_powers_off_with_status_0);
     tcase_add_test(tc, debian_kernel_boots_busybox_init_on_four_vcpus_all_online_and_powers_off);
     tcase_add_test(tc, debian_kernel_boots_as_an_sev_es_guest_on_one_vcpu_with_ring_3_cpuid_through_vc);
+    tcase_add_test(tc, debian_kernel_boots_as_an_sev_es_guest_on_four_vcpus_through_the_ap_jump_table);
     tcase_add_test(tc, an_elf_guest_given_as_kernel_is_refused_as_not_a_bzimage);
     tcase_add_test(tc, an_initrd_larger_than_the_ram_above_the_kernel_is_refused_naming_the_initrd);
     tcase_add_test(tc, a_command_line_longer_than_the_kernels_cmdline_size_is_refused);
