@@ -150,6 +150,10 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, enum pg_priv priv, 
     if (!(cr0 & CR0_PG)) {
         r->gpa = va;
         r->writable = r->executable = r->user = r->dirty = true;
+        /* Without paging an SEV guest's accesses are private (APM vol. 2
+         * 15.34.5: there is no C-bit to clear), as Linux's real-mode AP
+         * trampoline relies on. */
+        r->c_bit = v->cbit_pos != 0;
         return 0;
     }
     uint64_t cr4 = vcpu_get(v, VR_CR4), efer = vcpu_get(v, VR_EFER);

@@ -604,6 +604,7 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
                    errlen) < 0)
         return -1;
     sys->kernel_boot = true;
+    sys->linux_pl = pl;
     sys->entry = sys->entry0.rip;
     return 0;
 }

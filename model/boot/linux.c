@@ -156,6 +156,7 @@ static int place_kernel(const struct guest_image *img, const struct linux_header
              need_mb + (need_mb & 1));
     pl->kernel = load;
     pl->kernel_end = load + need;
+    pl->kernel_image_end = load + h->pm_size;
     return 0;
 }
 
@@ -190,7 +191,8 @@ static int place_extras(const struct guest_image *img, const struct linux_header
 
 /* ---- The memory map --------------------------------------------------------------- */
 
-unsigned linux_e820(uint64_t ram, uint64_t fw_base, struct e820_entry *out, unsigned cap)
+unsigned linux_e820(uint64_t ram, uint64_t fw_base, bool sev, struct e820_entry *out,
+                    unsigned cap)
 {
     SNP_ASSERT(fw_base > MIB && fw_base <= ram);
     const struct e820_entry map[] = {
@@ -198,8 +200,12 @@ unsigned linux_e820(uint64_t ram, uint64_t fw_base, struct e820_entry *out, unsi
         /* The loader's pages (zero page, command line, GDT, stack, page tables)
          * and the EBDA. */
         {LINUX_LOW_RAM_END, 0xA0000 - LINUX_LOW_RAM_END, E820_RESERVED},
-        /* The BIOS area: the ACPI tables and the RSDP (acpi.h). */
-        {ACPI_AREA_BASE, ACPI_AREA_SIZE, E820_RESERVED},
+        /* The BIOS area: the ACPI tables and the RSDP (acpi.h). A confidential
+         * guest gets it as ACPI data, as OVMF reports its tables: Linux maps
+         * ACPI memory encrypted, but ioremaps plain reserved memory decrypted
+         * (arch/x86/mm/ioremap.c __ioremap_check_encrypted), which under SNP
+         * would be a shared access to a private page. */
+        {ACPI_AREA_BASE, ACPI_AREA_SIZE, sev ? E820_ACPI : E820_RESERVED},
         {MIB, fw_base - MIB, E820_RAM},
         /* A confidential guest's launch pages (linux.h struct linux_sev). */
         {fw_base, ram - fw_base, E820_RESERVED},
@@ -221,7 +227,7 @@ unsigned linux_e820(uint64_t ram, uint64_t fw_base, struct e820_entry *out, unsi
  * the fields boot.rst marks "write (obligatory)" and the 64-bit extensions. */
 static void build_zero_page(uint8_t *bp, const struct guest_image *img,
                             const struct linux_header *h, const struct linux_placement *pl,
-                            uint64_t ram, uint64_t fw_base, uint64_t rsdp)
+                            uint64_t ram, uint64_t fw_base, bool sev, uint64_t rsdp)
 {
     memset(bp, 0, PAGE);
     memcpy(bp + HDR_SETUP_SECTS, img->data + HDR_SETUP_SECTS, h->hdr_end - HDR_SETUP_SECTS);
@@ -239,7 +245,7 @@ static void build_zero_page(uint8_t *bp, const struct guest_image *img,
     wr64(bp + BP_ACPI_RSDP_ADDR, rsdp);
     wr32(bp + BP_ALT_MEM_K, (uint32_t)((fw_base - MIB) >> 10));
     struct e820_entry map[E820_MAX_ZEROPAGE];
-    unsigned n = linux_e820(ram, fw_base, map, E820_MAX_ZEROPAGE);
+    unsigned n = linux_e820(ram, fw_base, sev, map, E820_MAX_ZEROPAGE);
     bp[BP_E820_ENTRIES] = (uint8_t)n;
     for (unsigned i = 0; i < n; i++) {
         uint8_t *e = bp + BP_E820_TABLE + 20 * i; /* struct boot_e820_entry, packed */
@@ -337,6 +343,19 @@ static const uint8_t ap_stub[] = {
     0xFF, 0x2E, 0x00, 0x00,             /* 48: jmp far [ds:0] (IP, then CS) */
 };
 
+void linux_for_each_loaded_range(const struct linux_placement *pl,
+                                 void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx)
+{
+    fn(ctx, 0, PAGE); /* the BIOS data area */
+    fn(ctx, LINUX_ZERO_PAGE, LINUX_TABLES_END);
+    if (pl->cc_blob)
+        fn(ctx, LINUX_CC_BLOB, LINUX_CC_BLOB + PAGE);
+    fn(ctx, ACPI_AREA_BASE, ACPI_AREA_BASE + ACPI_AREA_SIZE);
+    fn(ctx, pl->kernel, pl->kernel_image_end);
+    if (pl->initrd_len)
+        fn(ctx, pl->initrd, pl->initrd + pl->initrd_len);
+}
+
 int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
                const uint32_t *apic_ids, const struct linux_sev *sev, struct boot_entry *e,
                struct linux_placement *pl, char *err, size_t errlen)
@@ -359,10 +378,11 @@ int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
     struct acpi_platform ap = {nvcpus, apic_ids};
     uint64_t rsdp = acpi_install(m, &ap);
     uint8_t bp[PAGE];
-    build_zero_page(bp, img, &h, pl, m->size, fw_base, rsdp);
+    build_zero_page(bp, img, &h, pl, m->size, fw_base, sev != NULL, rsdp);
     if (sev && sev->secrets) {
         build_cc_blob(m, sev);
         wr64(bp + HDR_SETUP_DATA, LINUX_CC_BLOB);
+        pl->cc_blob = true;
     }
     SNP_ASSERT(mem_write(m, LINUX_ZERO_PAGE, bp, sizeof(bp)));
     build_gdt_and_tables(m, sev ? 1ull << sev->cbit : 0);

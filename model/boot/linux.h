@@ -11,6 +11,7 @@
 #ifndef SNPREF_LINUX_H
 #define SNPREF_LINUX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,8 +57,12 @@ struct linux_sev {
     uint64_t ap_jump_table; /* SEV-ES: the AP jump table page (0: none) */
 };
 
-/* The loader's pages for a confidential guest, in the reserved low area. */
-#define LINUX_CC_BLOB     0x9A000ull /* setup_data header + struct cc_blob_sev_info */
+/* The loader's pages for a confidential guest. The SETUP_CC_BLOB setup_data
+ * lies in usable RAM, as a boot loader's setup_data does: Linux reserves it
+ * itself (memblock_x86_reserve_range_setup_data) and maps it encrypted as RAM,
+ * where it would ioremap reserved memory decrypted (boot_params sysfs). The
+ * AP stub and jump table lie in the reserved low area. */
+#define LINUX_CC_BLOB     0x8F000ull /* setup_data header + struct cc_blob_sev_info */
 #define LINUX_AP_STUB     0x9B000ull /* SEV-ES: the AP reset-hold stub (real mode) */
 #define LINUX_AP_JUMP     0x9C000ull /* SEV-ES: the AP jump table page */
 #define LINUX_FW_RESERVE  (2ull << 20)
@@ -94,6 +99,8 @@ int linux_parse(const struct guest_image *img, struct linux_header *h, char *err
 /* Where linux_load() puts things, computed and checked before anything is written. */
 struct linux_placement {
     uint64_t kernel, kernel_end; /* [load address, + max(init_size, image)) */
+    uint64_t kernel_image_end;   /* the end of the bytes copied from the file */
+    bool cc_blob;                /* the SETUP_CC_BLOB page was written */
     uint64_t initrd, initrd_len; /* 0, 0 without an initrd */
     size_t cmdline_len;
 };
@@ -109,6 +116,12 @@ int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
                const uint32_t *apic_ids, const struct linux_sev *sev, struct boot_entry *e,
                struct linux_placement *pl, char *err, size_t errlen);
 
+/* Each [start, end) range linux_load() wrote (the kernel image, the initrd,
+ * the zero page, command line, GDT and tables, the CC blob and SEV-ES AP stub
+ * pages, the ACPI area, the BIOS data area's page): what an SNP launch measures. */
+void linux_for_each_loaded_range(const struct linux_placement *pl,
+                                 void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx);
+
 /* The e820 map linux_load() gives for ram bytes of RAM (boot_params.e820_table). */
 struct e820_entry {
     uint64_t addr, size;
@@ -116,7 +129,10 @@ struct e820_entry {
 };
 #define E820_RAM      1
 #define E820_RESERVED 2
-/* fw_base: where the firmware's reserved top of RAM starts (ram: none). */
-unsigned linux_e820(uint64_t ram, uint64_t fw_base, struct e820_entry *out, unsigned cap);
+#define E820_ACPI     3
+/* fw_base: where the firmware's reserved top of RAM starts (ram: none);
+ * sev: a confidential guest's map, whose ACPI area is E820_ACPI. */
+unsigned linux_e820(uint64_t ram, uint64_t fw_base, bool sev, struct e820_entry *out,
+                    unsigned cap);
 
 #endif

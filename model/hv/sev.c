@@ -142,7 +142,8 @@ static void fill_cpuid_page(struct system *sys, uint64_t gpa)
 {
     static const uint32_t leaves[][2] = {
         {0x0, 0},        {0x1, 0},        {0x6, 0},        {0x7, 0},        {0xB, 0},
-        {0xB, 1},        {0x80000000, 0}, {0x80000001, 0}, {0x80000007, 0}, {0x80000008, 0},
+        {0xB, 1},        {0xD, 0},        {0xD, 1},        {0x80000000, 0}, {0x80000001, 0},
+        {0x80000002, 0}, {0x80000003, 0}, {0x80000004, 0}, {0x80000007, 0}, {0x80000008, 0},
         {0x8000001F, 0}, {0x80000021, 0},
     };
     struct psp_cpuid_page pg;
@@ -154,6 +155,29 @@ static void fill_cpuid_page(struct system *sys, uint64_t gpa)
     }
     pg.count = (uint32_t)ARRAY_SIZE(leaves);
     SNP_ASSERT(mem_write(&sys->mem, gpa, &pg, sizeof(pg)));
+}
+
+/*
+ * The guest RAM a Linux boot's firmware leaves validated: every page below
+ * the reserved launch area that the launch did not already make private is
+ * assigned to the guest (the host's RMPUPDATE) and validated (the firmware's
+ * PVALIDATE), as OVMF does for all the RAM it reports to a kernel without
+ * unaccepted-memory support (Linux 6.1 has none: it never PVALIDATEs RAM
+ * from the e820 map itself). The pages are not measured.
+ */
+static void validate_guest_ram(struct system *sys)
+{
+    struct sev *sev = sys->sev;
+    uint64_t end = (sys->mem.size - LINUX_FW_RESERVE) & ~(LINUX_FW_RESERVE - 1);
+    for (uint64_t a = 0; a < end; a += PAGE) {
+        struct rmp_entry e;
+        if (rmp_lookup(sev->rmp, a, &e) && e.assigned)
+            continue;
+        struct rmp_state st = {a, true, RMP_4K, false, sev->asid};
+        SNP_ASSERT(rmp_update(sev->rmp, a, &st) == RMP_OK);
+        struct rmp_result r = rmp_pvalidate(sev->rmp, sev->asid, 0, a, 0, true);
+        SNP_ASSERT(r.rc == RMP_OK && !r.npf);
+    }
 }
 
 static int snp_launch(struct system *sys, char *err, size_t errlen)
@@ -179,12 +203,17 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     if (L.status != SEV_RET_SUCCESS)
         L.what = psp_why(sev->psp);
     const struct boot_layout *l = &sys->layout;
-    loader_for_each_segment(&sys->img, launch_segment, &L);
-    loader_for_each_page(l, launch_loader_page, &L);
-    for (unsigned i = 0; i < sys->n; i++)
-        for (uint64_t a = l->stack_top_base - (i + 1) * l->stack_size;
-             a < l->stack_top_base - i * l->stack_size; a += PAGE)
-            launch_page(&L, a, SNP_PAGE_TYPE_ZERO, a);
+    if (sys->kernel_boot) {
+        /* What the Linux loader wrote, measured as it lies in RAM. */
+        linux_for_each_loaded_range(&sys->linux_pl, launch_segment, &L);
+    } else {
+        loader_for_each_segment(&sys->img, launch_segment, &L);
+        loader_for_each_page(l, launch_loader_page, &L);
+        for (unsigned i = 0; i < sys->n; i++)
+            for (uint64_t a = l->stack_top_base - (i + 1) * l->stack_size;
+                 a < l->stack_top_base - i * l->stack_size; a += PAGE)
+                launch_page(&L, a, SNP_PAGE_TYPE_ZERO, a);
+    }
     launch_page(&L, l->secrets, SNP_PAGE_TYPE_SECRETS, l->secrets);
     fill_cpuid_page(sys, l->cpuid);
     launch_page(&L, l->cpuid, SNP_PAGE_TYPE_CPUID, l->cpuid);
@@ -201,6 +230,8 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
         snprintf(err, errlen, "SNP launch failed: %s (%s)", psp_status_name(L.status), L.what);
         return -1;
     }
+    if (sys->kernel_boot)
+        validate_guest_ram(sys);
     struct psp_guest_info gi;
     SNP_ASSERT(psp_guest(sev->psp, L.gctx, &gi));
     memcpy(sev->digest, gi.digest, sizeof(sev->digest));

@@ -13,6 +13,13 @@
  * FADT. What stops it later (no IOAPIC, no xAPIC mode,
  * no RTC) is other work of issue 8; a later stage only adds to this output.
  *
+ * The confidential boots: the same kernel and busybox /init (with
+ * tests/linux/probe.c as /bin/probe, CPUID and RDTSC from ring 3) under
+ * --mode sev-es and --mode snp on 1 and 4 vCPUs, where the loader acts as the
+ * guest's firmware (docs/guest-abi.md "Linux boot"): the kernel's own #VC
+ * handler and GHCB protocol, SEV-ES APs through the AP jump table and reset
+ * hold, SNP APs through AP creation from the kernel's real-mode VMSAs.
+ *
  * The refusals: a file that is not a bzImage, an initrd too large for RAM, a
  * command line too long, RAM too small for the kernel's init_size (65, one
  * line naming the file and the field, no trace written); the option mistakes
@@ -165,8 +172,31 @@ static void boot_to_init_in(const char *mode, unsigned n)
          * the C-bit position 51 through the #VC handler. */
         ck_assert(scn_has(r.out, "Memory Encryption Features active: AMD SEV SEV-ES"));
         ck_assert(scn_has(r.out, "probe: ring-3 cpuid 0x8000001f: eax 0x0000000a ebx 0x00000073"));
+    } else if (!strcmp(mode, "snp")) {
+        /* An SNP guest: the decompressor found the CC blob in setup_data and
+         * the kernel uses the CPUID page the PSP checked; the user program
+         * sees SNP too (0x8000001F EAX[4]). */
+        ck_assert(scn_has(r.out, "Memory Encryption Features active: AMD SEV SEV-ES SEV-SNP"));
+        ck_assert(scn_has(r.out, "SEV: Using SNP CPUID table, 17 entries present."));
+        ck_assert(scn_has(r.out, "SEV: SNP guest platform device initialized."));
+        ck_assert(scn_has(r.out, "probe: ring-3 cpuid 0x8000001f: eax 0x0000001a ebx 0x00000073"));
+        /* The launch measured the loader's pages and the BSP's VMSA. */
+        ck_assert_uint_eq(scn_count(&r, "launch_finish", -2), 1);
+        ck_assert_uint_ge(scn_count(&r, "launch_update", -2), 3000);
     } else {
         ck_assert(!scn_has(r.out, "Memory Encryption Features active"));
+    }
+    if (!strcmp(mode, "snp") && n > 1) {
+        /* SNP SMP: the kernel creates each AP from a VMSA of its own
+         * (SNP_AP_CREATION, VMGEXIT 0x80000013, request 1 = create), in real
+         * mode at its trampoline, and each AP runs. */
+        for (unsigned id = 1; id < n; id++) {
+            size_t c = scn_find(&r, 0, "ap_create", 0, "apic_id", id);
+            ck_assert_msg(c != SIZE_MAX, "no AP creation for APIC ID %u", id);
+            ck_assert_str_eq(scn_s(&r.ev[c], "request"), "create");
+            ck_assert_str_eq(scn_s(&r.ev[c], "result"), "ok");
+            ck_assert_uint_ne(scn_find(&r, c, "vmexit", (int)id, NULL, 0), SIZE_MAX);
+        }
     }
     /* The run ended by ACPI S5 through PM1a_CNT, and every vCPU retired code. */
     size_t pw = SIZE_MAX;
@@ -230,6 +260,18 @@ END_TEST
 START_TEST(debian_kernel_boots_as_an_sev_es_guest_on_four_vcpus_through_the_ap_jump_table)
 {
     boot_to_init_in("sev-es", 4);
+}
+END_TEST
+
+START_TEST(debian_kernel_boots_as_an_snp_guest_on_one_vcpu_with_the_cc_blob_and_cpuid_page)
+{
+    boot_to_init_in("snp", 1);
+}
+END_TEST
+
+START_TEST(debian_kernel_boots_as_an_snp_guest_on_four_vcpus_through_ap_creation)
+{
+    boot_to_init_in("snp", 4);
 }
 END_TEST
 
@@ -317,6 +359,8 @@ int main(void)
     tcase_add_test(tc, debian_kernel_boots_busybox_init_on_four_vcpus_all_online_and_powers_off);
     tcase_add_test(tc, debian_kernel_boots_as_an_sev_es_guest_on_one_vcpu_with_ring_3_cpuid_through_vc);
     tcase_add_test(tc, debian_kernel_boots_as_an_sev_es_guest_on_four_vcpus_through_the_ap_jump_table);
+    tcase_add_test(tc, debian_kernel_boots_as_an_snp_guest_on_one_vcpu_with_the_cc_blob_and_cpuid_page);
+    tcase_add_test(tc, debian_kernel_boots_as_an_snp_guest_on_four_vcpus_through_ap_creation);
     tcase_add_test(tc, an_elf_guest_given_as_kernel_is_refused_as_not_a_bzimage);
     tcase_add_test(tc, an_initrd_larger_than_the_ram_above_the_kernel_is_refused_naming_the_initrd);
     tcase_add_test(tc, a_command_line_longer_than_the_kernels_cmdline_size_is_refused);
