@@ -583,15 +583,16 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
     struct linux_placement pl;
     /* SEV-ES/SNP: the loader acts as the guest's firmware (linux.h struct
      * linux_sev). The launch pages (VMSAs, SNP secrets and CPUID page) stay
-     * where the SDK layout puts them, in the top 2 MiB of RAM, which the e820
+     * where the SDK layout puts them, at the top of RAM, which the e820
      * map reserves; the SEV-ES AP stub and jump table lie in the reserved low
      * area. */
     struct linux_sev ls = {0}, *lsp = NULL;
     if (strcmp(sys->cfg.mode, "plain")) {
         const struct boot_layout *l = &sys->layout;
         ls.cbit = 51;
-        ls.fw_base = (sys->mem.size - LINUX_FW_RESERVE) & ~(LINUX_FW_RESERVE - 1);
-        SNP_ASSERT(l->free_end >= ls.fw_base);
+        /* From the 2 MiB boundary below the launch pages (2 MiB for up to
+         * 64 vCPUs, more for more). */
+        ls.fw_base = l->free_end & ~(LINUX_FW_RESERVE - 1);
         if (!strcmp(sys->cfg.mode, "snp")) {
             ls.secrets = l->secrets;
             ls.cpuid = l->cpuid;

@@ -365,6 +365,7 @@ int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
     SNP_ASSERT(m->size <= LINUX_MAX_RAM && m->size >= 2 * MIB); /* the system checked */
     uint64_t fw_base = sev ? sev->fw_base : m->size;
     SNP_ASSERT(fw_base > 2 * MIB && fw_base <= m->size);
+    pl->fw_base = fw_base;
     if (linux_parse(img, &h, err, errlen) < 0 ||
         place_kernel(img, &h, fw_base, m->size, pl, err, errlen) < 0 ||
         place_extras(img, &h, fw_base, pl, err, errlen) < 0)

@@ -101,6 +101,7 @@ struct linux_placement {
     uint64_t kernel, kernel_end; /* [load address, + max(init_size, image)) */
     uint64_t kernel_image_end;   /* the end of the bytes copied from the file */
     bool cc_blob;                /* the SETUP_CC_BLOB page was written */
+    uint64_t fw_base;            /* RAM from here on is reserved (struct linux_sev) */
     uint64_t initrd, initrd_len; /* 0, 0 without an initrd */
     size_t cmdline_len;
 };

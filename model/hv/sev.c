@@ -168,7 +168,7 @@ static void fill_cpuid_page(struct system *sys, uint64_t gpa)
 static void validate_guest_ram(struct system *sys)
 {
     struct sev *sev = sys->sev;
-    uint64_t end = (sys->mem.size - LINUX_FW_RESERVE) & ~(LINUX_FW_RESERVE - 1);
+    uint64_t end = sys->linux_pl.fw_base;
     for (uint64_t a = 0; a < end; a += PAGE) {
         struct rmp_entry e;
         if (rmp_lookup(sev->rmp, a, &e) && e.assigned)
