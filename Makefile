@@ -25,7 +25,9 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
-	$(BUILD)/tools/snpref bench
+	bash scripts/mkinitramfs.sh $(BUILD)/bench_initramfs.cpio.gz
+	SNPREF_BENCH_KERNEL=../shared/guests/debian-6.1/vmlinuz \
+	SNPREF_BENCH_INITRD=$(BUILD)/bench_initramfs.cpio.gz $(BUILD)/tools/snpref bench
 
 # The model's certificate chain and an attestation report verified by virtee/snpguest,
 # installed with cargo when missing (docs/attestation.md; not part of `make test`).

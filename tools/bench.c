@@ -14,7 +14,11 @@
  *     page: its blocks are compared with their decode at each entry).
  *  2. ipi: the bench_pingpong guest (two vCPUs exchanging IPIs through the
  *     golden fabric); IPIs per host second.
- *  3. replay: `snpref replay` of synthetic complete traces of 100k and 1M events
+ *  3. linux: Debian's stock kernel (SNPREF_BENCH_KERNEL) with a busybox
+ *     initramfs (SNPREF_BENCH_INITRD; `make bench` builds both paths) booted
+ *     to its /init's power-off on one vCPU, plain and as an SNP guest: the
+ *     host time of each and the SNP boot's time over the plain boot's.
+ *  4. replay: `snpref replay` of synthetic complete traces of 100k and 1M events
  *     (tools/synth.c); events per host second and the peak RSS of each run,
  *     each in its own process (fork + exec, rusage from wait4), so the two
  *     numbers are independent: a streaming replay keeps them equal.
@@ -34,6 +38,7 @@
 #include "config.h"
 #include "snpref/base.h"
 #include "cpu.h"
+#include "linux.h"
 #include "loader.h"
 #include "mem.h"
 #include "snpref.h"
@@ -259,6 +264,56 @@ static int bench_replay(void)
     return rc;
 }
 
+/* The linux part: one boot of the bench kernel in mode `mode`. */
+static int boot_linux(const char *mode, const struct guest_image *img, struct snpref_result *res,
+                      double *secs)
+{
+    struct snp_config cfg;
+    config_defaults(&cfg);
+    cfg.vcpus = 1;
+    cfg.ram_mb = LINUX_DEFAULT_RAM_MB;
+    snprintf(cfg.mode, sizeof(cfg.mode), "%s", mode);
+    uint64_t ipis;
+    return run_model(&cfg, img, res, &ipis, secs);
+}
+
+static int bench_linux(void)
+{
+    const char *kpath = getenv("SNPREF_BENCH_KERNEL"), *rpath = getenv("SNPREF_BENCH_INITRD");
+    if (!kpath || !rpath) {
+        fprintf(stderr, "snpref bench: linux needs SNPREF_BENCH_KERNEL and SNPREF_BENCH_INITRD "
+                        "(`make bench` sets them)\n");
+        return SNPREF_ST_NOINPUT;
+    }
+    struct guest_image img, rd;
+    uint8_t *owned = NULL, *rd_owned = NULL;
+    int rc = read_image(kpath, &img, &owned);
+    if (rc)
+        return rc;
+    if ((rc = read_image(rpath, &rd, &rd_owned))) {
+        free(owned);
+        return rc;
+    }
+    struct kernel_args ka = {rd.data, rd.len, rpath, "console=ttyS0"};
+    img.kernel = &ka;
+    struct snpref_result plain, snp;
+    double plain_s = 0, snp_s = 0;
+    rc = boot_linux("plain", &img, &plain, &plain_s);
+    if (!rc)
+        rc = boot_linux("snp", &img, &snp, &snp_s);
+    free(owned);
+    free(rd_owned);
+    if (rc)
+        return rc;
+    printf("linux    %s to its /init's power-off, 1 vCPU\n", kpath);
+    printf("  plain           %8.3f s  %6.0f M guest instructions\n", plain_s,
+           (double)plain.insns / 1e6);
+    printf("  --mode snp      %8.3f s  %6.0f M guest instructions\n", snp_s,
+           (double)snp.insns / 1e6);
+    printf("  ratio snp/plain boot time: %.2f\n", snp_s / plain_s);
+    return 0;
+}
+
 static int bench_mixed(void)
 {
     return bench_compute("bench_mixed", "mixed", "data on its code's page");
@@ -276,6 +331,7 @@ static const struct {
     {"compute", bench_sieve},
     {"mixed", bench_mixed},
     {"ipi", bench_ipi},
+    {"linux", bench_linux},
     {"replay", bench_replay},
 };
 
@@ -283,7 +339,9 @@ static const char usage_bench[] =
     "usage: snpref bench [PART...]\n"
     "Prints the model's speed as ratios (docs/cost-model.md): guest instructions\n"
     "per host second against Unicorn alone (compute: a store-heavy sieve; mixed: a\n"
-    "kernel with its data on its code's page), IPIs per host second (ipi), and the\n"
+    "kernel with its data on its code's page), IPIs per host second (ipi), a Linux\n"
+    "boot's SNP time over its plain time (linux: SNPREF_BENCH_KERNEL and\n"
+    "SNPREF_BENCH_INITRD name the kernel and initramfs), and the\n"
     "replay's events per host second and peak memory for synthetic traces (replay).\n"
     "PARTs select what runs, in this order; none runs them all.\n";
 
@@ -299,7 +357,7 @@ int cmd_bench(int argc, char **argv)
         while (k < ARRAY_SIZE(benches) && strcmp(argv[a], benches[k].name))
             k++;
         if (k == ARRAY_SIZE(benches))
-            return usage_error("bench: unknown part '%s' (compute, mixed, ipi, replay)", argv[a]);
+            return usage_error("bench: unknown part '%s' (compute, mixed, ipi, linux, replay)", argv[a]);
     }
     for (size_t k = 0; k < ARRAY_SIZE(benches); k++) {
         bool wanted = argc == 1;
