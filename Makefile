@@ -26,8 +26,9 @@ test: build
 
 bench: build
 	bash scripts/mkinitramfs.sh $(BUILD)/bench_initramfs.cpio.gz
+	$(BUILD)/tools/snpref bench
 	SNPREF_BENCH_KERNEL=../shared/guests/debian-6.1/vmlinuz \
-	SNPREF_BENCH_INITRD=$(BUILD)/bench_initramfs.cpio.gz $(BUILD)/tools/snpref bench
+	SNPREF_BENCH_INITRD=$(BUILD)/bench_initramfs.cpio.gz $(BUILD)/tools/snpref bench linux
 
 # The model's certificate chain and an attestation report verified by virtee/snpguest,
 # installed with cargo when missing (docs/attestation.md; not part of `make test`).

@@ -79,13 +79,46 @@ void vcpu_save_vmsa(struct vcpu *v, struct sev_vmsa *a)
     a->xcr0 = 1;
 }
 
+/* EFER bits a VMSA may set (APM vol. 2 3.1.7): SCE, LME, LMA, NXE, SVME,
+ * LMSLE, FFXSR, TCE, MCOMMIT, INTWB, UAIE, AIBRSE; the rest MBZ. */
+#define EFER_VALID 0x36FD01ull
+
+/* VMRUN's consistency checks on the state it loads (APM vol. 2 15.5.1
+ * "Canonicalization and Consistency Checks"): NULL when they pass, else the
+ * check that failed. */
+static const char *vmrun_check(const struct sev_vmsa *a)
+{
+    bool lme = a->efer & (1ull << 8), pg = a->cr0 & (1ull << 31);
+    if (!(a->efer & (1ull << 12)))
+        return "VMSA EFER.SVME is clear";
+    if (a->efer & ~EFER_VALID)
+        return "VMSA EFER has a reserved (MBZ) bit set";
+    if (!(a->cr0 & (1ull << 30)) && (a->cr0 & (1ull << 29)))
+        return "VMSA CR0.NW is set with CR0.CD clear";
+    if (a->cr0 >> 32)
+        return "VMSA CR0[63:32] is not zero";
+    if (pg && !(a->cr0 & 1))
+        return "VMSA CR0.PG is set without CR0.PE";
+    if (lme && pg && !(a->cr4 & (1ull << 5)))
+        return "VMSA EFER.LME and CR0.PG are set without CR4.PAE";
+    if (lme && pg && (a->cr3 >> 52))
+        return "VMSA CR3[63:52] (MBZ in long mode) is not zero";
+    if (a->cr4 >> 32)
+        return "VMSA CR4[63:32] is not zero";
+    if (a->dr6 >> 32)
+        return "VMSA DR6[63:32] is not zero";
+    if (a->dr7 >> 32)
+        return "VMSA DR7[63:32] is not zero";
+    /* CS attributes: L is bit 9, D/B bit 10 (VMCB segment attribute format). */
+    if (lme && pg && (a->cr4 & (1ull << 5)) && (a->cs.attrib & 0x200) && (a->cs.attrib & 0x400))
+        return "VMSA CS.L and CS.D are both set in long mode";
+    return NULL;
+}
+
 int vcpu_load_vmsa(struct vcpu *v, const struct sev_vmsa *a, const char **why)
 {
-    /* VMRUN's consistency checks that matter to a 64-bit guest (APM 15.5.1). */
-    if (!(a->efer & (1ull << 12))) {
-        *why = "VMSA EFER.SVME is clear";
+    if ((*why = vmrun_check(a)) != NULL)
         return -1;
-    }
     if (mode_set_control(v, a->cr0, a->cr3, a->cr4, a->efer, why) < 0)
         return -1;
     vcpu_set(v, VR_CR2, a->cr2);

@@ -355,6 +355,13 @@ bool sev_vmrun(struct slot *s)
     struct sev_vmsa a;
     if (!mem_read(&s->sys->mem, gpa, &a, sizeof(a)))
         return vmrun_fail(s, "the VMSA lies outside RAM");
+    /* One VMSA page holds one vCPU's state: hardware marks a running VMSA
+     * in use (docs/sev-snp-facts.md: RMPADJUST fails on it), so a second
+     * vCPU's VMRUN of it fails (issue 9's VMRUN checks; XXX(model): the APM
+     * section naming this check is not cited in the fact sheet). */
+    for (unsigned i = 0; i < s->sys->n; i++)
+        if (i != s->idx && s->sys->slots[i].sev.vmsa == gpa && s->sys->slots[i].st != VS_OFF)
+            return vmrun_fail(s, "the VMSA page is in use by another vCPU");
     if (sev->snp && !(a.sev_features & SEV_FEAT_SNP_ACTIVE))
         return vmrun_fail(s, "VMSA SEV_FEATURES lacks SNPActive");
     const char *why = NULL;
