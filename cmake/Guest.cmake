@@ -33,7 +33,8 @@ set(SNPREF_GUEST_LDFLAGS
 # become the target properties SNPREF_VCPUS, SNPREF_EXIT and SNPREF_MODES, so
 # that scenario tests can run every guest without a list of their own.
 # guests/CMakeLists.txt also writes them all to ${CMAKE_BINARY_DIR}/guests/guests.tsv.
-set(SNPREF_GUEST_MODES plain sev-es snp savic) # savic: --mode snp --apic savic
+# savic, savic-xipi: --mode snp --apic NAME (the Secure AVIC fabrics)
+set(SNPREF_GUEST_MODES plain sev-es snp savic savic-xipi)
 function(snpref_guest name)
   cmake_parse_arguments(G "" "VCPUS;EXIT" "SOURCES;MODES" ${ARGN})
   if(NOT DEFINED G_VCPUS)

@@ -274,8 +274,11 @@ struct vcpu_stats {
 void vcpu_get_stats(const struct vcpu *v, struct vcpu_stats *s);
 
 /* Benchmarks only: runs the function at rip (RDI = arg) in a bare engine over
- * m, without hooks or paging, until it returns to ret_gpa. 0, or -1 with err. */
-int cpu_run_bare(struct mem *m, uint64_t rip, uint64_t arg, uint64_t stack_top, uint64_t ret_gpa,
+ * m, without paging, until it returns to ret_gpa. With block_hook, one
+ * UC_HOOK_BLOCK that only counts blocks is added: the least any model that
+ * accounts instructions per block pays (*blocks: how many ran). 0, or -1 with err. */
+int cpu_run_bare(struct mem *m, bool block_hook, uint64_t *blocks, uint64_t rip, uint64_t arg,
+                 uint64_t stack_top, uint64_t ret_gpa,
                  char *err, size_t errlen);
 
 /* Exception mnemonic ("#GP") or "INT". */

@@ -216,9 +216,27 @@ static bool irq_window(struct vcpu *v)
 
 /* ---- Hooks ------------------------------------------------------------------ */
 
-static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+/* The block hook's common case: a block seen before, on pages nobody wrote
+ * since (decode.c: blk_hot), with no mode re-read, stop request, interrupt
+ * check or end of quantum due. Returns false when the full path must look. */
+static inline bool on_block_hot(struct vcpu *v, uint64_t pc, uint32_t size)
 {
-    struct vcpu *v = ud;
+    const struct blk_hot *h = blk_hot_slot(v->blk_hot, pc);
+    if (h->pc != pc || h->size != size || h->bits != v->code_bits ||
+        h->gen != (uint32_t)v->mem->code_written ||
+        (v->mode_check | v->stop_at_block | v->irq_check) || v->retired >= v->budget_end)
+        return false;
+    v->shadow_pc = h->ends_in_shadow ? pc + size : UINT64_MAX;
+    v->cur = h->b;
+    v->retired += h->icount;
+    return true;
+}
+
+/* Everything else at a block's entry: out of line, so that the common case
+ * above needs no stack frame. */
+static __attribute__((noinline)) void on_block_full(uc_engine *uc, uint64_t pc, uint32_t size,
+                                                     struct vcpu *v)
+{
     if (unlikely(v->mode_check))
         mode_refresh(v); /* after a far transfer: the code size may differ */
     struct blk *b = blk_lookup(v, pc, size);
@@ -243,6 +261,8 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
             return;
         }
     }
+    if (!blk_watched(v, b))
+        blk_hot_fill(v, b);
     if (unlikely(v->retired >= v->budget_end || v->stop_at_block)) {
         v->cur = NULL;
         v->stop = v->stop_at_block ? VCPU_STOP_REQUEST : VCPU_STOP_QUANTUM;
@@ -258,6 +278,14 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
         return;
     v->cur = b;
     v->retired += b->icount;
+}
+
+static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    struct vcpu *v = ud;
+    if (likely(v->blk_hot != NULL) && on_block_hot(v, pc, size))
+        return;
+    on_block_full(uc, pc, size, v);
 }
 
 size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16])
@@ -885,6 +913,9 @@ struct cpu_shared *cpu_shared_create(struct mem *mem)
     /* One more entry, always NONE, for blocks on no RAM page. */
     s->code = calloc(s->npages + 1, 1);
     SNP_ASSERT(s->code && !mem->code);
+    /* Each page turns WRITTEN at most 1 + MEM_CODE_REARMS times, so the hot
+     * blocks' 32-bit copy of mem.code_written never wraps (decode.c). */
+    SNP_ASSERT(s->npages < UINT32_MAX / (1 + MEM_CODE_REARMS));
     mem->code = s->code;
     return s;
 }

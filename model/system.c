@@ -244,7 +244,8 @@ static void host_send(void *ctx, int dst, const struct fab_msg *m)
         sys->inflight->prev = f;
     sys->inflight = f;
     tm_schedule(sys->tk, at, arrive, f);
-    bool ipi = m->src_kind == FAB_SRC_IPI || m->src_kind == FAB_SRC_DOORBELL;
+    bool ipi = m->src_kind == FAB_SRC_IPI || m->src_kind == FAB_SRC_DOORBELL ||
+               m->src_kind == FAB_SRC_HW_IPI;
     if (src && ipi)
         src->sum.ipis_sent++;
     /* End the sender's quantum after this instruction: the arrival must be
@@ -540,9 +541,11 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->secrets_page = l->secrets;
         bi->cpuid_page = l->cpuid;
     }
-    bi->fabric = !strcmp(sys->cfg.apic, "emulated") ? SNP_FABRIC_EMULATED
-                 : !strcmp(sys->cfg.apic, "savic")  ? SNP_FABRIC_SAVIC
-                                                    : SNP_FABRIC_OTHER;
+    /* The guest interface the fabric presents, from what it declares
+     * (fabric.h FAB_CAP_*): Secure AVIC, or the architectural x2APIC/xAPIC. */
+    unsigned caps = fabric_find(sys->cfg.apic)->caps;
+    bi->fabric = caps & FAB_CAP_SECURE_AVIC ? SNP_FABRIC_SAVIC : SNP_FABRIC_EMULATED;
+    bi->fabric_caps = caps & FAB_CAP_ACCEL_XIPI ? SNP_FABRIC_CAP_XIPI : 0;
     bi->ram_size = sys->mem.size;
     bi->core_hz = sys->cfg.core_hz;
     bi->tsc_hz = sys->cfg.tsc_hz;
@@ -619,13 +622,20 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
     if (opt && (opt->trace_path || opt->sink)) {
         char *cfgjson = config_to_json(&sys->cfg);
         struct trc_header h = {"snpref " SNPREF_VERSION, sys->cfg.mode, sys->n, sys->cfg.apic,
-                               sys->cfg.quantum, cfgjson};
+                               sys->cfg.quantum, cfgjson, opt->trace_events};
+        if (opt->trace_events && trc_check_filter(opt->trace_events, err, errlen) < 0) {
+            free(cfgjson);
+            *status = SNPREF_ST_USAGE;
+            return -1;
+        }
         sys->trace = trc_open(opt->trace_path, &h, err, errlen);
         free(cfgjson);
         if (!sys->trace) {
             *status = SNPREF_ST_NOINPUT; /* the trace's directory is missing or unwritable */
             return -1;
         }
+        if (opt->trace_events)
+            SNP_ASSERT(trc_set_filter(sys->trace, opt->trace_events, err, errlen) == 0);
         if (opt->sink)
             trc_set_sink(sys->trace, opt->sink, opt->sink_ctx);
     }
@@ -682,7 +692,8 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     sys->dev.cause = -1;
     sys->run_quantum = run_quantum;
     /* Secure AVIC is a VM feature in every VMSA (docs/sev-snp-facts.md 1, 7). */
-    if (!strcmp(cfg->apic, "savic"))
+    const struct fabric_ops *fab = fabric_find(cfg->apic);
+    if (fab && (fab->caps & FAB_CAP_SECURE_AVIC))
         sys->cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
     sys->n = cfg->vcpus;
     sys->res.vcpu = -1;

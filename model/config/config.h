@@ -12,9 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fab_savic.h"
+#include "fabric.h"
 
 #define CFG_MAX_CPUID 64
+/* Distinct knob schemas of the registered fabrics, and the bytes of one set. */
+#define CFG_MAX_KNOB_SETS 4
+#define CFG_KNOB_BYTES    256
+
+/* One fabric knob set (fabric.h struct fab_knob_schema): the schema's
+ * defaults until its config section sets it. */
+struct cfg_knob_set {
+    const struct fab_knob_schema *schema;
+    _Alignas(8) unsigned char data[CFG_KNOB_BYTES];
+};
 
 enum exit_style { EXIT_STYLE_SNPREF, EXIT_STYLE_QEMU };
 
@@ -106,7 +116,10 @@ struct snp_config {
     enum exit_style exit_style;
     struct cost_model cost;
     struct sev_options sev;
-    struct savic_knobs savic;   /* the savic fabric's knobs (config section "savic") */
+    /* The knobs of every registered fabric's schema (config section named
+     * by the schema, e.g. "savic"); the chosen fabric gets its own. */
+    struct cfg_knob_set knobs[CFG_MAX_KNOB_SETS];
+    unsigned nknobs;
     unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
     struct cpuid_entry cpuid[CFG_MAX_CPUID];
     struct hostile_options hostile; /* none */
@@ -135,6 +148,16 @@ int config_validate(const struct snp_config *c, char *err, size_t errlen);
  * was loaded. Returns -1. */
 int config_fail(const struct snp_config *c, const char *field, char *err, size_t errlen,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The knob set of the fabric named apic (its schema's), or NULL when it has
+ * no knobs or no such fabric exists. Points into c. */
+const void *config_fabric_knobs(const struct snp_config *c, const char *apic);
+/* Writable variant, for tests and tools that set a knob directly. */
+void *config_fabric_knobs_mut(struct snp_config *c, const char *apic);
+
+/* The knob section of the fabric named apic, as the config file spells it
+ * ({"savic": {...}} compact JSON, caller frees), or NULL when it has none. */
+char *config_knobs_to_json(const struct snp_config *c, const char *apic);
 
 /* The effective config as compact JSON (caller frees). Keys in fixed order. */
 char *config_to_json(const struct snp_config *c);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 #include "trace.h"
 
 struct scn_event {
@@ -54,6 +56,13 @@ size_t scn_find(const struct scn_run *r, size_t from, const char *ev, int vcpu, 
                 uint64_t value);
 /* Vectors of irq_deliver (kind "fixed"/"nmi") on vcpu, in order; returns count. */
 size_t scn_delivered(const struct scn_run *r, int vcpu, const char *kind, uint8_t *out, size_t cap);
+
+/* Runs suite s (forked, through ck_run) and then removes tmpdir, the scratch
+ * directory the suite's main() made with mkdtemp: main's exit status. */
+int scn_run_suite(Suite *s, const char *tmpdir);
+
+/* The lines of a file without their newlines (malloc'd, as the array): *n of them. */
+char **scn_read_lines(const char *path, size_t *n);
 
 /* True if s contains needle. */
 bool scn_has(const char *s, const char *needle);

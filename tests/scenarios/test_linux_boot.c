@@ -381,20 +381,35 @@ START_TEST(kernel_option_mistakes_are_usage_errors_and_a_missing_kernel_is_66)
 }
 END_TEST
 
+/* One tcase per real-software run, so that each is a ctest test of its own
+ * (tests/scenarios/CMakeLists.txt selects it with CK_RUN_CASE). */
 int main(void)
 {
     Suite *s = suite_create("linux_boot");
-    TCase *tc = tcase_create("kernel");
+    const struct {
+        const char *name;
+        const TTest *test;
+    } boots[] = {
+        {"decompress_4vcpu",
+         debian_kernel_decompresses_and_reports_the_loaders_e820_acpi_and_command_line},
+        {"busybox_1vcpu", debian_kernel_boots_busybox_init_on_one_vcpu_and_powers_off_with_status_0},
+        {"busybox_4vcpu", debian_kernel_boots_busybox_init_on_four_vcpus_all_online_and_powers_off},
+        {"sev_es_1vcpu",
+         debian_kernel_boots_as_an_sev_es_guest_on_one_vcpu_with_ring_3_cpuid_through_vc},
+        {"sev_es_4vcpu",
+         debian_kernel_boots_as_an_sev_es_guest_on_four_vcpus_through_the_ap_jump_table},
+        {"snp_1vcpu", debian_kernel_boots_as_an_snp_guest_on_one_vcpu_with_the_cc_blob_and_cpuid_page},
+        {"snp_4vcpu", debian_kernel_boots_as_an_snp_guest_on_four_vcpus_through_ap_creation},
+        {"savic_7_2", linux_7_2_probes_the_secure_avic_driver_then_stops_at_its_missing_pat},
+    };
+    for (size_t i = 0; i < sizeof(boots) / sizeof(boots[0]); i++) {
+        TCase *b = tcase_create(boots[i].name);
+        tcase_set_timeout(b, 300);
+        tcase_add_test(b, boots[i].test);
+        suite_add_tcase(s, b);
+    }
+    TCase *tc = tcase_create("refusals");
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc,
-                   debian_kernel_decompresses_and_reports_the_loaders_e820_acpi_and_command_line);
-    tcase_add_test(tc, debian_kernel_boots_busybox_init_on_one_vcpu_and_powers_off_with_status_0);
-    tcase_add_test(tc, debian_kernel_boots_busybox_init_on_four_vcpus_all_online_and_powers_off);
-    tcase_add_test(tc, debian_kernel_boots_as_an_sev_es_guest_on_one_vcpu_with_ring_3_cpuid_through_vc);
-    tcase_add_test(tc, debian_kernel_boots_as_an_sev_es_guest_on_four_vcpus_through_the_ap_jump_table);
-    tcase_add_test(tc, debian_kernel_boots_as_an_snp_guest_on_one_vcpu_with_the_cc_blob_and_cpuid_page);
-    tcase_add_test(tc, debian_kernel_boots_as_an_snp_guest_on_four_vcpus_through_ap_creation);
-    tcase_add_test(tc, linux_7_2_probes_the_secure_avic_driver_then_stops_at_its_missing_pat);
     tcase_add_test(tc, an_elf_guest_given_as_kernel_is_refused_as_not_a_bzimage);
     tcase_add_test(tc, an_initrd_larger_than_the_ram_above_the_kernel_is_refused_naming_the_initrd);
     tcase_add_test(tc, a_command_line_longer_than_the_kernels_cmdline_size_is_refused);

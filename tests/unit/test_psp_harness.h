@@ -85,7 +85,7 @@ static inline void setup(void)
     ck_assert_int_eq(mem_init(&ram, RAM, err, sizeof(err)), 0);
     rmp = rmp_create(RAM);
     ck_assert_ptr_nonnull(rmp);
-    struct trc_header h = {"snpref test", "snp", 1, "emulated", 1000, "{}"};
+    struct trc_header h = {"snpref test", "snp", 1, "emulated", 1000, "{}", NULL};
     trc = trc_open(NULL, &h, err, sizeof(err));
     ck_assert_msg(trc != NULL, "%s", err);
     trc_set_sink(trc, sink, NULL);
