@@ -39,6 +39,7 @@ enum icpt_kind {
     IK_SYSCALL, IK_SYSRET, /* performed by the CPU model (priv.c) */
     IK_MOV_CR,            /* MOV to CR0/CR3/CR4: checked (ctlreg.c), then native */
     IK_CR8_RD, IK_CR8_WR, /* MOV from/to CR8: TPR lives in the model's APIC */
+    IK_RDRAND,            /* RDRAND/RDSEED: the model's deterministic generator (priv.c) */
     /* Intercepted only under SEV-ES, where they raise #VC instead of running:
      * in plain mode Unicorn's own hooks serve CPUID, IN/OUT and RDTSC(P). */
     IK_CPUID, IK_RDTSC, IK_RDTSCP, IK_IN, IK_OUT, IK_DR7_RD, IK_DR7_WR,
@@ -163,6 +164,7 @@ struct vcpu {
     unsigned mmio_n, mmio_left;
     uint64_t mmio_pc;
     uint64_t retired;     /* counted at block entry (whole block) */
+    uint64_t rdrand_ctr;  /* RDRAND/RDSEED values drawn so far (priv.c) */
     uint64_t budget_end;
     bool irq_check;       /* ask cb->pending() at the next block boundary */
     bool nmi_blocked;     /* from NMI delivery until the next IRET */
@@ -353,6 +355,8 @@ enum insn_result cpu_syscall(struct vcpu *v, uint64_t next_rip);
  * INSN_NATIVE when it reaches the intercept. */
 enum insn_result cpu_icpt_check(struct vcpu *v, const struct icpt *c);
 enum insn_result cpu_sysret(struct vcpu *v, bool rex_w);
+/* RDRAND/RDSEED into GPR gpr (0-15) with operand size opsize (2, 4, 8). */
+enum insn_result cpu_rdrand(struct vcpu *v, unsigned gpr, unsigned opsize, uint64_t next_rip);
 
 /* ctlreg.c: MOV to CR0/CR3/CR4 (APM vol. 2 3.1; SDM vol. 2 "MOV to/from
  * Control Registers"): INSN_NATIVE when the engine may perform it, else #GP. */

@@ -224,6 +224,7 @@ static enum icpt_kind classify(unsigned id)
     case X86_INS_SYSENTER: case X86_INS_SYSEXIT: case X86_INS_RSM: return IK_FAR;
     case X86_INS_SYSCALL: return IK_SYSCALL;
     case X86_INS_SYSRET: return IK_SYSRET;
+    case X86_INS_RDRAND: case X86_INS_RDSEED: return IK_RDRAND;
     default: return IK_NONE;
     }
 }
@@ -291,6 +292,17 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind)
     bool to_cr;
     if (kind == IK_MOV_CR || kind == IK_CR8_RD || kind == IK_CR8_WR)
         mov_cr(in, &c->cr, &c->gpr, &to_cr);
+    if (kind == IK_RDRAND) {
+        /* [66] [REX] 0F C7 /6 or /7 with a register ModRM: r/m (REX.B) is the
+         * destination, REX.W makes it 64-bit. */
+        uint8_t modrm = in->bytes[in->size - 1], rex = 0;
+        for (size_t i = 0; i + 3 < in->size; i++)
+            if ((in->bytes[i] & 0xF0) == 0x40 && bits == 64)
+                rex = in->bytes[i];
+        c->gpr = (uint8_t)((modrm & 7) | (rex & 1 ? 8 : 0));
+        if (rex & 8)
+            c->opsize = 8;
+    }
     /* SYSRET with REX.W returns to 64-bit mode (48 0F 07). */
     c->rex_w = kind == IK_SYSRET && in->size >= 3 && (in->bytes[in->size - 3] & 0xF8) == 0x48;
     if (kind == IK_IN || kind == IK_OUT) {

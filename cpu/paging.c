@@ -150,6 +150,10 @@ int pg_walk(struct vcpu *v, uint64_t va, enum pg_access acc, enum pg_priv priv, 
     if (!(cr0 & CR0_PG)) {
         r->gpa = va;
         r->writable = r->executable = r->user = r->dirty = true;
+        /* Without paging an SEV guest's accesses are private (APM vol. 2
+         * 15.34.5: there is no C-bit to clear), as Linux's real-mode AP
+         * trampoline relies on. */
+        r->c_bit = v->cbit_pos != 0;
         return 0;
     }
     uint64_t cr4 = vcpu_get(v, VR_CR4), efer = vcpu_get(v, VR_EFER);
@@ -274,6 +278,13 @@ bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, 
     else if (r.writable && (acc == PG_WRITE || r.dirty) && !clean_code &&
              (!rmp || acc == PG_WRITE || rmp_allows(v, gpa, r.c_bit, PG_WRITE, user)))
         perms |= UC_PROT_WRITE;
+    /* A store through a C=0 mapping leaves plaintext in DRAM (APM vol. 2
+     * 15.34.5): the page is shared from then on, as the GHCB that Linux's
+     * decompressor maps decrypted and clears (set_page_decrypted). The
+     * model keeps one owner per page, so the page's other bytes count as
+     * plaintext too; a writable entry may take stores without a new fill. */
+    if (in_ram && v->sev_es && !v->snp && !r.c_bit && (perms & UC_PROT_WRITE))
+        mem_set_owner(v->mem, gpa, 0);
     e->paddr = gpa;
     e->perms = (uc_prot)perms;
     return true;

@@ -178,3 +178,24 @@ enum insn_result cpu_icpt_check(struct vcpu *v, const struct icpt *c)
         return INSN_NATIVE;
     }
 }
+
+/* RDRAND and RDSEED (APM vol. 3 "RDRAND"): the hardware's DRBG, modelled as a
+ * deterministic one (SplitMix64 of the vCPU index and a counter) so that runs
+ * stay reproducible, which a host entropy source (what Unicorn's helper uses)
+ * would break. Success always: CF = 1, OF SF ZF AF PF = 0. A 32-bit result
+ * zero-extends, a 16-bit one merges (SDM vol. 1 3.4.1.1). */
+enum insn_result cpu_rdrand(struct vcpu *v, unsigned gpr, unsigned opsize, uint64_t next_rip)
+{
+    uint64_t z = ((uint64_t)v->index << 48 ^ ++v->rdrand_ctr) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    enum vcpu_reg r = (enum vcpu_reg)(VR_RAX + (gpr & 15));
+    uint64_t old = vcpu_get(v, r);
+    uint64_t val = opsize == 8 ? z : opsize == 4 ? (uint32_t)z : (old & ~0xFFFFull) | (z & 0xFFFF);
+    vcpu_set(v, r, val);
+    uint64_t fl = vcpu_get(v, VR_RFLAGS) & ~0x8D5ull; /* OF SF ZF AF PF CF */
+    vcpu_set(v, VR_RFLAGS, fl | 1);
+    vcpu_set(v, VR_RIP, next_rip);
+    return INSN_DONE;
+}

@@ -426,6 +426,7 @@ static bool cpu_insn(struct vcpu *v, const struct icpt *c, uint64_t addr)
     switch (c->kind) {
     case IK_SYSCALL: r = cpu_syscall(v, rip + c->len); break;
     case IK_SYSRET: r = cpu_sysret(v, c->rex_w); break;
+    case IK_RDRAND: r = cpu_rdrand(v, c->gpr, c->opsize, rip + c->len); break;
     case IK_MOV_CR: {
         /* Outside 64-bit mode the source is a 32-bit register. */
         uint64_t val = vcpu_get(v, (enum vcpu_reg)(VR_RAX + (c->gpr & 15)));

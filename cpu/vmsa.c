@@ -4,28 +4,15 @@
  * VMSA (docs/sev-snp-facts.md section 2; Linux struct sev_es_save_area). Hardware saves
  * the state at #VMEXIT and loads it at VMRUN; the hypervisor never sees it.
  *
- * Unicorn exposes segment registers by selector (the hidden part is loaded
- * from the GDT when a selector is written), so the VMSA's attribute, limit and
- * base of CS/SS/DS/ES are taken from the guest's descriptors on save and
- * re-derived from them on load; FS/GS bases, GDTR/IDTR, TR and LDTR keep their
- * own values. XXX(model): a VMSA whose hidden segment parts disagree with its
- * GDT loads the GDT's view.
+ * The segment registers go to and from the VMSA with their hidden parts
+ * (selector, attributes, limit, base) through the engine's descriptor caches
+ * (cpu/mode.c), never by a selector write, which would make Unicorn read the
+ * GDT with the checks of whatever CPL the engine had before.
  */
 #include <string.h>
 
 #include "cpu_int.h"
 #include "snpref/sev.h"
-
-static struct vmcb_seg save_seg(struct vcpu *v, int reg, uint64_t gdt_base, uint32_t gdt_limit)
-{
-    uint16_t sel = (uint16_t)vcpu_read_reg(v, reg);
-    uint64_t d = 0;
-    uint32_t pf;
-    uint64_t fva;
-    if ((sel & ~3u) && (sel | 7u) <= gdt_limit)
-        vcpu_read_lin(v, gdt_base + (sel & ~7u), &d, 8, &pf, &fva);
-    return seg_of_desc(sel, d);
-}
 
 static struct vmcb_seg save_mmr(struct vcpu *v, int reg)
 {
@@ -50,17 +37,14 @@ void vcpu_save_vmsa(struct vcpu *v, struct sev_vmsa *a)
     a->idtr = save_mmr(v, UC_X86_REG_IDTR);
     a->ldtr = save_mmr(v, UC_X86_REG_LDTR);
     a->tr = save_mmr(v, UC_X86_REG_TR);
-    uint64_t gb = a->gdtr.base;
-    uint32_t gl = a->gdtr.limit;
-    a->cs = save_seg(v, UC_X86_REG_CS, gb, gl);
-    a->ss = save_seg(v, UC_X86_REG_SS, gb, gl);
-    a->ds = save_seg(v, UC_X86_REG_DS, gb, gl);
-    a->es = save_seg(v, UC_X86_REG_ES, gb, gl);
-    a->fs = save_seg(v, UC_X86_REG_FS, gb, gl);
-    a->gs = save_seg(v, UC_X86_REG_GS, gb, gl);
+    struct vmcb_seg sg[6]; /* the VMSA is packed: through aligned copies */
+    for (int r = VCPU_ES; r <= VCPU_GS; r++)
+        vcpu_get_seg(v, (enum vcpu_sreg)r, &sg[r]);
+    a->es = sg[VCPU_ES], a->cs = sg[VCPU_CS], a->ss = sg[VCPU_SS];
+    a->ds = sg[VCPU_DS], a->fs = sg[VCPU_FS], a->gs = sg[VCPU_GS];
     a->fs.base = vcpu_read_reg(v, UC_X86_REG_FS_BASE);
     a->gs.base = vcpu_read_reg(v, UC_X86_REG_GS_BASE);
-    a->cpl = (uint8_t)(a->cs.selector & 3);
+    a->cpl = (uint8_t)vcpu_cpl(v);
     a->efer = vcpu_get(v, VR_EFER);
     a->cr0 = vcpu_get(v, VR_CR0);
     a->cr2 = vcpu_get(v, VR_CR2);
@@ -95,59 +79,60 @@ void vcpu_save_vmsa(struct vcpu *v, struct sev_vmsa *a)
     a->xcr0 = 1;
 }
 
-/*
- * Selector writes load the descriptor from the GDT; a bad one fails VMRUN.
- * Unicorn reads the descriptor through the TLB-fill hook, and a refused fill
- * outside emulation would unwind into nothing: so the descriptor must first
- * be readable through the model's own walk (paging and, under SNP, the RMP).
- */
-static int load_sel(struct vcpu *v, int reg, uint16_t sel, const struct vmcb_seg *gdtr)
+/* EFER bits a VMSA may set (APM vol. 2 3.1.7): SCE, LME, LMA, NXE, SVME,
+ * LMSLE, FFXSR, TCE, MCOMMIT, INTWB, UAIE, AIBRSE; the rest MBZ. */
+#define EFER_VALID 0x36FD01ull
+
+/* VMRUN's consistency checks on the state it loads (APM vol. 2 15.5.1
+ * "Canonicalization and Consistency Checks"): NULL when they pass, else the
+ * check that failed. */
+static const char *vmrun_check(const struct sev_vmsa *a)
 {
-    if (sel & ~3u) {
-        uint64_t d;
-        uint32_t pf;
-        uint64_t fva;
-        if ((sel | 7u) > gdtr->limit ||
-            vcpu_read_lin(v, gdtr->base + (sel & ~7u), &d, 8, &pf, &fva) < 0)
-            return -1;
-    }
-    return uc_reg_write(v->uc, reg, &sel) == UC_ERR_OK ? 0 : -1;
+    bool lme = a->efer & (1ull << 8), pg = a->cr0 & (1ull << 31);
+    if (!(a->efer & (1ull << 12)))
+        return "VMSA EFER.SVME is clear";
+    if (a->efer & ~EFER_VALID)
+        return "VMSA EFER has a reserved (MBZ) bit set";
+    if (!(a->cr0 & (1ull << 30)) && (a->cr0 & (1ull << 29)))
+        return "VMSA CR0.NW is set with CR0.CD clear";
+    if (a->cr0 >> 32)
+        return "VMSA CR0[63:32] is not zero";
+    if (pg && !(a->cr0 & 1))
+        return "VMSA CR0.PG is set without CR0.PE";
+    if (lme && pg && !(a->cr4 & (1ull << 5)))
+        return "VMSA EFER.LME and CR0.PG are set without CR4.PAE";
+    if (lme && pg && (a->cr3 >> 52))
+        return "VMSA CR3[63:52] (MBZ in long mode) is not zero";
+    if (a->cr4 >> 32)
+        return "VMSA CR4[63:32] is not zero";
+    if (a->dr6 >> 32)
+        return "VMSA DR6[63:32] is not zero";
+    if (a->dr7 >> 32)
+        return "VMSA DR7[63:32] is not zero";
+    /* CS attributes: L is bit 9, D/B bit 10 (VMCB segment attribute format). */
+    if (lme && pg && (a->cr4 & (1ull << 5)) && (a->cs.attrib & 0x200) && (a->cs.attrib & 0x400))
+        return "VMSA CS.L and CS.D are both set in long mode";
+    return NULL;
 }
 
 int vcpu_load_vmsa(struct vcpu *v, const struct sev_vmsa *a, const char **why)
 {
-    /* VMRUN's consistency checks that matter to a 64-bit guest (APM 15.5.1). */
-    if (!(a->efer & (1ull << 12))) {
-        *why = "VMSA EFER.SVME is clear";
+    if ((*why = vmrun_check(a)) != NULL)
         return -1;
-    }
-    if ((a->cr0 & (1ull << 31)) && !(a->cr0 & 1)) {
-        *why = "VMSA CR0.PG without CR0.PE";
+    if (mode_set_control(v, a->cr0, a->cr3, a->cr4, a->efer, why) < 0)
         return -1;
-    }
-    vcpu_set(v, VR_EFER, a->efer);
-    vcpu_set(v, VR_CR4, a->cr4);
-    vcpu_set(v, VR_CR3, a->cr3);
-    vcpu_set(v, VR_CR0, a->cr0);
     vcpu_set(v, VR_CR2, a->cr2);
     uc_x86_mmr gdtr = {0, a->gdtr.base, a->gdtr.limit, 0}, idtr = {0, a->idtr.base, a->idtr.limit, 0};
     UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_GDTR, &gdtr));
     UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_IDTR, &idtr));
-    const struct vmcb_seg gdt = a->gdtr, *g = &gdt;
-    if (load_sel(v, UC_X86_REG_CS, a->cs.selector, g) < 0 ||
-        load_sel(v, UC_X86_REG_SS, a->ss.selector, g) < 0 ||
-        load_sel(v, UC_X86_REG_DS, a->ds.selector, g) < 0 ||
-        load_sel(v, UC_X86_REG_ES, a->es.selector, g) < 0 ||
-        load_sel(v, UC_X86_REG_FS, a->fs.selector, g) < 0 ||
-        load_sel(v, UC_X86_REG_GS, a->gs.selector, g) < 0) {
-        *why = "VMSA segment selector does not load from its GDT";
-        return -1;
-    }
-    /* VMRUN loads the CPL from the VMSA (APM vol. 2 15.5.1), and a 64-bit
-     * engine's selector writes above leave CS, SS and the CPL as they were. */
-    cpu_load_cs_ss_from_gdt(v, a->cs.selector, a->ss.selector, a->cpl & 3);
-    vcpu_write_reg(v, UC_X86_REG_FS_BASE, a->fs.base);
-    vcpu_write_reg(v, UC_X86_REG_GS_BASE, a->gs.base);
+    vcpu_set(v, VR_RFLAGS, a->rflags | 2);
+    /* VMRUN loads the segment registers' hidden parts and the CPL from the
+     * VMSA as they are (APM vol. 2 15.5.1), without reading a descriptor
+     * table: a real-mode VMSA (Linux's SNP AP trampoline: CS base = the
+     * trampoline) or a ring-3 one starts as its state says. */
+    const struct vmcb_seg sg[6] = {a->es, a->cs, a->ss, a->ds, a->fs, a->gs};
+    const struct vmcb_seg *segs[6] = {&sg[0], &sg[1], &sg[2], &sg[3], &sg[4], &sg[5]};
+    mode_set_segs_cpl(v, segs, a->cpl & 3);
     uc_x86_mmr tr = {a->tr.selector, a->tr.base, a->tr.limit, flags_of_attrib(a->tr.attrib)};
     uc_x86_mmr ldtr = {a->ldtr.selector, a->ldtr.base, a->ldtr.limit, flags_of_attrib(a->ldtr.attrib)};
     UC_CHECK(uc_reg_write(v->uc, UC_X86_REG_TR, &tr));
@@ -159,7 +144,6 @@ int vcpu_load_vmsa(struct vcpu *v, const struct sev_vmsa *a, const char **why)
                             a->r8,  a->r9,  a->r10, a->r11, a->r12, a->r13, a->r14, a->r15};
     for (size_t i = 0; i < ARRAY_SIZE(gpr); i++)
         vcpu_set(v, gpr[i], val[i]);
-    vcpu_set(v, VR_RFLAGS, a->rflags | 2);
     vcpu_set(v, VR_RIP, a->rip);
     vcpu_set(v, VR_DR7, a->dr7);
     vcpu_msr_set(v, 0xC0000081, a->star), vcpu_msr_set(v, 0xC0000082, a->lstar);

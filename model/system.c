@@ -580,11 +580,6 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
         return 0;
     }
     *status = SNPREF_ST_USAGE;
-    if (strcmp(sys->cfg.mode, "plain")) {
-        snprintf(err, errlen, "--kernel: the Linux boot protocol runs in mode plain, not \"%s\"",
-                 sys->cfg.mode);
-        return -1;
-    }
     if (sys->mem.size > LINUX_MAX_RAM) {
         snprintf(err, errlen, "ram_mb %" PRIu64 ": a Linux guest has at most %llu MiB (RAM ends "
                  "below the 32-bit MMIO hole)", sys->cfg.ram_mb, LINUX_MAX_RAM >> 20);
@@ -592,12 +587,33 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
     }
     *status = SNPREF_ST_DATAERR;
     struct linux_placement pl;
+    /* SEV-ES/SNP: the loader acts as the guest's firmware (linux.h struct
+     * linux_sev). The launch pages (VMSAs, SNP secrets and CPUID page) stay
+     * where the SDK layout puts them, at the top of RAM, which the e820
+     * map reserves; the SEV-ES AP stub and jump table lie in the reserved low
+     * area. */
+    struct linux_sev ls = {0}, *lsp = NULL;
+    if (strcmp(sys->cfg.mode, "plain")) {
+        const struct boot_layout *l = &sys->layout;
+        ls.cbit = 51;
+        /* From the 2 MiB boundary below the launch pages (2 MiB for up to
+         * 64 vCPUs, more for more). */
+        ls.fw_base = l->free_end & ~(LINUX_FW_RESERVE - 1);
+        if (!strcmp(sys->cfg.mode, "snp")) {
+            ls.secrets = l->secrets;
+            ls.cpuid = l->cpuid;
+        } else {
+            ls.ap_jump_table = LINUX_AP_JUMP;
+        }
+        lsp = &ls;
+    }
     struct acpi_aspt aspt;
     psp_dev_aspt(&sys->cfg, &aspt);
-    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, sys->cfg.psp.enable ? &aspt : NULL,
+    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, sys->cfg.psp.enable ? &aspt : NULL, lsp,
                    &sys->entry0, &pl, err, errlen) < 0)
         return -1;
     sys->kernel_boot = true;
+    sys->linux_pl = pl;
     sys->entry = sys->entry0.rip;
     return 0;
 }
@@ -741,6 +757,11 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     }
     psp_dev_setup(sys);
     sys_schedule(&sys->slots[0], 0);
+    /* A Linux SEV-ES boot's APs run the firmware's stub into AP reset hold. */
+    for (unsigned i = 1; sys->kernel_boot && sys->sev && !sys->sev->snp && i < sys->n; i++) {
+        sys->slots[i].st = VS_RUNNABLE;
+        sys_schedule(&sys->slots[i], 0);
+    }
     *out = (struct snpref_system *)sys;
     return 0;
 }

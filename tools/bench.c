@@ -382,6 +382,16 @@ static int bench_linux(void)
         return rc;
     print_time("snpref", t_model, NULL);
     bench_print_cmd(model);
+    /* The same boot as an SNP guest (the loader as its firmware: docs/guest-abi.md
+     * "Confidential Linux guests"), against the plain one measured here. */
+    char *snp[] = {B.self, "run", "--kernel", (char *)B.kernel, "--initrd", (char *)B.initrd,
+                   "--append", "console=ttyS0", "--vcpus", "1", "--mode", "snp", NULL};
+    double t_snp;
+    if ((rc = timed(snp, &r, 0, &t_snp)))
+        return rc;
+    print_time("snpref --mode snp", t_snp, NULL);
+    bench_print_cmd(snp);
+    printf("  time snp/plain: %.2f\n", t_snp / t_model);
     if (qemu_missing())
         return 0;
     char *q[] = {QEMU_ARGS("1"), "-kernel", (char *)B.kernel, "-initrd", (char *)B.initrd,

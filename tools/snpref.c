@@ -55,7 +55,7 @@ static const char usage_run[] =
     "usage: snpref run [GUEST.elf] [options]\n"
     "       snpref run --kernel BZIMAGE [--initrd FILE] [--append CMDLINE] [options]\n"
     "Runs GUEST.elf (or the built-in demo guest) on the model, or boots a Linux\n"
-    "bzImage by the x86 boot protocol (mode plain; default 256 MiB of RAM).\n" RUN_OPTIONS EXIT_STATUS;
+    "bzImage by the x86 boot protocol (any mode; default 256 MiB of RAM).\n" RUN_OPTIONS EXIT_STATUS;
 
 static const char usage_main[] =
     "Usage: snpref COMMAND [ARGS]\n"

@@ -42,6 +42,7 @@
 #define HDR_RELOCATABLE   0x234
 #define HDR_XLOADFLAGS    0x236
 #define HDR_CMDLINE_SIZE  0x238
+#define HDR_SETUP_DATA    0x250
 #define HDR_PREF_ADDRESS  0x258
 #define HDR_INIT_SIZE     0x260
 #define HDR_MIN_END       0x264 /* through init_size: what this loader reads */
@@ -132,8 +133,11 @@ int linux_parse(const struct guest_image *img, struct linux_header *h, char *err
 
 /* ---- Placement ------------------------------------------------------------------- */
 
+/* ram: the end of the RAM the kernel may use (below a confidential guest's
+ * firmware pages); ram_total: all of it. */
 static int place_kernel(const struct guest_image *img, const struct linux_header *h,
-                        uint64_t ram, struct linux_placement *pl, char *err, size_t errlen)
+                        uint64_t ram, uint64_t ram_total, struct linux_placement *pl, char *err,
+                        size_t errlen)
 {
     /* boot.rst "init_size": a relocatable kernel runs at its load address
      * aligned up to kernel_alignment, the others at pref_address. */
@@ -143,14 +147,16 @@ static int place_kernel(const struct guest_image *img, const struct linux_header
     if (load < MIB)
         FAIL(img->name, "field 'pref_address' at 0x258 is %#" PRIx64 ", below 1 MiB", load);
     uint64_t need = h->init_size > h->pm_size ? h->init_size : h->pm_size;
-    uint64_t need_mb = (load + need + MIB - 1) >> 20;
+    uint64_t need_mb = (load + need + (ram_total - ram) + MIB - 1) >> 20;
     if (load + need > ram)
         FAIL(img->name, "field 'init_size' at 0x260: the kernel needs [%#" PRIx64 ", %#" PRIx64
-                        ") but RAM ends at %#" PRIx64 " (ram_mb %" PRIu64 "; it needs at least %"
+                        ") but %sRAM ends at %#" PRIx64 " (ram_mb %" PRIu64 "; it needs at least %"
                         PRIu64 ")",
-             load, load + need, ram, ram >> 20, need_mb + (need_mb & 1));
+             load, load + need, ram < ram_total ? "the kernel's " : "", ram, ram_total >> 20,
+             need_mb + (need_mb & 1));
     pl->kernel = load;
     pl->kernel_end = load + need;
+    pl->kernel_image_end = load + h->pm_size;
     return 0;
 }
 
@@ -185,26 +191,39 @@ static int place_extras(const struct guest_image *img, const struct linux_header
 
 /* ---- The memory map --------------------------------------------------------------- */
 
-unsigned linux_e820(uint64_t ram, uint64_t psp_page, struct e820_entry *out, unsigned cap)
+unsigned linux_e820(uint64_t ram, uint64_t fw_base, bool sev, uint64_t psp_page,
+                    struct e820_entry *out, unsigned cap)
 {
+    SNP_ASSERT(fw_base > MIB && fw_base <= ram);
     const struct e820_entry map[] = {
         {0, LINUX_LOW_RAM_END, E820_RAM},
         /* The loader's pages (zero page, command line, GDT, stack, page tables)
          * and the EBDA. */
         {LINUX_LOW_RAM_END, 0xA0000 - LINUX_LOW_RAM_END, E820_RESERVED},
-        /* The BIOS area: the ACPI tables and the RSDP (acpi.h). */
-        {ACPI_AREA_BASE, ACPI_AREA_SIZE, E820_RESERVED},
-        {MIB, ram - MIB, E820_RAM},
+        /* The BIOS area: the ACPI tables and the RSDP (acpi.h). A confidential
+         * guest gets it as ACPI data, as OVMF reports its tables: Linux maps
+         * ACPI memory encrypted, but ioremaps plain reserved memory decrypted
+         * (arch/x86/mm/ioremap.c __ioremap_check_encrypted), which under SNP
+         * would be a shared access to a private page. */
+        {ACPI_AREA_BASE, ACPI_AREA_SIZE, sev ? E820_ACPI : E820_RESERVED},
+        {MIB, fw_base - MIB, E820_RAM},
+        /* A confidential guest's launch pages (linux.h struct linux_sev). */
+        {fw_base, ram - fw_base, E820_RESERVED},
         {ACPI_IOAPIC_BASE, PAGE, E820_RESERVED},
         {ACPI_LAPIC_BASE, PAGE, E820_RESERVED},
     };
-    unsigned n = sizeof(map) / sizeof(map[0]);
-    SNP_ASSERT(n + 1 <= cap && ram > MIB);
-    memcpy(out, map, sizeof(map));
+    unsigned n = 0;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (map[i].size) {
+            SNP_ASSERT(n < cap);
+            out[n++] = map[i];
+        }
     /* The PSP device's page (docs/psp.md), reserved like the other MMIO pages
      * so that the kernel maps it only through the ASPT's driver. */
-    if (psp_page)
+    if (psp_page) {
+        SNP_ASSERT(n < cap);
         out[n++] = (struct e820_entry){psp_page, PAGE, E820_RESERVED};
+    }
     return n;
 }
 
@@ -214,7 +233,8 @@ unsigned linux_e820(uint64_t ram, uint64_t psp_page, struct e820_entry *out, uns
  * the fields boot.rst marks "write (obligatory)" and the 64-bit extensions. */
 static void build_zero_page(uint8_t *bp, const struct guest_image *img,
                             const struct linux_header *h, const struct linux_placement *pl,
-                            uint64_t ram, uint64_t rsdp, uint64_t psp_page)
+                            uint64_t ram, uint64_t fw_base, bool sev, uint64_t rsdp,
+                            uint64_t psp_page)
 {
     memset(bp, 0, PAGE);
     memcpy(bp + HDR_SETUP_SECTS, img->data + HDR_SETUP_SECTS, h->hdr_end - HDR_SETUP_SECTS);
@@ -230,9 +250,9 @@ static void build_zero_page(uint8_t *bp, const struct guest_image *img,
     wr32(bp + HDR_CMD_LINE_PTR, (uint32_t)LINUX_CMDLINE);
     wr32(bp + BP_EXT_CMD_LINE_PTR, 0);
     wr64(bp + BP_ACPI_RSDP_ADDR, rsdp);
-    wr32(bp + BP_ALT_MEM_K, (uint32_t)((ram - MIB) >> 10));
+    wr32(bp + BP_ALT_MEM_K, (uint32_t)((fw_base - MIB) >> 10));
     struct e820_entry map[E820_MAX_ZEROPAGE];
-    unsigned n = linux_e820(ram, psp_page, map, E820_MAX_ZEROPAGE);
+    unsigned n = linux_e820(ram, fw_base, sev, psp_page, map, E820_MAX_ZEROPAGE);
     bp[BP_E820_ENTRIES] = (uint8_t)n;
     for (unsigned i = 0; i < n; i++) {
         uint8_t *e = bp + BP_E820_TABLE + 20 * i; /* struct boot_e820_entry, packed */
@@ -250,17 +270,22 @@ static void build_zero_page(uint8_t *bp, const struct guest_image *img,
  * 64-bit execute/read code segment, __BOOT_DS a read/write data segment; and an
  * identity map of the low 4 GiB in 2 MiB pages (RAM, the loader's pages and the
  * APIC/IOAPIC pages all lie in it). */
-static void build_gdt_and_tables(struct mem *m)
+static void build_gdt_and_tables(struct mem *m, uint64_t cbit)
 {
     static const uint64_t gdt[4] = {0, 0, 0x00AF9A000000FFFFull, 0x00CF92000000FFFFull};
     SNP_ASSERT(mem_write(m, LINUX_GDT, gdt, sizeof(gdt)));
     uint64_t pdpt = LINUX_PML4 + PAGE, pd = pdpt + PAGE;
     memset(m->ram + LINUX_PML4, 0, LINUX_TABLES_END - LINUX_PML4);
-    mem_st64(m, LINUX_PML4, pdpt | PTE_P | PTE_RW);
+    /* Under SEV the tables and RAM are private (C-bit set), the MMIO above
+     * RAM shared: what Linux's own identity map does with sme_me_mask. */
+    mem_st64(m, LINUX_PML4, pdpt | PTE_P | PTE_RW | cbit);
     for (uint64_t g = 0; g < 4; g++) {
-        mem_st64(m, pdpt + g * 8, (pd + g * PAGE) | PTE_P | PTE_RW);
-        for (uint64_t i = 0; i < 512; i++)
-            mem_st64(m, pd + g * PAGE + i * 8, ((g << 30) | (i << 21)) | PTE_P | PTE_RW | PTE_PS);
+        mem_st64(m, pdpt + g * 8, (pd + g * PAGE) | PTE_P | PTE_RW | cbit);
+        for (uint64_t i = 0; i < 512; i++) {
+            uint64_t a = (g << 30) | (i << 21);
+            mem_st64(m, pd + g * PAGE + i * 8,
+                     a | PTE_P | PTE_RW | PTE_PS | (a < m->size ? cbit : 0));
+        }
     }
     SNP_ASSERT(pd + 4 * PAGE == LINUX_TABLES_END);
 }
@@ -273,16 +298,84 @@ static void build_bda(struct mem *m)
     SNP_ASSERT(mem_write(m, 0x40E, &ebda_seg, 2) && mem_write(m, 0x413, &base_kib, 2));
 }
 
+/* setup_data of type SETUP_CC_BLOB (bootparam.h) and the struct
+ * cc_blob_sev_info it points to (Linux arch/x86/include/asm/sev.h: magic
+ * "AMDE", version, the secrets and CPUID pages' addresses and lengths), as the
+ * decompressor's find_cc_blob_setup_data() reads them: the header's
+ * cc_blob_address is a 32-bit physical pointer. */
+#define SETUP_CC_BLOB 7
+#define CC_BLOB_MAGIC 0x45444D41u
+#define CC_BLOB_OFF   0x40
+static void build_cc_blob(struct mem *m, const struct linux_sev *sev)
+{
+    uint8_t b[PAGE];
+    memset(b, 0, sizeof(b));
+    wr64(b, 0);                         /* next: the only entry */
+    wr32(b + 8, SETUP_CC_BLOB);
+    wr32(b + 12, 4);                    /* len: the u32 cc_blob_address */
+    wr32(b + 16, (uint32_t)(LINUX_CC_BLOB + CC_BLOB_OFF));
+    uint8_t *c = b + CC_BLOB_OFF;
+    wr32(c, CC_BLOB_MAGIC);
+    wr16(c + 4, 1);                     /* version */
+    wr64(c + 8, sev->secrets);
+    wr32(c + 16, (uint32_t)PAGE);
+    wr64(c + 24, sev->cpuid);
+    wr32(c + 32, (uint32_t)PAGE);       /* the kernel needs at least one 4 KiB page */
+    SNP_ASSERT(mem_write(m, LINUX_CC_BLOB, b, sizeof(b)));
+}
+
+/*
+ * The SEV-ES AP stub, real mode at LINUX_AP_STUB with DS = the jump table
+ * page, as SEV-ES firmware parks its APs for Linux (OVMF's reset vector:
+ * the GHCB MSR protocol's AP reset hold, GHCB spec 2.3.1 "AP Reset Hold";
+ * then the jump table Linux filled in, sev_es_setup_ap_jump_table: word 0 the
+ * IP, word 1 the CS of its sev_es_trampoline_start). The hold ends with a
+ * response of 0x007 and non-zero data (a SIPI arrived); anything else asks
+ * again.
+ */
+static const uint8_t ap_stub[] = {
+    0x66, 0xB9, 0x30, 0x01, 0x01, 0xC0, /* 0:  mov ecx, MSR_AMD64_SEV_ES_GHCB */
+    0x66, 0xB8, 0x06, 0x00, 0x00, 0x00, /* 6:  mov eax, GHCB_MSR_AP_RESET_HOLD_REQ */
+    0x66, 0x31, 0xD2,                   /* 12: xor edx, edx */
+    0x0F, 0x30,                         /* 15: wrmsr */
+    0xF3, 0x0F, 0x01, 0xD9,             /* 17: vmgexit */
+    0x0F, 0x32,                         /* 21: rdmsr */
+    0x66, 0x89, 0xC3,                   /* 23: mov ebx, eax */
+    0x66, 0x81, 0xE3, 0xFF, 0x0F, 0x00, 0x00, /* 26: and ebx, 0xFFF */
+    0x66, 0x83, 0xFB, 0x07,             /* 33: cmp ebx, GHCB_MSR_AP_RESET_HOLD_RESP */
+    0x75, 0xD9,                         /* 37: jne 0 */
+    0x66, 0xC1, 0xE8, 0x0C,             /* 39: shr eax, 12 */
+    0x66, 0x09, 0xD0,                   /* 43: or eax, edx */
+    0x74, 0xD0,                         /* 46: jz 0 */
+    0xFF, 0x2E, 0x00, 0x00,             /* 48: jmp far [ds:0] (IP, then CS) */
+};
+
+void linux_for_each_loaded_range(const struct linux_placement *pl,
+                                 void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx)
+{
+    fn(ctx, 0, PAGE); /* the BIOS data area */
+    fn(ctx, LINUX_ZERO_PAGE, LINUX_TABLES_END);
+    if (pl->cc_blob)
+        fn(ctx, LINUX_CC_BLOB, LINUX_CC_BLOB + PAGE);
+    fn(ctx, ACPI_AREA_BASE, ACPI_AREA_BASE + ACPI_AREA_SIZE);
+    fn(ctx, pl->kernel, pl->kernel_image_end);
+    if (pl->initrd_len)
+        fn(ctx, pl->initrd, pl->initrd + pl->initrd_len);
+}
+
 int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
-               const uint32_t *apic_ids, const struct acpi_aspt *aspt, struct boot_entry *e, struct linux_placement *pl,
-               char *err, size_t errlen)
+               const uint32_t *apic_ids, const struct acpi_aspt *aspt, const struct linux_sev *sev,
+               struct boot_entry *e, struct linux_placement *pl, char *err, size_t errlen)
 {
     struct linux_header h;
     memset(pl, 0, sizeof(*pl));
     SNP_ASSERT(m->size <= LINUX_MAX_RAM && m->size >= 2 * MIB); /* the system checked */
+    uint64_t fw_base = sev ? sev->fw_base : m->size;
+    SNP_ASSERT(fw_base > 2 * MIB && fw_base <= m->size);
+    pl->fw_base = fw_base;
     if (linux_parse(img, &h, err, errlen) < 0 ||
-        place_kernel(img, &h, m->size, pl, err, errlen) < 0 ||
-        place_extras(img, &h, m->size, pl, err, errlen) < 0)
+        place_kernel(img, &h, fw_base, m->size, pl, err, errlen) < 0 ||
+        place_extras(img, &h, fw_base, pl, err, errlen) < 0)
         return -1;
     /* Nothing has been written so far. */
     SNP_ASSERT(mem_write(m, pl->kernel, img->data + h.pm_offset, h.pm_size));
@@ -293,9 +386,19 @@ int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
     struct acpi_platform ap = {nvcpus, apic_ids, aspt};
     uint64_t rsdp = acpi_install(m, &ap);
     uint8_t bp[PAGE];
-    build_zero_page(bp, img, &h, pl, m->size, rsdp, aspt ? aspt->feature & ~(PAGE - 1) : 0);
+    build_zero_page(bp, img, &h, pl, m->size, fw_base, sev != NULL, rsdp,
+                    aspt ? aspt->feature & ~(PAGE - 1) : 0);
+    if (sev && sev->secrets) {
+        build_cc_blob(m, sev);
+        wr64(bp + HDR_SETUP_DATA, LINUX_CC_BLOB);
+        pl->cc_blob = true;
+    }
     SNP_ASSERT(mem_write(m, LINUX_ZERO_PAGE, bp, sizeof(bp)));
-    build_gdt_and_tables(m);
+    build_gdt_and_tables(m, sev ? 1ull << sev->cbit : 0);
+    if (sev && sev->ap_jump_table) {
+        SNP_ASSERT(sev->ap_jump_table == LINUX_AP_JUMP);
+        SNP_ASSERT(mem_write(m, LINUX_AP_STUB, ap_stub, sizeof(ap_stub)));
+    }
     build_bda(m);
     /* boot.rst "64-bit Boot Protocol": the entry is the load address + 0x200,
      * RSI the zero page, CS __BOOT_CS, DS/ES/SS __BOOT_DS, interrupts off (the

@@ -11,6 +11,7 @@
 #ifndef SNPREF_LINUX_H
 #define SNPREF_LINUX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,33 @@ struct kernel_args {
 #define LINUX_MAX_RAM    (3ull << 30)
 #define LINUX_DEFAULT_RAM_MB 256
 
+/*
+ * What a confidential (SEV-ES/SNP) guest's firmware adds to the boot, as OVMF
+ * does for a direct kernel boot: the identity map carries the C-bit on RAM,
+ * the top of RAM from fw_base up holds the launch pages (VMSAs, the SNP
+ * secrets and CPUID pages) and is reserved in the e820 map, and under SNP a
+ * struct cc_blob_sev_info reaches the kernel through a SETUP_CC_BLOB
+ * setup_data entry (Linux arch/x86/boot/compressed/sev.c find_cc_blob_setup_data).
+ */
+struct linux_sev {
+    unsigned cbit;          /* C-bit position (CPUID 0x8000001F EBX[5:0]) */
+    uint64_t fw_base;       /* 2 MiB aligned; RAM above it is the firmware's */
+    uint64_t secrets, cpuid; /* SNP: the launch's secrets and CPUID pages; 0 under SEV-ES */
+    uint64_t ap_jump_table; /* SEV-ES: the AP jump table page (0: none) */
+};
+
+/* The loader's pages for a confidential guest. The SETUP_CC_BLOB setup_data
+ * lies in usable RAM, as a boot loader's setup_data does: Linux reserves it
+ * itself (memblock_x86_reserve_range_setup_data) and maps it encrypted as RAM,
+ * where it would ioremap reserved memory decrypted (boot_params sysfs). The
+ * AP stub and jump table lie in the reserved low area. */
+#define LINUX_CC_BLOB     0x8F000ull /* setup_data header + struct cc_blob_sev_info */
+#define LINUX_AP_STUB     0x9B000ull /* SEV-ES: the AP reset-hold stub (real mode) */
+#define LINUX_AP_JUMP     0x9C000ull /* SEV-ES: the AP jump table page */
+#define LINUX_FW_RESERVE  (2ull << 20)
+#define LINUX_AP_STUB_CS  0x9B00     /* its real-mode CS and DS selectors */
+#define LINUX_AP_JUMP_DS  0x9C00
+
 /* The boot vCPU's entry state the loader chose (docs/guest-abi.md "Linux boot"). */
 struct boot_entry {
     uint64_t rip, rsp, rsi, cr3, gdt_base;
@@ -72,19 +100,29 @@ int linux_parse(const struct guest_image *img, struct linux_header *h, char *err
 /* Where linux_load() puts things, computed and checked before anything is written. */
 struct linux_placement {
     uint64_t kernel, kernel_end; /* [load address, + max(init_size, image)) */
+    uint64_t kernel_image_end;   /* the end of the bytes copied from the file */
+    bool cc_blob;                /* the SETUP_CC_BLOB page was written */
+    uint64_t fw_base;            /* RAM from here on is reserved (struct linux_sev) */
     uint64_t initrd, initrd_len; /* 0, 0 without an initrd */
     size_t cmdline_len;
 };
 
 /*
  * Loads the bzImage in img (img->kernel: initrd and command line) into RAM for
- * nvcpus vCPUs with these APIC IDs (and an ASPT when aspt is not NULL) and sets *e. Every check happens before the
+ * nvcpus vCPUs with these APIC IDs (and an ASPT when aspt is not NULL; sev:
+ * NULL, or the confidential guest's firmware additions) and sets *e. Every check happens before the
  * first write: on bad input RAM is untouched and -1 comes back with one line
  * naming the file and the field (exit status 65).
  */
 int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
-               const uint32_t *apic_ids, const struct acpi_aspt *aspt, struct boot_entry *e, struct linux_placement *pl,
-               char *err, size_t errlen);
+               const uint32_t *apic_ids, const struct acpi_aspt *aspt, const struct linux_sev *sev,
+               struct boot_entry *e, struct linux_placement *pl, char *err, size_t errlen);
+
+/* Each [start, end) range linux_load() wrote (the kernel image, the initrd,
+ * the zero page, command line, GDT and tables, the CC blob and SEV-ES AP stub
+ * pages, the ACPI area, the BIOS data area's page): what an SNP launch measures. */
+void linux_for_each_loaded_range(const struct linux_placement *pl,
+                                 void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx);
 
 /* The e820 map linux_load() gives for ram bytes of RAM (boot_params.e820_table). */
 struct e820_entry {
@@ -93,7 +131,11 @@ struct e820_entry {
 };
 #define E820_RAM      1
 #define E820_RESERVED 2
-/* psp_page: the PSP device's page, reserved too (0: none). */
-unsigned linux_e820(uint64_t ram, uint64_t psp_page, struct e820_entry *out, unsigned cap);
+#define E820_ACPI     3
+/* fw_base: where the firmware's reserved top of RAM starts (ram: none);
+ * sev: a confidential guest's map, whose ACPI area is E820_ACPI;
+ * psp_page: the PSP device's page, reserved too (0: none). */
+unsigned linux_e820(uint64_t ram, uint64_t fw_base, bool sev, uint64_t psp_page,
+                    struct e820_entry *out, unsigned cap);
 
 #endif

@@ -55,11 +55,18 @@ static void cpuid_default(const struct system *sys, unsigned vcpu, uint32_t leaf
     case 0x1:
         r[0] = 0x00A00F11;                                   /* family 19h model 1 stepping 1 */
         r[1] = (id & 0xFF) << 24 | (sys->n & 0xFF) << 16 | 8u << 8; /* APIC ID, count, CLFLUSH 64 */
-        r[2] = 0x81B82201; /* SSE3 SSSE3 CX16 SSE4.1 SSE4.2 x2APIC POPCNT TSC-DEADLINE HYPERVISOR */
+        /* SSE3 SSSE3 CX16 SSE4.1 SSE4.2 x2APIC POPCNT TSC-DEADLINE RDRAND HYPERVISOR */
+        r[2] = 0xC1B82201;
         r[3] = 0x178BFBFF; /* FPU..SSE2, APIC, TSC, MSR, PAE, PGE, CMOV, PAT, CLFSH, FXSR, HTT */
         break;
     case 0x6: r[0] = 1u << 2; break;                          /* ARAT */
     case 0x7: if (sub == 0) r[1] = 1u << 7 | 1u << 20; break;  /* SMEP, SMAP */
+    /* XSAVEOPT, XSAVEC, XGETBV1 as every Zen has them. SNP-capable parts have
+     * XSAVEC fixed to 1, and Linux's SNP CPUID post-processing refuses a
+     * table whose 0xD.1 lacks it (sev-shared.c snp_cpuid_postprocess). They
+     * mean nothing while CPUID 1 ECX[26] XSAVE stays clear (the model has no
+     * XSAVE: the kernel keeps FXSAVE). */
+    case 0xD: if (sub == 1) r[0] = 0x7; break;
     case 0xB: {
         unsigned shift = log2_ceil(sys->n);
         if (sub == 0)

@@ -71,6 +71,7 @@ struct system {
      * other vCPUs wait for INIT/SIPI. */
     bool kernel_boot;
     struct boot_entry entry0;
+    struct linux_placement linux_pl; /* where a Linux boot's loader put things */
     unsigned n;
     struct slot *slots;
     uint32_t *apic_ids;

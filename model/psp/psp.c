@@ -283,6 +283,7 @@ static uint32_t cmd_launch_start(struct psp *p, struct psp_gctx *g, void *buf, u
         return psp_fail(p, SEV_RET_POLICY_FAILURE, why);
     g->policy = c->policy;
     memcpy(g->gosvw, c->gosvw, sizeof(g->gosvw));
+    g->desired_tsc_khz = c->desired_tsc_khz;
     memset(g->ld, 0, sizeof(g->ld)); /* docs/sev-snp-facts.md 8.2: LD starts as 48 zero bytes */
     g->state = PSP_GSTATE_LAUNCH;
     return SEV_RET_SUCCESS;

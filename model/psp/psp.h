@@ -117,16 +117,21 @@ _Static_assert(sizeof(struct psp_snp_activate) == 12, "sev_data_snp_activate");
 #define PSP_LAUNCH_START_MA_EN  (1u << 0) /* a migration agent is associated */
 #define PSP_LAUNCH_START_IMI_EN (1u << 1) /* launching an incoming migration image */
 
+/* Linux include/linux/psp-sev.h struct sev_data_snp_launch_start, as it is
+ * today: desired_tsc_khz (the hypervisor's wanted mean TSC rate for a Secure
+ * TSC guest, 0 = the platform's) came between the flags and gosvw. */
 struct psp_snp_launch_start {
-    uint64_t gctx_paddr;
-    uint64_t policy;
-    uint64_t ma_gctx_paddr;
-    uint32_t flags;           /* PSP_LAUNCH_START_*; the rest reserved */
-    uint8_t gosvw[16];        /* guest OS-visible workarounds, copied to the secrets page */
+    uint64_t gctx_paddr;      /* 0x00 */
+    uint64_t policy;          /* 0x08 */
+    uint64_t ma_gctx_paddr;   /* 0x10 */
+    uint32_t flags;           /* 0x18 PSP_LAUNCH_START_*; the rest reserved */
+    uint32_t desired_tsc_khz; /* 0x1C */
+    uint8_t gosvw[16];        /* 0x20 guest OS-visible workarounds, copied to the secrets page */
 } __attribute__((packed));
-_Static_assert(sizeof(struct psp_snp_launch_start) == 44, "sev_data_snp_launch_start");
-_Static_assert(__builtin_offsetof(struct psp_snp_launch_start, flags) == 24, "");
-_Static_assert(__builtin_offsetof(struct psp_snp_launch_start, gosvw) == 28, "");
+_Static_assert(sizeof(struct psp_snp_launch_start) == 48, "sev_data_snp_launch_start");
+_Static_assert(__builtin_offsetof(struct psp_snp_launch_start, flags) == 0x18, "");
+_Static_assert(__builtin_offsetof(struct psp_snp_launch_start, desired_tsc_khz) == 0x1C, "");
+_Static_assert(__builtin_offsetof(struct psp_snp_launch_start, gosvw) == 0x20, "");
 
 /* flags: [0] page size (0 4 KiB, 1 2 MiB), [3:1] page type, [4] IMI page, rest reserved. */
 #define PSP_UPDATE_PAGE_2M       (1u << 0)

@@ -18,6 +18,7 @@ struct psp_gctx {
     uint32_t asid;                        /* 0 until SNP_ACTIVATE */
     uint64_t policy;
     uint8_t gosvw[16];
+    uint32_t desired_tsc_khz; /* LAUNCH_START's; XXX(model): Secure TSC is not modelled */
     uint8_t ld[PSP_DIGEST_SIZE];          /* launch digest so far */
     uint64_t pages;                       /* 4 KiB pages measured */
     uint8_t vmpck[4][PSP_VMPCK_SIZE];     /* derived at GCTX_CREATE */

@@ -419,6 +419,127 @@ START_TEST(a_boot_state_whose_cr0_does_not_name_its_mode_is_refused)
 }
 END_TEST
 
+/* ---- VMRUN of a VMSA (cpu/vmsa.c) ------------------------------------------------ */
+
+/* The vCPU's current (valid, 64-bit) state as a VMSA VMRUN accepts. */
+static struct sev_vmsa valid_vmsa(void)
+{
+    struct sev_vmsa a;
+    memset(&a, 0, sizeof(a));
+    vcpu_save_vmsa(h.v, &a);
+    a.efer |= 1ull << 12; /* SVME */
+    a.dr7 = 0x400, a.dr6 = 0xFFFF0FF0;
+    return a;
+}
+
+/* Each consistency check of APM vol. 2 15.5.1 that the model applies: the
+ * VMSA fails VMRUN with that check named, and a valid one loads. */
+START_TEST(each_vmrun_consistency_check_fails_the_vmsa_with_its_own_reason)
+{
+    setup_bare();
+    static const struct {
+        const char *why;
+        int field;
+        uint64_t set, clear;
+    } rows[] = {
+        {"EFER.SVME is clear", 0, 0, 1ull << 12},
+        {"EFER has a reserved", 0, 1ull << 9, 0},
+        {"EFER has a reserved", 0, 1ull << 40, 0},
+        {"CR0.PG is set without CR0.PE", 1, 0, 1},
+        {"CR0.NW is set with CR0.CD clear", 1, 1ull << 29, 1ull << 30},
+        {"CR0[63:32]", 1, 1ull << 32, 0},
+        {"without CR4.PAE", 2, 0, 1ull << 5},
+        {"CR4[63:32]", 2, 1ull << 40, 0},
+        {"CR3[63:52]", 3, 1ull << 60, 0},
+        {"DR6[63:32]", 4, 1ull << 33, 0},
+        {"DR7[63:32]", 5, 1ull << 33, 0},
+        {"CS.L and CS.D", 6, 0x400, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct sev_vmsa a = valid_vmsa();
+        uint64_t *f = NULL;
+        uint64_t cs_attr = a.cs.attrib;
+        uint64_t efer = a.efer, cr0 = a.cr0, cr4 = a.cr4, cr3 = a.cr3, dr6 = a.dr6, dr7 = a.dr7;
+        switch (rows[i].field) {
+        case 0: f = &efer; break;
+        case 1: f = &cr0; break;
+        case 2: f = &cr4; break;
+        case 3: f = &cr3; break;
+        case 4: f = &dr6; break;
+        case 5: f = &dr7; break;
+        default: f = &cs_attr; break;
+        }
+        *f = (*f | rows[i].set) & ~rows[i].clear;
+        a.efer = efer, a.cr0 = cr0, a.cr4 = cr4, a.cr3 = cr3, a.dr6 = dr6, a.dr7 = dr7;
+        a.cs.attrib = (uint16_t)cs_attr;
+        const char *why = NULL;
+        ck_assert_msg(vcpu_load_vmsa(h.v, &a, &why) == -1, "row %zu loaded", i);
+        ck_assert_msg(why && strstr(why, rows[i].why), "row %zu: \"%s\", want \"%s\"", i,
+                      why ? why : "(null)", rows[i].why);
+    }
+    struct sev_vmsa ok = valid_vmsa();
+    const char *why = NULL;
+    ck_assert_int_eq(vcpu_load_vmsa(h.v, &ok, &why), 0);
+    teardown();
+}
+END_TEST
+
+/* A real-mode VMSA (Linux's SNP AP: CS = trampoline >> 4, base = the
+ * trampoline, RIP in it) starts where its hidden CS base says. */
+START_TEST(a_real_mode_vmsa_starts_at_its_cs_base_as_its_state_says)
+{
+    setup_bare();
+    CODE_AT(0x9A000, 0xB0, 0x77, 0xE6, 0x80, 0xF4); /* mov al, 0x77; out 0x80, al; hlt */
+    struct sev_vmsa a;
+    memset(&a, 0, sizeof(a));
+    a.cs = (struct vmcb_seg){0x9A00, 0x9B, 0xFFFF, 0x9A000};
+    a.ds = a.es = a.ss = a.fs = a.gs = (struct vmcb_seg){0, 0x93, 0xFFFF, 0};
+    a.gdtr = a.idtr = (struct vmcb_seg){0, 0, 0xFFFF, 0};
+    a.tr = (struct vmcb_seg){0, 0x8B, 0xFFFF, 0};
+    a.ldtr = (struct vmcb_seg){0, 0x82, 0xFFFF, 0};
+    a.efer = 1ull << 12, a.cr0 = 0x60000010, a.rflags = 2, a.dr7 = 0x400, a.dr6 = 0xFFFF0FF0;
+    const char *why = NULL;
+    ck_assert_int_eq(vcpu_load_vmsa(h.v, &a, &why), 0);
+    ck_assert_uint_eq(vcpu_code_bits(h.v), 16);
+    ck_assert_int_eq(run(100), VCPU_STOP_HALT);
+    const struct rec_exit *o = find_out(0x80);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_uint_eq(o->e.data, 0x77);
+    teardown();
+}
+END_TEST
+
+/* Ring-3 VMSAs: CS 0x1B (a DPL-3 descriptor's state) and CS 0x0B (RPL 3 on
+ * the GDT's ring-0 code selector): VMRUN loads the hidden state and CPL 3 as
+ * they are, without reading the GDT (where Unicorn's checks at the old CPL
+ * would take a TLB-fill refusal out of emulation: a signal). */
+START_TEST(a_ring_3_vmsa_and_an_rpl_3_cs_load_without_a_gdt_read_and_run_at_cpl_3)
+{
+    static const uint16_t sels[] = {0x1B, 0x0B};
+    for (size_t i = 0; i < 2; i++) {
+        setup_bare();
+        struct sev_vmsa a = valid_vmsa();
+        a.cs.selector = sels[i];
+        a.cs.attrib = 0xAFB; /* P, DPL 3, code exec/read, L, G */
+        a.ss = (struct vmcb_seg){0x23, 0xCF3, 0xFFFFFFFF, 0};
+        a.cpl = 3;
+        const char *why = NULL;
+        ck_assert_int_eq(vcpu_load_vmsa(h.v, &a, &why), 0);
+        struct vmcb_seg cs;
+        vcpu_get_seg(h.v, VCPU_CS, &cs);
+        ck_assert_uint_eq(cs.selector, sels[i]);
+        ck_assert_uint_eq(cs.attrib & 0x60, 0x60);
+        struct sev_vmsa back;
+        memset(&back, 0, sizeof(back));
+        vcpu_save_vmsa(h.v, &back);
+        ck_assert_uint_eq(back.cpl, 3);
+        /* It runs on: whatever the ring-3 code meets is architectural. */
+        (void)run(10);
+        teardown();
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cpu_modes");
@@ -434,6 +555,9 @@ int main(void)
     tcase_add_test(tc, an_mmio_store_from_a_code_segment_with_a_base_is_performed_once);
     tcase_add_test(tc, a_plain_sipi_starts_the_vcpu_in_real_mode_at_vector_shl_8);
     tcase_add_test(tc, a_boot_state_whose_cr0_does_not_name_its_mode_is_refused);
+    tcase_add_test(tc, each_vmrun_consistency_check_fails_the_vmsa_with_its_own_reason);
+    tcase_add_test(tc, a_real_mode_vmsa_starts_at_its_cs_base_as_its_state_says);
+    tcase_add_test(tc, a_ring_3_vmsa_and_an_rpl_3_cs_load_without_a_gdt_read_and_run_at_cpl_3);
     suite_add_tcase(s, tc);
     return ck_run(s, CK_RUN_FORK);
 }

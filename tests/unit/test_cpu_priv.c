@@ -640,11 +640,50 @@ START_TEST(many_deliveries_that_each_retire_instructions_are_not_reported)
 }
 END_TEST
 
+/* RDRAND and RDSEED come from the model's generator, never the host's: the
+ * same values in every run (the second engine of the same index repeats the
+ * first's), CF set, a 32-bit destination zero-extended, a 16-bit one merged,
+ * REX.B reaching R9. */
+static void rdrand_run(uint64_t out[5], uint64_t *flags)
+{
+    CODE_AT(CODE,
+        0x48, 0x0F, 0xC7, 0xF0,       /* rdrand rax */
+        0x48, 0x89, 0xC3,             /* mov rbx, rax */
+        0x0F, 0xC7, 0xF1,             /* rdrand ecx */
+        0x48, 0xC7, 0xC2, 0xFF, 0xFF, 0xFF, 0xFF, /* mov rdx, -1 */
+        0x66, 0x0F, 0xC7, 0xF2,       /* rdrand dx */
+        0x49, 0x0F, 0xC7, 0xF9,       /* rdseed r9 */
+        0x9C, 0x41, 0x5A,             /* pushfq; pop r10 */
+        0xF4);                        /* hlt */
+    ck_assert_int_eq(run(100), VCPU_STOP_HALT);
+    out[0] = reg(VR_RBX), out[1] = reg(VR_RCX), out[2] = reg(VR_RDX), out[3] = reg(VR_R9);
+    out[4] = reg(VR_RAX);
+    *flags = reg(VR_R10);
+}
+
+START_TEST(rdrand_and_rdseed_are_deterministic_per_vcpu_and_set_cf)
+{
+    uint64_t a[5], b[5], fa, fb;
+    rdrand_run(a, &fa);
+    teardown();
+    setup_idt();
+    rdrand_run(b, &fb);
+    ck_assert_mem_eq(a, b, sizeof(a));
+    ck_assert_uint_eq(fa & 1, 1);                       /* CF */
+    ck_assert_uint_eq(fa & 0x8D4, 0);                   /* OF SF ZF AF PF */
+    ck_assert_uint_le(a[1], 0xFFFFFFFFull);             /* ecx zero-extended */
+    ck_assert_uint_eq(a[2] & ~0xFFFFull, 0xFFFFFFFFFFFF0000ull); /* dx merged */
+    ck_assert_uint_ne(a[0], a[3]);                      /* successive draws differ */
+    ck_assert_uint_ne(a[0], 0);
+}
+END_TEST
+
 static void add_priv_tests(Suite *s)
 {
     TCase *tc = tcase_create("rings");
     tcase_add_checked_fixture(tc, setup_idt, teardown);
     tcase_add_test(tc, a_ring3_fault_runs_its_handler_at_cpl0_and_iretq_returns_to_ring3);
+    tcase_add_test(tc, rdrand_and_rdseed_are_deterministic_per_vcpu_and_set_cf);
     tcase_add_test(tc, a_ring3_interrupt_handler_can_run_privileged_code_before_returning);
     tcase_add_test(tc,
                    syscall_enters_lstar_at_cpl0_and_sysretq_returns_to_ring3_with_user_selectors);

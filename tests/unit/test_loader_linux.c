@@ -85,7 +85,7 @@ static void teardown(void) { mem_destroy(&g_m); }
 static int load(void)
 {
     static const uint32_t ids[2] = {0, 1};
-    return linux_load(&g_m, &g_gi, 2, ids, NULL, &g_e, &g_pl, g_err, sizeof(g_err));
+    return linux_load(&g_m, &g_gi, 2, ids, NULL, NULL, &g_e, &g_pl, g_err, sizeof(g_err));
 }
 
 static const uint8_t *zp(void) { return g_m.ram + LINUX_ZERO_PAGE; }
@@ -283,6 +283,66 @@ static void refused(const char *file, const char *field)
     ck_assert(ram_is_zero());
 }
 
+/* An SNP guest's firmware additions (struct linux_sev): the top 2 MiB
+ * reserved, the ACPI area ACPI data, the CC blob as SETUP_CC_BLOB setup_data
+ * pointing at a cc_blob_sev_info, the C-bit on RAM and not on MMIO. */
+START_TEST(an_snp_boot_reserves_the_launch_pages_and_passes_the_cc_blob_in_setup_data)
+{
+    static const uint32_t ids[2] = {0, 1};
+    const uint64_t fw = RAM - 2 * MIB, c = 1ull << 51;
+    struct linux_sev sev = {.cbit = 51, .fw_base = fw, .secrets = fw + 0x10000,
+                            .cpuid = fw + 0x11000};
+    ck_assert_int_eq(linux_load(&g_m, &g_gi, 2, ids, NULL, &sev, &g_e, &g_pl, g_err, sizeof(g_err)), 0);
+    const uint8_t *bp = zp();
+    ck_assert(in_e820(bp, fw, 2 * MIB, 2));
+    ck_assert(!in_e820(bp, fw, PAGE, 1));
+    ck_assert(in_e820(bp, ACPI_AREA_BASE, ACPI_AREA_SIZE, 3));
+    ck_assert_uint_le(g_pl.initrd + g_pl.initrd_len, fw); /* the initrd stays below */
+    /* hdr.setup_data -> {next 0, type 7, len 4, u32 pointer} -> "AMDE" blob. */
+    uint64_t sd = r64(bp + 0x250);
+    ck_assert_uint_eq(sd, LINUX_CC_BLOB);
+    ck_assert(in_e820(bp, sd, PAGE, 1)); /* in usable RAM, as Linux expects */
+    const uint8_t *h = g_m.ram + sd;
+    ck_assert_uint_eq(r64(h), 0);
+    ck_assert_uint_eq(r32(h + 8), 7);
+    ck_assert_uint_eq(r32(h + 12), 4);
+    const uint8_t *cc = g_m.ram + r32(h + 16);
+    ck_assert_int_eq(memcmp(cc, "AMDE", 4), 0);
+    ck_assert_uint_eq(r16(cc + 4), 1);
+    ck_assert_uint_eq(r64(cc + 8), sev.secrets);
+    ck_assert_uint_eq(r32(cc + 16), PAGE);
+    ck_assert_uint_eq(r64(cc + 24), sev.cpuid);
+    ck_assert_uint_ge(r32(cc + 32), PAGE);
+    /* The 2 MiB entries: RAM private, the APIC page shared. */
+    uint64_t pd = LINUX_PML4 + 2 * PAGE;
+    ck_assert_uint_eq(r64(g_m.ram + LINUX_PML4) & c, c);
+    ck_assert_uint_eq(r64(g_m.ram + pd + (0x1000000 >> 21) * 8) & c, c);
+    ck_assert_uint_eq(r64(g_m.ram + pd + 3 * PAGE + ((0xFEE00000 & 0x3FFFFFFF) >> 21) * 8) & c, 0);
+    /* Without SEV-ES there is no AP stub. */
+    ck_assert_uint_eq(g_m.ram[LINUX_AP_STUB], 0);
+}
+END_TEST
+
+/* SEV-ES: the AP stub asks for AP reset hold with the GHCB MSR protocol and
+ * far-jumps through the jump table; no CC blob. */
+START_TEST(an_sev_es_boot_writes_the_ap_reset_hold_stub_and_no_cc_blob)
+{
+    static const uint32_t ids[2] = {0, 1};
+    struct linux_sev sev = {.cbit = 51, .fw_base = RAM - 2 * MIB, .ap_jump_table = LINUX_AP_JUMP};
+    ck_assert_int_eq(linux_load(&g_m, &g_gi, 2, ids, NULL, &sev, &g_e, &g_pl, g_err, sizeof(g_err)), 0);
+    ck_assert_uint_eq(r64(zp() + 0x250), 0);
+    const uint8_t *st = g_m.ram + LINUX_AP_STUB;
+    static const uint8_t ghcb_msr[] = {0x66, 0xB9, 0x30, 0x01, 0x01, 0xC0};
+    static const uint8_t hold_req[] = {0x66, 0xB8, 0x06, 0x00, 0x00, 0x00};
+    static const uint8_t vmgexit[] = {0xF3, 0x0F, 0x01, 0xD9};
+    static const uint8_t far_jmp[] = {0xFF, 0x2E, 0x00, 0x00};
+    ck_assert_int_eq(memcmp(st, ghcb_msr, 6), 0);
+    ck_assert_int_eq(memcmp(st + 6, hold_req, 6), 0);
+    ck_assert_int_eq(memcmp(st + 17, vmgexit, 4), 0);
+    ck_assert_int_eq(memcmp(st + 48, far_jmp, 4), 0);
+}
+END_TEST
+
 START_TEST(a_file_without_hdrs_is_not_a_bzimage)
 {
     memcpy(g_img + 0x202, "HdrX", 4);
@@ -368,6 +428,8 @@ int main(void)
     tcase_add_test(tc, without_initrd_or_command_line_the_fields_are_zero_and_the_line_empty);
     tcase_add_test(tc, the_e820_map_is_sorted_disjoint_and_reserves_the_loader_acpi_and_apic_pages);
     tcase_add_test(tc, the_identity_map_covers_4_gib_and_the_gdt_has_flat_boot_cs_and_ds);
+    tcase_add_test(tc, an_snp_boot_reserves_the_launch_pages_and_passes_the_cc_blob_in_setup_data);
+    tcase_add_test(tc, an_sev_es_boot_writes_the_ap_reset_hold_stub_and_no_cc_blob);
     tcase_add_test(tc, a_file_without_hdrs_is_not_a_bzimage);
     tcase_add_test(tc, a_file_shorter_than_the_header_is_refused);
     tcase_add_test(tc, a_protocol_older_than_2_12_is_refused);

@@ -414,6 +414,34 @@ START_TEST(an_unmeasured_page_keeps_its_bytes_which_do_not_enter_the_digest)
 }
 END_TEST
 
+/* SNP_LAUNCH_START as Linux's psp-sev.h lays it out today, built as raw
+ * bytes (48: gctx 0x00, policy 0x08, ma_gctx 0x10, flags 0x18,
+ * desired_tsc_khz 0x1C, gosvw 0x20): the PSP takes gosvw from 0x20 (it
+ * reaches the secrets page) and a desired TSC rate is no reserved field. */
+START_TEST(launch_start_reads_the_48_byte_linux_layout_with_desired_tsc_khz_at_0x1c)
+{
+    uint64_t h = create();
+    uint8_t raw[48] = {0};
+    uint64_t policy = POLICY;
+    memcpy(raw + 0x00, &h, 8);
+    memcpy(raw + 0x08, &policy, 8);
+    uint32_t khz = 2000000;
+    memcpy(raw + 0x1C, &khz, 4);
+    for (unsigned i = 0; i < 16; i++)
+        raw[0x20 + i] = (uint8_t)(0xA0 + i);
+    struct psp_snp_launch_start c;
+    ck_assert_uint_eq(sizeof(c), sizeof(raw));
+    memcpy(&c, raw, sizeof(raw));
+    ck_assert_uint_eq(psp_command(psp, SEV_CMD_SNP_LAUNCH_START, &c, 0), SEV_RET_SUCCESS);
+    ck_assert_uint_eq(activate(h, ASID), SEV_RET_SUCCESS);
+    fill_page(0x14000);
+    pre_guest(0x14000, ASID);
+    ck_assert_uint_eq(update(h, 0x14000, SNP_PAGE_TYPE_SECRETS), SEV_RET_SUCCESS);
+    const struct psp_secrets_page *sp = mem_ptr(&ram, 0x14000, PG);
+    ck_assert_mem_eq(sp->gosvw, raw + 0x20, 16);
+}
+END_TEST
+
 START_TEST(the_secrets_page_is_filled_with_version_fms_gosvw_and_four_vmpcks)
 {
     uint64_t h = create();
@@ -715,6 +743,7 @@ static Suite *psp_suite(void)
     tcase_add_test(tc, a_zero_page_is_zeroed_by_the_firmware);
     tcase_add_test(tc, an_unmeasured_page_keeps_its_bytes_which_do_not_enter_the_digest);
     tcase_add_test(tc, the_secrets_page_is_filled_with_version_fms_gosvw_and_four_vmpcks);
+    tcase_add_test(tc, launch_start_reads_the_48_byte_linux_layout_with_desired_tsc_khz_at_0x1c);
     tcase_add_test(tc, vmpcks_are_reproducible_from_the_seed_and_differ_across_seeds);
     tcase_add_test(tc, two_guests_of_one_psp_get_different_vmpcks);
     tcase_add_test(tc, a_well_formed_cpuid_page_is_kept_and_validated);
