@@ -26,6 +26,7 @@
 #include "hostile.h"
 #include "hv.h"
 #include "msr.h"
+#include "multiboot.h"
 #include "psp.h"
 #include "rmp.h"
 #include "sev.h"
@@ -558,13 +559,32 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->apic_id[i] = sys->apic_ids[i];
 }
 
-/* An ELF guest with the SDK's boot environment, or a Linux bzImage (`--kernel`)
- * by the x86 boot protocol. */
+/* The checks every boot-loader image shares: mode plain (the loaders build no
+ * SEV launch) and RAM below the 32-bit MMIO hole (their memory map). */
+static int check_loader_config(struct system *sys, const char *what, const char *kind, char *err,
+                               size_t errlen)
+{
+    if (strcmp(sys->cfg.mode, "plain")) {
+        snprintf(err, errlen, "%s runs in mode plain, not \"%s\"", what, sys->cfg.mode);
+        return -1;
+    }
+    if (sys->mem.size > LINUX_MAX_RAM) {
+        snprintf(err, errlen, "ram_mb %" PRIu64 ": a %s guest has at most %llu MiB (RAM ends "
+                 "below the 32-bit MMIO hole)", sys->cfg.ram_mb, kind, LINUX_MAX_RAM >> 20);
+        return -1;
+    }
+    return 0;
+}
+
+/* An image with a multiboot header (multiboot.h), with or without `--kernel`;
+ * a Linux bzImage (`--kernel`) by the x86 boot protocol; or an ELF guest with
+ * the SDK's boot environment. */
 static int load_image(struct system *sys, const struct guest_image *img, int *status, char *err,
                       size_t errlen)
 {
     *status = SNPREF_ST_DATAERR;
-    if (!img->kernel) {
+    bool mb = multiboot_detect(img, NULL);
+    if (!img->kernel && !mb) {
         uint64_t image_end;
         if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0)
             return -1;
@@ -574,20 +594,20 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
         return 0;
     }
     *status = SNPREF_ST_USAGE;
-    if (strcmp(sys->cfg.mode, "plain")) {
-        snprintf(err, errlen, "--kernel: the Linux boot protocol runs in mode plain, not \"%s\"",
-                 sys->cfg.mode);
+    if (check_loader_config(sys, mb ? "the multiboot loader" : "--kernel: the Linux boot protocol",
+                            mb ? "multiboot" : "Linux", err, errlen) < 0)
         return -1;
-    }
-    if (sys->mem.size > LINUX_MAX_RAM) {
-        snprintf(err, errlen, "ram_mb %" PRIu64 ": a Linux guest has at most %llu MiB (RAM ends "
-                 "below the 32-bit MMIO hole)", sys->cfg.ram_mb, LINUX_MAX_RAM >> 20);
-        return -1;
-    }
     *status = SNPREF_ST_DATAERR;
-    struct linux_placement pl;
-    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &pl, err, errlen) < 0)
-        return -1;
+    if (mb) {
+        struct mb_placement mp;
+        if (multiboot_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &mp, err,
+                           errlen) < 0)
+            return -1;
+    } else {
+        struct linux_placement pl;
+        if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &pl, err, errlen) < 0)
+            return -1;
+    }
     sys->kernel_boot = true;
     sys->entry = sys->entry0.rip;
     return 0;

@@ -14,16 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct mem;
-struct guest_image;
+#include "loader.h"
 
-/* What `--initrd` and `--append` give the loader (guest_image.kernel). */
-struct kernel_args {
-    const uint8_t *initrd;   /* NULL: no initrd */
-    size_t initrd_len;
-    const char *initrd_name; /* for messages */
-    const char *cmdline;     /* NULL: empty */
-};
+struct mem;
 
 /* The loader's own pages: reserved in the e820 map, below the EBDA. */
 #define LINUX_ZERO_PAGE  0x90000ull
@@ -40,12 +33,6 @@ struct kernel_args {
  * the IOAPIC, the local APIC): at most 3 GiB, as QEMU's PC below 4 GiB. */
 #define LINUX_MAX_RAM    (3ull << 30)
 #define LINUX_DEFAULT_RAM_MB 256
-
-/* The boot vCPU's entry state the loader chose (docs/guest-abi.md "Linux boot"). */
-struct boot_entry {
-    uint64_t rip, rsp, rsi, cr3, gdt_base;
-    uint16_t gdt_limit, cs, ds;
-};
 
 /* The setup header fields the loader uses (boot.rst "The Real-Mode Kernel Header"). */
 struct linux_header {

@@ -109,9 +109,10 @@ void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_
         .cs = LOADER_GDT_CODE64,
         .ds = LOADER_GDT_DATA,
     };
-    /* A Linux boot (`--kernel`) never writes the SDK's loader region: every
-     * vCPU gets the Linux loader's GDT, page tables and stack, and vCPU 0 RSI =
-     * the zero page (docs/guest-abi.md "Linux boot"). */
+    /* A boot loader's image (a Linux `--kernel` or a multiboot image) never
+     * has the SDK's loader region written: every vCPU gets that loader's GDT,
+     * page tables and stack, and vCPU 0 RSI = the zero page (docs/guest-abi.md
+     * "Linux boot", "Multiboot"). */
     if (sys->kernel_boot) {
         const struct boot_entry *e = &sys->entry0;
         b->rsp = e->rsp;
@@ -122,6 +123,17 @@ void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_
         b->gdt_limit = e->gdt_limit;
         b->cs = e->cs;
         b->ds = e->ds;
+        /* Multiboot 3.2: 32-bit protected mode, paging off, EAX/EBX the magic
+         * and the boot information (vCPU 0; the others start by SIPI). */
+        if (e->mode == BOOT_ENTRY_PROT32) {
+            b->mode = VCPU_BOOT_PROT32;
+            b->cr0 = 0x11; /* PE, ET */
+            b->cr3 = 0;
+            b->cr4 = 0;
+            b->efer = 0;
+            b->rax = idx == 0 ? e->rax : 0;
+            b->rbx = idx == 0 ? e->rbx : 0;
+        }
     }
 }
 
