@@ -636,6 +636,9 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
                                   host_kick, host_eoi, sys->trace, host_reenter};
     struct fab_params fp;
     wire_fab_params(&sys->cfg, sys->apic_ids, &sys->mem, &fp);
+    uint32_t leaf1[4];
+    hv_cpuid_lookup(sys, 0, 1, 0, leaf1); /* the fabric follows the CPUID's x2APIC bit */
+    fp.xapic_only = !(leaf1[2] & (1u << 21));
     sys->fab = fabric_find(sys->cfg.apic)->create(&fp, &sys->host, err, errlen);
     if (!sys->fab)
         return -1;

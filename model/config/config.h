@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpufeat.h"
 #include "fab_savic.h"
 
 #define CFG_MAX_CPUID 64
@@ -109,6 +110,7 @@ struct snp_config {
     struct savic_knobs savic;   /* the savic fabric's knobs (config section "savic") */
     unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
     struct cpuid_entry cpuid[CFG_MAX_CPUID];
+    struct cpu_features features; /* cpu_features: named bits edited over the CPUID */
     struct hostile_options hostile; /* none */
     struct hv_options hv;
     struct attestation_options attestation;

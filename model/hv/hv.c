@@ -103,6 +103,7 @@ bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uin
                      uint32_t out[4])
 {
     bool from_config = cpuid_table(sys, vcpu, leaf, sub, out);
+    cpufeat_apply(&sys->cfg.features, leaf, sub, out); /* cpu_features, over either */
     /* CPUID.1:EDX[9] is IA32_APIC_BASE.EN as the vCPU has it now (SDM 10.4.3;
      * KVM's kvm_update_cpuid_runtime does the same), whatever the table says. */
     if (leaf == 1 && sys->fab && !fab_apic_enabled(sys->fab, (int)vcpu))
