@@ -660,6 +660,7 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
         hv_cpuid_lookup(sys, i, 1, 0, l1);
         hv_cpuid_lookup(sys, i, 7, 0, l7);
         vc.cr4_allowed = vcpu_cr4_allowed_by_cpuid(l1[2], l1[3], l7[1], l7[2]);
+        vc.rdpid = (l7[2] & (1u << 22)) != 0;
         if (sys->sev) {
             vc.cbit_pos = sys->sev->cbit;
             vc.sev_es = true;

@@ -159,4 +159,18 @@ void sys_mmio(struct slot *s, uint64_t gpa, unsigned size, bool write, uint64_t 
         return;
     }
     dev_mmio(&sys->dev, (int)s->idx, gpa, size, write, val);
+    /* The I/O APIC is the hypervisor's device, as KVM's in-kernel one: an
+     * access to its page is a nested page fault exit (SVM_EXIT_NPF) in which
+     * the hypervisor emulates the register, and what the access raises (a
+     * message from an unmasked level entry, a re-sent one after EOI) leaves
+     * inside the exit, device_msi cycles before the vCPU resumes after the
+     * exit's vmexit cycles: the vCPU takes it at the next instruction boundary
+     * after the access, as after a port write (docs/cost-model.md). */
+    if (gpa >= IOAPIC_BASE && gpa - IOAPIC_BASE < IOAPIC_SIZE) {
+        uint64_t rip = vcpu_get(s->cpu, VR_RIP);
+        s->sum.exits++;
+        TRC(sys->trace, vmexit, sys_now(s), (int)s->idx, SVM_EXIT_NPF, write ? 7 : 5, gpa, rip);
+        sys_charge(s, sys->cfg.cost.vmexit);
+        TRC(sys->trace, vmentry, sys_now(s), (int)s->idx, rip);
+    }
 }
