@@ -24,7 +24,7 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# kvm-unit-tests from ../shared/peers under snpref against the QEMU baseline
+# kvm-unit-tests from the shared peers directory under snpref against the QEMU baseline
 # (docs/kvm-unit-tests.md); also part of `make test`.
 kut: build
 	cd $(BUILD) && ctest -L kut --output-on-failure

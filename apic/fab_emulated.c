@@ -149,8 +149,11 @@ static void emu_timer_stop(struct emu_fabric *e, int vcpu)
 }
 
 /* "A write to the LVT Timer Register that changes the timer mode disarms the
- * local-APIC timer" (SDM 10.5.4.1). Like KVM, the initial count and the deadline
- * are cleared too, so nothing of the old mode survives. */
+ * local-APIC timer" (SDM 10.5.4.1): the initial count and the deadline are
+ * cleared too, so nothing of the old mode survives. XXX(model): KVM
+ * (apic_update_lvtt) and QEMU disarm only on entering or leaving TSC-deadline
+ * mode and keep a one-shot count running into periodic mode and back; three
+ * kvm-unit-tests x2apic/xapic checks expect that (docs/conformance.md). */
 static void emu_write_lvtt(struct emu_fabric *e, int vcpu, uint32_t v)
 {
     struct apic *a = emu_apic(e, vcpu);

@@ -18,6 +18,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cmd=${1:-}; src=${2:-}; out=${3:-}
 [ -n "$cmd" ] && [ -n "$src" ] && [ -n "$out" ] || kut_die "usage: kut.sh build|run SRC OUT [SNPREF [TEST...]]"
+# Absolute paths: each run happens inside the kvm-unit-tests tree.
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+mkdir -p "$out"
+src=$(abs "$src"); out=$(abs "$out")
 kut=$out/kvm-unit-tests
 
 if [ "$cmd" = build ]; then
@@ -28,6 +32,7 @@ fi
 [ "$cmd" = run ] || kut_die "unknown command '$cmd'"
 snpref=${4:-}
 [ -x "$snpref" ] || kut_die "snpref binary '$snpref' is not executable"
+snpref=$(abs "$snpref")
 shift 4
 tests=${*:-$KUT_TESTS}
 [ -f "$kut/x86/apic.flat" ] || kut_die "$kut/x86/apic.flat missing: run the kut_build test (kut.sh build) first"
