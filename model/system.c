@@ -234,17 +234,6 @@ static void host_send(void *ctx, int dst, const struct fab_msg *m)
 {
     struct system *sys = ctx;
     SNP_ASSERT(dst >= 0 && (unsigned)dst < sys->n);
-    /* The APIC's own timer and LVT interrupts never leave it (wires.c): IRR
-     * is set when they fire, not at an event behind the vCPU's next quantum
-     * (a TSC deadline in the past is pending at once, SDM 10.5.4.1). */
-    if ((m->src_kind == FAB_SRC_TIMER || m->src_kind == FAB_SRC_LVT) && m->src_vcpu == dst) {
-        struct slot *self = &sys->slots[dst];
-        if (!sys->done)
-            sys->fab->ops->receive(sys->fab, dst, m);
-        if (self->in_quantum)
-            vcpu_request_stop(self->cpu);
-        return;
-    }
     /* A device message leaves when the vCPU access that caused it happens. */
     int from = m->src_vcpu >= 0 ? m->src_vcpu : sys->dev.cause;
     struct slot *src = from >= 0 ? &sys->slots[from] : NULL;
@@ -284,13 +273,7 @@ static void host_timer_arm(void *ctx, int vcpu, uint64_t at)
         return;
     s->timer_ev = tm_schedule(sys->tk, at, timer_expired, s);
     s->timer_at = at;
-    /* A deadline already passed (a TSC deadline written in the past, SDM
-     * 10.5.4.1) is pending at once: the quantum ends after this instruction,
-     * as after an IPI, not at the end of its translation block, which is
-     * where a budget set by vcpu_limit() takes effect. */
-    if (s->in_quantum && at <= sys_now(s))
-        vcpu_request_stop(s->cpu);
-    else if (s->in_quantum)
+    if (s->in_quantum)
         vcpu_limit(s->cpu, insns_until(s, at));
 }
 

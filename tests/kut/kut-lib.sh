@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Shared by tests/kut/kut.sh (the kvm-unit-tests suite under snpref) and
 # scripts/kut-baseline.sh (the same binaries under QEMU): the tests, building
-# kvm-unit-tests from the tarball in ../shared/peers, and each test's
+# kvm-unit-tests from the tarball in the shared peers directory, and each test's
 # parameters as x86/unittests.cfg gives them. Sourced, not run.
 
 # The x86 tests of issue 8 (docs/kvm-unit-tests.md).
