@@ -70,6 +70,10 @@ struct boot_layout {
 #define LOADER_GDT_CODE64 0x08
 #define LOADER_GDT_DATA   0x10
 
+/* A refusal of a loader: "FILE: message" as one line in err. Returns -1. */
+int loader_refuse(char *err, size_t errlen, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Computes the loader's region for this RAM size and vCPU count. */
 void loader_layout(uint64_t ram_size, unsigned vcpus, struct boot_layout *l);
 

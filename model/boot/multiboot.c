@@ -25,13 +25,7 @@ static uint32_t rd32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-#define FAIL(file, ...)                                                                            \
-    do {                                                                                           \
-        int n_ = snprintf(err, errlen, "%s: ", (file));                                            \
-        if (n_ >= 0 && (size_t)n_ < errlen)                                                        \
-            snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                                  \
-        return -1;                                                                                 \
-    } while (0)
+#define FAIL(file, ...) return loader_refuse(err, errlen, (file), __VA_ARGS__)
 
 bool multiboot_detect(const struct guest_image *img, struct mb_header *h)
 {
