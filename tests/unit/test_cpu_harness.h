@@ -308,6 +308,9 @@ static inline void build_descriptors(void)
     }
 }
 
+/* vcpu_config.rdpid of the next h_open (a fixture sets it; CPUID 7.0:ECX[22]). */
+static bool h_with_rdpid;
+
 static inline void h_open(bool with_idt)
 {
     memset(&h, 0, sizeof(h));
@@ -315,7 +318,8 @@ static inline void h_open(bool with_idt)
     ck_assert_int_eq(mem_init(&h.m, RAM, err, sizeof(err)), 0);
     h.sh = cpu_shared_create(&h.m);
     struct vcpu_config cfg = {.index = 0, .mem = &h.m, .shared = h.sh, .cb = &fk_cb,
-                              .cb_ctx = &h, .mmio_end = MMIO_END, .tcg_buffer_mb = 16};
+                              .cb_ctx = &h, .mmio_end = MMIO_END, .tcg_buffer_mb = 16,
+                              .rdpid = h_with_rdpid};
     h.v = vcpu_create(&cfg, err, sizeof(err));
     ck_assert_msg(h.v != NULL, "%s", err);
     build_page_tables();
