@@ -5,8 +5,9 @@
  * docs/conformance.md): the command line and the three reports of
  * traces/compare.c. For people, a readable report on stdout; for farms, one
  * JSON object on stdout (--json) and a JUnit XML file with one testcase per
- * vCPU and one for timing (--junit, written to FILE.tmp and renamed when
- * complete). Exit 0 on agreement, 1 on divergence, 64/65/66 for bad input.
+ * vCPU and event kind and one for timing (--junit, junit.c). --stats compares
+ * per-vCPU histograms instead (check_stats.c); --junit-merge merges JUnit
+ * files. Exit 0 on agreement, 1 on divergence, 64/65/66 for bad input.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,6 +18,9 @@
 #include <string.h>
 
 #include "compare.h"
+#include "junit.h"
+#include "stats.h"
+#include "snpref/base.h"
 #include "silicon.h"
 #include "snpref/text.h"
 #include "tools.h"
@@ -30,17 +34,27 @@ static const char usage_check[] =
     "  --ignore LIST     do not compare these events or EVENT.FIELD fields\n"
     "  --all             compare tsc, limit and interrupted too (not compared by default)\n"
     "  --json            print one JSON object instead of the report\n"
-    "  --junit FILE      also write a JUnit XML file (a testcase per vCPU, one for timing)\n"
+    "  --junit FILE      also write a JUnit XML file: a suite named after EXPECTED, a\n"
+    "                    testcase per vCPU and event kind, one for timing\n"
     "  --partial         compare only the event kinds EXPECTED holds, tolerance any unless\n"
     "                    given (default when EXPECTED is not snpref's, e.g. an imported log)\n"
     "  --complete        compare every kind, as for two snpref traces\n"
-    "Exit status: 0 agreement, 1 divergence, 64 bad command line, 65 malformed trace or\n"
-    "an EXPECTED with no event of the kinds compared, 66 missing input.\n";
+    "  --stats           compare per-vCPU histograms instead of events: exits by reason,\n"
+    "                    VMGEXIT codes, GHCB MSR requests, #VC codes, interrupts by vector,\n"
+    "                    IPIs, page-state changes (with --json and --junit too)\n"
+    "  --stat-tolerance LIST  KIND=P%, N, P%+N or any, comma-separated, over the\n"
+    "                    defaults exit=10%+2 vmgexit=10%+2 vc=10%+2 irq=20%+2 ipi=20%+2\n"
+    "                    ghcb_msr=0 psc=0 (KIND all sets every kind)\n"
+    "snpref check --junit-merge OUT.xml IN.xml...  merges JUnit files into one\n"
+    "Exit status: 0 agreement, 1 divergence (--stats: a kind beyond its tolerance),\n"
+    "64 bad command line, 65 malformed trace or an EXPECTED with no event of the kinds\n"
+    "compared, 66 missing input.\n";
 
 struct check_cli {
     const char *paths[2];
     const char *junit;
-    bool json, have_tol;
+    bool json, have_tol, stats;
+    struct trc_stat_tol stat_tol[TRC_STAT_KINDS];
     int partial; /* -1 from EXPECTED's header, 0 --complete, 1 --partial */
     uint64_t diverged_line; /* ACTUAL ends with a replay's diverged event at this line */
     char diverged_why[160];
@@ -69,12 +83,14 @@ static int parse(int argc, char **argv, struct check_cli *c)
         {"ignore", required_argument, 0, 'i'},    {"all", no_argument, 0, 'a'},
         {"json", no_argument, 0, 'j'},            {"junit", required_argument, 0, 'u'},
         {"partial", no_argument, 0, 'p'},         {"complete", no_argument, 0, 'C'},
+        {"stats", no_argument, 0, 's'},           {"stat-tolerance", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
     };
     memset(c, 0, sizeof(*c));
     c->partial = -1;
     trc_ignore_defaults(c->ignore);
-    const char *events = NULL, *ignore = NULL;
+    trc_stat_tol_defaults(c->stat_tol);
+    const char *events = NULL, *ignore = NULL, *stat_tol = NULL;
     bool all = false;
     opterr = 0;
     optind = 1;
@@ -94,6 +110,8 @@ static int parse(int argc, char **argv, struct check_cli *c)
         case 'a': all = true; break;
         case 'j': c->json = true; break;
         case 'u': c->junit = optarg; break;
+        case 's': c->stats = true; break;
+        case 'T': stat_tol = optarg; break;
         case 'h': fputs(usage_check, stdout); return -1;
         default: return bad_option(ch, argv);
         }
@@ -102,6 +120,13 @@ static int parse(int argc, char **argv, struct check_cli *c)
         return usage_error("check: needs EXPECTED.jsonl and ACTUAL.jsonl");
     c->paths[0] = argv[optind];
     c->paths[1] = argv[optind + 1];
+    if (c->stats && (c->have_tol || events || ignore || all || c->partial >= 0))
+        return usage_error("--stats compares counts: --tolerance, --events, --ignore, --all, "
+                           "--partial and --complete do not apply (--stat-tolerance does)");
+    if (stat_tol && !c->stats)
+        return usage_error("--stat-tolerance needs --stats");
+    if (stat_tol && trc_stat_tol_parse(c->stat_tol, stat_tol, err, sizeof(err)) < 0)
+        return usage_error("--stat-tolerance: %s", err);
     if (all)
         memset(c->ignore, 0, sizeof(c->ignore));
     if (events && set_events(c, events))
@@ -340,86 +365,55 @@ static void print_json(const struct check_cli *c, const struct trc_cmp_result *r
 
 /* ---- JUnit ------------------------------------------------------------------------- */
 
-static void xml_text(FILE *f, const char *s)
+/* The failure of one testcase: the divergence, its expected and actual lines. */
+static void junit_fail(struct junit_case *jc, const struct check_cli *c, const struct trc_cmp_div *d)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-                fputc(*s, f);
-            break;
-        }
-    }
-}
-
-static void junit_failure(FILE *f, const struct check_cli *c, const struct trc_cmp_div *d)
-{
-    char msg[128];
-    snprintf(msg, sizeof(msg), "%s at event #%" PRIu64, trc_div_name(d->kind), d->index);
-    fprintf(f, "    <failure type=\"%s\" message=\"", trc_div_name(d->kind));
-    xml_text(f, msg);
-    fputs("\">", f);
-    char line[64];
+    jc->type = trc_div_name(d->kind);
+    snprintf(jc->message, sizeof(jc->message), "%s at event #%" PRIu64, trc_div_name(d->kind),
+             d->index);
+    size_t n = 0;
     for (int k = 0; k < 2; k++) {
         const struct trc_cmp_line *l = k ? &d->actual : &d->expected;
-        snprintf(line, sizeof(line), "%s %s:%lu ", k ? "actual" : "expected", c->paths[k], l->line);
-        xml_text(f, line);
-        xml_text(f, l->text ? l->text : "(no event)");
-        fputc('\n', f);
+        n += strlen(c->paths[k]) + (l->text ? strlen(l->text) : 10) + 48;
     }
-    fputs("</failure>\n", f);
+    jc->text = malloc(n);
+    SNP_ASSERT(jc->text);
+    size_t at = 0;
+    for (int k = 0; k < 2; k++) {
+        const struct trc_cmp_line *l = k ? &d->actual : &d->expected;
+        at += (size_t)snprintf(jc->text + at, n - at, "%s %s:%lu %s\n", k ? "actual" : "expected",
+                               c->paths[k], l->line, l->text ? l->text : "(no event)");
+    }
 }
 
-static void junit_case(FILE *f, const struct check_cli *c, const char *name,
-                       const struct trc_cmp_div *d)
-{
-    fputs("  <testcase classname=\"snpref.check\" name=\"", f);
-    xml_text(f, name);
-    if (d->kind == TRC_DIV_NONE) {
-        fputs("\"/>\n", f);
-        return;
-    }
-    fputs("\">\n", f);
-    junit_failure(f, c, d);
-    fputs("  </testcase>\n", f);
-}
-
+/*
+ * One testcase per (vCPU, event kind) compared that either file holds, named
+ * "vcpu N: KIND" ("system: KIND" for vCPU -1) in a suite named after EXPECTED,
+ * and one "timing": a vCPU's divergence fails the testcase of the kind it
+ * diverged at, the timing testcase the first time outside the tolerance.
+ */
 static int write_junit(const struct check_cli *c, const struct trc_cmp_result *r)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", c->junit);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        error_line("%s: cannot write: %s", c->junit, strerror(errno));
-        return 66;
-    }
-    unsigned failures = r->timing.kind != TRC_DIV_NONE;
-    for (unsigned i = 0; i < r->nvcpus; i++)
-        failures += r->vcpus[i].div.kind != TRC_DIV_NONE;
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<testsuite name=\"snpref check\" tests=\"%u\" failures=\"%u\" errors=\"0\" "
-               "skipped=\"0\">\n",
-            r->nvcpus + 1, failures);
-    fputs("  <properties>\n    <property name=\"expected\" value=\"", f);
-    xml_text(f, c->paths[0]);
-    fputs("\"/>\n    <property name=\"actual\" value=\"", f);
-    xml_text(f, c->paths[1]);
-    fputs("\"/>\n  </properties>\n", f);
+    struct junit_suite s = {.name = c->paths[0], .expected = c->paths[0], .actual = c->paths[1]};
     char vn[32];
-    for (unsigned i = 0; i < r->nvcpus; i++)
-        junit_case(f, c, vcpu_name(r->vcpus[i].vcpu, vn, sizeof(vn)), &r->vcpus[i].div);
-    junit_case(f, c, "timing", &r->timing);
-    fputs("</testsuite>\n", f);
-    if (fclose(f) != 0 || rename(tmp, c->junit) != 0) {
-        error_line("%s: cannot write: %s", c->junit, strerror(errno));
-        remove(tmp);
-        return 66;
+    for (unsigned i = 0; i < r->nvcpus; i++) {
+        const struct trc_cmp_vcpu *v = &r->vcpus[i];
+        for (int ev = 0; ev < TRC_EV_COUNT; ev++) {
+            bool failed = v->div.kind != TRC_DIV_NONE && v->div.ev == ev;
+            if (!v->by_kind[0][ev] && !v->by_kind[1][ev] && !failed)
+                continue;
+            struct junit_case *jc = junit_add(&s, "%s: %s", vcpu_name(v->vcpu, vn, sizeof(vn)),
+                                              trc_catalogue[ev].name);
+            if (failed)
+                junit_fail(jc, c, &v->div);
+        }
     }
-    return 0;
+    struct junit_case *jc = junit_add(&s, "timing");
+    if (r->timing.kind != TRC_DIV_NONE)
+        junit_fail(jc, c, &r->timing);
+    int rc = junit_write(&s, c->junit);
+    junit_free(&s);
+    return rc;
 }
 
 /*
@@ -438,7 +432,10 @@ static int prescan(struct check_cli *c, char *err, size_t errlen)
     int k;
     while ((k = trc_reader_next(rd, &rec, err, errlen)) == 1)
         has[rec.ev] = true;
-    bool partial = c->partial >= 0 ? c->partial : strncmp(trc_reader_header(rd)->model, "snpref ", 7) != 0;
+    const struct trc_header *h = trc_reader_header(rd);
+    /* Foreign, or ours filtered by run --trace-events: only its kinds compare. */
+    bool partial = c->partial >= 0 ? c->partial
+                                   : strncmp(h->model, "snpref ", 7) != 0 || h->events != NULL;
     trc_reader_close(rd);
     if (k < 0)
         return -1;
@@ -467,10 +464,14 @@ static int prescan(struct check_cli *c, char *err, size_t errlen)
 
 int cmd_check(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--junit-merge"))
+        return junit_merge_cmd(argc - 1, argv + 1);
     struct check_cli c;
     int rc = parse(argc, argv, &c);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (c.stats)
+        return check_stats(c.paths, c.stat_tol, c.json, c.junit);
     struct trc_cmp_result *r = calloc(1, sizeof(*r));
     if (!r)
         return 70;

@@ -116,6 +116,7 @@ struct trc_cmp_vcpu {
     int vcpu;
     uint64_t expected, actual, matched; /* events in each file; pairs that agree */
     struct trc_cmp_div div;             /* first architectural divergence (kind NONE: agree) */
+    uint32_t by_kind[2][TRC_EV_COUNT];  /* compared events of each kind in each file */
 };
 
 struct trc_cmp_kind {

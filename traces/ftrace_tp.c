@@ -16,70 +16,9 @@
 #include <string.h>
 
 #include "ftrace_int.h"
+#include "ftrace_names.h"
 #include "snpref/base.h"
 #include "snpref/text.h"
-
-/* ---- Tables ----------------------------------------------------------------------- */
-
-/* SVM_EXIT_REASONS (arch/x86/include/uapi/asm/svm.h) with their codes. */
-static const struct {
-    const char *name;
-    uint32_t code;
-} svm_exits[] = {
-    {"read_cr0", 0x000},   {"read_cr2", 0x002},   {"read_cr3", 0x003},    {"read_cr4", 0x004},
-    {"read_cr8", 0x008},   {"write_cr0", 0x010},  {"write_cr2", 0x012},   {"write_cr3", 0x013},
-    {"write_cr4", 0x014},  {"write_cr8", 0x018},  {"read_dr0", 0x020},    {"read_dr1", 0x021},
-    {"read_dr2", 0x022},   {"read_dr3", 0x023},   {"read_dr4", 0x024},    {"read_dr5", 0x025},
-    {"read_dr6", 0x026},   {"read_dr7", 0x027},   {"write_dr0", 0x030},   {"write_dr1", 0x031},
-    {"write_dr2", 0x032},  {"write_dr3", 0x033},  {"write_dr4", 0x034},   {"write_dr5", 0x035},
-    {"write_dr6", 0x036},  {"write_dr7", 0x037},  {"DE", 0x040},          {"DB", 0x041},
-    {"BP", 0x043},         {"OF", 0x044},         {"BR", 0x045},          {"UD", 0x046},
-    {"NM", 0x047},         {"DF", 0x048},         {"TS", 0x04a},          {"NP", 0x04b},
-    {"SS", 0x04c},         {"GP", 0x04d},         {"PF", 0x04e},          {"MF", 0x050},
-    {"AC", 0x051},         {"MC", 0x052},         {"XF", 0x053},          {"interrupt", 0x060},
-    {"nmi", 0x061},        {"smi", 0x062},        {"init", 0x063},        {"vintr", 0x064},
-    {"cr0_sel_write", 0x065}, {"read_idtr", 0x066}, {"read_gdtr", 0x067}, {"read_ldtr", 0x068},
-    {"read_rt", 0x069},    {"write_idtr", 0x06a}, {"write_gdtr", 0x06b},  {"write_ldtr", 0x06c},
-    {"write_rt", 0x06d},   {"rdtsc", 0x06e},      {"rdpmc", 0x06f},       {"pushf", 0x070},
-    {"popf", 0x071},       {"cpuid", 0x072},      {"rsm", 0x073},         {"iret", 0x074},
-    {"swint", 0x075},      {"invd", 0x076},       {"pause", 0x077},       {"hlt", 0x078},
-    {"invlpg", 0x079},     {"invlpga", 0x07a},    {"io", 0x07b},          {"msr", 0x07c},
-    {"task_switch", 0x07d}, {"ferr_freeze", 0x07e}, {"shutdown", 0x07f},  {"vmrun", 0x080},
-    {"hypercall", 0x081},  {"vmload", 0x082},     {"vmsave", 0x083},      {"stgi", 0x084},
-    {"clgi", 0x085},       {"skinit", 0x086},     {"rdtscp", 0x087},      {"icebp", 0x088},
-    {"wbinvd", 0x089},     {"monitor", 0x08a},    {"mwait", 0x08b},       {"xsetbv", 0x08d},
-    {"rdpru", 0x08e},      {"write_efer_trap", 0x08f}, {"write_cr0_trap", 0x090},
-    {"write_cr4_trap", 0x094}, {"write_cr8_trap", 0x098}, {"invpcid", 0x0a2},
-    {"idle-halt", 0x0a6},  {"npf", 0x400},        {"avic_incomplete_ipi", 0x401},
-    {"avic_unaccelerated_access", 0x402}, {"vmgexit", 0x403},
-};
-
-/* kvm_deliver_mode (include/trace/events/kvm.h), in ICR[10:8] order, and the
- * names our catalogue uses for them. */
-static const char *const kvm_dm[8] = {"Fixed", "LowPrio", "SMI", "Res3", "NMI", "INIT", "SIPI", "ExtINT"};
-static const char *const our_dm[8] = {"fixed", "lowest", "smi", "reserved", "nmi", "init", "sipi", "extint"};
-
-/* kvm_trace_symbol_apic (arch/x86/kvm/trace.h): register names and offsets. */
-static const struct {
-    const char *name;
-    uint32_t off;
-} apic_regs[] = {
-    {"APIC_ID", 0x20},    {"APIC_LVR", 0x30},   {"APIC_TASKPRI", 0x80}, {"APIC_ARBPRI", 0x90},
-    {"APIC_PROCPRI", 0xA0}, {"APIC_EOI", 0xB0}, {"APIC_RRR", 0xC0},     {"APIC_LDR", 0xD0},
-    {"APIC_DFR", 0xE0},   {"APIC_SPIV", 0xF0},  {"APIC_ISR", 0x100},    {"APIC_TMR", 0x180},
-    {"APIC_IRR", 0x200},  {"APIC_ESR", 0x280},  {"APIC_ICR", 0x300},    {"APIC_ICR2", 0x310},
-    {"APIC_LVTT", 0x320}, {"APIC_LVTTHMR", 0x330}, {"APIC_LVTPC", 0x340}, {"APIC_LVT0", 0x350},
-    {"APIC_LVT1", 0x360}, {"APIC_LVTERR", 0x370}, {"APIC_TMICT", 0x380}, {"APIC_TMCCT", 0x390},
-    {"APIC_TDCR", 0x3E0}, {"APIC_SELF_IPI", 0x3F0}, {"APIC_EFEAT", 0x400}, {"APIC_ECTRL", 0x410},
-};
-
-/* Exception vector names as the model's traces spell them (SDM vol. 3 table 6-1,
- * AMD APM vol. 2 table 8-1); KVM prints "#GP" for the ones in kvm_trace_sym_exc. */
-static const char *const exc_names[32] = {
-    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#09", "#TS",
-    "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
-    "#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
-};
 
 /* ---- Reading the text ------------------------------------------------------------------ */
 
@@ -100,17 +39,10 @@ static bool hexnum(struct ftr_cur *c, uint64_t *v)
     const char *p = c->p;
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
         p += 2;
-    uint64_t x = 0;
-    unsigned n = 0;
-    for (int d; (d = snp_hex_digit(*p)) >= 0; p++, n++) {
-        if (n == 16)
-            return false;
-        x = x << 4 | (uint64_t)d;
-    }
+    size_t n = snp_scan_hex(p, v);
     if (!n)
         return false;
-    *v = x;
-    c->p = p;
+    c->p = p + n;
     return true;
 }
 
@@ -208,11 +140,11 @@ static int tp_entry(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line
 
 static int exit_code(struct ftr_imp *im, const char *name, uint64_t *code)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(svm_exits); i++)
-        if (!strcmp(svm_exits[i].name, name)) {
-            *code = svm_exits[i].code;
-            return 0;
-        }
+    const struct ftr_name *e = ftr_name_find(ftr_svm_exits, ftr_nsvm_exits, name);
+    if (e) {
+        *code = e->code;
+        return 0;
+    }
     struct ftr_cur c = {name};
     if (!strncmp(name, "0x", 2) && hexnum(&c, code) && !*c.p)
         return 0;
@@ -320,11 +252,11 @@ void ftr_flush_apic(struct ftr_imp *im, int vcpu)
 
 static int apic_reg(struct ftr_imp *im, const char *name, uint32_t *off)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(apic_regs); i++)
-        if (!strcmp(apic_regs[i].name, name)) {
-            *off = apic_regs[i].off;
-            return 0;
-        }
+    const struct ftr_name *r = ftr_name_find(ftr_apic_regs, ftr_napic_regs, name);
+    if (r) {
+        *off = (uint32_t)r->code;
+        return 0;
+    }
     uint64_t v;
     struct ftr_cur c = {name};
     if (hexnum(&c, &v) && !*c.p && v < 0x1000) {
@@ -378,7 +310,7 @@ static int tp_apic(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line 
 static int dm_of(struct ftr_imp *im, const char *name)
 {
     for (int i = 0; i < 8; i++)
-        if (!strcmp(kvm_dm[i], name))
+        if (!strcmp(ftr_kvm_dm[i], name))
             return i;
     return ftr_bad(im, "mode", "\"%s\" is not a delivery mode", name);
 }
@@ -426,7 +358,7 @@ static int tp_ipi(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line *
     r.v[0].u = dst << 32 | vec | (uint64_t)dm << 8 | (uint64_t)logical << 11 |
                (uint64_t)!strcmp(lvl, "assert") << 14 | (uint64_t)level << 15 | (uint64_t)s << 18;
     r.v[1].u = vec;
-    r.v[2].s = our_dm[dm];
+    r.v[2].s = ftr_trc_dm[dm];
     r.v[3].s = logical ? "logical" : "physical";
     r.v[4].s = our_sh[s];
     r.v[5].u = dst;
@@ -472,7 +404,7 @@ static int tp_accept(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_lin
     struct ftr_held *h = ftr_held_of(im, l->pid);
     struct trc_rec r = ftr_rec(im, TRC_EV_irq_accept, (int)apicid);
     r.v[0].u = vec;
-    r.v[1].s = our_dm[dm];
+    r.v[1].s = ftr_trc_dm[dm];
     r.v[2].s = level ? "level" : "edge";
     /* Without kvm_apic_ipi, an acceptance the sending thread prints between
      * its ICR write and its next entry is that IPI's (KVM sends synchronously). */
@@ -551,7 +483,7 @@ static int tp_inj_exc(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_li
     if (!word(c, name, sizeof(name), "("))
         return ftr_bad(im, "exception", "expected an exception name");
     for (unsigned i = 0; i < 32; i++)
-        if (!strcmp(exc_names[i], name))
+        if (!strcmp(ftr_exc_names[i], name))
             vec = i;
     struct ftr_cur n = {name};
     if (vec == 32 && (!hexnum(&n, &vec) || *n.p || vec > 31))
@@ -564,7 +496,7 @@ static int tp_inj_exc(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_li
     if (vcpu < 0)
         return 0;
     struct trc_rec r = ftr_rec(im, TRC_EV_exception, vcpu);
-    r.v[0].u = vec, r.v[1].s = exc_names[vec], r.v[2].u = has_error, r.v[3].u = code;
+    r.v[0].u = vec, r.v[1].s = ftr_exc_names[vec], r.v[2].u = has_error, r.v[3].u = code;
     r.v[5].u = 0;
     ftr_hold_inj(im, vcpu, &r);
     return 0;

@@ -13,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reader_int.h"
 #include "snpref/base.h"
 #include "snpref/text.h"
 
-#define MAX_EXACT 9007199254740991.0 /* 2^53 - 1: 2^53 + 1 would parse as 2^53 */
-#define SNP_MAX_VCPUS_TRC 256 /* SNP_MAX_VCPUS of the guest ABI */
+#define MAX_EXACT ((double)TRC_MAX_EXACT_U) /* 2^53 + 1 would parse as 2^53 */
+#define SNP_MAX_VCPUS_TRC TRC_MAX_VCPUS
 
 struct trc_reader {
     FILE *f;
@@ -28,9 +29,10 @@ struct trc_reader {
     cJSON *cur;                         /* the parsed current line */
     char *strs[TRC_MAX_FIELDS];         /* decoded strings of the current event */
     struct trc_header hdr;
-    char *hdr_model, *hdr_mode, *hdr_fabric, *hdr_config;
+    char *hdr_model, *hdr_mode, *hdr_fabric, *hdr_config, *hdr_events;
     uint64_t events;                    /* events read so far: the next seq */
     uint64_t last_t;
+    struct trc_fast fast;               /* canonical lines: decoded without cJSON */
 };
 
 /* User text in the message (the path, a key, a value) is escaped: one line. */
@@ -167,6 +169,32 @@ static int bad_value(struct trc_reader *r, const char *field, const char *v,
 
 static const char *const trc_modes[] = {"plain", "sev-es", "snp", NULL};
 
+/* The optional "events" array of a filtered trace (run --trace-events): the
+ * only kinds it records, kept comma-separated. */
+static int read_events(struct trc_reader *r, char *err, size_t errlen)
+{
+    cJSON *ev = cJSON_GetObjectItemCaseSensitive(r->cur, "events");
+    if (!ev)
+        return 0;
+    if (!cJSON_IsArray(ev) || !cJSON_GetArraySize(ev))
+        FAIL(r, err, errlen, "field 'events': expected a non-empty array of event names");
+    size_t len = 1;
+    for (cJSON *it = ev->child; it; it = it->next) {
+        if (!cJSON_IsString(it) || trc_event_by_name(it->valuestring) < 0)
+            FAIL(r, err, errlen, "field 'events': %s is no event name",
+                 cJSON_IsString(it) ? it->valuestring : "a non-string");
+        len += strlen(it->valuestring) + 1;
+    }
+    r->hdr_events = calloc(1, len);
+    SNP_ASSERT(r->hdr_events);
+    for (cJSON *it = ev->child; it; it = it->next) {
+        if (it != ev->child)
+            strcat(r->hdr_events, ",");
+        strcat(r->hdr_events, it->valuestring);
+    }
+    return 0;
+}
+
 static int read_header(struct trc_reader *r, char *err, size_t errlen)
 {
     int rc = read_line(r, err, errlen);
@@ -176,8 +204,8 @@ static int read_header(struct trc_reader *r, char *err, size_t errlen)
     }
     if (rc < 0 || parse_object(r, err, errlen) < 0)
         return -1;
-    static const char *const known[] = {"format", "version", "model", "mode",
-                                        "vcpus",  "fabric",  "quantum", "config"};
+    static const char *const known[] = {"format", "version", "model",  "mode",  "vcpus",
+                                        "fabric", "quantum", "config", "events"};
     if (check_known_keys(r, known, ARRAY_SIZE(known), NULL, err, errlen) < 0)
         return -1;
     const char *fmt, *model, *mode, *fabric;
@@ -217,8 +245,10 @@ static int read_header(struct trc_reader *r, char *err, size_t errlen)
         FAIL(r, err, errlen, "field 'fabric': characters must be in U+0001..U+00FF");
     r->hdr_config = cJSON_PrintUnformatted(cfg);
     SNP_ASSERT(r->hdr_config);
-    r->hdr = (struct trc_header){r->hdr_model, r->hdr_mode, (unsigned)vcpus,
-                                 r->hdr_fabric, (uint64_t)quantum, r->hdr_config};
+    if (read_events(r, err, errlen) < 0)
+        return -1;
+    r->hdr = (struct trc_header){r->hdr_model, r->hdr_mode, (unsigned)vcpus,     r->hdr_fabric,
+                                 (uint64_t)quantum, r->hdr_config, r->hdr_events};
     return 0;
 }
 
@@ -228,6 +258,7 @@ struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen)
     SNP_ASSERT(r);
     r->path = strdup(path);
     SNP_ASSERT(r->path);
+    trc_fast_init(&r->fast);
     r->f = snp_fopen_input(path, "r");
     if (!r->f) {
         snprintf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
@@ -239,6 +270,20 @@ struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     return r;
+}
+
+struct trc_reader *trc_reader_open_st(const char *path, int *status, char *err, size_t errlen)
+{
+    FILE *f = snp_fopen_input(path, "r"); /* a directory too is missing input */
+    if (!f) {
+        *status = 66;
+        snprintf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
+        snp_esc_inplace(err, errlen);
+        return NULL;
+    }
+    fclose(f);
+    *status = 65;
+    return trc_reader_open(path, err, errlen);
 }
 
 const struct trc_header *trc_reader_header(const struct trc_reader *r) { return &r->hdr; }
@@ -289,18 +334,25 @@ static int read_field(struct trc_reader *r, const struct trc_field_desc *fd, uns
     SNP_PANIC("bad field type %d", fd->type);
 }
 
-int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t errlen)
+/* Events are numbered from 0 in file order and written in time order. */
+static int check_order(struct trc_reader *r, uint64_t seq, uint64_t t, char *err, size_t errlen)
 {
-    for (unsigned i = 0; i < TRC_MAX_FIELDS; i++) {
-        free(r->strs[i]);
-        r->strs[i] = NULL;
-    }
-    int rc = read_line(r, err, errlen);
-    if (rc <= 0)
-        return rc;
+    if (seq != r->events)
+        FAIL(r, err, errlen, "field 'seq': %llu, expected %llu (events count from 0 in file order)",
+             (unsigned long long)seq, (unsigned long long)r->events);
+    if (t < r->last_t)
+        FAIL(r, err, errlen, "field 't': %llu is earlier than the previous event's %llu",
+             (unsigned long long)t, (unsigned long long)r->last_t);
+    r->events++;
+    r->last_t = t;
+    return 0;
+}
+
+/* Any JSON spelling of an event line, every error worded. */
+static int slow_event(struct trc_reader *r, struct trc_rec *rec, char *err, size_t errlen)
+{
     if (parse_object(r, err, errlen) < 0)
         return -1;
-    memset(rec, 0, sizeof(*rec));
     int64_t seq, t, vcpu;
     const char *ev;
     if (get_int(r, "seq", 0, MAX_EXACT, &seq, err, errlen) < 0 ||
@@ -313,17 +365,9 @@ int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t
         FAIL(r, err, errlen, "field 'ev': unknown event \"%s\"", ev);
     const struct trc_event_desc *d = &trc_catalogue[id];
     static const char *const known[] = {"seq", "t", "vcpu", "ev"};
-    if (check_known_keys(r, known, ARRAY_SIZE(known), d, err, errlen) < 0)
+    if (check_known_keys(r, known, ARRAY_SIZE(known), d, err, errlen) < 0 ||
+        check_order(r, (uint64_t)seq, (uint64_t)t, err, errlen) < 0)
         return -1;
-    /* Events are numbered from 0 in file order and written in time order. */
-    if ((uint64_t)seq != r->events)
-        FAIL(r, err, errlen, "field 'seq': %lld, expected %llu (events count from 0 in file order)",
-             (long long)seq, (unsigned long long)r->events);
-    if ((uint64_t)t < r->last_t)
-        FAIL(r, err, errlen, "field 't': %lld is earlier than the previous event's %llu",
-             (long long)t, (unsigned long long)r->last_t);
-    r->events++;
-    r->last_t = (uint64_t)t;
     rec->seq = (uint64_t)seq;
     rec->t = (uint64_t)t;
     rec->vcpu = (int)vcpu;
@@ -332,6 +376,22 @@ int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t
         if (read_field(r, &d->fields[i], i, rec, err, errlen) < 0)
             return -1;
     return 1;
+}
+
+int trc_reader_next(struct trc_reader *r, struct trc_rec *rec, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < TRC_MAX_FIELDS; i++) {
+        free(r->strs[i]);
+        r->strs[i] = NULL;
+    }
+    int rc = read_line(r, err, errlen);
+    if (rc <= 0)
+        return rc;
+    memset(rec, 0, sizeof(*rec));
+    if (trc_fast_event(&r->fast, r->buf, rec))
+        return check_order(r, rec->seq, rec->t, err, errlen) < 0 ? -1 : 1;
+    memset(rec, 0, sizeof(*rec));
+    return slow_event(r, rec, err, errlen);
 }
 
 void trc_reader_close(struct trc_reader *r)
@@ -349,5 +409,6 @@ void trc_reader_close(struct trc_reader *r)
     free(r->hdr_mode);
     free(r->hdr_fabric);
     cJSON_free(r->hdr_config);
+    free(r->hdr_events);
     free(r);
 }

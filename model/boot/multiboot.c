@@ -215,7 +215,7 @@ static void load_image(struct mem *m, const struct guest_image *img, const struc
 static uint32_t build_mmap(struct mem *m, uint32_t *mem_lower_kib, uint32_t *mem_upper_kib)
 {
     struct e820_entry map[16];
-    unsigned n = linux_e820(m->size, map, 16);
+    unsigned n = linux_e820(m->size, 0, map, 16); /* no PSP page: a multiboot boot has no ASPT */
     uint8_t buf[16 * 24];
     for (unsigned i = 0; i < n; i++) {
         uint8_t *e = buf + 24 * i;
@@ -305,7 +305,7 @@ int multiboot_load(struct mem *m, const struct guest_image *img, unsigned nvcpus
     if (pl->module_len)
         SNP_ASSERT(mem_write(m, pl->module, img->kernel->initrd, pl->module_len));
     build_info(m, img, pl);
-    struct acpi_platform ap = {nvcpus, apic_ids};
+    struct acpi_platform ap = {nvcpus, apic_ids, NULL};
     acpi_install(m, &ap);
     /* 3.2: EAX the loader magic, EBX the information's physical address, CS
      * and the data segments flat 32-bit, paging off, interrupts off (the

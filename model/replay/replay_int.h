@@ -4,8 +4,10 @@
  * vCPUs' run states as the trace reveals them, the messages and timer expiries
  * in flight, and per vCPU two queues of outcomes waiting for their counterpart
  * (recorded ones the replay has not produced yet, produced ones the trace has
- * not shown yet). Shared by replay.c (the engine and the stimuli) and
- * replay_match.c (matching, overdue outcomes, the divergence report).
+ * not shown yet). Shared by replay.c (set-up and the loop), replay_host.c
+ * (what is in flight, the fabric's host), replay_stim.c (each event kind's
+ * handler), replay_match.c (matching, overdue outcomes, the divergence report)
+ * and replay_init.c (the initial state).
  */
 #ifndef SNPREF_REPLAY_INT_H
 #define SNPREF_REPLAY_INT_H
@@ -53,9 +55,11 @@ struct rp_out {
     uint64_t id;
 };
 
+/* A queue: the n live entries start at v, inside the cap entries at base. */
 struct rp_queue {
     struct rp_out *v;
     size_t n, cap;
+    struct rp_out *base;
 };
 
 struct rp_stream {
@@ -63,13 +67,12 @@ struct rp_stream {
     struct rp_queue made;    /* produced, not yet seen in the trace */
 };
 
-#define RP_RING 32          /* recent trace lines kept for the context of a report */
+#define RP_RING 32          /* recent trace line numbers, for the context of a report */
 /* Outcomes one side may hold before the replay stops waiting for the other. */
 #define RP_MAX_WAIT 10000
 
 struct rp_line {
     unsigned long line;
-    char *text;
 };
 
 struct replay {
@@ -104,6 +107,40 @@ struct replay {
     int status;                  /* a malformed trace: 65, with the message in err */
     char err[320];
 };
+
+/* replay.c: a malformed trace event (65), the first one reported. */
+void rp_malformed(struct replay *r, unsigned long line, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* replay_host.c */
+/* Builds the fabric and the test device with the replay as their host. */
+int rp_make_fabric(struct replay *r, char *err, size_t errlen);
+/* Removes vCPU v's i-th message or expiry in flight. */
+struct rp_pend rp_pend_pop(struct rp_vcpu *v, size_t i);
+/* Takes a message or expiry at time `at` (the fabric may send, arm and kick). */
+void rp_apply(struct replay *r, int vcpu, const struct rp_pend *p, uint64_t at);
+/* Takes what is due before the trace moves to time t. */
+void rp_due(struct replay *r, uint64_t t);
+void rp_set_state(struct replay *r, int vcpu, enum rp_state st);
+/* The fabric's kick and reenter callbacks (ctx: the replay). */
+void rp_host_kick(void *ctx, int vcpu);
+void rp_host_reenter(void *ctx, int vcpu);
+/* Whether the fabric offers vcpu the event of this kind and vector (in a
+ * partial trace, taking its messages in flight early until it does). */
+bool rp_offers_now(struct replay *r, int vcpu, const char *kind, uint8_t vector,
+                   struct fab_event *ev);
+/* The divergence of a vCPU taking what the fabric does not offer. */
+void rp_no_offer(struct replay *r, const struct trc_rec *rec, unsigned long line,
+                 const struct fab_event *ev);
+const char *rp_ev_kind_name(enum fab_ev_kind k);
+
+/* replay_stim.c */
+typedef void (*rp_fn)(struct replay *r, const struct trc_rec *rec, unsigned long line);
+/* The handler of an event kind (pass-through for kinds that are neither
+ * stimulus nor outcome). */
+rp_fn rp_handler(enum trc_ev ev);
+/* Whether only a vCPU that executes emits ev. */
+bool rp_executes(enum trc_ev ev);
 
 /* replay_match.c */
 /* Writes an event to the replay's trace, after the fabric's pending ones. */

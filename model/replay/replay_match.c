@@ -30,20 +30,30 @@ char *rp_format(const struct trc_rec *rec)
 
 static void q_push(struct rp_queue *q, const struct trc_rec *rec, unsigned long line, uint64_t id)
 {
-    if (q->n == q->cap) {
-        q->cap = q->cap ? q->cap * 2 : 8;
-        q->v = realloc(q->v, q->cap * sizeof(*q->v));
-        SNP_ASSERT(q->v);
+    size_t head = (size_t)(q->v - q->base);
+    if (head + q->n == q->cap) {
+        if (head && head >= q->n) { /* at least half the space is before the entries: slide back */
+            memmove(q->base, q->v, q->n * sizeof(*q->v));
+        } else {
+            q->cap = q->cap ? q->cap * 2 : 8;
+            q->base = realloc(q->base, q->cap * sizeof(*q->base));
+            SNP_ASSERT(q->base);
+        }
+        q->v = q->base;
     }
     struct rp_out *o = &q->v[q->n++];
     trc_ev_copy_set(&o->e, rec, line);
     o->id = id;
 }
 
+/* Removing the oldest entry (what a replay does most) moves nothing. */
 static void q_remove(struct rp_queue *q, size_t i)
 {
     trc_ev_copy_free(&q->v[i].e);
-    memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(*q->v));
+    if (i == 0)
+        q->v++;
+    else
+        memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(*q->v));
     q->n--;
 }
 
@@ -204,20 +214,21 @@ void rp_overdue(struct replay *r, uint64_t t, bool eof)
 
 /* ---- The report -------------------------------------------------------------------- */
 
+/* Only the line number: the text is read again from the file when a report
+ * needs it, so replaying costs no formatting. */
 void rp_ring_add(struct replay *r, unsigned long line, const struct trc_rec *rec)
 {
-    struct rp_line *l = &r->ring[r->ring_pos];
-    free(l->text);
-    l->line = line;
-    l->text = rp_format(rec);
+    (void)rec;
+    r->ring[r->ring_pos].line = line;
     r->ring_pos = (r->ring_pos + 1) % RP_RING;
     if (r->ring_n < RP_RING)
         r->ring_n++;
 }
 
-/* Lines around `line` (3 before, 3 after), read again from the trace: the
- * outcome may have waited long past the lines the ring still holds. */
-static bool context_from_file(const struct replay *r, unsigned long line)
+/* Lines first..last of the trace, read again, `line` marked; false if the
+ * trace cannot be read again. */
+static bool lines_from_file(const struct replay *r, unsigned long first, unsigned long last,
+                            unsigned long line)
 {
     FILE *f = fopen(r->path, "r");
     if (!f)
@@ -225,9 +236,9 @@ static bool context_from_file(const struct replay *r, unsigned long line)
     char *buf = NULL;
     size_t cap = 0;
     unsigned long n = 0;
-    while (getline(&buf, &cap, f) >= 0 && ++n <= line + 3) {
+    while (getline(&buf, &cap, f) >= 0 && ++n <= last) {
         buf[strcspn(buf, "\n")] = '\0';
-        if (n + 3 >= line && n > 1)
+        if (n >= first && n > 1)
             fprintf(r->rep, "  %c %6lu  %s\n", n == line ? '>' : ' ', n, buf);
     }
     free(buf);
@@ -235,18 +246,20 @@ static bool context_from_file(const struct replay *r, unsigned long line)
     return true;
 }
 
-/* The trace around the expected line, or the last lines read. */
+/* The trace around the expected line (3 before, 3 after: the outcome may have
+ * waited long past the last lines read), or the last lines read. */
 static void print_context(const struct replay *r, unsigned long line)
 {
     fprintf(r->rep, "  context (%s):\n", r->path);
-    if (line && context_from_file(r, line))
+    if (line && lines_from_file(r, line > 3 ? line - 3 : 1, line + 3, line))
         return;
-    unsigned first = (r->ring_pos + RP_RING - r->ring_n) % RP_RING;
-    unsigned skip = r->ring_n > 5 ? r->ring_n - 5 : 0;
-    for (unsigned k = skip; k < r->ring_n; k++) {
-        const struct rp_line *l = &r->ring[(first + k) % RP_RING];
-        fprintf(r->rep, "    %6lu  %s\n", l->line, l->text);
-    }
+    unsigned n = r->ring_n < 5 ? r->ring_n : 5;
+    if (!n)
+        return;
+    unsigned long last = r->ring[(r->ring_pos + RP_RING - 1) % RP_RING].line;
+    unsigned long first = r->ring[(r->ring_pos + RP_RING - n) % RP_RING].line;
+    if (!lines_from_file(r, first, last, 0))
+        fprintf(r->rep, "    lines %lu-%lu (the trace cannot be read again)\n", first, last);
 }
 
 void rp_diverge(struct replay *r, const char *why, const struct trc_ev_copy *expected,
@@ -279,9 +292,7 @@ void rp_match_free(struct replay *r)
         for (int k = 0; k < 2; k++) {
             while (qs[k]->n)
                 q_remove(qs[k], qs[k]->n - 1);
-            free(qs[k]->v);
+            free(qs[k]->base);
         }
     }
-    for (unsigned i = 0; i < RP_RING; i++)
-        free(r->ring[i].text);
 }

@@ -218,7 +218,7 @@ START_TEST(the_memory_map_is_the_e820_map_in_multiboot_entries)
     ck_assert_int_eq(load(), 0);
     const uint8_t *mbi = ram(MB_INFO);
     struct e820_entry want[16];
-    unsigned n = linux_e820(RAM, want, 16);
+    unsigned n = linux_e820(RAM, 0, want, 16);
     ck_assert_uint_eq(r32(mbi + 44), n * 24);
     const uint8_t *e = ram(r32(mbi + 48));
     for (unsigned i = 0; i < n; i++, e += 4 + r32(e)) {

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "reader_int.h"
 #include "trace.h"
 #include "ck_run.h"
 
@@ -64,7 +65,7 @@ static void spill(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-static const struct trc_header hdr_min = {"snpref 0.1.0", "snp", 2, "xapic", 1000, "{}"};
+static const struct trc_header hdr_min = {"snpref 0.1.0", "snp", 2, "xapic", 1000, "{}", NULL};
 
 /* ---- Catalogue ------------------------------------------------------------ */
 
@@ -381,7 +382,7 @@ START_TEST(every_catalogue_event_round_trips_byte_identically_through_the_reader
     tpath(in, sizeof(in), "roundtrip.jsonl");
     tpath(out, sizeof(out), "roundtrip.out.jsonl");
     const struct trc_header h = {"snpref 0.1.0 \"q\"", "sev-es", 256, "savic", 1ull << 40,
-                                 "{\"quantum\":1099511627776,\"s\":\"a\\\\b\\n\",\"l\":[-1,0.5]}"};
+                                 "{\"quantum\":1099511627776,\"s\":\"a\\\\b\\n\",\"l\":[-1,0.5]}", NULL};
     struct trc *t = trc_open(in, &h, err, sizeof(err));
     ck_assert_msg(t != NULL, "%s", err);
     for (int ev = 0; ev < TRC_EV_COUNT; ev++)
@@ -440,12 +441,94 @@ START_TEST(every_catalogue_event_round_trips_byte_identically_through_the_reader
 }
 END_TEST
 
+/* The reader's two paths (reader_fast.c): a line in the writer's form is
+ * decoded in place, the same line spelt otherwise ("{ " instead of "{") goes
+ * through cJSON; both give the same event, for every catalogue event. */
+START_TEST(canonical_lines_take_the_fast_path_and_other_spellings_read_the_same)
+{
+    char canon[512], spaced[512], err[256];
+    tpath(canon, sizeof(canon), "fast.jsonl");
+    tpath(spaced, sizeof(spaced), "fast.spaced.jsonl");
+    FILE *fc = fopen(canon, "w"), *fs = fopen(spaced, "w");
+    ck_assert(fc && fs);
+    char *hl = trc_format_header(&hdr_min);
+    fprintf(fc, "%s\n", hl);
+    fprintf(fs, "%s\n", hl);
+    free(hl);
+    struct trc_fast fast;
+    trc_fast_init(&fast);
+    char line[4096];
+    unsigned n = 0;
+    for (int ev = 0; ev < TRC_EV_COUNT; ev++)
+        for (unsigned k = 0; k < ROUNDS; k++) {
+            struct trc_rec r, got;
+            fill(&r, (enum trc_ev)ev, k);
+            r.t = n; /* in time order */
+            r.seq = n++;
+            const struct trc_event_desc *d = &trc_catalogue[ev];
+            for (unsigned f = 0; f < d->nfields; f++)
+                if (d->fields[f].type == TRC_TYPE_S && !d->fields[f].values)
+                    r.v[f].s = k & 1 ? "plain ~ ascii" : "";
+            trc_format(&r, line, sizeof(line));
+            fprintf(fc, "%s\n", line);
+            fprintf(fs, "{ %s\n", line + 1);
+            memset(&got, 0, sizeof(got));
+            ck_assert_msg(trc_fast_event(&fast, line, &got), "fast path refused %s", line);
+            char again[4200];
+            trc_format(&got, again, sizeof(again));
+            trc_format(&r, line, sizeof(line));
+            ck_assert_str_eq(again, line);
+            snprintf(again, sizeof(again), "{ %s", line + 1);
+            ck_assert_msg(!trc_fast_event(&fast, again, &got), "fast path took %s", again);
+            ck_assert_str_eq(again + 2, line + 1); /* declined: the line is left as it was */
+        }
+    fclose(fc);
+    fclose(fs);
+    struct trc_reader *a = trc_reader_open(canon, err, sizeof(err));
+    struct trc_reader *b = trc_reader_open(spaced, err, sizeof(err));
+    ck_assert_msg(a && b, "%s", err);
+    struct trc_rec x, y;
+    int ra, rb;
+    unsigned m = 0;
+    while ((ra = trc_reader_next(a, &x, err, sizeof(err))) == 1) {
+        char lx[4096], ly[4096];
+        trc_format(&x, lx, sizeof(lx));
+        rb = trc_reader_next(b, &y, err, sizeof(err));
+        ck_assert_msg(rb == 1, "%s", err);
+        trc_format(&y, ly, sizeof(ly));
+        ck_assert_str_eq(lx, ly);
+        m++;
+    }
+    ck_assert_int_eq(ra, 0);
+    ck_assert_int_eq(trc_reader_next(b, &y, err, sizeof(err)), 0);
+    ck_assert_uint_eq(m, n);
+    trc_reader_close(a);
+    trc_reader_close(b);
+    /* Escapes, a leading zero, an exponent, an ENUM value not in the list: not the fast path's. */
+    static const char *const other[] = {
+        "{\"seq\":0,\"t\":0,\"vcpu\":0,\"ev\":\"console\",\"text\":\"a\\nb\"}",
+        "{\"seq\":01,\"t\":0,\"vcpu\":0,\"ev\":\"exit\",\"status\":0}",
+        "{\"seq\":0,\"t\":1e3,\"vcpu\":0,\"ev\":\"exit\",\"status\":0}",
+        "{\"seq\":0,\"t\":0,\"vcpu\":0,\"ev\":\"wake\",\"reason\":\"bored\"}",
+        "{\"seq\":0,\"t\":0,\"vcpu\":256,\"ev\":\"exit\",\"status\":0}",
+        "{\"seq\":0,\"t\":0,\"vcpu\":0,\"ev\":\"exit\",\"status\":0,\"x\":1}",
+        "{\"seq\":0,\"t\":0,\"vcpu\":0,\"ev\":\"exit\",\"status\":9007199254740992}",
+    };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        struct trc_rec r;
+        snprintf(line, sizeof(line), "%s", other[i]);
+        ck_assert_msg(!trc_fast_event(&fast, line, &r), "fast path took %s", other[i]);
+        ck_assert_str_eq(line, other[i]);
+    }
+}
+END_TEST
+
 START_TEST(header_fields_round_trip_through_the_reader)
 {
     char path[512], err[256];
     tpath(path, sizeof(path), "hdr-roundtrip.jsonl");
     const struct trc_header h = {"model \"\\\x01\xff", "plain", 7, "fab\tric", 123456789,
-                                 "{\"b\":true,\"a\":[]}"};
+                                 "{\"b\":true,\"a\":[]}", NULL};
     struct trc *t = trc_open(path, &h, err, sizeof(err));
     ck_assert_msg(t != NULL, "%s", err);
     ck_assert_int_eq(trc_close(t, true, err, sizeof(err)), 0);
@@ -717,6 +800,7 @@ static Suite *traces_suite(void)
     tcase_add_test(tc, header_line_is_the_canonical_form_with_the_config_compacted);
     tcase_add_test(tc, event_line_is_the_canonical_form);
     tcase_add_test(tc, every_catalogue_event_round_trips_byte_identically_through_the_reader);
+    tcase_add_test(tc, canonical_lines_take_the_fast_path_and_other_spellings_read_the_same);
     tcase_add_test(tc, header_fields_round_trip_through_the_reader);
     tcase_add_test(tc, close_without_commit_leaves_neither_the_trace_nor_the_tmp_file);
     tcase_add_test(tc, close_with_commit_leaves_the_trace_and_no_tmp_file);
