@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all setup configure build run test bench attest-verify sanitize fuzz clean format install uninstall
+.PHONY: all setup configure build run test kut bench attest-verify sanitize fuzz clean format install uninstall
 
 all: build
 
@@ -23,6 +23,11 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# kvm-unit-tests from the shared peers directory under snpref against the QEMU baseline
+# (docs/kvm-unit-tests.md); also part of `make test`.
+kut: build
+	cd $(BUILD) && ctest -L kut --output-on-failure
 
 # QEMU 10 (the peer every figure is a ratio against) and the Linux initramfs
 # come from scripts/bench-setup.sh, which only this target runs.

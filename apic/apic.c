@@ -133,6 +133,7 @@ void apic_init(struct apic *a, uint8_t *page, uint32_t id, bool bsp, enum apic_m
     a->base_addr_mask = APIC_BASE_ADDR_MASK;
     a->power_on_mode = power_on;
     a->xapic_capable = power_on == APIC_MODE_XAPIC;
+    a->x2apic_capable = true;
     apic_reset(a, false);
 }
 
@@ -337,7 +338,9 @@ uint64_t apic_reg_read(const struct apic *a, unsigned off, uint64_t now)
  * may move in any mode (kvm-unit-tests' apic test relocates it).
  * Model choices: the BSP flag may only be written back unchanged; an APIC
  * without xAPIC mode (xapic_capable false: an x2APIC-only fabric) rejects
- * disabled -> xAPIC, so it stays off until a power-on reset.
+ * disabled -> xAPIC, so it stays off until a power-on reset; one without
+ * x2APIC mode (x2apic_capable false: CPUID.1:ECX[21] clear) rejects xAPIC ->
+ * x2APIC (SDM 10.12.1: EXTD is then reserved).
  */
 enum apic_base_change apic_base_check(const struct apic *a, uint64_t val)
 {
@@ -353,7 +356,7 @@ enum apic_base_change apic_base_check(const struct apic *a, uint64_t val)
         return APIC_BASE_DISABLE;
     if (next == APIC_BASE_EN && cur == 0 && a->xapic_capable)
         return APIC_BASE_TO_XAPIC;
-    if (next == mode && cur == APIC_BASE_EN)
+    if (next == mode && cur == APIC_BASE_EN && a->x2apic_capable)
         return APIC_BASE_TO_X2APIC;
     return APIC_BASE_GP;
 }
@@ -453,7 +456,7 @@ bool apic_match_dest(const struct apic *a, uint32_t dest, bool logical)
     if (!apic_x2apic_mode(a)) {
         if (logical)
             return dest <= 0xFFu && apic_match_xapic_logical(a, dest);
-        return dest == APIC_XAPIC_BROADCAST || dest == (a->id & 0xFFu);
+        return dest == APIC_XAPIC_BROADCAST || dest == apic_get_reg(a, APIC_ID) >> APIC_XAPIC_ID_SHIFT;
     }
     if (!logical)
         return a->id == dest;

@@ -142,6 +142,7 @@ struct apic {
      * mode exists at all here (false for a fabric without the MMIO page). */
     enum apic_mode power_on_mode;
     bool xapic_capable;
+    bool x2apic_capable;      /* false: CPUID reports no x2APIC, EXTD is #GP */
     /*
      * Highest vector set in ISR, or -1 meaning "unknown: scan the page".
      * Invariant: whenever it is not -1 it equals apic_find_highest_vec(ISR).

@@ -150,6 +150,10 @@ struct fab_params {
     /* No xAPIC mode at all: a fabric that wraps `emulated` but has no MMIO page
      * of its own (Secure AVIC) sets it, so disabled -> xAPIC is a #GP there. */
     bool x2apic_only;
+    /* No x2APIC mode: CPUID.1:ECX[21] clear (cpu_features -x2apic), so setting
+     * IA32_APIC_BASE.EXTD raises #GP (SDM 10.12.1) and the APIC powers on in
+     * xAPIC mode. Excludes x2apic_only. */
+    bool xapic_only;
     unsigned maxphyaddr;       /* physical address bits (CPUID 0x80000008 EAX[7:0]); 0: 52 */
 };
 

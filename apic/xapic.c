@@ -27,13 +27,14 @@
  * CMCI is Intel's; this APIC has six LVTs, LVR[23:16] = 5), 0x3A0-0x3D0,
  * 0x3F0 (SELF_IPI is x2APIC only) and everything from 0x400 (LVR bit 31 = 0:
  * no AMD extended register space).
- * Model choice: the ID register reads back and ignores writes (SDM 10.4.6:
- * whether software may change it is model specific; AMD APM lists it R/W,
- * kvm-unit-tests accepts either), so the 8-bit xAPIC ID stays the low byte of
- * the x2APIC ID.
+ * The ID register is read/write in xAPIC mode, as AMD APM vol. 2 16.3.3 lists
+ * it (SDM 10.4.6: whether software may change it is model specific; KVM
+ * allows it): physical destinations then match the written 8-bit ID, and two
+ * APICs given the same ID both accept a message to it. Entering x2APIC mode
+ * restores the initial ID (SDM 10.12.5.1: the x2APIC ID is the initial one).
  */
 static const struct xapic_reg_desc xapic_regs[APIC_PAGE_SIZE >> 4] = {
-    ROW(APIC_ID) = R("ID"),
+    ROW(APIC_ID) = RW("ID", 0xFF000000u),
     ROW(APIC_LVR) = R("VERSION"),
     ROW(APIC_TPR) = RW("TPR", 0xFFu),
     ROW(APIC_APR) = R("APR"),

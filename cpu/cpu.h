@@ -151,6 +151,7 @@ struct vcpu_config {
     /* CR4 bits a MOV to CR4 may set: what the guest's CPUID reports
      * (vcpu_cr4_allowed_by_cpuid); 0 = every bit this CPU implements. */
     uint64_t cr4_allowed;
+    bool rdpid;               /* CPUID 7.0:ECX[22] announces RDPID (the model performs it) */
     /* SEV-ES / SNP (all 0 in plain mode) */
     unsigned cbit_pos;        /* C-bit in guest PTEs (51), 0 = no encryption */
     bool sev_es;              /* intercepts raise #VC; IRET does not end NMI blocking */

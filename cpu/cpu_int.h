@@ -37,6 +37,7 @@ enum icpt_kind {
     IK_IRET,              /* observed, not intercepted: ends NMI blocking */
     IK_FAR,               /* observed: a far transfer may change the code size (mode.c) */
     IK_SYSCALL, IK_SYSRET, /* performed by the CPU model (priv.c) */
+    IK_RDPID,             /* performed by the CPU model: Unicorn raises #UD (priv.c) */
     IK_MOV_CR,            /* MOV to CR0/CR3/CR4: checked (ctlreg.c), then native */
     IK_CR8_RD, IK_CR8_WR, /* MOV from/to CR8: TPR lives in the model's APIC */
     IK_RDRAND,            /* RDRAND/RDSEED: the model's deterministic generator (priv.c) */
@@ -181,6 +182,7 @@ struct vcpu {
     uint64_t deliv_mark;  /* `retired` at the last event delivery */
     unsigned deliv_streak; /* consecutive deliveries with no instruction retired */
     uint64_t cr4_allowed; /* CR4 bits a MOV to CR4 may set */
+    bool rdpid;           /* CPUID 7.0:ECX[22]: RDPID exists, else #UD */
 
     /* decode cache: open addressing, key (pc, size), behind blk_hot */
     struct blk_hot *blk_hot; /* BLK_HOT_SLOTS */
@@ -357,6 +359,8 @@ enum insn_result cpu_icpt_check(struct vcpu *v, const struct icpt *c);
 enum insn_result cpu_sysret(struct vcpu *v, bool rex_w);
 /* RDRAND/RDSEED into GPR gpr (0-15) with operand size opsize (2, 4, 8). */
 enum insn_result cpu_rdrand(struct vcpu *v, unsigned gpr, unsigned opsize, uint64_t next_rip);
+/* RDPID into GPR gpr (enum vcpu_reg order), then RIP = next_rip. */
+enum insn_result cpu_rdpid(struct vcpu *v, unsigned gpr, uint64_t next_rip);
 
 /* ctlreg.c: MOV to CR0/CR3/CR4 (APM vol. 2 3.1; SDM vol. 2 "MOV to/from
  * Control Registers"): INSN_NATIVE when the engine may perform it, else #GP. */

@@ -229,6 +229,28 @@ static enum icpt_kind classify(unsigned id)
     }
 }
 
+/* RDPID r (F3 0F C7 /7, mod 3; SDM vol. 2 "RDPID"): Capstone 4 knows no
+ * RDPID and decodes these bytes as RDSEED with a REP prefix, and Unicorn 2.1.4
+ * raises #UD for them, so the model performs it (priv.c). The destination is
+ * ModRM.rm extended by REX.B. */
+static bool is_rdpid(const cs_insn *in, uint8_t *gpr)
+{
+    bool f3 = false;
+    size_t i = 0;
+    for (; i < in->size && (in->bytes[i] == 0xF3 || in->bytes[i] == 0x66 ||
+                            in->bytes[i] == 0x67 || in->bytes[i] == 0xF2); i++)
+        f3 |= in->bytes[i] == 0xF3;
+    uint8_t rex = i < in->size && (in->bytes[i] & 0xF0) == 0x40 ? in->bytes[i++] : 0;
+    if (in->id != X86_INS_RDSEED || !f3 || i + 3 > in->size || in->bytes[i] != 0x0F ||
+        in->bytes[i + 1] != 0xC7)
+        return false;
+    uint8_t modrm = in->bytes[i + 2];
+    if ((modrm >> 6) != 3 || ((modrm >> 3) & 7) != 7)
+        return false;
+    *gpr = (uint8_t)((modrm & 7) | ((rex & 1) ? 8 : 0));
+    return true;
+}
+
 /* MOV to or from CRn (0F 22 /r, 0F 20 /r): the ModRM reg field (REX.R, or
  * LOCK for CR8 on AMD: APM vol. 3 "MOV CRn") is the CR, r/m (REX.B) the GPR.
  * XXX(model): Capstone 4 does not decode the LOCK form at all, so a LOCK MOV
@@ -303,6 +325,8 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind)
         if (rex & 8)
             c->opsize = 8;
     }
+    if (kind == IK_RDPID)
+        is_rdpid(in, &c->gpr);
     /* SYSRET with REX.W returns to 64-bit mode (48 0F 07). */
     c->rex_w = kind == IK_SYSRET && in->size >= 3 && (in->bytes[in->size - 3] & 0xF8) == 0x48;
     if (kind == IK_IN || kind == IK_OUT) {
@@ -387,8 +411,11 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     for (size_t i = 0; i < n; i++) {
         b->offs[i] = (uint16_t)(insns[i].address - pc);
         enum icpt_kind k = classify(insns[i].id);
+        uint8_t gpr;
         if (k == IK_NONE)
             k = classify_mov_cr(&insns[i]);
+        if (k == IK_NONE && is_rdpid(&insns[i], &gpr))
+            k = IK_RDPID;
         if (k == IK_NONE && v->sev_es)
             k = classify_es(&insns[i]);
         if (k != IK_NONE && icpt_add(v, &insns[i], k))

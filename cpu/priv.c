@@ -108,6 +108,22 @@ enum insn_result cpu_syscall(struct vcpu *v, uint64_t next_rip)
     return INSN_DONE;
 }
 
+/* RDPID (SDM vol. 2 "RDPID"; APM vol. 3): the destination gets TSC_AUX,
+ * all 64 bits in 64-bit mode (its bits 63:32 are 0: ctlreg.c refuses them),
+ * the low 32 otherwise; #UD when CPUID does not announce it. No flags change
+ * and no CPL check: it runs at any privilege level. */
+enum insn_result cpu_rdpid(struct vcpu *v, unsigned gpr, uint64_t next_rip)
+{
+    uint64_t aux = 0;
+    if (!v->rdpid)
+        return INSN_UD;
+    SNP_ASSERT(vcpu_msr_get(v, 0xC0000103, &aux));
+    enum vcpu_reg r = (enum vcpu_reg)(VR_RAX + (gpr & 15));
+    vcpu_set(v, r, vcpu_code_bits(v) == 64 ? aux : (uint32_t)aux);
+    vcpu_set(v, VR_RIP, next_rip);
+    return INSN_DONE;
+}
+
 enum insn_result cpu_sysret(struct vcpu *v, bool rex_w)
 {
     uint64_t efer = vcpu_get(v, VR_EFER);

@@ -416,7 +416,7 @@ static void apply_next(struct vcpu *v, const struct icpt *c, const struct vcpu_e
     }
 }
 
-/* SYSCALL, SYSRET and MOV to CR: the CPU model's own (priv.c, ctlreg.c); and
+/* SYSCALL, SYSRET, RDPID and MOV to CR: the CPU model's own (priv.c, ctlreg.c); and
  * the faults that come before an intercept (a privileged instruction at CPL 3).
  * false when the instruction goes on to its intercept. */
 static bool cpu_insn(struct vcpu *v, const struct icpt *c, uint64_t addr)
@@ -427,6 +427,7 @@ static bool cpu_insn(struct vcpu *v, const struct icpt *c, uint64_t addr)
     case IK_SYSCALL: r = cpu_syscall(v, rip + c->len); break;
     case IK_SYSRET: r = cpu_sysret(v, c->rex_w); break;
     case IK_RDRAND: r = cpu_rdrand(v, c->gpr, c->opsize, rip + c->len); break;
+    case IK_RDPID: r = cpu_rdpid(v, c->gpr, rip + c->len); break;
     case IK_MOV_CR: {
         /* Outside 64-bit mode the source is a 32-bit register. */
         uint64_t val = vcpu_get(v, (enum vcpu_reg)(VR_RAX + (c->gpr & 15)));
@@ -1011,6 +1012,7 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
     v->shadow_pc = UINT64_MAX;
     v->softint_rip = UINT64_MAX;
     v->deliv_mark = UINT64_MAX;
+    v->rdpid = cfg->rdpid;
     v->cr4_allowed = cfg->cr4_allowed ? cfg->cr4_allowed & cpu_cr4_implemented()
                                       : cpu_cr4_implemented();
     uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc);

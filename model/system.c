@@ -26,6 +26,7 @@
 #include "hostile.h"
 #include "hv.h"
 #include "msr.h"
+#include "multiboot.h"
 #include "psp.h"
 #include "psp_dev.h"
 #include "rmp.h"
@@ -562,13 +563,35 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->apic_id[i] = sys->apic_ids[i];
 }
 
-/* An ELF guest with the SDK's boot environment, or a Linux bzImage (`--kernel`)
- * by the x86 boot protocol. */
+/* The checks every boot-loader image shares: mode plain (the loaders build no
+ * SEV launch) and RAM below the 32-bit MMIO hole (their memory map). */
+/* A multiboot image runs in plain mode only (it brings no SEV firmware); a
+ * Linux bzImage in any mode (linux.h struct linux_sev). Both need RAM below
+ * the 32-bit MMIO hole. */
+static int check_loader_config(struct system *sys, bool mb, char *err, size_t errlen)
+{
+    if (mb && strcmp(sys->cfg.mode, "plain")) {
+        snprintf(err, errlen, "the multiboot loader runs in mode plain, not \"%s\"", sys->cfg.mode);
+        return -1;
+    }
+    if (sys->mem.size > LINUX_MAX_RAM) {
+        snprintf(err, errlen, "ram_mb %" PRIu64 ": a %s guest has at most %llu MiB (RAM ends "
+                 "below the 32-bit MMIO hole)", sys->cfg.ram_mb, mb ? "multiboot" : "Linux",
+                 LINUX_MAX_RAM >> 20);
+        return -1;
+    }
+    return 0;
+}
+
+/* An image with a multiboot header (multiboot.h), with or without `--kernel`;
+ * a Linux bzImage (`--kernel`) by the x86 boot protocol; or an ELF guest with
+ * the SDK's boot environment. */
 static int load_image(struct system *sys, const struct guest_image *img, int *status, char *err,
                       size_t errlen)
 {
     *status = SNPREF_ST_DATAERR;
-    if (!img->kernel) {
+    bool mb = multiboot_detect(img, NULL);
+    if (!img->kernel && !mb) {
         uint64_t image_end;
         if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0)
             return -1;
@@ -580,12 +603,18 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
         return 0;
     }
     *status = SNPREF_ST_USAGE;
-    if (sys->mem.size > LINUX_MAX_RAM) {
-        snprintf(err, errlen, "ram_mb %" PRIu64 ": a Linux guest has at most %llu MiB (RAM ends "
-                 "below the 32-bit MMIO hole)", sys->cfg.ram_mb, LINUX_MAX_RAM >> 20);
+    if (check_loader_config(sys, mb, err, errlen) < 0)
         return -1;
-    }
     *status = SNPREF_ST_DATAERR;
+    if (mb) {
+        struct mb_placement mp;
+        if (multiboot_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &mp, err,
+                           errlen) < 0)
+            return -1;
+        sys->kernel_boot = true;
+        sys->entry = sys->entry0.rip;
+        return 0;
+    }
     struct linux_placement pl;
     /* SEV-ES/SNP: the loader acts as the guest's firmware (linux.h struct
      * linux_sev). The launch pages (VMSAs, SNP secrets and CPUID page) stay
@@ -648,6 +677,9 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
                                   host_kick, host_eoi, sys->trace, host_reenter};
     struct fab_params fp;
     wire_fab_params(&sys->cfg, sys->apic_ids, &sys->mem, &fp);
+    uint32_t leaf1[4];
+    hv_cpuid_lookup(sys, 0, 1, 0, leaf1); /* the fabric follows the CPUID's x2APIC bit */
+    fp.xapic_only = !(leaf1[2] & (1u << 21));
     sys->fab = fabric_find(sys->cfg.apic)->create(&fp, &sys->host, err, errlen);
     if (!sys->fab)
         return -1;
@@ -669,6 +701,7 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
         hv_cpuid_lookup(sys, i, 1, 0, l1);
         hv_cpuid_lookup(sys, i, 7, 0, l7);
         vc.cr4_allowed = vcpu_cr4_allowed_by_cpuid(l1[2], l1[3], l7[1], l7[2]);
+        vc.rdpid = (l7[2] & (1u << 22)) != 0;
         vc.host_rmp = !sys->sev && sys->cfg.psp.hardware_isolation;
         if (sys->sev) {
             vc.cbit_pos = sys->sev->cbit;

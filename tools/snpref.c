@@ -28,8 +28,11 @@
  * help2man turns into the man page, cmake/Install.cmake) and `snpref run --help`. */
 #define RUN_OPTIONS                                                                     \
     "  --kernel BZIMAGE     boot this Linux kernel (docs/guest-abi.md \"Linux boot\")\n"     \
-    "  --initrd FILE        its initial ramdisk\n"                                       \
+    "                       or multiboot image (\"Multiboot\"; a GUEST with its header too)\n" \
+    "  --initrd FILE        its initial ramdisk (a multiboot image: its one module)\n"   \
     "  --append CMDLINE     its command line\n"                                          \
+    "  --cpu-features LIST  CPUID edits as QEMU's -cpu: +NAME, -NAME, max (config\n"      \
+    "                       cpu_features; docs/config.md \"CPU features\")\n"            \
     "  --ram-mb N           guest RAM in MiB, even, 2-1048576 (config ram_mb)\n"        \
     "  --vcpus N            number of vCPUs, 1-256 (default 4)\n"                       \
     "  --mode M             plain, sev-es or snp (default plain)\n"                     \
@@ -55,7 +58,8 @@ static const char usage_run[] =
     "usage: snpref run [GUEST.elf] [options]\n"
     "       snpref run --kernel BZIMAGE [--initrd FILE] [--append CMDLINE] [options]\n"
     "Runs GUEST.elf (or the built-in demo guest) on the model, or boots a Linux\n"
-    "bzImage by the x86 boot protocol (any mode; default 256 MiB of RAM).\n" RUN_OPTIONS EXIT_STATUS;
+    "bzImage by the x86 boot protocol (any mode; default 256 MiB of RAM), or a\n"
+    "multiboot image such as a kvm-unit-tests .flat (mode plain).\n" RUN_OPTIONS EXIT_STATUS;
 
 static const char usage_main[] =
     "Usage: snpref COMMAND [ARGS]\n"
@@ -213,7 +217,7 @@ static void print_summary(const struct snp_config *c, const struct snpref_result
 struct run_opts {
     const char *guest, *config, *trace, *trace_events;
     const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style, *ram_mb;
-    const char *kernel, *initrd, *append;
+    const char *kernel, *initrd, *append, *cpu_features;
     bool quiet;
     int progress; /* 1 --progress, 0 --no-progress, -1 neither */
 };
@@ -229,6 +233,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         {"progress", no_argument, 0, 'P'},        {"no-progress", no_argument, 0, 'N'},
         {"kernel", required_argument, 0, 'K'},    {"initrd", required_argument, 0, 'I'},
         {"append", required_argument, 0, 'A'},    {"ram-mb", required_argument, 0, 'R'},
+        {"cpu-features", required_argument, 0, 'F'},
         {"trace-events", required_argument, 0, 'T'},
         {0, 0, 0, 0},
     };
@@ -255,6 +260,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'I': o->initrd = optarg; break;
         case 'A': o->append = optarg; break;
         case 'R': o->ram_mb = optarg; break;
+        case 'F': o->cpu_features = optarg; break;
         case 'h': fputs(usage_run, stdout); return -1;
         default: return bad_option(ch, argv);
         }
@@ -309,6 +315,11 @@ static int apply_flags(const struct run_opts *o, struct snp_config *c)
         if (!parse_u64(o->quantum, 1, 1000000000, &v))
             return usage_error("--quantum: '%s' is not a number in 1..1000000000", o->quantum);
         c->quantum = v;
+    }
+    if (o->cpu_features) {
+        char why[512];
+        if (cpufeat_parse(o->cpu_features, &c->features, why, sizeof(why)) < 0)
+            return usage_error("--cpu-features: %s", why);
     }
     if (o->exit_style) {
         if (strcmp(o->exit_style, "snpref") && strcmp(o->exit_style, "qemu"))

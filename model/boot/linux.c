@@ -70,13 +70,7 @@ static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v
 static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)v), wr16(p + 2, (uint16_t)(v >> 16)); }
 static void wr64(uint8_t *p, uint64_t v) { wr32(p, (uint32_t)v), wr32(p + 4, (uint32_t)(v >> 32)); }
 
-#define FAIL(file, ...)                                                                            \
-    do {                                                                                           \
-        int n_ = snprintf(err, errlen, "%s: ", (file));                                            \
-        if (n_ >= 0 && (size_t)n_ < errlen)                                                        \
-            snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                                  \
-        return -1;                                                                                 \
-    } while (0)
+#define FAIL(file, ...) return loader_refuse(err, errlen, (file), __VA_ARGS__)
 
 /* ---- The setup header ------------------------------------------------------------ */
 

@@ -15,17 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct mem;
-struct acpi_aspt;
-struct guest_image;
+#include "loader.h"
 
-/* What `--initrd` and `--append` give the loader (guest_image.kernel). */
-struct kernel_args {
-    const uint8_t *initrd;   /* NULL: no initrd */
-    size_t initrd_len;
-    const char *initrd_name; /* for messages */
-    const char *cmdline;     /* NULL: empty */
-};
+struct acpi_aspt;
+
+struct mem;
 
 /* The loader's own pages: reserved in the e820 map, below the EBDA. */
 #define LINUX_ZERO_PAGE  0x90000ull
@@ -69,12 +63,6 @@ struct linux_sev {
 #define LINUX_FW_RESERVE  (2ull << 20)
 #define LINUX_AP_STUB_CS  0x9B00     /* its real-mode CS and DS selectors */
 #define LINUX_AP_JUMP_DS  0x9C00
-
-/* The boot vCPU's entry state the loader chose (docs/guest-abi.md "Linux boot"). */
-struct boot_entry {
-    uint64_t rip, rsp, rsi, cr3, gdt_base;
-    uint16_t gdt_limit, cs, ds;
-};
 
 /* The setup header fields the loader uses (boot.rst "The Real-Mode Kernel Header"). */
 struct linux_header {

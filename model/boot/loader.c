@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <stdbool.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,18 @@ static uint64_t pages_for_tables(uint64_t ram_size, unsigned vcpus)
     uint64_t pdpts = (gib + 511) / 512;
     return 1 /* PML4 */ + pdpts + gib /* PDs */ + 1 /* PT for the first 2 MiB */ +
            ghcb_tables(vcpus);
+}
+
+int loader_refuse(char *err, size_t errlen, const char *file, const char *fmt, ...)
+{
+    int n = snprintf(err, errlen, "%s: ", file);
+    if (n >= 0 && (size_t)n < errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
 }
 
 void loader_layout(uint64_t ram_size, unsigned vcpus, struct boot_layout *l)
@@ -73,13 +86,7 @@ void loader_for_each_page(const struct boot_layout *l, void (*fn)(void *ctx, uin
     fn(ctx, l->bootinfo);
 }
 
-#define ELF_FAIL(...)                                                                              \
-    do {                                                                                           \
-        int n_ = snprintf(err, errlen, "%s: ", img->name);                                         \
-        if (n_ >= 0 && (size_t)n_ < errlen)                                                        \
-            snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                                  \
-        return -1;                                                                                 \
-    } while (0)
+#define ELF_FAIL(...) return loader_refuse(err, errlen, img->name, __VA_ARGS__)
 
 static int check_header(const struct guest_image *img, const Elf64_Ehdr *eh, char *err,
                         size_t errlen)

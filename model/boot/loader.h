@@ -13,15 +13,43 @@
 #include "snpref/abi.h"
 
 struct mem;
-struct kernel_args;
+
+/* What `--initrd` and `--append` give a boot loader (guest_image.kernel): the
+ * Linux loader's initrd and command line, or a multiboot image's first module
+ * and command line. */
+struct kernel_args {
+    const uint8_t *initrd;   /* NULL: no initrd */
+    size_t initrd_len;
+    const char *initrd_name; /* for messages */
+    const char *cmdline;     /* NULL: empty */
+};
 
 struct guest_image {
     const uint8_t *data;
     size_t len;
     const char *name;   /* for messages: the file name or "built-in demo" */
-    /* Non-NULL: data is a Linux bzImage to boot by the x86 boot protocol
-     * (`--kernel`, linux.h) with this initrd and command line. */
+    /* Non-NULL: the image came with `--kernel`: a multiboot image (multiboot.h)
+     * if it carries a multiboot header, else a Linux bzImage to boot by the x86
+     * boot protocol (linux.h), with this initrd and command line. A guest given
+     * without `--kernel` (NULL here) is a multiboot image if it carries the
+     * header, else an SDK ELF64 guest. */
     const struct kernel_args *kernel;
+};
+
+/* How a boot loader leaves the boot vCPU (`--kernel` or a multiboot image):
+ * the Linux loader's 64-bit entry (linux.h) or a multiboot entry in 32-bit
+ * protected mode with paging off (multiboot.h). */
+enum boot_entry_mode {
+    BOOT_ENTRY_LONG64 = 0,
+    BOOT_ENTRY_PROT32,
+};
+
+/* The boot vCPU's entry state a boot loader chose (docs/guest-abi.md "Linux
+ * boot", "Multiboot"). cr3 is unused in PROT32 (paging is off). */
+struct boot_entry {
+    enum boot_entry_mode mode;
+    uint64_t rip, rsp, rsi, rax, rbx, cr3, gdt_base;
+    uint16_t gdt_limit, cs, ds;
 };
 
 /* Where the loader put things (all guest-physical). */
@@ -41,6 +69,10 @@ struct boot_layout {
 
 #define LOADER_GDT_CODE64 0x08
 #define LOADER_GDT_DATA   0x10
+
+/* A refusal of a loader: "FILE: message" as one line in err. Returns -1. */
+int loader_refuse(char *err, size_t errlen, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Computes the loader's region for this RAM size and vCPU count. */
 void loader_layout(uint64_t ram_size, unsigned vcpus, struct boot_layout *l);

@@ -746,6 +746,14 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
         return load_knobs(L, it, ks);
     if (!strcmp(k, "cpuid"))
         return load_cpuid(L, it, c);
+    if (!strcmp(k, "cpu_features")) {
+        char why[200];
+        if (!cJSON_IsString(it))
+            CFG_FAIL(L, k, "expected a string such as \"-x2apic,+tsc-deadline\"");
+        if (cpufeat_parse(it->valuestring, &c->features, why, sizeof(why)) < 0)
+            CFG_FAIL(L, k, "%s", why);
+        return 0;
+    }
     if (!strcmp(k, "hostile"))
         return load_hostile(L, it, &c->hostile);
     if (!strcmp(k, "hv"))
@@ -1039,6 +1047,8 @@ char *config_to_json(const struct snp_config *c)
         add_hex(x, "edx", e->edx);
         cJSON_AddItemToArray(arr, x);
     }
+    if (c->features.text[0]) /* only when set, as below */
+        cJSON_AddStringToObject(o, "cpu_features", c->features.text);
     /* Only when set: the header of every other run stays as it was. */
     if (c->hostile.n || c->hostile.forbidden != EVENTINJ_FORBIDDEN_VMEXIT_INVALID)
         add_hostile(o, &c->hostile);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpufeat.h"
 #include "fabric.h"
 
 #define CFG_MAX_CPUID 64
@@ -131,6 +132,7 @@ struct snp_config {
     unsigned nknobs;
     unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
     struct cpuid_entry cpuid[CFG_MAX_CPUID];
+    struct cpu_features features; /* cpu_features: named bits edited over the CPUID */
     struct hostile_options hostile; /* none */
     struct hv_options hv;
     struct attestation_options attestation;

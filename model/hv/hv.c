@@ -112,6 +112,7 @@ bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uin
                      uint32_t out[4])
 {
     bool from_config = cpuid_table(sys, vcpu, leaf, sub, out);
+    cpufeat_apply(&sys->cfg.features, leaf, sub, out); /* cpu_features, over either */
     /* CPUID.1:EDX[9] is IA32_APIC_BASE.EN as the vCPU has it now (SDM 10.4.3;
      * KVM's kvm_update_cpuid_runtime does the same), whatever the table says. */
     if (leaf == 1 && sys->fab && !fab_apic_enabled(sys->fab, (int)vcpu))
@@ -136,6 +137,38 @@ static enum vcpu_action do_cpuid(struct slot *s, struct vcpu_exit *e)
 /* ---- MSRs --------------------------------------------------------------------- */
 
 #define MSR_TSC          0x10u
+#define MSR_TSC_ADJUST   0x3Bu
+
+/*
+ * IA32_TSC and IA32_TSC_ADJUST (SDM vol. 3 17.17.3): a WRMSR to the TSC adds
+ * the same change to TSC_ADJUST; a WRMSR of X to TSC_ADJUST adds X minus its
+ * old value to the TSC. TSC_ADJUST exists with CPUID 7.0:EBX[1] (cpu_features
+ * +tsc-adjust; off by default, as on AMD parts), else it raises #GP.
+ */
+static bool tsc_msr(struct slot *s, uint32_t msr, bool write, uint64_t *val)
+{
+    if (msr == MSR_TSC_ADJUST) {
+        uint32_t l7[4];
+        hv_cpuid_lookup(s->sys, s->idx, 7, 0, l7);
+        if (!(l7[1] & 2u))
+            return false;
+        if (!write) {
+            *val = s->tsc_adjust;
+            return true;
+        }
+        s->tsc_offset += *val - s->tsc_adjust;
+        s->tsc_adjust = *val;
+        return true;
+    }
+    if (write) {
+        uint64_t old = sys_tsc(s);
+        s->tsc_offset += *val - old;
+        s->tsc_adjust += *val - old;
+    } else {
+        *val = sys_tsc(s);
+    }
+    return true;
+}
 
 /* Returns true if the access is valid; *val in/out. */
 bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
@@ -146,13 +179,8 @@ bool hv_msr_access(struct slot *s, uint32_t msr, bool write, uint64_t *val)
                                   : sys->fab->ops->msr_read(sys->fab, (int)s->idx, msr, val);
         return r == FAB_OK;
     }
-    if (msr == MSR_TSC) {
-        if (write)
-            s->tsc_offset = *val - (sys_tsc(s) - s->tsc_offset);
-        else
-            *val = sys_tsc(s);
-        return true;
-    }
+    if (msr == MSR_TSC || msr == MSR_TSC_ADJUST)
+        return tsc_msr(s, msr, write, val);
     enum msr_result t = hv_msr_table_access(s, msr, write, val);
     if (t != MSR_MISS)
         return t == MSR_OK;

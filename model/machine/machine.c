@@ -109,9 +109,10 @@ void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_
         .cs = LOADER_GDT_CODE64,
         .ds = LOADER_GDT_DATA,
     };
-    /* A Linux boot (`--kernel`) never writes the SDK's loader region: every
-     * vCPU gets the Linux loader's GDT, page tables and stack, and vCPU 0 RSI =
-     * the zero page (docs/guest-abi.md "Linux boot"). */
+    /* A boot loader's image (a Linux `--kernel` or a multiboot image) never
+     * has the SDK's loader region written: every vCPU gets that loader's GDT,
+     * page tables and stack, and vCPU 0 RSI = the zero page (docs/guest-abi.md
+     * "Linux boot", "Multiboot"). */
     if (sys->kernel_boot) {
         const struct boot_entry *e = &sys->entry0;
         b->rsp = e->rsp;
@@ -122,6 +123,17 @@ void sys_boot_state(struct system *sys, unsigned idx, uint64_t rip, struct vcpu_
         b->gdt_limit = e->gdt_limit;
         b->cs = e->cs;
         b->ds = e->ds;
+        /* Multiboot 3.2: 32-bit protected mode, paging off, EAX/EBX the magic
+         * and the boot information (vCPU 0; the others start by SIPI). */
+        if (e->mode == BOOT_ENTRY_PROT32) {
+            b->mode = VCPU_BOOT_PROT32;
+            b->cr0 = 0x11; /* PE, ET */
+            b->cr3 = 0;
+            b->cr4 = 0;
+            b->efer = 0;
+            b->rax = idx == 0 ? e->rax : 0;
+            b->rbx = idx == 0 ? e->rbx : 0;
+        }
     }
 }
 
@@ -147,4 +159,18 @@ void sys_mmio(struct slot *s, uint64_t gpa, unsigned size, bool write, uint64_t 
         return;
     }
     dev_mmio(&sys->dev, (int)s->idx, gpa, size, write, val);
+    /* The I/O APIC is the hypervisor's device, as KVM's in-kernel one: an
+     * access to its page is a nested page fault exit (SVM_EXIT_NPF) in which
+     * the hypervisor emulates the register, and what the access raises (a
+     * message from an unmasked level entry, a re-sent one after EOI) leaves
+     * inside the exit, device_msi cycles before the vCPU resumes after the
+     * exit's vmexit cycles: the vCPU takes it at the next instruction boundary
+     * after the access, as after a port write (docs/cost-model.md). */
+    if (gpa >= IOAPIC_BASE && gpa - IOAPIC_BASE < IOAPIC_SIZE) {
+        uint64_t rip = vcpu_get(s->cpu, VR_RIP);
+        s->sum.exits++;
+        TRC(sys->trace, vmexit, sys_now(s), (int)s->idx, SVM_EXIT_NPF, write ? 7 : 5, gpa, rip);
+        sys_charge(s, sys->cfg.cost.vmexit);
+        TRC(sys->trace, vmentry, sys_now(s), (int)s->idx, rip);
+    }
 }

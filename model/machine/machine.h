@@ -46,7 +46,8 @@ struct slot {
     uint64_t run_ev;          /* scheduled quantum (tm id, 0 = none) */
     uint64_t timer_ev;        /* scheduled LAPIC timer expiry (0 = none) */
     uint64_t timer_at;        /* its time */
-    uint64_t tsc_offset;      /* IA32_TSC writes */
+    uint64_t tsc_offset;      /* IA32_TSC and IA32_TSC_ADJUST writes */
+    uint64_t tsc_adjust;      /* IA32_TSC_ADJUST (SDM 17.17.3), 0 at reset */
     uint64_t msr[SLOT_MSRS];  /* the hypervisor's MSR table values (model/hv/msr.h) */
     struct sev_vcpu sev;      /* SEV-ES/SNP hardware state (sev_state.h) */
     struct snpref_vcpu_summary sum;

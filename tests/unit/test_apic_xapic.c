@@ -353,7 +353,50 @@ START_TEST(an_x2apic_only_fabric_never_enters_xapic_mode)
 }
 END_TEST
 
+START_TEST(without_the_cpuid_x2apic_bit_the_apic_powers_on_in_xapic_mode_and_extd_raises_gp)
+{
+    char err[160];
+    struct fab_params p = fk_params(1, ids4);
+    p.xapic_only = p.x2apic_only = true;
+    struct fab_host host = fk_host();
+    ck_assert(fabric_find("emulated")->create(&p, &host, err, sizeof(err)) == NULL);
+    p.x2apic_only = false;
+    mk_with(&p); /* power_on_xapic is false: xapic_only alone makes it xAPIC */
+    ck_assert_uint_eq(rd(0, MSR_IA32_APICBASE), 0xFEE00900u);
+    ck_assert_int_eq(wr_r(0, MSR_IA32_APICBASE, 0xFEE00D00), FAB_GP); /* SDM 10.12.1 */
+    ck_assert_uint_eq(rd(0, MSR_IA32_APICBASE), 0xFEE00900u);
+    wr(0, MSR_IA32_APICBASE, 0xFEE00100); /* disable, then xAPIC again: allowed */
+    wr(0, MSR_IA32_APICBASE, 0xFEE00900);
+    ck_assert_uint_eq(rd(0, MSR_IA32_APICBASE), 0xFEE00900u);
+    unmk();
+}
+END_TEST
+
 /* ---- ICR and destinations ------------------------------------------------------------------ */
+
+START_TEST(a_written_xapic_id_is_the_physical_destination_and_aliases_reach_both)
+{
+    mkx(NV);
+    for (int v = 0; v < NV; v++)
+        mw(v, APIC_SPIV, 0x1FF);
+    mw(2, APIC_ID, 0x47u << 24 | 0x00123456u); /* bits 23:0 are not stored */
+    ck_assert_uint_eq(mr(2, APIC_ID), 0x47u << 24);
+    mw(0, APIC_ICR_HIGH, 0x47u << 24);
+    mw(0, APIC_ICR_LOW, 0x61);
+    ck_assert_uint_eq(irr_mask(NV, 0x61), 1u << 2);
+    mw(0, APIC_ICR_HIGH, 2u << 24); /* the old ID reaches no one */
+    mw(0, APIC_ICR_LOW, 0x62);
+    ck_assert_uint_eq(irr_mask(NV, 0x62), 0);
+    mw(3, APIC_ID, 0x47u << 24); /* two APICs with one ID both accept */
+    mw(0, APIC_ICR_HIGH, 0x47u << 24);
+    mw(0, APIC_ICR_LOW, 0x63);
+    ck_assert_uint_eq(irr_mask(NV, 0x63), 1u << 2 | 1u << 3);
+    /* x2APIC mode brings back the initial ID (SDM 10.12.5.1). */
+    wr(2, MSR_IA32_APICBASE, 0xFEE00C00);
+    ck_assert_uint_eq(rd(2, 0x802), 2);
+    unmk();
+}
+END_TEST
 
 START_TEST(icr_low_sends_to_the_destination_in_icr_high_and_reads_idle)
 {
@@ -506,6 +549,8 @@ static Suite *suite(void)
     tcase_add_test(tc, disabling_loses_the_state_and_xapic_starts_again_from_reset);
     tcase_add_test(tc, xapic_to_x2apic_keeps_the_registers_and_gives_the_ids_their_x2apic_form);
     tcase_add_test(tc, an_x2apic_only_fabric_never_enters_xapic_mode);
+    tcase_add_test(tc, without_the_cpuid_x2apic_bit_the_apic_powers_on_in_xapic_mode_and_extd_raises_gp);
+    tcase_add_test(tc, a_written_xapic_id_is_the_physical_destination_and_aliases_reach_both);
     tcase_add_test(tc, icr_low_sends_to_the_destination_in_icr_high_and_reads_idle);
     tcase_add_test(tc, flat_logical_destinations_reach_every_apic_sharing_a_bit_for_all_256_mdas);
     tcase_add_test(tc, cluster_logical_destinations_match_cluster_and_member_for_all_256_mdas);

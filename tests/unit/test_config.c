@@ -308,7 +308,31 @@ static const struct bad bad_files[] = {
     {"{\n  \"cpuid\": [\n    {\"leaf\": 1},\n    {\n      \"eax\": 1\n    }\n  ]\n}\n",
      "4: field 'cpuid[1]': missing key 'leaf'"},
     {"{\"cpuid\": [{}]}", "1: field 'cpuid[0]': missing key 'leaf'"},
+    /* cpu_features: QEMU -cpu style names (model/config/cpufeat.c). */
+    {"{\"cpu_features\": 3}",
+     "1: field 'cpu_features': expected a string such as \"-x2apic,+tsc-deadline\""},
+    {"{\"cpu_features\": \"x2apic\"}",
+     "1: field 'cpu_features': 'x2apic' is not +NAME, -NAME or max"},
 };
+
+START_TEST(cpu_features_load_and_go_back_into_the_json)
+{
+    struct snp_config c;
+    ck_assert_int_eq(load_text(&c, "{\"cpu_features\": \"-x2apic,+tsc-deadline\"}"), 0);
+    ck_assert_uint_eq(c.features.n, 2);
+    ck_assert(!c.features.edit[0].on && c.features.edit[0].leaf == 1 && c.features.edit[0].bit == 21);
+    ck_assert(c.features.edit[1].on && c.features.edit[1].bit == 24);
+    char *j = config_to_json(&c);
+    ck_assert_msg(strstr(j, "\"cpu_features\":\"-x2apic,+tsc-deadline\""), "%s", j);
+    free(j);
+    ck_assert_int_eq(load_text(&c, "{\"cpu_features\": \"+nosuch\"}"), -1);
+    ck_assert_msg(strstr(g_err, "field 'cpu_features': no CPU feature named 'nosuch'"), "%s", g_err);
+    config_defaults(&c);
+    j = config_to_json(&c);
+    ck_assert_ptr_null(strstr(j, "cpu_features")); /* absent when unset */
+    free(j);
+}
+END_TEST
 
 START_TEST(every_user_mistake_names_file_line_and_field_with_status_65)
 {
@@ -638,6 +662,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, integers_are_accepted_up_to_their_limits_as_numbers_or_hex_strings);
     tcase_add_loop_test(tc, every_user_mistake_names_file_line_and_field_with_status_65, 0,
                         (int)(sizeof(bad_files) / sizeof(bad_files[0])));
+    tcase_add_test(tc, cpu_features_load_and_go_back_into_the_json);
     tcase_add_test(tc, more_than_64_cpuid_entries_are_refused_at_the_cpuid_key);
     tcase_add_test(tc, a_nul_byte_in_the_file_is_malformed_input);
     tcase_add_test(tc, a_missing_file_is_status_66_with_the_system_reason);

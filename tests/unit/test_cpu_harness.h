@@ -308,6 +308,8 @@ static inline void build_descriptors(void)
     }
 }
 
+/* vcpu_config.rdpid of the next h_open (a fixture sets it; CPUID 7.0:ECX[22]). */
+static bool h_with_rdpid;
 /* The next h_open()'s vCPU executes RMPUPDATE / PSMASH (vcpu_config.host_rmp). */
 static bool h_host_rmp;
 
@@ -319,7 +321,7 @@ static inline void h_open(bool with_idt)
     h.sh = cpu_shared_create(&h.m);
     struct vcpu_config cfg = {.index = 0, .mem = &h.m, .shared = h.sh, .cb = &fk_cb,
                               .cb_ctx = &h, .mmio_end = MMIO_END, .tcg_buffer_mb = 16,
-                              .host_rmp = h_host_rmp};
+                              .rdpid = h_with_rdpid, .host_rmp = h_host_rmp};
     h.v = vcpu_create(&cfg, err, sizeof(err));
     ck_assert_msg(h.v != NULL, "%s", err);
     build_page_tables();

@@ -607,6 +607,39 @@ END_TEST
 
 /* ==================================== No progress ======================================== */
 
+/* RDPID (F3 0F C7 /7): Unicorn 2.1.4 raises #UD for it, so the model performs it. */
+static void setup_idt_rdpid(void)
+{
+    h_with_rdpid = true;
+    setup_idt();
+}
+
+START_TEST(rdpid_reads_tsc_aux_into_any_register_when_cpuid_announces_it)
+{
+    ck_assert(vcpu_msr_set(h.v, 0xC0000103, 0x12345));
+    vcpu_set(h.v, VR_RCX, ~0ull);
+    vcpu_set(h.v, VR_R10, ~0ull);
+    CODE_AT(CODE, 0xF3, 0x0F, 0xC7, 0xF9,       /* rdpid rcx */
+            0xF3, 0x41, 0x0F, 0xC7, 0xFA,       /* rdpid r10 */
+            0xF4);                              /* hlt */
+    ck_assert_int_eq(run(1000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(reg(VR_RIP), CODE + 10);
+    ck_assert_uint_eq(reg(VR_RCX), 0x12345); /* all 64 bits written in 64-bit mode */
+    ck_assert_uint_eq(reg(VR_R10), 0x12345);
+    ck_assert_uint_eq(h.ndeliv, 0);
+    ck_assert_uint_eq(insns(), 3);
+}
+END_TEST
+
+START_TEST(rdpid_raises_ud_when_cpuid_does_not_announce_it)
+{
+    CODE_AT(CODE, 0xF3, 0x0F, 0xC7, 0xF9, 0xF4); /* rdpid rcx; hlt */
+    run_to_stub(X86_UD);
+    ck_assert_uint_eq(h.ndeliv, 1);
+    ck_assert_uint_eq(stk(0), CODE);
+}
+END_TEST
+
 START_TEST(a_fault_recurring_at_its_own_handler_shuts_the_vcpu_down_naming_the_rip)
 {
     /* The #UD handler starts with a ud2: every delivery raises the next. */
@@ -718,6 +751,12 @@ static void add_priv_tests(Suite *s)
     tcase_add_test(tc, a_valid_control_register_write_takes_effect);
     tcase_add_test(tc, cpuid_decides_which_cr4_bits_are_allowed);
     tcase_add_test(tc, msr_writes_the_cpu_refuses_are_reported_as_invalid);
+    tcase_add_test(tc, rdpid_raises_ud_when_cpuid_does_not_announce_it);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rdpid");
+    tcase_add_checked_fixture(tc, setup_idt_rdpid, teardown);
+    tcase_add_test(tc, rdpid_reads_tsc_aux_into_any_register_when_cpuid_announces_it);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rmp_instructions");

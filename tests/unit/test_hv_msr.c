@@ -428,6 +428,72 @@ START_TEST(default_cpuid_is_a_family_19h_epyc_with_invariant_tsc_and_tsc_deadlin
 }
 END_TEST
 
+/* IA32_TSC_ADJUST (SDM vol. 3 17.17.3), through hv_msr_access as a guest
+ * RDMSR/WRMSR reaches it; the vCPU is mid-quantum so the TSC is its clock. */
+static bool acc(uint32_t msr, bool write, uint64_t *v) { return hv_msr_access(&g_s, msr, write, v); }
+
+START_TEST(tsc_adjust_raises_gp_unless_cpuid_announces_it)
+{
+    uint64_t v = 0;
+    ck_assert_uint_eq(cpuid(7, 0, 1) & 2u, 0); /* off by default, as on AMD parts */
+    ck_assert(!acc(0x3B, false, &v));
+    ck_assert(!acc(0x3B, true, &v));
+    char err[256];
+    ck_assert_int_eq(cpufeat_parse("+tsc-adjust", &g_sys.cfg.features, err, sizeof(err)), 0);
+    ck_assert_uint_eq(cpuid(7, 0, 1) & 2u, 2u);
+    ck_assert(acc(0x3B, false, &v));
+    ck_assert_uint_eq(v, 0);
+}
+END_TEST
+
+START_TEST(tsc_adjust_and_the_tsc_move_together_as_the_sdm_says)
+{
+    char err[256];
+    ck_assert_int_eq(cpufeat_parse("+tsc-adjust", &g_sys.cfg.features, err, sizeof(err)), 0);
+    g_s.in_quantum = true;
+    g_s.t0 = 1000000; /* the clock stands still: no instruction retires here */
+    uint64_t tsc0 = 0, v = 5000;
+    ck_assert(acc(0x10, false, &tsc0));
+    /* A write of X to TSC_ADJUST adds X - old to the TSC. */
+    ck_assert(acc(0x3B, true, &v));
+    uint64_t tsc1 = 0;
+    ck_assert(acc(0x10, false, &tsc1));
+    ck_assert_uint_eq(tsc1, tsc0 + 5000);
+    /* A write to the TSC adds the same change to TSC_ADJUST. */
+    v = tsc1 - 3000;
+    ck_assert(acc(0x10, true, &v));
+    ck_assert(acc(0x3B, false, &v));
+    ck_assert_uint_eq(v, 2000);
+    /* Negative adjustments wrap as 64-bit values. */
+    v = (uint64_t)-7;
+    ck_assert(acc(0x3B, true, &v));
+    ck_assert(acc(0x10, false, &tsc1));
+    ck_assert_uint_eq(tsc1, tsc0 - 7);
+}
+END_TEST
+
+START_TEST(cpu_features_set_and_clear_named_cpuid_bits_left_to_right)
+{
+    char err[256];
+    struct cpu_features *f = &g_sys.cfg.features;
+    ck_assert_uint_eq(cpuid(1, 0, 2) >> 21 & 1, 1);
+    ck_assert_int_eq(cpufeat_parse("-x2apic,+tsc-deadline", f, err, sizeof(err)), 0);
+    ck_assert_uint_eq(cpuid(1, 0, 2) >> 21 & 1, 0);
+    ck_assert_uint_eq(cpuid(1, 0x55, 2) >> 21 & 1, 0); /* leaf 1 ignores ECX */
+    ck_assert_uint_eq(cpuid(1, 0, 2) >> 24 & 1, 1);
+    ck_assert_int_eq(cpufeat_parse("max,-rdpid", f, err, sizeof(err)), 0);
+    ck_assert_uint_eq(cpuid(7, 0, 2) >> 22 & 1, 0);
+    ck_assert_uint_eq(cpuid(7, 1, 1) & 2u, 0); /* leaf 7 edits hit subleaf 0 only */
+    ck_assert_uint_eq(cpuid(7, 0, 1) & 2u, 2u);
+    ck_assert_int_eq(cpufeat_parse("max", f, err, sizeof(err)), 0);
+    ck_assert_uint_eq(cpuid(7, 0, 2) >> 22 & 1, 1);
+    ck_assert_int_eq(cpufeat_parse("+x2apic,+nosuch", f, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "'nosuch'") && strstr(err, "tsc-adjust"), "%s", err);
+    ck_assert_int_eq(cpufeat_parse("x2apic", f, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "+NAME"), "%s", err);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hv_msr");
@@ -452,6 +518,9 @@ static Suite *suite(void)
     tcase_add_test(tc, de_cfg_takes_lfence_serializing_and_nb_cfg_keeps_only_extended_cf8);
     tcase_add_test(tc, msr_state_is_per_vcpu);
     tcase_add_test(tc, default_cpuid_is_a_family_19h_epyc_with_invariant_tsc_and_tsc_deadline);
+    tcase_add_test(tc, tsc_adjust_raises_gp_unless_cpuid_announces_it);
+    tcase_add_test(tc, tsc_adjust_and_the_tsc_move_together_as_the_sdm_says);
+    tcase_add_test(tc, cpu_features_set_and_clear_named_cpuid_bits_left_to_right);
     suite_add_tcase(s, tc);
     return s;
 }

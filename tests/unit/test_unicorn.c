@@ -496,6 +496,21 @@ START_TEST(ud2_without_an_invalid_instruction_hook_fails_with_rip_at_the_ud2)
 }
 END_TEST
 
+/* Why the model performs RDPID itself (cpu/priv.c cpu_rdpid): Unicorn 2.1.4's
+ * x86 CPU has no RDPID and treats F3 0F C7 /7 as an invalid instruction. */
+START_TEST(rdpid_is_an_invalid_instruction_to_unicorn)
+{
+    static const uint8_t code[] = {0xF3, 0x0F, 0xC7, 0xF9, 0x90}; /* rdpid rcx; nop */
+    struct vm vm;
+    vm_open(&vm, code, sizeof(code));
+    wreg(vm.uc, UC_X86_REG_RCX, 0x5555);
+    ck_assert_uc_err(vm_run(&vm, sizeof(code)), UC_ERR_INSN_INVALID);
+    ck_assert_uint_eq(rip(&vm), CODE);
+    ck_assert_uint_eq(rreg(vm.uc, UC_X86_REG_RCX), 0x5555);
+    vm_close(&vm);
+}
+END_TEST
+
 /* ---- Code and block hooks -------------------------------------------------- */
 
 struct code_hook {
@@ -1560,6 +1575,7 @@ static Suite *unicorn_suite(void)
     tcase_add_loop_test(tc, svm_and_snp_instructions_arrive_at_the_invalid_instruction_hook, 0,
                         (int)(sizeof(snp_insns) / sizeof(snp_insns[0])));
     tcase_add_test(tc, ud2_without_an_invalid_instruction_hook_fails_with_rip_at_the_ud2);
+    tcase_add_test(tc, rdpid_is_an_invalid_instruction_to_unicorn);
     tcase_add_test(tc,
                    code_hook_on_one_address_fires_only_there_and_writing_rip_skips_the_instruction);
     tcase_add_test(tc, emu_stop_in_a_block_hook_stops_before_the_block_executes);
