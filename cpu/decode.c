@@ -410,12 +410,12 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
     SNP_ASSERT(b->offs);
     for (size_t i = 0; i < n; i++) {
         b->offs[i] = (uint16_t)(insns[i].address - pc);
-        enum icpt_kind k = classify(insns[i].id);
+        /* Capstone 4 decodes RDPID (F3 0F C7 /7) as RDSEED with a REP prefix,
+         * so RDPID is recognised before the id is classified. */
         uint8_t gpr;
+        enum icpt_kind k = is_rdpid(&insns[i], &gpr) ? IK_RDPID : classify(insns[i].id);
         if (k == IK_NONE)
             k = classify_mov_cr(&insns[i]);
-        if (k == IK_NONE && is_rdpid(&insns[i], &gpr))
-            k = IK_RDPID;
         if (k == IK_NONE && v->sev_es)
             k = classify_es(&insns[i]);
         if (k != IK_NONE && icpt_add(v, &insns[i], k))
