@@ -68,6 +68,14 @@ struct savic {
     struct fab_host inner;     /* what the hypervisor's APICs see (ctx = this fabric) */
     struct fabric *hv;         /* the hypervisor's APICs: an emulated fabric */
     struct savic_knobs k;
+    struct savic_hooks hk;     /* savic's decisions, or a variant's (fab_savic.h) */
+    /* A fabric_hook traced while deciding an access waits for the access's
+     * apic_hw record: the access first, then what it caused. */
+    bool deciding, hook_held;
+    struct {
+        const char *hook, *decision;
+        uint64_t value;
+    } held_hook;
     struct mem *mem;
     uint32_t asid;
     unsigned nvcpus;
@@ -242,7 +250,7 @@ static void in_kick(void *ctx, int vcpu)
 
 /* ---- Creation ----------------------------------------------------------------------- */
 
-static void sv_destroy(struct fabric *f)
+void savic_destroy(struct fabric *f)
 {
     struct savic *s = sv(f);
     if (!s)
@@ -254,20 +262,29 @@ static void sv_destroy(struct fabric *f)
     free(s);
 }
 
-static struct fabric *sv_create(const struct fab_params *p, const struct fab_host *host, char *err,
-                                size_t errlen)
+struct fabric *savic_create(const struct fab_params *p, const struct fab_host *host,
+                            const struct fabric_ops *ops, const struct savic_hooks *hooks,
+                            char *err, size_t errlen)
 {
     if (!host || !host->reenter || !p->mem) {
-        snprintf(err, errlen, "apic savic: needs guest RAM and the host's reenter callback");
+        snprintf(err, errlen, "apic %s: needs guest RAM and the host's reenter callback", ops->name);
         return NULL;
     }
     struct savic *s = calloc(1, sizeof(*s));
     if (!s || !(s->v = calloc(p->nvcpus ? p->nvcpus : 1, sizeof(*s->v)))) {
         free(s);
-        snprintf(err, errlen, "apic savic: out of memory");
+        snprintf(err, errlen, "apic %s: out of memory", ops->name);
         return NULL;
     }
-    s->hdr.ops = &savic_fabric;
+    s->hdr.ops = ops;
+    s->hk = savic_default_hooks;
+    if (hooks) {
+        s->hk.icr_accelerated = hooks->icr_accelerated ? hooks->icr_accelerated
+                                                       : s->hk.icr_accelerated;
+        s->hk.icr_send = hooks->icr_send ? hooks->icr_send : s->hk.icr_send;
+        s->hk.blocked = hooks->blocked ? hooks->blocked : s->hk.blocked;
+        s->hk.nmi_allowed = hooks->nmi_allowed ? hooks->nmi_allowed : s->hk.nmi_allowed;
+    }
     s->host = *host;
     s->inner = (struct fab_host){s,       in_now,           in_send,     in_timer_arm,
                                  in_kick, in_eoi_broadcast, host->trace, NULL};
@@ -279,8 +296,8 @@ static struct fabric *sv_create(const struct fab_params *p, const struct fab_hos
     else
         savic_knobs_default(&s->k);
     if (s->k.icr_high != 0x304 && s->k.icr_high != 0x310) {
-        sv_destroy(&s->hdr);
-        snprintf(err, errlen, "apic savic: icr_high must be 0x304 or 0x310");
+        savic_destroy(&s->hdr);
+        snprintf(err, errlen, "apic %s: icr_high must be 0x304 or 0x310", ops->name);
         return NULL;
     }
     /* Secure AVIC works in x2APIC mode only (AMD APM vol. 2, "Secure AVIC"):
@@ -290,7 +307,7 @@ static struct fabric *sv_create(const struct fab_params *p, const struct fab_hos
     inner.x2apic_only = true;
     s->hv = emulated_fabric.create(&inner, &s->inner, err, errlen);
     if (!s->hv) {
-        sv_destroy(&s->hdr);
+        savic_destroy(&s->hdr);
         return NULL;
     }
     for (unsigned i = 0; i < p->nvcpus; i++)
@@ -345,7 +362,7 @@ static void sv_store_icr(struct savic *s, struct apic *a, uint64_t icr)
 
 static enum hw_kind sv_noaccel_kind(const struct savic *s, uint32_t msr)
 {
-    return savic_regset_has(&s->k.noaccel_fault, msr) ? HW_FAULT : HW_TRAP;
+    return fab_regset_has(&s->k.noaccel_fault, msr) ? HW_FAULT : HW_TRAP;
 }
 
 /* The decision alone (docs/sev-snp-facts.md 7.4): #GP by the x2APIC rules first, then the
@@ -357,14 +374,11 @@ static enum hw_kind sv_decide(struct savic *s, int vcpu, uint32_t msr, bool writ
         return HW_GP;
     unsigned off = (msr - APIC_MSR_BASE) << 4;
     if (!write)
-        return savic_regset_has(&s->k.accel_read, msr) ? HW_ACCEL : sv_noaccel_kind(s, msr);
-    bool listed = savic_regset_has(&s->k.accel_write, msr);
+        return fab_regset_has(&s->k.accel_read, msr) ? HW_ACCEL : sv_noaccel_kind(s, msr);
+    bool listed = fab_regset_has(&s->k.accel_write, msr);
     if (off == APIC_ICR) {
         struct apic_icr d = apic_icr_decode(val);
-        return listed && d.shorthand == APIC_SH_SELF &&
-                       (d.mode == APIC_DM_FIXED || d.mode == APIC_DM_NMI)
-                   ? HW_ACCEL
-                   : HW_INCOMPLETE;
+        return s->hk.icr_accelerated(s, vcpu, &d, listed) ? HW_ACCEL : HW_INCOMPLETE;
     }
     if (!listed)
         return sv_noaccel_kind(s, msr);
@@ -412,6 +426,8 @@ static void sv_accel_write(struct savic *s, int vcpu, unsigned off, uint64_t val
             TRC(s->host.trace, ipi, sv_now(s, vcpu), vcpu, val, d.vector, "nmi", "physical", "self",
                 0, 1);
             apic_set_reg(&a, SAVIC_NMI_REQUEST, apic_get_reg(&a, SAVIC_NMI_REQUEST) | 1u);
+        } else if (d.shorthand != APIC_SH_SELF) {
+            s->hk.icr_send(s, vcpu, val, &d); /* a variant's: savic accelerates self only */
         } else if (apic_icr_check(&d) == APIC_ICR_SEND) {
             sv_self_fixed(s, vcpu, &a, val);
         }
@@ -451,7 +467,7 @@ static void sv_exit(struct savic *s, int vcpu, enum hw_kind k, unsigned off, boo
     TRC(s->host.trace, avic_unaccelerated_access, sv_now(s, vcpu), vcpu, off, trap, write, 0);
 }
 
-static enum fab_access sv_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool write,
+enum fab_access savic_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool write,
                                  uint64_t *val, struct fab_exit *x)
 {
     struct savic *s = sv(f);
@@ -468,7 +484,9 @@ static enum fab_access sv_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool 
     }
     sv_sync(s, vcpu);
     unsigned off = (msr - APIC_MSR_BASE) << 4;
+    s->deciding = true;
     enum hw_kind k = sv_decide(s, vcpu, msr, write, write ? *val : 0);
+    s->deciding = false;
     uint64_t v = write ? *val : 0;
     if (!write && k == HW_ACCEL) {
         struct apic a = sv_view(s, vcpu);
@@ -478,6 +496,10 @@ static enum fab_access sv_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool 
     }
     /* The access first, then what it caused: a replay feeds it back in. */
     TRC(s->host.trace, apic_hw, sv_now(s, vcpu), vcpu, write ? "wr" : "rd", msr, v, hw_name[k]);
+    if (s->hook_held) {
+        s->hook_held = false;
+        savic_trace_hook(s, vcpu, s->held_hook.hook, s->held_hook.decision, s->held_hook.value);
+    }
     enum fab_access r = FAB_OK;
     if (k == HW_GP) {
         r = FAB_GP;
@@ -510,14 +532,18 @@ static void sv_merge_irr(struct savic *s, int vcpu, struct apic *a)
 {
     struct savic_vcpu *v = sv_vcpu(s, vcpu);
     struct apic *h = hv_apic(s, vcpu);
-    bool drop = s->k.blocked == SAVIC_BLOCKED_DROP;
     for (unsigned i = 0; i < 8; i++) {
         unsigned irr = APIC_IRR + 0x10 * i;
         uint32_t req = __apic_get_reg(h->regs, irr);
         if (!req)
             continue;
         uint32_t take = req & __apic_get_reg(a->regs, SAVIC_ALLOWED_IRR + 0x10 * i);
-        uint32_t gone = take | (drop ? req : 0);
+        uint32_t dropped = 0; /* blocked vectors the hardware clears */
+        for (unsigned b = 0; b < 32; b++)
+            if ((req & ~take) >> b & 1u &&
+                s->hk.blocked(s, vcpu, (uint8_t)(32 * i + b)) == SAVIC_BLOCKED_DROP)
+                dropped |= 1u << b;
+        uint32_t gone = take | dropped;
         uint32_t level = take & __apic_get_reg(h->regs, APIC_TMR + 0x10 * i);
         unsigned tmr = APIC_TMR + 0x10 * i;
         __apic_set_reg(a->regs, irr, __apic_get_reg(a->regs, irr) | take);
@@ -526,10 +552,10 @@ static void sv_merge_irr(struct savic *s, int vcpu, struct apic *a)
         v->level_out[i] |= level;
         for (unsigned b = 0; b < 32; b++) {
             uint32_t bit = 1u << b;
-            if (!(req & bit) || (!(take & bit) && !drop && (v->held[i] & bit)))
+            if (!(req & bit) || (!(gone & bit) && (v->held[i] & bit)))
                 continue; /* not requested, or a hold already reported */
             TRC(s->host.trace, savic_irr, sv_now(s, vcpu), vcpu, 32 * i + b,
-                merge_result(take & bit, drop));
+                merge_result(take & bit, dropped & bit));
         }
         v->held[i] = (v->held[i] | (req & ~gone)) & ~take;
     }
@@ -542,12 +568,12 @@ static void sv_merge_nmi(struct savic *s, int vcpu)
     if (!h->nmi_pending)
         return;
     h->nmi_pending = false;
-    bool allowed = (v->ctl & SAVIC_ALLOWED_NMI) != 0;
+    bool allowed = s->hk.nmi_allowed(s, vcpu);
     v->vnmi |= allowed;
     TRC(s->host.trace, savic_nmi, sv_now(s, vcpu), vcpu, allowed ? "pending" : "dropped");
 }
 
-static int sv_vmrun(struct fabric *f, int vcpu, const char **why)
+int savic_vmrun(struct fabric *f, int vcpu, const char **why)
 {
     struct savic *s = sv(f);
     struct savic_vcpu *v = sv_vcpu(s, vcpu);
@@ -568,7 +594,7 @@ static int sv_vmrun(struct fabric *f, int vcpu, const char **why)
     return 0;
 }
 
-static int sv_backing_page(struct fabric *f, int vcpu, bool reg, uint64_t *gpa)
+int savic_backing_page(struct fabric *f, int vcpu, bool reg, uint64_t *gpa)
 {
     struct savic_vcpu *v = sv_vcpu(sv(f), vcpu);
     if (!reg) {
@@ -589,7 +615,7 @@ static int sv_backing_page(struct fabric *f, int vcpu, bool reg, uint64_t *gpa)
  * then NMI (the page's NMI_REQUEST, or V_NMI), then the page's highest IRR
  * vector above PPR, if the page's SPIV enables the APIC.
  */
-static struct fab_event sv_pending(struct fabric *f, int vcpu, unsigned skip)
+struct fab_event savic_pending(struct fabric *f, int vcpu, unsigned skip)
 {
     struct savic *s = sv(f);
     if (!sv_on(s, vcpu))
@@ -615,7 +641,7 @@ static struct fab_event sv_pending(struct fabric *f, int vcpu, unsigned skip)
     return (struct fab_event){FAB_EV_FIXED, (uint8_t)vec};
 }
 
-static void sv_ack(struct fabric *f, int vcpu, struct fab_event ev)
+void savic_ack(struct fabric *f, int vcpu, struct fab_event ev)
 {
     struct savic *s = sv(f);
     if (!sv_on(s, vcpu) || ev.kind == FAB_EV_INIT || ev.kind == FAB_EV_SIPI ||
@@ -639,7 +665,7 @@ static void sv_ack(struct fabric *f, int vcpu, struct fab_event ev)
 /* ---- The hypervisor's side: forwarded MSRs, messages, the doorbell ------------------------ */
 
 /* The vCPUs an ICR names (SDM 10.12.9, 10.12.10.2); src is the sender. */
-static unsigned sv_resolve(struct savic *s, int src, const struct apic_icr *d, int *out)
+unsigned savic_targets(struct savic *s, int src, const struct apic_icr *d, int *out)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < s->nvcpus; i++) {
@@ -661,7 +687,7 @@ static unsigned sv_resolve(struct savic *s, int src, const struct apic_icr *d, i
 static void sv_doorbells(struct savic *s, int vcpu, uint64_t icr, const struct apic_icr *d)
 {
     int targets[SNP_MAX_VCPUS];
-    unsigned n = apic_icr_check(d) == APIC_ICR_SEND ? sv_resolve(s, vcpu, d, targets) : 0;
+    unsigned n = apic_icr_check(d) == APIC_ICR_SEND ? savic_targets(s, vcpu, d, targets) : 0;
     TRC(s->host.trace, ipi, sv_now(s, vcpu), vcpu, icr, d->vector, apic_dm_name(d->mode),
         d->logical ? "logical" : "physical", apic_sh_name(d->shorthand), d->dest, n);
     struct fab_msg bell = {FAB_SRC_DOORBELL, vcpu, d->vector, d->mode, false};
@@ -693,7 +719,28 @@ static void sv_forwarded_eoi(struct savic *s, int vcpu)
     s->host.eoi_broadcast(s->host.ctx, vcpu, (uint8_t)vec);
 }
 
-static enum fab_access sv_msr_write(struct fabric *f, int vcpu, uint32_t msr, uint64_t val)
+/* A variant's hardware IPI (FAB_SRC_HW_IPI) arrives: the sender's hardware
+ * sets the vector in this vCPU's page, as a guest's store would, and the page
+ * is evaluated at once. A target whose Secure AVIC went off on the way gets it
+ * from the hypervisor's APIC, as savic's doorbells do. */
+static void sv_hw_ipi_arrive(struct savic *s, int vcpu, const struct fab_msg *m)
+{
+    if (!sv_on(s, vcpu)) {
+        struct fab_msg ipi = *m;
+        ipi.src_kind = FAB_SRC_IPI;
+        s->hv->ops->receive(s->hv, vcpu, &ipi);
+        return;
+    }
+    sv_sync(s, vcpu);
+    struct apic a = sv_view(s, vcpu);
+    if (apic_accept_fixed(&a, m->vector, m->level) == APIC_ACCEPTED)
+        TRC(s->host.trace, irq_accept, sv_now(s, vcpu), vcpu, m->vector, apic_dm_name(m->mode),
+            m->level ? "level" : "edge", m->src_vcpu);
+    sv_commit(s, vcpu);
+    sv_kick(s, vcpu);
+}
+
+enum fab_access savic_msr_write(struct fabric *f, int vcpu, uint32_t msr, uint64_t val)
 {
     struct savic *s = sv(f);
     bool icr = msr == APIC_MSR(APIC_ICR), eoi = msr == APIC_MSR(APIC_EOI);
@@ -714,47 +761,51 @@ static enum fab_access sv_msr_write(struct fabric *f, int vcpu, uint32_t msr, ui
     return s->hv->ops->msr_write(s->hv, vcpu, msr, val);
 }
 
-static enum fab_access sv_msr_read(struct fabric *f, int vcpu, uint32_t msr, uint64_t *val)
+enum fab_access savic_msr_read(struct fabric *f, int vcpu, uint32_t msr, uint64_t *val)
 {
     struct savic *s = sv(f);
     return s->hv->ops->msr_read(s->hv, vcpu, msr, val);
 }
 
-static void sv_receive(struct fabric *f, int vcpu, const struct fab_msg *m)
+void savic_receive(struct fabric *f, int vcpu, const struct fab_msg *m)
 {
     struct savic *s = sv(f);
     if (m->src_kind == FAB_SRC_DOORBELL) {
         sv_kick(s, vcpu); /* the hardware re-evaluates the page */
         return;
     }
+    if (m->src_kind == FAB_SRC_HW_IPI) {
+        sv_hw_ipi_arrive(s, vcpu, m);
+        return;
+    }
     s->hv->ops->receive(s->hv, vcpu, m);
 }
 
-static void sv_route(struct fabric *f, uint32_t dest, bool logical, const struct fab_msg *m)
+void savic_route(struct fabric *f, uint32_t dest, bool logical, const struct fab_msg *m)
 {
     struct savic *s = sv(f);
     s->hv->ops->route(s->hv, dest, logical, m);
 }
 
-static void sv_inject(struct fabric *f, int vcpu, const struct fab_msg *m)
+void savic_inject(struct fabric *f, int vcpu, const struct fab_msg *m)
 {
     struct savic *s = sv(f);
     s->hv->ops->inject(s->hv, vcpu, m);
 }
 
-static void sv_timer_fire(struct fabric *f, int vcpu)
+void savic_timer_fire(struct fabric *f, int vcpu)
 {
     struct savic *s = sv(f);
     s->hv->ops->timer_fire(s->hv, vcpu);
 }
 
-static void sv_reset(struct fabric *f, int vcpu, bool init_only)
+void savic_reset(struct fabric *f, int vcpu, bool init_only)
 {
     struct savic *s = sv(f);
     s->hv->ops->reset(s->hv, vcpu, init_only);
 }
 
-static const uint8_t *sv_regs(struct fabric *f, int vcpu)
+const uint8_t *savic_regs(struct fabric *f, int vcpu)
 {
     struct savic *s = sv(f);
     if (sv_on(s, vcpu))
@@ -762,22 +813,82 @@ static const uint8_t *sv_regs(struct fabric *f, int vcpu)
     return s->hv->ops->regs(s->hv, vcpu);
 }
 
+/* ---- savic's own decisions, and what a variant's hooks may use ------------------------ */
+
+/* Only self IPIs: every other ICR is #VC 0x401 and the guest writes its
+ * targets' pages itself (docs/sev-snp-facts.md 7.4, 7.5). */
+static bool dflt_icr_accelerated(struct savic *s, int vcpu, const struct apic_icr *d, bool listed)
+{
+    (void)s, (void)vcpu;
+    return listed && d->shorthand == APIC_SH_SELF &&
+           (d->mode == APIC_DM_FIXED || d->mode == APIC_DM_NMI);
+}
+
+static void dflt_icr_send(struct savic *s, int vcpu, uint64_t icr, const struct apic_icr *d)
+{
+    (void)s, (void)d;
+    SNP_PANIC("vCPU %d: ICR %#llx accelerated without an icr_send hook", vcpu,
+              (unsigned long long)icr);
+}
+
+static enum savic_blocked dflt_blocked(struct savic *s, int vcpu, uint8_t vector)
+{
+    (void)vcpu, (void)vector;
+    return (enum savic_blocked)s->k.blocked;
+}
+
+static bool dflt_nmi_allowed(struct savic *s, int vcpu)
+{
+    return (sv_vcpu(s, vcpu)->ctl & SAVIC_ALLOWED_NMI) != 0;
+}
+
+const struct savic_hooks savic_default_hooks = {
+    .icr_accelerated = dflt_icr_accelerated,
+    .icr_send = dflt_icr_send,
+    .blocked = dflt_blocked,
+    .nmi_allowed = dflt_nmi_allowed,
+};
+
+bool savic_vcpu_on(struct savic *s, int vcpu)
+{
+    return sv_on(s, vcpu);
+}
+
+const struct savic_knobs *savic_knobs_of(const struct savic *s)
+{
+    return &s->k;
+}
+
+const struct fab_host *savic_host(const struct savic *s)
+{
+    return &s->host;
+}
+
+void savic_trace_hook(struct savic *s, int vcpu, const char *hook, const char *decision,
+                      uint64_t value)
+{
+    if (s->deciding) {
+        SNP_ASSERT(!s->hook_held); /* one decision per access */
+        s->hook_held = true;
+        s->held_hook.hook = hook;
+        s->held_hook.decision = decision;
+        s->held_hook.value = value;
+        return;
+    }
+    TRC(s->host.trace, fabric_hook, sv_now(s, vcpu), vcpu, s->hdr.ops->name, hook, decision,
+        value);
+}
+
+static struct fabric *sv_create(const struct fab_params *p, const struct fab_host *host, char *err,
+                                size_t errlen)
+{
+    return savic_create(p, host, &savic_fabric, NULL, err, errlen);
+}
+
 const struct fabric_ops savic_fabric = {
     .name = "savic",
     .doc = "Secure AVIC: the guest-owned backing page (SNP only)",
+    .caps = SAVIC_CAPS,
     .create = sv_create,
-    .destroy = sv_destroy,
-    .msr_read = sv_msr_read,
-    .msr_write = sv_msr_write,
-    .receive = sv_receive,
-    .route = sv_route,
-    .pending = sv_pending,
-    .ack = sv_ack,
-    .timer_fire = sv_timer_fire,
-    .inject = sv_inject,
-    .reset = sv_reset,
-    .regs = sv_regs,
-    .hw_msr = sv_hw_msr,
-    .vmrun = sv_vmrun,
-    .backing_page = sv_backing_page,
+    SAVIC_OPS,
 };

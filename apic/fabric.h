@@ -48,6 +48,10 @@ enum fab_src_kind {
     /* No payload: the hypervisor notifies a vCPU that its guest-owned APIC
      * state changed (the Secure AVIC / AVIC doorbell); it travels like an IPI. */
     FAB_SRC_DOORBELL,
+    /* An IPI the sending vCPU's hardware carries straight into the target's
+     * guest-owned APIC state, without the hypervisor (a variant's
+     * accelerated cross-vCPU IPI); it travels like an IPI. */
+    FAB_SRC_HW_IPI,
 };
 
 /*
@@ -149,9 +153,91 @@ struct fab_params {
     unsigned maxphyaddr;       /* physical address bits (CPUID 0x80000008 EAX[7:0]); 0: 52 */
 };
 
+/*
+ * What a fabric is, declared in its ops table so that the model asks these
+ * flags and never a fabric's name (docs/fabric-plugins.md "Capabilities").
+ * The FAB_CAP_ACCEL_* flags say which guest APIC accesses the fabric's
+ * hardware completes without an exit with its default knobs; they describe
+ * (`snpref fabrics`, compare reports), the ops decide.
+ */
+#define FAB_CAP_GUEST_PAGE     (1u << 0) /* the APIC state is a guest-owned page in guest RAM */
+#define FAB_CAP_SECURE_AVIC    (1u << 1) /* needs SEV_FEATURES bit 16 (SecureAVIC): mode snp only;
+                                            the model sets the bit in every VMSA, the boot info
+                                            says SNP_FABRIC_SAVIC */
+#define FAB_CAP_ACCEL_READ     (1u << 2) /* register reads */
+#define FAB_CAP_ACCEL_TPR_EOI  (1u << 3) /* TPR writes, edge EOIs */
+#define FAB_CAP_ACCEL_SELF_IPI (1u << 4) /* SELF_IPI and self-shorthand ICR writes */
+#define FAB_CAP_ACCEL_XIPI     (1u << 5) /* fixed IPIs to other vCPUs (ICR writes) */
+
+/* One FAB_CAP_* flag and its name, for `snpref fabrics` and the docs. */
+struct fab_cap_name {
+    unsigned cap;
+    const char *name;
+};
+extern const struct fab_cap_name fab_cap_names[]; /* terminated by {0, NULL} */
+
+/* A set of x2APIC MSRs: bit n stands for MSR 0x800 + n (a knob type). */
+struct fab_regset {
+    uint32_t w[8];
+};
+
+static inline bool fab_regset_has(const struct fab_regset *r, uint32_t msr)
+{
+    uint32_t n = msr - 0x800u;
+    return n < 256 && (r->w[n >> 5] >> (n & 31)) & 1u;
+}
+
+static inline void fab_regset_put(struct fab_regset *r, uint32_t msr)
+{
+    uint32_t n = msr - 0x800u;
+    if (n < 256)
+        r->w[n >> 5] |= 1u << (n & 31);
+}
+
+/* Adds the register called name (the x2APIC names of the MSR table in apic.c:
+ * "TPR", "ISR3"; "ISR", "TMR" and "IRR" stand for all eight) to r. Returns 0,
+ * or -1 when no x2APIC register has that name. */
+int fab_regset_add_name(struct fab_regset *r, const char *name);
+/* The names of the registers in r, comma-separated, into buf (truncated to len). */
+void fab_regset_names(const struct fab_regset *r, char *buf, size_t len);
+
+/*
+ * A fabric's knobs, declared as data: the config loader reads the section
+ * named `section` through this schema (errors name file, line and field), the
+ * trace header and `compare` print it back, and fab_params.knobs points at
+ * the parsed struct (`size` bytes, `defaults` first). Fabrics may share a
+ * schema (a variant reuses its base's knobs) and then share the section.
+ */
+enum fab_knob_type {
+    FAB_KNOB_REGSET,           /* struct fab_regset: a JSON array of register names */
+    FAB_KNOB_CHOICE,           /* unsigned: index into choices, a JSON string */
+    FAB_KNOB_UINT,             /* unsigned: one of allowed[] (nallowed > 0) or lo..hi, written as hex */
+};
+
+struct fab_knob {
+    const char *name;          /* key inside the section */
+    enum fab_knob_type type;
+    size_t off;                /* offset in the knob struct */
+    const char *const *choices; /* CHOICE: NULL-terminated */
+    unsigned lo, hi;           /* UINT without allowed[] */
+    const unsigned *allowed;   /* UINT: the only values accepted */
+    size_t nallowed;
+    const char *doc;           /* one line for the docs */
+};
+
+struct fab_knob_schema {
+    const char *section;       /* the config section ("savic") */
+    size_t size;               /* of the knob struct */
+    void (*defaults)(void *knobs);
+    const struct fab_knob *knobs;
+    size_t nknobs;
+};
+
 struct fabric_ops {
     const char *name;          /* "emulated", "savic", ... */
     const char *doc;           /* one line for --help and the docs */
+    unsigned caps;             /* FAB_CAP_* */
+    const struct fab_knob_schema *knobs; /* NULL: the fabric has no knobs */
 
     /* Creates the fabric; returns NULL with a message in err on bad params. */
     struct fabric *(*create)(const struct fab_params *p, const struct fab_host *host, char *err,

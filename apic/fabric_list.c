@@ -3,6 +3,7 @@
  * The registered interrupt fabrics (docs/design.md section 6) and the names the
  * traces use for ICR fields. Adding a plug-in is one new file defining a
  * `const struct fabric_ops NAME` plus one X(NAME) line in FABRIC_PLUGINS below.
+ * The first entry is the golden reference (the config's default `apic`).
  * The list is explicit because a static library only links the objects
  * something references.
  */
@@ -13,7 +14,9 @@
 /* clang-format off */
 #define FABRIC_PLUGINS(X) \
     X(emulated_fabric) \
-    X(savic_fabric)
+    X(savic_fabric) \
+    X(savic_xipi_fabric) \
+    /* one line per plug-in above, each ending in a backslash; the first is the golden reference */
 /* clang-format on */
 
 #define FABRIC_DECLARE(ops) extern const struct fabric_ops ops;

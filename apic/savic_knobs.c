@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Secure AVIC knobs (fab_savic.h): their defaults, and register sets by
- * name for the config file. Names are those of the x2APIC MSR table in apic.c,
- * so a set can only hold registers that exist.
+ * The Secure AVIC knobs (fab_savic.h): their defaults and their schema, which
+ * the config loader reads section "savic" through (docs/config.md). Each knob
+ * is one open point of the public sources (docs/sev-snp-facts.md 7.4, 12).
  */
-#include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "apic.h"
 #include "fab_savic.h"
 
-static void put_all(struct savic_regset *r, unsigned base)
+static void put_all(struct fab_regset *r, unsigned base)
 {
     for (unsigned i = 0; i < 8; i++)
-        savic_regset_put(r, APIC_MSR(base + 0x10 * i));
+        fab_regset_put(r, APIC_MSR(base + 0x10 * i));
 }
 
 void savic_knobs_default(struct savic_knobs *k)
@@ -22,15 +22,15 @@ void savic_knobs_default(struct savic_knobs *k)
     for (uint32_t msr = APIC_MSR_BASE; msr <= APIC_MSR_LAST; msr++) {
         const struct apic_reg_desc *d = apic_reg_lookup(msr);
         if (d && d->readable && msr != APIC_MSR(APIC_TMCCT))
-            savic_regset_put(&k->accel_read, msr);
+            fab_regset_put(&k->accel_read, msr);
     }
-    savic_regset_put(&k->accel_write, APIC_MSR(APIC_TPR));
-    savic_regset_put(&k->accel_write, APIC_MSR(APIC_EOI));
-    savic_regset_put(&k->accel_write, APIC_MSR(APIC_SELF_IPI));
-    savic_regset_put(&k->accel_write, APIC_MSR(APIC_ICR));
-    savic_regset_put(&k->noaccel_fault, APIC_MSR(APIC_LVR));
-    savic_regset_put(&k->noaccel_fault, APIC_MSR(APIC_PPR));
-    savic_regset_put(&k->noaccel_fault, APIC_MSR(APIC_TMCCT));
+    fab_regset_put(&k->accel_write, APIC_MSR(APIC_TPR));
+    fab_regset_put(&k->accel_write, APIC_MSR(APIC_EOI));
+    fab_regset_put(&k->accel_write, APIC_MSR(APIC_SELF_IPI));
+    fab_regset_put(&k->accel_write, APIC_MSR(APIC_ICR));
+    fab_regset_put(&k->noaccel_fault, APIC_MSR(APIC_LVR));
+    fab_regset_put(&k->noaccel_fault, APIC_MSR(APIC_PPR));
+    fab_regset_put(&k->noaccel_fault, APIC_MSR(APIC_TMCCT));
     put_all(&k->noaccel_fault, APIC_ISR);
     put_all(&k->noaccel_fault, APIC_TMR);
     put_all(&k->noaccel_fault, APIC_IRR);
@@ -38,39 +38,33 @@ void savic_knobs_default(struct savic_knobs *k)
     k->icr_high = 0x304;
 }
 
-int savic_regset_add_name(struct savic_regset *r, const char *name)
+static void defaults(void *k)
 {
-    static const struct {
-        const char *name;
-        unsigned base;
-    } groups[] = {{"ISR", APIC_ISR}, {"TMR", APIC_TMR}, {"IRR", APIC_IRR}};
-    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-        if (!strcmp(name, groups[i].name)) {
-            put_all(r, groups[i].base);
-            return 0;
-        }
-    for (uint32_t msr = APIC_MSR_BASE; msr <= APIC_MSR_LAST; msr++) {
-        const struct apic_reg_desc *d = apic_reg_lookup(msr);
-        if (d && !strcmp(d->name, name)) {
-            savic_regset_put(r, msr);
-            return 0;
-        }
-    }
-    return -1;
+    savic_knobs_default(k);
 }
 
-void savic_regset_names(const struct savic_regset *r, char *buf, size_t len)
-{
-    size_t n = 0;
-    if (len)
-        buf[0] = '\0';
-    for (uint32_t msr = APIC_MSR_BASE; msr <= APIC_MSR_LAST && n < len; msr++) {
-        const struct apic_reg_desc *d = apic_reg_lookup(msr);
-        if (!d || !savic_regset_has(r, msr))
-            continue;
-        int w = snprintf(buf + n, len - n, "%s%s", n ? "," : "", d->name);
-        if (w < 0)
-            break;
-        n += (size_t)w;
-    }
-}
+static const char *const blocked_names[] = {"drop", "hold", NULL};
+/* 0x304: Linux's layout (ICR as one u64 at 0x300); 0x310: OpenVMM's (ICR2). */
+static const unsigned icr_high_values[] = {0x304, 0x310};
+
+#define K(n, t, f, ...) {n, t, offsetof(struct savic_knobs, f), __VA_ARGS__}
+static const struct fab_knob savic_knob_list[] = {
+    K("accelerated_reads", FAB_KNOB_REGSET, accel_read, NULL, 0, 0, NULL, 0,
+      "RDMSRs served from the backing page without an exit; others #VC 0x402"),
+    K("accelerated_writes", FAB_KNOB_REGSET, accel_write, NULL, 0, 0, NULL, 0,
+      "WRMSRs the hardware completes itself; others #VC 0x402 (ICR: 0x401)"),
+    K("fault_on", FAB_KNOB_REGSET, noaccel_fault, NULL, 0, 0, NULL, 0,
+      "registers whose #VC 0x402 is a fault (RIP on the instruction); the others trap"),
+    K("blocked_vectors", FAB_KNOB_CHOICE, blocked, blocked_names, 0, 0, NULL, 0,
+      "what VMRUN does with a REQUESTED_IRR vector ALLOWED_IRR blocks: drop or hold"),
+    K("icr_high", FAB_KNOB_UINT, icr_high, NULL, 0, 0, icr_high_values, 2,
+      "page offset of ICR[63:32]: 0x304 (Linux) or 0x310 (OpenVMM)"),
+};
+
+const struct fab_knob_schema savic_knob_schema = {
+    .section = "savic",
+    .size = sizeof(struct savic_knobs),
+    .defaults = defaults,
+    .knobs = savic_knob_list,
+    .nknobs = sizeof(savic_knob_list) / sizeof(savic_knob_list[0]),
+};

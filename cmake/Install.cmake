@@ -33,6 +33,8 @@ endif()
 # `snpref bench` loads these at run time (tools/guest_path.c looks here first).
 install(FILES $<TARGET_FILE:bench_compute> $<TARGET_FILE:bench_mixed> $<TARGET_FILE:bench_pingpong>
         DESTINATION ${SNPREF_INSTALLED_GUESTS})
+install(FILES ${CMAKE_BINARY_DIR}/guests/qemu/bench_qemu.elf
+        DESTINATION ${SNPREF_INSTALLED_GUESTS}/qemu)
 
 # The guest SDK: headers (with the two shared ABI headers they include), the
 # freestanding static library and the linker script, in directories of their

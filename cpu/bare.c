@@ -2,8 +2,10 @@
 /*
  * A bare Unicorn engine for benchmarks: the guest function alone, with no
  * model and no paging (identity map, as a UC_MODE_64 engine starts), so
- * `snpref bench` can print how much the model costs on the same code. Its one
- * hook is the identity TLB fill that gives execute permission only to
+ * `snpref bench` can print how much the model costs on the same code; and
+ * the same with a block hook that only counts, the floor of any model that
+ * accounts time per block as vcpu.c does (Unicorn's hook dispatch alone). Its
+ * other hook is the identity TLB fill that gives execute permission only to
  * instruction fetches, as paging.c does: without it every store would stay on
  * Unicorn's slow path (paging.c), and the baseline would be the slower one.
  */
@@ -18,8 +20,16 @@ static bool identity_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     return true;
 }
 
-int cpu_run_bare(struct mem *m, uint64_t rip, uint64_t arg, uint64_t stack_top, uint64_t ret_gpa,
-                 char *err, size_t errlen)
+static void count_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    (void)uc;
+    (void)pc;
+    (void)size;
+    ++*(uint64_t *)ud;
+}
+
+int cpu_run_bare(struct mem *m, bool block_hook, uint64_t *blocks, uint64_t rip, uint64_t arg,
+                 uint64_t stack_top, uint64_t ret_gpa, char *err, size_t errlen)
 {
     uc_engine *uc;
     uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
@@ -32,6 +42,9 @@ int cpu_run_bare(struct mem *m, uint64_t rip, uint64_t arg, uint64_t stack_top, 
     uc_hook fill;
     UC_CHECK(uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL));
     UC_CHECK(uc_hook_add(uc, &fill, UC_HOOK_TLB_FILL, (void *)identity_fill, NULL, 1, 0));
+    *blocks = 0;
+    if (block_hook)
+        UC_CHECK(uc_hook_add(uc, &fill, UC_HOOK_BLOCK, (void *)count_block, blocks, 1, 0));
     static const uint8_t hlt = 0xF4;
     SNP_ASSERT(mem_write(m, ret_gpa, &hlt, 1));
     uint64_t rsp = (stack_top & ~0xFull) - 8;

@@ -74,6 +74,16 @@ enum vcpu_action {
  */
 #define VCPU_INSN_PVALIDATE 0x100000001ull
 #define VCPU_INSN_RMPADJUST 0x100000002ull
+/*
+ * The SNP host's RMP instructions, only for a vCPU whose config grants them
+ * (host_rmp; #UD otherwise). RMPUPDATE: info1 = RAX (system-physical page),
+ * info2 = bytes 0-7 and data = bytes 8-15 of the 16-byte rmp_state the CPU
+ * read at the linear address in RCX (Linux struct rmp_state: gpa; assigned,
+ * pagesize, immutable bytes; asid). PSMASH: info1 = RAX. The model sets RAX
+ * to the status and answers VCPU_NEXT.
+ */
+#define VCPU_INSN_RMPUPDATE 0x100000003ull
+#define VCPU_INSN_PSMASH    0x100000004ull
 
 enum vcpu_event_type { VEV_EXTINT, VEV_NMI, VEV_EXCEPTION, VEV_SOFTINT };
 
@@ -145,6 +155,7 @@ struct vcpu_config {
     unsigned cbit_pos;        /* C-bit in guest PTEs (51), 0 = no encryption */
     bool sev_es;              /* intercepts raise #VC; IRET does not end NMI blocking */
     bool snp;                 /* RMP checks at TLB fill (mem->rmp); PVALIDATE, RMPADJUST */
+    bool host_rmp;            /* RMPUPDATE, PSMASH executable (an SNP host; plain mode) */
     uint32_t asid;
     unsigned vmpl;
 };
@@ -274,8 +285,11 @@ struct vcpu_stats {
 void vcpu_get_stats(const struct vcpu *v, struct vcpu_stats *s);
 
 /* Benchmarks only: runs the function at rip (RDI = arg) in a bare engine over
- * m, without hooks or paging, until it returns to ret_gpa. 0, or -1 with err. */
-int cpu_run_bare(struct mem *m, uint64_t rip, uint64_t arg, uint64_t stack_top, uint64_t ret_gpa,
+ * m, without paging, until it returns to ret_gpa. With block_hook, one
+ * UC_HOOK_BLOCK that only counts blocks is added: the least any model that
+ * accounts instructions per block pays (*blocks: how many ran). 0, or -1 with err. */
+int cpu_run_bare(struct mem *m, bool block_hook, uint64_t *blocks, uint64_t rip, uint64_t arg,
+                 uint64_t stack_top, uint64_t ret_gpa,
                  char *err, size_t errlen);
 
 /* Exception mnemonic ("#GP") or "INT". */

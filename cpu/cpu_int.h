@@ -56,9 +56,36 @@ struct blk {
     uint8_t bits;         /* code size it was decoded with (16, 32, 64) */
     uint64_t page_gpa[2]; /* guest-physical pages the block's bytes lie on */
     uint64_t pfn[2];      /* their indexes in cpu_shared.code (npages: not RAM) */
+    uint8_t seen[2];      /* their code-map values when the bytes were last read or compared */
     uint16_t *offs;       /* icount+1 instruction offsets (the last = size) */
     uint8_t *bytes;       /* the size bytes decoded (compared on WRITTEN pages) */
 };
+
+/* One slot of the direct-mapped cache in front of the block table: what the
+ * block hook needs for a block seen before, in one cache line, so that the
+ * common entry costs a few loads (issue 10: the hook ran at every block and
+ * its table walk was half of a store-heavy kernel's host time). Only blocks
+ * whose pages are not WRITTEN enter it, and a slot counts only while no page
+ * turned WRITTEN since it was filled (its gen is mem.code_written then), so a
+ * hit needs no byte comparison and a write costs no sweep of the slots. A slot is valid while its pc is not
+ * BLK_HOT_NONE; it is cleared whenever its block dies (blk_stale) and all of
+ * them when the table is rebuilt (blk_grow). */
+#define BLK_HOT_SLOTS 4096u
+#define BLK_HOT_NONE  UINT64_MAX
+struct blk_hot {
+    uint64_t pc;
+    uint32_t gen;         /* mem.code_written when filled (it never wraps: vcpu.c) */
+    uint32_t size;
+    uint16_t icount;
+    uint8_t bits;
+    bool ends_in_shadow;
+    struct blk *b;
+};
+
+static inline struct blk_hot *blk_hot_slot(struct blk_hot *tab, uint64_t pc)
+{
+    return &tab[(pc ^ (pc >> 10)) & (BLK_HOT_SLOTS - 1)];
+}
 
 /* An exact-address intercept. */
 struct icpt {
@@ -116,6 +143,7 @@ struct vcpu {
     uint64_t mmio_end;
     unsigned cbit_pos;    /* SEV: C-bit position, 0 = none */
     bool sev_es, snp;
+    bool host_rmp;        /* RMPUPDATE / PSMASH are the model's (vcpu_config.host_rmp) */
     uint32_t asid;
     unsigned vmpl;
 
@@ -152,7 +180,8 @@ struct vcpu {
     unsigned deliv_streak; /* consecutive deliveries with no instruction retired */
     uint64_t cr4_allowed; /* CR4 bits a MOV to CR4 may set */
 
-    /* decode cache: open addressing, key (pc, size) */
+    /* decode cache: open addressing, key (pc, size), behind blk_hot */
+    struct blk_hot *blk_hot; /* BLK_HOT_SLOTS */
     struct blk **blk_tab;
     size_t blk_cap, blk_n;
     struct icpt *icpt_tab;
@@ -171,12 +200,16 @@ struct icpt *icpt_find(struct vcpu *v, uint64_t va);
 /* Index of the instruction starting at va in b, or -1. */
 int blk_insn_index(const struct blk *b, uint64_t va);
 void decode_free(struct vcpu *v);
-/* Whether b's bytes may have changed since it was decoded and must be
- * compared (one of its pages is MEM_CODE_WRITTEN). */
+/* Puts a live block whose pages are not WRITTEN into its blk_hot slot (the
+ * block hook, after a table hit). */
+void blk_hot_fill(struct vcpu *v, struct blk *b);
+/* Whether b's bytes may have changed since they were last read and must be
+ * compared: one of its pages is WRITTEN, or changed state since (mem.h). */
 static inline bool blk_watched(const struct vcpu *v, const struct blk *b)
 {
     const uint8_t *c = v->shared->code;
-    return (c[b->pfn[0]] | c[b->pfn[1]]) & MEM_CODE_WRITTEN;
+    uint8_t c0 = c[b->pfn[0]], c1 = c[b->pfn[1]];
+    return c0 != b->seen[0] || c1 != b->seen[1] || mem_code_written(c0) || mem_code_written(c1);
 }
 /* A watched block at its entry: true if its bytes in guest RAM differ from
  * its decode, after dropping b and the intercepts whose instruction bytes

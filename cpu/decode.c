@@ -20,7 +20,16 @@
  *    with another engine's stores or the model's (test_unicorn.c pins both),
  *    so a block on a WRITTEN page is compared with its decoded bytes each
  *    time it is entered: if they changed, the block is dropped (with the
- *    intercepts whose instructions changed) and retranslated before it runs.
+ *    intercepts whose instructions changed) and retranslated before it runs;
+ *  - re-armed: a block found unchanged turns its WRITTEN page CLEAN again
+ *    (a new CLEAN value, mem.h) and drops every engine's writable TLB
+ *    entries, so the next store traps again. Each block remembers the page
+ *    state it was last checked at and is compared once more after any
+ *    change, then runs uncompared while the page stays CLEAN. Code patched
+ *    once (a kernel's alternatives, jump labels) so stops costing a
+ *    comparison per entry; a page re-armed MEM_CODE_REARMS times (data
+ *    beside code, stored to all the time) stays WRITTEN instead of trapping
+ *    at every store.
  * XXX(model): on a WRITTEN page a store into the block being executed takes
  * effect at the next block entry (a jump, a call, an intercept), not at the
  * next instruction as on AMD hardware; SDM 8.1.3 asks portable code to jump
@@ -55,8 +64,31 @@ struct blk *blk_lookup(struct vcpu *v, uint64_t pc, uint32_t size)
 
 static void blk_insert(struct vcpu *v, struct blk *b);
 
+static void blk_hot_clear(struct vcpu *v)
+{
+    for (unsigned i = 0; v->blk_hot && i < BLK_HOT_SLOTS; i++)
+        v->blk_hot[i].pc = BLK_HOT_NONE;
+}
+
+void blk_hot_fill(struct vcpu *v, struct blk *b)
+{
+    if (!v->blk_hot) {
+        v->blk_hot = malloc(BLK_HOT_SLOTS * sizeof(*v->blk_hot));
+        SNP_ASSERT(v->blk_hot);
+        blk_hot_clear(v);
+    }
+    SNP_ASSERT(!b->dead && !blk_watched(v, b));
+    *blk_hot_slot(v->blk_hot, b->pc) = (struct blk_hot){
+        .pc = b->pc, .gen = (uint32_t)v->mem->code_written, .size = b->size,
+        .icount = b->icount, .bits = b->bits, .ends_in_shadow = b->ends_in_shadow, .b = b};
+}
+
+
+/* Rebuilds the table at twice the size, freeing the dead blocks (so no
+ * blk_hot slot may keep pointing at one). */
 static void blk_grow(struct vcpu *v)
 {
+    blk_hot_clear(v);
     struct blk **old = v->blk_tab;
     size_t oldcap = v->blk_cap;
     v->blk_cap = oldcap ? oldcap * 2 : 1024;
@@ -279,17 +311,22 @@ static bool icpt_add(struct vcpu *v, const cs_insn *in, enum icpt_kind kind)
     return true;
 }
 
-/* The page now holds decoded code. Only a page that held none changes state:
- * the TLB entries that let stores to it through are dropped, in every engine,
- * so that the next store comes back through the TLB-fill hook. */
+/* Drops the TLB entries of every engine, so that the next store to a page
+ * that just turned CLEAN comes back through the TLB-fill hook. */
+static void flush_all_tlbs(struct cpu_shared *s)
+{
+    for (unsigned i = 0; i < s->nvcpus; i++)
+        UC_CHECK(uc_ctl_flush_tlb(s->vcpus[i]->uc));
+}
+
+/* The page now holds decoded code. Only a page that held none changes state. */
 static void mark_code_page(struct vcpu *v, uint64_t pfn)
 {
     struct cpu_shared *s = v->shared;
     if (pfn >= s->npages || s->code[pfn] != MEM_CODE_NONE)
         return;
     s->code[pfn] = MEM_CODE_CLEAN;
-    for (unsigned i = 0; i < s->nvcpus; i++)
-        UC_CHECK(uc_ctl_flush_tlb(s->vcpus[i]->uc));
+    flush_all_tlbs(s);
 }
 
 /* Guest-physical page of va for a code fetch (no A/D side effects). */
@@ -366,6 +403,8 @@ struct blk *blk_decode(struct vcpu *v, uint64_t pc, uint32_t size, bool *restart
 
     for (int i = 0; i < 2; i++)
         mark_code_page(v, b->pfn[i]);
+    for (int i = 0; i < 2; i++)
+        b->seen[i] = v->shared->code[b->pfn[i]];
     blk_insert(v, b);
     v->stats.blocks_decoded++;
     return b;
@@ -403,10 +442,28 @@ static bool blk_unchanged(const struct vcpu *v, const struct blk *b)
     return blk_same(v, b, 0, b->size);
 }
 
+/* b's bytes were just found unchanged: a WRITTEN page of it is re-armed
+ * (CLEAN again, its writable TLB entries dropped everywhere), so that b and
+ * the page's other blocks, each compared once more, run uncompared until the
+ * next store to it; and b remembers the pages' states it was checked at. */
+static void blk_checked(struct vcpu *v, struct blk *b)
+{
+    bool rearmed = false;
+    for (int i = 0; i < 2; i++)
+        if (b->pfn[i] < v->shared->npages && (i == 0 || b->pfn[1] != b->pfn[0]))
+            rearmed |= mem_code_rearm(v->mem, b->pfn[i]);
+    if (rearmed)
+        flush_all_tlbs(v->shared);
+    for (int i = 0; i < 2; i++)
+        b->seen[i] = v->shared->code[b->pfn[i]];
+}
+
 bool blk_stale(struct vcpu *v, struct blk *b)
 {
-    if (blk_unchanged(v, b))
+    if (blk_unchanged(v, b)) {
+        blk_checked(v, b);
         return false;
+    }
     /* An intercept whose own bytes still hold the instruction stays: another
      * live block may contain it. The others go with the block. */
     for (size_t i = 0; i < v->icpt_cap; i++) {
@@ -420,6 +477,9 @@ bool blk_stale(struct vcpu *v, struct blk *b)
         }
     }
     b->dead = true;
+    struct blk_hot *h = v->blk_hot ? blk_hot_slot(v->blk_hot, b->pc) : NULL;
+    if (h && h->b == b)
+        h->pc = BLK_HOT_NONE;
     v->stats.smc_redecodes++;
     return true;
 }
@@ -434,6 +494,8 @@ void decode_free(struct vcpu *v)
         }
     free(v->blk_tab);
     free(v->icpt_tab);
+    free(v->blk_hot);
+    v->blk_hot = NULL;
     v->blk_tab = NULL;
     v->icpt_tab = NULL;
     v->blk_cap = v->icpt_cap = 0;

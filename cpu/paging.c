@@ -264,7 +264,7 @@ bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, 
     /* The first store to code: from now on its blocks are checked at entry. */
     if (in_ram && acc == PG_WRITE)
         mem_note_write(v->mem, gpa, 1);
-    bool clean_code = in_ram && v->shared->code[gpa >> MEM_PAGE_SHIFT] == MEM_CODE_CLEAN;
+    bool clean_code = in_ram && mem_code_clean(v->shared->code[gpa >> MEM_PAGE_SHIFT]);
     bool rmp = v->snp && in_ram;
     uint32_t perms = 0;
     if (!rmp || acc == PG_READ || rmp_allows(v, gpa, r.c_bit, PG_READ, user))

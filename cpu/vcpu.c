@@ -216,9 +216,27 @@ static bool irq_window(struct vcpu *v)
 
 /* ---- Hooks ------------------------------------------------------------------ */
 
-static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+/* The block hook's common case: a block seen before, on pages nobody wrote
+ * since (decode.c: blk_hot), with no mode re-read, stop request, interrupt
+ * check or end of quantum due. Returns false when the full path must look. */
+static inline bool on_block_hot(struct vcpu *v, uint64_t pc, uint32_t size)
 {
-    struct vcpu *v = ud;
+    const struct blk_hot *h = blk_hot_slot(v->blk_hot, pc);
+    if (h->pc != pc || h->size != size || h->bits != v->code_bits ||
+        h->gen != (uint32_t)v->mem->code_written ||
+        (v->mode_check | v->stop_at_block | v->irq_check) || v->retired >= v->budget_end)
+        return false;
+    v->shadow_pc = h->ends_in_shadow ? pc + size : UINT64_MAX;
+    v->cur = h->b;
+    v->retired += h->icount;
+    return true;
+}
+
+/* Everything else at a block's entry: out of line, so that the common case
+ * above needs no stack frame. */
+static __attribute__((noinline)) void on_block_full(uc_engine *uc, uint64_t pc, uint32_t size,
+                                                     struct vcpu *v)
+{
     if (unlikely(v->mode_check))
         mode_refresh(v); /* after a far transfer: the code size may differ */
     struct blk *b = blk_lookup(v, pc, size);
@@ -243,6 +261,8 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
             return;
         }
     }
+    if (!blk_watched(v, b))
+        blk_hot_fill(v, b);
     if (unlikely(v->retired >= v->budget_end || v->stop_at_block)) {
         v->cur = NULL;
         v->stop = v->stop_at_block ? VCPU_STOP_REQUEST : VCPU_STOP_QUANTUM;
@@ -258,6 +278,14 @@ static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
         return;
     v->cur = b;
     v->retired += b->icount;
+}
+
+static void on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    struct vcpu *v = ud;
+    if (likely(v->blk_hot != NULL) && on_block_hot(v, pc, size))
+        return;
+    on_block_full(uc, pc, size, v);
 }
 
 size_t cpu_fetch_insn(struct vcpu *v, uint64_t rip, uint8_t buf[16])
@@ -580,6 +608,43 @@ static int snp_insn(struct vcpu *v, const uint8_t *b, struct vcpu_exit *e)
     return 0;
 }
 
+/*
+ * RMPUPDATE (F2 0F 01 FE) and PSMASH (F3 0F 01 FF), the SNP host's
+ * instructions (Linux arch/x86/virt/svm/sev.c rmpupdate(), __snp_psmash()),
+ * when the config grants them. CPL 0 only (#GP(0) above, AMD APM vol. 3).
+ * RMPUPDATE's 16-byte state is read at the linear address in RCX with the
+ * permissions of a data read (a #PF if it cannot be). Returns 0 with e filled
+ * for the model, -1 if not one of them, 1 with an exception in e->exc_*.
+ */
+static int host_rmp_insn(struct vcpu *v, const uint8_t *b, struct vcpu_exit *e)
+{
+    bool upd = b[0] == 0xF2 && b[1] == 0x0F && b[2] == 0x01 && b[3] == 0xFE;
+    bool smash = b[0] == 0xF3 && b[1] == 0x0F && b[2] == 0x01 && b[3] == 0xFF;
+    if (!upd && !smash)
+        return -1;
+    if (vcpu_cpl(v) != 0) {
+        e->exc_vector = X86_GP, e->exc_has_error = true, e->exc_error = 0;
+        return 1;
+    }
+    e->code = upd ? VCPU_INSN_RMPUPDATE : VCPU_INSN_PSMASH;
+    e->name = upd ? "rmpupdate" : "psmash";
+    e->next_rip = e->rip + 4;
+    e->info1 = vcpu_get(v, VR_RAX);
+    if (upd) {
+        uint64_t st[2], va = vcpu_get(v, VR_RCX);
+        uint32_t pf;
+        uint64_t fva;
+        if (lin_read(v, va, st, sizeof(st), LIN_DATA, &pf, &fva) < 0) {
+            e->exc_vector = X86_PF, e->exc_has_error = true, e->exc_error = pf;
+            e->exc_cr2 = fva;
+            return 1;
+        }
+        e->info2 = st[0];
+        e->data = st[1];
+    }
+    return 0;
+}
+
 /* VMMCALL and VMGEXIT are intercepts; anything else Unicorn cannot decode is #UD. */
 static bool on_invalid(uc_engine *uc, void *ud)
 {
@@ -592,12 +657,19 @@ static bool on_invalid(uc_engine *uc, void *ud)
     lin_read(v, rip + v->cs_base, b, sizeof(b), LIN_FETCH, &pf, &fva);
     static const uint8_t vmmcall[3] = {0x0F, 0x01, 0xD9};
     struct vcpu_exit e = {.rip = rip};
+    int hr = -1;
     if (!memcmp(b, vmmcall, 3)) {
         e.code = SVM_EXIT_VMMCALL, e.name = "vmmcall", e.next_rip = rip + 3;
     } else if (b[0] == 0xF3 && !memcmp(b + 1, vmmcall, 3)) {
         e.code = SVM_EXIT_VMGEXIT, e.name = "vmgexit", e.next_rip = rip + 4;
     } else if (v->snp && snp_insn(v, b, &e) == 0) {
         ; /* PVALIDATE / RMPADJUST for the model */
+    } else if (v->host_rmp && !e.exc_vector && (hr = host_rmp_insn(v, b, &e)) == 0) {
+        ; /* RMPUPDATE / PSMASH for the model */
+    } else if (hr == 1) {
+        retire_to(v, rip + v->cs_base, false);
+        raise_exc(v, e.exc_vector, true, e.exc_error, e.exc_cr2);
+        return true;
     } else if (v->snp && e.exc_vector) {
         retire_to(v, rip + v->cs_base, false);
         raise_exc(v, e.exc_vector, true, e.exc_error, e.exc_cr2);
@@ -884,6 +956,9 @@ struct cpu_shared *cpu_shared_create(struct mem *mem)
     /* One more entry, always NONE, for blocks on no RAM page. */
     s->code = calloc(s->npages + 1, 1);
     SNP_ASSERT(s->code && !mem->code);
+    /* Each page turns WRITTEN at most 1 + MEM_CODE_REARMS times, so the hot
+     * blocks' 32-bit copy of mem.code_written never wraps (decode.c). */
+    SNP_ASSERT(s->npages < UINT32_MAX / (1 + MEM_CODE_REARMS));
     mem->code = s->code;
     return s;
 }
@@ -928,6 +1003,7 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
     v->cbit_pos = cfg->cbit_pos;
     v->sev_es = cfg->sev_es;
     v->snp = cfg->snp;
+    v->host_rmp = cfg->host_rmp;
     v->asid = cfg->asid;
     v->vmpl = cfg->vmpl;
     SNP_ASSERT(!v->snp || (v->mem->rmp && v->sev_es));

@@ -27,8 +27,11 @@ while IFS="$tab" read -r name vcpus want gmodes; do
     for m in $(echo "$gmodes" | tr ',' ' '); do
         [ -n "$modes" ] && case " $modes " in *" $m "*) ;; *) continue ;; esac
         log=$logs/$name.$m.log
-        # `savic` stands for SNP with the Secure AVIC fabric.
-        if [ "$m" = savic ]; then set -- --mode snp --apic savic; else set -- --mode "$m"; fi
+        # A Secure AVIC fabric's name (savic, savic-xipi) stands for SNP with it.
+        case $m in
+        plain | sev-es | snp) set -- --mode "$m" ;;
+        *) set -- --mode snp --apic "$m" ;;
+        esac
         # stdin is the manifest: the guest's UART must not read it (COM1 takes stdin).
         timeout 300 "$tool" run "$build/guests/$name.elf" --vcpus "$vcpus" "$@" >"$log" 2>&1 </dev/null
         got=$?

@@ -37,6 +37,9 @@ enum snpref_status {
 
 struct snpref_options {
     const char *trace_path;    /* NULL: no trace file */
+    /* Comma-separated event names the trace file records (the sink sees
+     * every event), or NULL: all (run --trace-events). */
+    const char *trace_events;
     FILE *console;             /* guest console; NULL: discard */
     /* Called with every trace event in final order (may be NULL). */
     void (*sink)(void *ctx, const struct trc_rec *r);

@@ -31,17 +31,32 @@ struct mem {
     uint16_t *owner;
     struct rmp *rmp;            /* SNP only, else NULL (not owned) */
     struct mem_keys *keys;      /* SEV-ES/SNP, else NULL (not owned) */
-    /* One byte per page, MEM_CODE_* (NULL: nobody watches; not owned): which
-     * pages hold code a vCPU engine translated. The CPU sets CLEAN; every
-     * write through this module's accessors (the model's own: loader, string
-     * I/O, IDT frames, GHCB, devices) turns CLEAN into WRITTEN, which is how
-     * the CPU learns that translated code may have changed under it. */
+    /* One byte per page (NULL: nobody watches; not owned): whether the page
+     * holds code a vCPU engine translated, and whether it was written since.
+     * The value only grows: 0 = NONE, odd = CLEAN, even = WRITTEN. The CPU
+     * turns NONE into CLEAN (1); every write through this module's
+     * accessors (the model's own: loader, string I/O, IDT frames, GHCB,
+     * devices, and the CPU's TLB fill of a guest store) turns CLEAN into the
+     * next WRITTEN value, which is how the CPU learns that translated code
+     * may have changed under it; the CPU may re-arm a WRITTEN page into the
+     * next CLEAN value (mem_code_rearm). A CPU that remembers the value it
+     * checked a block's bytes at knows, while the value is unchanged and
+     * CLEAN, that nothing wrote the page since. */
     uint8_t *code;
+    /* How many pages turned from CLEAN to WRITTEN so far: a CPU that caches
+     * "this block's pages are unwritten" re-checks when it moved. */
+    uint64_t code_written;
 };
 
 #define MEM_CODE_NONE    0u
-#define MEM_CODE_CLEAN   1u /* holds translated code, not written since */
-#define MEM_CODE_WRITTEN 2u /* holds translated code and was written since */
+#define MEM_CODE_CLEAN   1u /* the first CLEAN value: translated, not written since */
+#define MEM_CODE_WRITTEN 2u /* the first WRITTEN value */
+/* How often a page may be re-armed: a page that keeps being written (data
+ * beside code) stays WRITTEN after that, its blocks compared at each entry. */
+#define MEM_CODE_REARMS  16u
+
+static inline bool mem_code_clean(uint8_t c) { return c & 1; }
+static inline bool mem_code_written(uint8_t c) { return c && !(c & 1); }
 
 /* A write to [gpa, gpa+len) in RAM: marks code pages in it WRITTEN. */
 static inline void mem_note_write(struct mem *m, uint64_t gpa, uint64_t len)
@@ -49,8 +64,22 @@ static inline void mem_note_write(struct mem *m, uint64_t gpa, uint64_t len)
     if (!m->code || !len)
         return;
     for (uint64_t pfn = gpa >> MEM_PAGE_SHIFT; pfn <= (gpa + len - 1) >> MEM_PAGE_SHIFT; pfn++)
-        if (m->code[pfn] == MEM_CODE_CLEAN)
-            m->code[pfn] = MEM_CODE_WRITTEN;
+        if (mem_code_clean(m->code[pfn])) {
+            m->code[pfn]++;
+            m->code_written++;
+        }
+}
+
+/* Turns a WRITTEN page CLEAN again, unless it was re-armed MEM_CODE_REARMS
+ * times already; true if it did. The caller makes sure that the next store
+ * to it comes through mem_note_write again (no writable TLB entry is left). */
+static inline bool mem_code_rearm(struct mem *m, uint64_t pfn)
+{
+    uint8_t c = m->code[pfn];
+    if (!mem_code_written(c) || c >= MEM_CODE_WRITTEN + 2 * MEM_CODE_REARMS)
+        return false;
+    m->code[pfn] = (uint8_t)(c + 1);
+    return true;
 }
 
 /* Allocates size bytes of zeroed RAM. Returns 0, or -1 with a message in err. */

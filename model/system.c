@@ -27,6 +27,7 @@
 #include "hv.h"
 #include "msr.h"
 #include "psp.h"
+#include "psp_dev.h"
 #include "rmp.h"
 #include "sev.h"
 #include "snpref/base.h"
@@ -244,7 +245,8 @@ static void host_send(void *ctx, int dst, const struct fab_msg *m)
         sys->inflight->prev = f;
     sys->inflight = f;
     tm_schedule(sys->tk, at, arrive, f);
-    bool ipi = m->src_kind == FAB_SRC_IPI || m->src_kind == FAB_SRC_DOORBELL;
+    bool ipi = m->src_kind == FAB_SRC_IPI || m->src_kind == FAB_SRC_DOORBELL ||
+               m->src_kind == FAB_SRC_HW_IPI;
     if (src && ipi)
         src->sum.ipis_sent++;
     /* End the sender's quantum after this instruction: the arrival must be
@@ -540,9 +542,11 @@ static void fill_bootinfo(struct system *sys, uint64_t image_end)
         bi->secrets_page = l->secrets;
         bi->cpuid_page = l->cpuid;
     }
-    bi->fabric = !strcmp(sys->cfg.apic, "emulated") ? SNP_FABRIC_EMULATED
-                 : !strcmp(sys->cfg.apic, "savic")  ? SNP_FABRIC_SAVIC
-                                                    : SNP_FABRIC_OTHER;
+    /* The guest interface the fabric presents, from what it declares
+     * (fabric.h FAB_CAP_*): Secure AVIC, or the architectural x2APIC/xAPIC. */
+    unsigned caps = fabric_find(sys->cfg.apic)->caps;
+    bi->fabric = caps & FAB_CAP_SECURE_AVIC ? SNP_FABRIC_SAVIC : SNP_FABRIC_EMULATED;
+    bi->fabric_caps = caps & FAB_CAP_ACCEL_XIPI ? SNP_FABRIC_CAP_XIPI : 0;
     bi->ram_size = sys->mem.size;
     bi->core_hz = sys->cfg.core_hz;
     bi->tsc_hz = sys->cfg.tsc_hz;
@@ -569,6 +573,8 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
         if (loader_load_elf(&sys->mem, img, &sys->layout, &sys->entry, &image_end, err, errlen) < 0)
             return -1;
         fill_bootinfo(sys, image_end);
+        if (psp_dev_install_acpi(sys, img, err, errlen) < 0)
+            return -1;
         unsigned cbit = strcmp(sys->cfg.mode, "plain") ? 51 : 0;
         loader_build(&sys->mem, &sys->layout, &sys->bootinfo, cbit);
         return 0;
@@ -586,7 +592,10 @@ static int load_image(struct system *sys, const struct guest_image *img, int *st
     }
     *status = SNPREF_ST_DATAERR;
     struct linux_placement pl;
-    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, &sys->entry0, &pl, err, errlen) < 0)
+    struct acpi_aspt aspt;
+    psp_dev_aspt(&sys->cfg, &aspt);
+    if (linux_load(&sys->mem, img, sys->n, sys->apic_ids, sys->cfg.psp.enable ? &aspt : NULL,
+                   &sys->entry0, &pl, err, errlen) < 0)
         return -1;
     sys->kernel_boot = true;
     sys->entry = sys->entry0.rip;
@@ -602,13 +611,20 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
     if (opt && (opt->trace_path || opt->sink)) {
         char *cfgjson = config_to_json(&sys->cfg);
         struct trc_header h = {"snpref " SNPREF_VERSION, sys->cfg.mode, sys->n, sys->cfg.apic,
-                               sys->cfg.quantum, cfgjson};
+                               sys->cfg.quantum, cfgjson, opt->trace_events};
+        if (opt->trace_events && trc_check_filter(opt->trace_events, err, errlen) < 0) {
+            free(cfgjson);
+            *status = SNPREF_ST_USAGE;
+            return -1;
+        }
         sys->trace = trc_open(opt->trace_path, &h, err, errlen);
         free(cfgjson);
         if (!sys->trace) {
             *status = SNPREF_ST_NOINPUT; /* the trace's directory is missing or unwritable */
             return -1;
         }
+        if (opt->trace_events)
+            SNP_ASSERT(trc_set_filter(sys->trace, opt->trace_events, err, errlen) == 0);
         if (opt->sink)
             trc_set_sink(sys->trace, opt->sink, opt->sink_ctx);
     }
@@ -637,6 +653,7 @@ static int create_parts(struct system *sys, const struct snpref_options *opt, in
         hv_cpuid_lookup(sys, i, 1, 0, l1);
         hv_cpuid_lookup(sys, i, 7, 0, l7);
         vc.cr4_allowed = vcpu_cr4_allowed_by_cpuid(l1[2], l1[3], l7[1], l7[2]);
+        vc.host_rmp = !sys->sev && sys->cfg.psp.hardware_isolation;
         if (sys->sev) {
             vc.cbit_pos = sys->sev->cbit;
             vc.sev_es = true;
@@ -665,7 +682,8 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
     sys->dev.cause = -1;
     sys->run_quantum = run_quantum;
     /* Secure AVIC is a VM feature in every VMSA (docs/sev-snp-facts.md 1, 7). */
-    if (!strcmp(cfg->apic, "savic"))
+    const struct fabric_ops *fab = fabric_find(cfg->apic);
+    if (fab && (fab->caps & FAB_CAP_SECURE_AVIC))
         sys->cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
     sys->n = cfg->vcpus;
     sys->res.vcpu = -1;
@@ -721,6 +739,7 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         snpref_destroy((struct snpref_system *)sys);
         return -1;
     }
+    psp_dev_setup(sys);
     sys_schedule(&sys->slots[0], 0);
     *out = (struct snpref_system *)sys;
     return 0;
@@ -758,6 +777,7 @@ int snpref_run(struct snpref_system *handle, struct snpref_result *r, char *err,
         sys->trace = NULL;
         sys->host.trace = NULL;
         devices_set_trace(&sys->dev, NULL);
+        psp_dev_set_trace(sys, NULL);
     }
     return rc;
 }
@@ -776,6 +796,7 @@ void snpref_destroy(struct snpref_system *handle)
     cpu_shared_destroy(sys->cs);
     if (sys->fab)
         sys->fab->ops->destroy(sys->fab);
+    psp_dev_teardown(sys);
     sev_teardown(sys);
     devices_destroy(&sys->dev);
     free(sys->img_data);

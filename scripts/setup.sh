@@ -6,8 +6,9 @@ set -euo pipefail
 
 pkgs=(pkg-config libsystemc-dev libcjson-dev check libsubunit-dev libcapstone-dev libssl-dev
       help2man man-db # help2man: the man page `make install` installs; man-db: its test
-      libxml2-dev libxml2-utils # libxml2: `check --junit-merge` reads JUnit files; xmllint: its test
-      busybox-static cpio) # the initramfs of the real-kernel scenarios (scripts/mkinitramfs.sh)
+      libxml2-dev # libxml2: `check --junit-merge` reads JUnit files
+      busybox-static cpio # the initramfs of the real-kernel scenarios (scripts/mkinitramfs.sh)
+      python3-jsonschema libxml2-utils) # compare --json schema; xmllint: the JUnit checks
 # python3 + pip fetch the official Unicorn 2.1.4 wheel when the system has no Unicorn >= 2.1
 # (scripts/fetch-unicorn.sh); they are not needed once a build tree holds it.
 if ! python3 -m pip --version >/dev/null 2>&1; then pkgs+=(python3 python3-pip); fi

@@ -43,12 +43,12 @@ static void print_report(const char *const paths[2], const struct trc_stat_resul
             const struct trc_stat_hist *h = &v->h[k];
             if (!h->nbins)
                 continue;
-            printf("  %-34s %10s %10s %8s\n", trc_stat_kind_name((enum trc_stat_kind)k), "expected",
+            printf("  %-42s %10s %10s %8s\n", trc_stat_kind_name((enum trc_stat_kind)k), "expected",
                    "actual", "allowed");
             for (unsigned b = 0; b < h->nbins; b++) {
                 const struct trc_stat_bin *x = &h->bins[b];
                 allowed_str(x, al, sizeof(al));
-                printf("    %-32s %10" PRIu64 " %10" PRIu64 " %8s%s\n",
+                printf("    %-40s %10" PRIu64 " %10" PRIu64 " %8s%s\n",
                        trc_stat_key_str((enum trc_stat_kind)k, x->key, key, sizeof(key)), x->n[0],
                        x->n[1], al, x->differs ? "  BEYOND TOLERANCE" : "");
             }

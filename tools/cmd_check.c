@@ -5,8 +5,9 @@
  * docs/conformance.md): the command line and the three reports of
  * traces/compare.c. For people, a readable report on stdout; for farms, one
  * JSON object on stdout (--json) and a JUnit XML file with one testcase per
- * vCPU and one for timing (--junit, written to FILE.tmp and renamed when
- * complete). Exit 0 on agreement, 1 on divergence, 64/65/66 for bad input.
+ * vCPU and event kind and one for timing (--junit, junit.c). --stats compares
+ * per-vCPU histograms instead (check_stats.c); --junit-merge merges JUnit
+ * files. Exit 0 on agreement, 1 on divergence, 64/65/66 for bad input.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -33,7 +34,8 @@ static const char usage_check[] =
     "  --ignore LIST     do not compare these events or EVENT.FIELD fields\n"
     "  --all             compare tsc, limit and interrupted too (not compared by default)\n"
     "  --json            print one JSON object instead of the report\n"
-    "  --junit FILE      also write a JUnit XML file (a testcase per vCPU, one for timing)\n"
+    "  --junit FILE      also write a JUnit XML file: a suite named after EXPECTED, a\n"
+    "                    testcase per vCPU and event kind, one for timing\n"
     "  --partial         compare only the event kinds EXPECTED holds, tolerance any unless\n"
     "                    given (default when EXPECTED is not snpref's, e.g. an imported log)\n"
     "  --complete        compare every kind, as for two snpref traces\n"
@@ -44,8 +46,9 @@ static const char usage_check[] =
     "                    defaults exit=10%+2 vmgexit=10%+2 vc=10%+2 irq=20%+2 ipi=20%+2\n"
     "                    ghcb_msr=0 psc=0 (KIND all sets every kind)\n"
     "snpref check --junit-merge OUT.xml IN.xml...  merges JUnit files into one\n"
-    "Exit status: 0 agreement, 1 divergence (--stats: a kind beyond its tolerance), 64 bad command line, 65 malformed trace or\n"
-    "an EXPECTED with no event of the kinds compared, 66 missing input.\n";
+    "Exit status: 0 agreement, 1 divergence (--stats: a kind beyond its tolerance),\n"
+    "64 bad command line, 65 malformed trace or an EXPECTED with no event of the kinds\n"
+    "compared, 66 missing input.\n";
 
 struct check_cli {
     const char *paths[2];
@@ -429,7 +432,10 @@ static int prescan(struct check_cli *c, char *err, size_t errlen)
     int k;
     while ((k = trc_reader_next(rd, &rec, err, errlen)) == 1)
         has[rec.ev] = true;
-    bool partial = c->partial >= 0 ? c->partial : strncmp(trc_reader_header(rd)->model, "snpref ", 7) != 0;
+    const struct trc_header *h = trc_reader_header(rd);
+    /* Foreign, or ours filtered by run --trace-events: only its kinds compare. */
+    bool partial = c->partial >= 0 ? c->partial
+                                   : strncmp(h->model, "snpref ", 7) != 0 || h->events != NULL;
     trc_reader_close(rd);
     if (k < 0)
         return -1;

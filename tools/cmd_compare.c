@@ -1,238 +1,118 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `snpref compare [--fabrics A,B] [GUEST.elf] [options]` (issue 4; docs/cli.md):
- * one guest under two interrupt fabrics, the first the golden reference.
- * Per vCPU it compares the interrupts taken (vector and kind, in order) and
- * the console, and sorts every difference into one of three classes:
+ * `snpref compare [GUEST.elf] [--a FABRIC[:CONFIG]] [--b FABRIC[:CONFIG]]`
+ * (issues 4 and 12; docs/cli.md): one guest on two sides, A the reference,
+ * each a fabric with its own knobs (the same fabric with two knob sets, or
+ * two fabrics). Per vCPU it compares the interrupts taken (vector and kind,
+ * in order) and the console, and sorts every difference into one class:
  *  - explained by the architecture: an interrupt missing on a side whose trace
  *    shows why (ALLOWED_IRR dropped the vector at VMRUN, ALLOWED_NMI dropped a
  *    hypervisor NMI, VMRUN refused an EVENTINJ the fabric forbids), or one
  *    taken later because ALLOWED_IRR held it;
- *  - latency: the same interrupts in another order, as the fabrics deliver
- *    with different latencies (the cycles per IPI below);
+ *  - latency: the same interrupts in another order, as the sides deliver
+ *    with different latencies;
+ *  - ignored: console differences --ignore names;
  *  - unexplained: anything else, including a different exit status or
  *    console. Any unexplained divergence makes the exit status 1.
- * It also prints, per fabric, VM exits per interrupt taken and the mean
- * simulated cycles from the hypervisor's ICR write (the ipi event) to the
- * target taking the vector.
+ * The report gives both knob sets and their differences, and per side the
+ * totals and guest-visible latencies of compare_log.h (compare_report.c);
+ * --json and --junit write it for machines.
  */
 #include <getopt.h>
-#include <inttypes.h>
+#include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare_log.h"
 #include "config.h"
 #include "fabric.h"
 #include "loader.h"
 #include "snpref.h"
-#include "snpref/abi.h"
 #include "snpref/base.h"
 #include "tools.h"
-#include "trace.h"
 
 static const char usage_compare[] =
-    "usage: snpref compare [--fabrics A,B] [GUEST.elf] [options]\n"
-    "Runs GUEST.elf (or the built-in demo) under fabric A (the golden reference)\n"
-    "and fabric B, and compares per vCPU the interrupts taken and the console.\n"
-    "  --fabrics A,B        default emulated,savic (see `snpref fabrics`)\n"
+    "usage: snpref compare [GUEST.elf] [--a FABRIC[:CONFIG]] [--b FABRIC[:CONFIG]] [options]\n"
+    "Runs GUEST.elf (or the built-in demo) on side A (the reference) and side B,\n"
+    "each a fabric with its own config (knobs), and compares per vCPU the\n"
+    "interrupts taken and the console; reports both knob sets, totals and\n"
+    "guest-visible latencies per side.\n"
+    "  --a FABRIC[:CONFIG]  side A (default emulated); CONFIG is read after --config\n"
+    "  --b FABRIC[:CONFIG]  side B (default savic)\n"
+    "  --fabrics A,B        both fabrics at once (no per-side config)\n"
     "  --mode M             default snp (Secure AVIC needs it)\n"
     "  --vcpus N            default 4\n"
-    "  --config FILE.json   configuration for both runs (e.g. savic knobs)\n"
+    "  --config FILE.json   configuration for both sides\n"
+    "  --ignore WHAT        console: console differences do not count; any other\n"
+    "                       value is a POSIX extended regex: console lines matching\n"
+    "                       it are left out on both sides (repeatable)\n"
+    "  --json FILE          the report as JSON (docs/compare.schema.json); - for stdout\n"
+    "  --junit FILE         the report as JUnit XML, one testcase per check\n"
     "Exit status: 0 no unexplained divergence, 1 some, 64/65/66 bad input.\n";
 
-struct irq {
-    uint8_t vector;
-    bool nmi;
-    uint64_t t;
+#define MAX_IGNORE 8
+
+struct cmp_opts {
+    const char *guest, *config, *mode, *vcpus, *json, *junit;
+    char spec[2][160];
+    bool ignore_console;
+    regex_t ignore_re[MAX_IGNORE];
+    unsigned nignore;
 };
-
-/* What one vCPU did in one run. */
-struct vcpu_log {
-    struct irq *irq;
-    size_t nirq, cap;
-    char **lines;
-    size_t nlines, lcap;
-    uint64_t exits;
-    uint32_t dropped[256], held[256], refused[256]; /* explanations, by vector */
-    uint32_t timer_fired[256];                      /* unmasked LAPIC timer expiries */
-    uint32_t nmi_dropped;
-    /* Fixed IPIs to this vCPU and its takings of their vectors not yet paired,
-     * by vector (times, FIFO): the k-th IPI pairs with the k-th taking. */
-    struct fifo {
-        uint64_t *t;
-        size_t n, cap;
-    } sent[256], taken[256];
-};
-
-struct run_log {
-    const char *fabric;
-    unsigned n;
-    struct vcpu_log *v;             /* n entries */
-    uint64_t ipis, ipi_cycles, ipi_samples, irqs, exits;
-    int status;
-};
-
-static void *grow(void *p, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return p;
-    *cap = *cap ? *cap * 2 : 16;
-    p = realloc(p, *cap * elem);
-    SNP_ASSERT(p);
-    return p;
-}
-
-static void fifo_push(struct fifo *f, uint64_t t)
-{
-    f->t = grow(f->t, &f->cap, f->n, sizeof(uint64_t));
-    f->t[f->n++] = t;
-}
-
-static uint64_t fifo_pop(struct fifo *f)
-{
-    uint64_t t = f->t[0];
-    memmove(f->t, f->t + 1, --f->n * sizeof(uint64_t));
-    return t;
-}
-
-/* Pairs IPIs with takings in order. A taking may come first: under Secure AVIC
- * the target can see the sender's store to its page before the doorbell (at
- * the quantum granularity of docs/cost-model.md); that pair counts 0 cycles. */
-static void ipi_pair(struct run_log *L, struct vcpu_log *v, uint8_t vec)
-{
-    while (v->sent[vec].n && v->taken[vec].n) {
-        uint64_t s = fifo_pop(&v->sent[vec]), t = fifo_pop(&v->taken[vec]);
-        L->ipi_cycles += t > s ? t - s : 0;
-        L->ipi_samples++;
-    }
-}
-
-/* The vCPUs an ipi event's ICR reached (vCPU i has APIC ID i). */
-static void on_ipi(struct run_log *L, const struct trc_rec *r)
-{
-    const char *mode = r->v[2].s, *sh = r->v[4].s;
-    if (strcmp(mode, "fixed") || !strcmp(r->v[3].s, "logical"))
-        return; /* latency is measured on fixed, physically addressed IPIs */
-    L->ipis++;
-    for (unsigned i = 0; i < L->n; i++) {
-        bool hit = !strcmp(sh, "self")     ? (int)i == r->vcpu
-                   : !strcmp(sh, "all")    ? true
-                   : !strcmp(sh, "others") ? (int)i != r->vcpu
-                                           : r->v[5].u == i || r->v[5].u == 0xFFFFFFFFu;
-        if (hit) {
-            fifo_push(&L->v[i].sent[(uint8_t)r->v[1].u], r->t);
-            ipi_pair(L, &L->v[i], (uint8_t)r->v[1].u);
-        }
-    }
-}
-
-static void on_deliver(struct run_log *L, struct vcpu_log *v, const struct trc_rec *r)
-{
-    uint8_t vec = (uint8_t)r->v[0].u;
-    bool nmi = !strcmp(r->v[1].s, "nmi");
-    v->irq = grow(v->irq, &v->cap, v->nirq, sizeof(*v->irq));
-    v->irq[v->nirq++] = (struct irq){vec, nmi, r->t};
-    L->irqs++;
-    if (!nmi && v->sent[vec].n + v->taken[vec].n < 100000) { /* keep what could pair */
-        fifo_push(&v->taken[vec], r->t);
-        ipi_pair(L, v, vec);
-    }
-}
-
-static void sink(void *ctx, const struct trc_rec *r)
-{
-    struct run_log *L = ctx;
-    if (r->vcpu < 0 || (unsigned)r->vcpu >= L->n)
-        return;
-    struct vcpu_log *v = &L->v[r->vcpu];
-    switch (r->ev) {
-    case TRC_EV_irq_deliver: on_deliver(L, v, r); break;
-    case TRC_EV_ipi: on_ipi(L, r); break;
-    case TRC_EV_vmexit: v->exits++, L->exits++; break;
-    case TRC_EV_console:
-        v->lines = grow(v->lines, &v->lcap, v->nlines, sizeof(char *));
-        v->lines[v->nlines] = strdup(r->v[0].s);
-        SNP_ASSERT(v->lines[v->nlines]);
-        v->nlines++;
-        break;
-    case TRC_EV_savic_irr:
-        if (!strcmp(r->v[1].s, "dropped"))
-            v->dropped[(uint8_t)r->v[0].u]++;
-        else if (!strcmp(r->v[1].s, "held"))
-            v->held[(uint8_t)r->v[0].u]++;
-        break;
-    case TRC_EV_savic_nmi:
-        v->nmi_dropped += !strcmp(r->v[0].s, "dropped");
-        break;
-    case TRC_EV_timer_fire:
-        v->timer_fired[(uint8_t)r->v[0].u] += !r->v[1].u;
-        break;
-    case TRC_EV_eventinj:
-        if (!strcmp(r->v[4].s, "refused"))
-            v->refused[(uint8_t)r->v[0].u]++;
-        break;
-    default: break;
-    }
-}
-
-static void log_free(struct run_log *L)
-{
-    for (unsigned i = 0; L->v && i < L->n; i++) {
-        struct vcpu_log *v = &L->v[i];
-        free(v->irq);
-        for (size_t k = 0; k < v->nlines; k++)
-            free(v->lines[k]);
-        free(v->lines);
-        for (unsigned k = 0; k < 256; k++) {
-            free(v->sent[k].t);
-            free(v->taken[k].t);
-        }
-    }
-    free(L->v);
-}
 
 /* ---- Running ------------------------------------------------------------------------------ */
 
-struct cmp_opts {
-    const char *fabrics[2];
-    const char *guest, *config, *mode, *vcpus;
-    char fab_buf[96];
-};
-
-static int run_one(const struct cmp_opts *o, const struct guest_image *img, struct run_log *L)
+static int load_config(struct snp_config *cfg, const char *path)
 {
-    struct snp_config cfg;
-    config_defaults(&cfg);
     char err[512];
     int status = 0;
-    if (o->config && config_load(&cfg, o->config, &status, err, sizeof(err)) < 0) {
+    if (path && config_load(cfg, path, &status, err, sizeof(err)) < 0) {
         error_line("%s", err);
         return status;
     }
+    return 0;
+}
+
+static int run_one(const struct cmp_opts *o, const struct guest_image *img, struct side *sd,
+                   struct run_log *L)
+{
+    struct snp_config cfg;
+    config_defaults(&cfg);
+    int rc;
+    if ((rc = load_config(&cfg, o->config)) || (rc = load_config(&cfg, sd->config)))
+        return rc;
     uint64_t n;
     if (o->vcpus && !parse_u64(o->vcpus, 1, 256, &n))
         return usage_error("--vcpus: '%s' is not a number in 1..256", o->vcpus);
     if (o->vcpus)
         cfg.vcpus = (unsigned)n;
     snprintf(cfg.mode, sizeof(cfg.mode), "%s", o->mode ? o->mode : "snp");
-    snprintf(cfg.apic, sizeof(cfg.apic), "%s", L->fabric);
+    snprintf(cfg.apic, sizeof(cfg.apic), "%s", sd->fabric);
+    sd->knobs_json = config_knobs_to_json(&cfg, sd->fabric);
+    L->label = sd->label;
+    L->fabric = sd->fabric;
     L->n = cfg.vcpus;
     L->v = calloc(L->n, sizeof(*L->v));
     SNP_ASSERT(L->v);
-    struct snpref_options opt = {.sink = sink, .sink_ctx = L};
+    struct snpref_options opt = {.sink = log_sink, .sink_ctx = L};
     struct snpref_system *sys;
+    char err[512];
+    int status = 0;
     if (snpref_create(&sys, &cfg, img, &opt, &status, err, sizeof(err)) < 0) {
-        error_line("compare (%s): %s", L->fabric, err);
+        error_line("compare (%s): %s", sd->label, err);
         return status;
     }
     struct snpref_result res;
-    int rc = snpref_run(sys, &res, err, sizeof(err));
+    rc = snpref_run(sys, &res, err, sizeof(err));
     char warn[128];
     L->status = snpref_exit_status(&res, 0, warn, sizeof(warn));
+    L->cycles = res.cycles;
+    L->insns = res.insns;
     snpref_destroy(sys);
     if (rc < 0) {
-        error_line("compare (%s): %s", L->fabric, err);
+        error_line("compare (%s): %s", sd->label, err);
         return SNPREF_ST_INTERNAL;
     }
     return 0;
@@ -240,9 +120,25 @@ static int run_one(const struct cmp_opts *o, const struct guest_image *img, stru
 
 /* ---- Comparing ---------------------------------------------------------------------------- */
 
-struct tally {
-    unsigned explained, latency, unexplained;
-};
+static void diverge(struct cmp_result *c, enum div_class cls, int vcpu, const char *check,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void diverge(struct cmp_result *c, enum div_class cls, int vcpu, const char *check,
+                    const char *fmt, ...)
+{
+    if (c->ndiv == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 16;
+        c->div = realloc(c->div, c->cap * sizeof(*c->div));
+        SNP_ASSERT(c->div);
+    }
+    struct divergence *d = &c->div[c->ndiv++];
+    *d = (struct divergence){cls, vcpu, check, ""};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->what, sizeof(d->what), fmt, ap);
+    va_end(ap);
+    c->count[cls]++;
+}
 
 static const char *irq_name(const struct irq *q, char *buf, size_t len)
 {
@@ -285,9 +181,15 @@ static size_t drop_last(struct irq *q, size_t n, uint8_t vec, bool nmi, size_t k
     return n;
 }
 
-static void compare_counts(unsigned cpu, const struct run_log *A, const struct run_log *B,
-                           struct irq *qa, size_t *na, struct irq *qb, size_t *nb, struct tally *t)
+struct irq_copy {
+    struct irq *q;
+    size_t n;
+};
+
+static void compare_counts(struct cmp_result *c, unsigned cpu, struct irq_copy *qa,
+                           struct irq_copy *qb)
 {
+    const struct run_log *A = &c->log[0], *B = &c->log[1];
     const struct vcpu_log *a = &A->v[cpu], *b = &B->v[cpu];
     for (int k = 0; k < 257; k++) {
         bool nmi = k == 256;
@@ -304,170 +206,247 @@ static void compare_counts(unsigned cpu, const struct run_log *A, const struct r
         bool timer = !nmi && !why && fired == (int64_t)ca - (int64_t)cb;
         char nm[24];
         struct irq q = {vec, nmi, 0};
-        printf("  vCPU %u: %s taken %zu times under %s, %zu under %s: %s\n", cpu,
-               irq_name(&q, nm, sizeof(nm)), ca, A->fabric, cb, B->fabric,
-               why     ? why
-               : timer ? "latency (its periodic LAPIC timer fired that many times more or less: the runs differ in length)"
-                       : "UNEXPLAINED");
-        if (why)
-            t->explained++;
-        else if (timer)
-            t->latency++;
-        else
-            t->unexplained++;
-        if (ca > cb)
-            *na = drop_last(qa, *na, vec, nmi, miss);
-        else
-            *nb = drop_last(qb, *nb, vec, nmi, miss);
+        diverge(c, why ? DIV_EXPLAINED : timer ? DIV_LATENCY : DIV_UNEXPLAINED, (int)cpu,
+                "interrupts", "%s taken %zu times under %s, %zu under %s: %s",
+                irq_name(&q, nm, sizeof(nm)), ca, A->label, cb, B->label,
+                why     ? why
+                : timer ? "latency (its periodic LAPIC timer fired that many times more or less: "
+                          "the runs differ in length)"
+                        : "UNEXPLAINED");
+        struct irq_copy *more = ca > cb ? qa : qb;
+        more->n = drop_last(more->q, more->n, vec, nmi, miss);
     }
 }
 
-static void compare_order(unsigned cpu, const struct run_log *A, const struct run_log *B,
-                          const struct irq *qa, size_t na, const struct irq *qb, size_t nb,
-                          struct tally *t)
+static void compare_order(struct cmp_result *c, unsigned cpu, const struct irq_copy *qa,
+                          const struct irq_copy *qb)
 {
+    const struct run_log *A = &c->log[0], *B = &c->log[1];
     size_t i = 0;
-    while (i < na && i < nb && qa[i].vector == qb[i].vector && qa[i].nmi == qb[i].nmi)
+    while (i < qa->n && i < qb->n && qa->q[i].vector == qb->q[i].vector &&
+           qa->q[i].nmi == qb->q[i].nmi)
         i++;
-    if (i == na && i == nb)
+    if (i == qa->n && i == qb->n)
         return;
     char x[24], y[24];
-    const struct irq *p = &qa[i], *q = &qb[i];
+    const struct irq *p = &qa->q[i], *q = &qb->q[i];
     bool held = !q->nmi && B->v[cpu].held[q->vector];
     held |= !p->nmi && (B->v[cpu].held[p->vector] || A->v[cpu].held[p->vector]);
-    printf("  vCPU %u: from interrupt %zu on, another order: %s under %s, %s under %s: %s\n",
-           cpu, i + 1, irq_name(p, x, sizeof(x)), A->fabric, irq_name(q, y, sizeof(y)), B->fabric,
-           held ? "ALLOWED_IRR held a vector until the guest allowed it"
-                : "latency (the fabrics deliver with different latencies)");
-    if (held)
-        t->explained++;
-    else
-        t->latency++;
+    diverge(c, held ? DIV_EXPLAINED : DIV_LATENCY, (int)cpu, "interrupts",
+            "from interrupt %zu on, another order: %s under %s, %s under %s: %s", i + 1,
+            irq_name(p, x, sizeof(x)), A->label, irq_name(q, y, sizeof(y)), B->label,
+            held ? "ALLOWED_IRR held a vector until the guest allowed it"
+                 : "latency (the sides deliver with different latencies)");
 }
 
-static void compare_console(unsigned cpu, const struct run_log *A, const struct run_log *B,
-                            struct tally *t)
+/* The console lines --ignore leaves in, as pointers into the log. */
+static size_t kept_lines(const struct cmp_opts *o, const struct vcpu_log *v, const char **out)
 {
-    const struct vcpu_log *a = &A->v[cpu], *b = &B->v[cpu];
-    size_t i = 0;
-    while (i < a->nlines && i < b->nlines && !strcmp(a->lines[i], b->lines[i]))
+    size_t n = 0;
+    for (size_t i = 0; i < v->nlines; i++) {
+        bool drop = false;
+        for (unsigned k = 0; k < o->nignore && !drop; k++)
+            drop = regexec(&o->ignore_re[k], v->lines[i], 0, NULL, 0) == 0;
+        if (!drop)
+            out[n++] = v->lines[i];
+    }
+    return n;
+}
+
+static void compare_console(const struct cmp_opts *o, struct cmp_result *c, unsigned cpu)
+{
+    const struct run_log *A = &c->log[0], *B = &c->log[1];
+    const char **la = calloc(A->v[cpu].nlines + 1, sizeof(char *));
+    const char **lb = calloc(B->v[cpu].nlines + 1, sizeof(char *));
+    SNP_ASSERT(la && lb);
+    size_t na = kept_lines(o, &A->v[cpu], la), nb = kept_lines(o, &B->v[cpu], lb), i = 0;
+    while (i < na && i < nb && !strcmp(la[i], lb[i]))
         i++;
-    if (i == a->nlines && i == b->nlines)
-        return;
-    printf("  vCPU %u: console line %zu differs: \"%s\" under %s, \"%s\" under %s: UNEXPLAINED\n",
-           cpu, i + 1, i < a->nlines ? a->lines[i] : "(none)", A->fabric,
-           i < b->nlines ? b->lines[i] : "(none)", B->fabric);
-    t->unexplained++;
+    if (i < na || i < nb)
+        diverge(c, o->ignore_console ? DIV_IGNORED : DIV_UNEXPLAINED, (int)cpu, "console",
+                "console line %zu differs: \"%s\" under %s, \"%s\" under %s: %s", i + 1,
+                i < na ? la[i] : "(none)", A->label, i < nb ? lb[i] : "(none)", B->label,
+                o->ignore_console ? "ignored (--ignore console)" : "UNEXPLAINED");
+    free(la);
+    free(lb);
 }
 
-static void print_stats(const struct run_log *A, const struct run_log *B)
+static void compare(const struct cmp_opts *o, struct cmp_result *c)
 {
-    const struct run_log *L[2] = {A, B};
-    printf("  %-34s %14s %14s\n", "", A->fabric, B->fabric);
-    printf("  %-34s %14d %14d\n", "exit status", A->status, B->status);
-    printf("  %-34s %14" PRIu64 " %14" PRIu64 "\n", "interrupts taken", A->irqs, B->irqs);
-    printf("  %-34s %14" PRIu64 " %14" PRIu64 "\n", "VM exits", A->exits, B->exits);
-    printf("  %-34s", "VM exits per interrupt");
-    for (int i = 0; i < 2; i++)
-        printf(" %14.2f", L[i]->irqs ? (double)L[i]->exits / (double)L[i]->irqs : 0.0);
-    printf("\n  %-34s %14" PRIu64 " %14" PRIu64 "\n", "fixed IPIs sent", A->ipis, B->ipis);
-    printf("  %-34s", "cycles per IPI (ICR to taken)");
-    for (int i = 0; i < 2; i++)
-        printf(" %14.0f",
-               L[i]->ipi_samples ? (double)L[i]->ipi_cycles / (double)L[i]->ipi_samples : 0.0);
-    printf("\n");
-}
-
-static int compare(const struct run_log *A, const struct run_log *B)
-{
-    struct tally t = {0, 0, 0};
-    print_stats(A, B);
-    if (A->status != B->status) {
-        printf("  exit status %d under %s, %d under %s: UNEXPLAINED\n", A->status, A->fabric,
-               B->status, B->fabric);
-        t.unexplained++;
-    }
-    for (unsigned cpu = 0; cpu < A->n; cpu++) {
+    const struct run_log *A = &c->log[0], *B = &c->log[1];
+    if (A->status != B->status)
+        diverge(c, DIV_UNEXPLAINED, -1, "exit status", "exit status %d under %s, %d under %s: "
+                "UNEXPLAINED", A->status, A->label, B->status, B->label);
+    for (unsigned cpu = 0; cpu < A->n && cpu < B->n; cpu++) {
         const struct vcpu_log *a = &A->v[cpu], *b = &B->v[cpu];
-        struct irq *qa = malloc((a->nirq + 1) * sizeof(*qa)), *qb = malloc((b->nirq + 1) * sizeof(*qb));
-        SNP_ASSERT(qa && qb);
-        memcpy(qa, a->irq, a->nirq * sizeof(*qa));
-        memcpy(qb, b->irq, b->nirq * sizeof(*qb));
-        size_t na = a->nirq, nb = b->nirq;
-        compare_counts(cpu, A, B, qa, &na, qb, &nb, &t);
-        compare_order(cpu, A, B, qa, na, qb, nb, &t);
-        compare_console(cpu, A, B, &t);
-        free(qa);
-        free(qb);
+        struct irq_copy qa = {malloc((a->nirq + 1) * sizeof(struct irq)), a->nirq};
+        struct irq_copy qb = {malloc((b->nirq + 1) * sizeof(struct irq)), b->nirq};
+        SNP_ASSERT(qa.q && qb.q);
+        if (a->nirq) /* memcpy's source must not be NULL, even for 0 bytes */
+            memcpy(qa.q, a->irq, a->nirq * sizeof(struct irq));
+        if (b->nirq)
+            memcpy(qb.q, b->irq, b->nirq * sizeof(struct irq));
+        compare_counts(c, cpu, &qa, &qb);
+        compare_order(c, cpu, &qa, &qb);
+        compare_console(o, c, cpu);
+        free(qa.q);
+        free(qb.q);
     }
-    printf("snpref compare: %u explained by the architecture, %u by latency, %u unexplained\n",
-           t.explained, t.latency, t.unexplained);
-    return t.unexplained ? 1 : 0;
 }
 
 /* ---- The command ---------------------------------------------------------------------------- */
 
-static int parse(int argc, char **argv, struct cmp_opts *o)
+/* FABRIC[:CONFIG] into a side; 64 on an unknown fabric. */
+static int parse_side(const char *opt, const char *spec, struct side *sd)
+{
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (n >= sizeof(sd->fabric))
+        return usage_error("%s: '%s' is no fabric name", opt, spec);
+    memcpy(sd->fabric, spec, n);
+    sd->fabric[n] = '\0';
+    if (!fabric_find(sd->fabric))
+        return usage_error("%s: no interrupt fabric named '%s'; snpref fabrics lists them", opt,
+                           sd->fabric);
+    sd->config = colon ? colon + 1 : NULL;
+    if (sd->config && !*sd->config)
+        return usage_error("%s: '%s' names no config file after the colon", opt, spec);
+    snprintf(sd->label, sizeof(sd->label), "%s", spec);
+    return 0;
+}
+
+static int add_ignore(struct cmp_opts *o, const char *what)
+{
+    if (!strcmp(what, "console")) {
+        o->ignore_console = true;
+        return 0;
+    }
+    if (o->nignore == MAX_IGNORE)
+        return usage_error("--ignore: at most %d regular expressions", MAX_IGNORE);
+    int rc = regcomp(&o->ignore_re[o->nignore], what, REG_EXTENDED | REG_NOSUB);
+    if (rc) {
+        char msg[128];
+        regerror(rc, &o->ignore_re[o->nignore], msg, sizeof(msg));
+        return usage_error("--ignore: '%s' is no extended regular expression: %s", what, msg);
+    }
+    o->nignore++;
+    return 0;
+}
+
+/* --fabrics A,B: the two sides' fabrics in one option (issue 4's form). */
+static int split_fabrics(struct cmp_opts *o, const char *arg)
+{
+    const char *comma = strchr(arg, ',');
+    if (!comma || strchr(comma + 1, ',') || (size_t)(comma - arg) >= sizeof(o->spec[0]))
+        return usage_error("--fabrics: '%s' is not two fabric names A,B", arg);
+    snprintf(o->spec[0], sizeof(o->spec[0]), "%.*s", (int)(comma - arg), arg);
+    snprintf(o->spec[1], sizeof(o->spec[1]), "%s", comma + 1);
+    if (strchr(o->spec[0], ':') || strchr(o->spec[1], ':'))
+        return usage_error("--fabrics: '%s': a per-side config needs --a/--b FABRIC:CONFIG", arg);
+    return 0;
+}
+
+static int parse(int argc, char **argv, struct cmp_opts *o, struct cmp_result *c)
 {
     static const struct option lo[] = {
         {"fabrics", required_argument, 0, 'f'}, {"mode", required_argument, 0, 'm'},
         {"vcpus", required_argument, 0, 'v'},   {"config", required_argument, 0, 'c'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"a", required_argument, 0, 'A'},       {"b", required_argument, 0, 'B'},
+        {"ignore", required_argument, 0, 'i'},  {"json", required_argument, 0, 'j'},
+        {"junit", required_argument, 0, 'u'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    memset(o, 0, sizeof(*o));
-    snprintf(o->fab_buf, sizeof(o->fab_buf), "emulated,savic");
+    snprintf(o->spec[0], sizeof(o->spec[0]), "%s", fabric_list[0]->name);
+    snprintf(o->spec[1], sizeof(o->spec[1]), "savic");
     opterr = 0;
     optind = 1;
-    int rc;
-    for (int ch; (ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1;) {
+    int rc = 0;
+    for (int ch; !rc && (ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1;) {
         switch (ch) {
-        case 'f': snprintf(o->fab_buf, sizeof(o->fab_buf), "%s", optarg); break;
+        case 'f': rc = split_fabrics(o, optarg); break;
+        case 'A': snprintf(o->spec[0], sizeof(o->spec[0]), "%s", optarg); break;
+        case 'B': snprintf(o->spec[1], sizeof(o->spec[1]), "%s", optarg); break;
         case 'm': o->mode = optarg; break;
         case 'v': o->vcpus = optarg; break;
         case 'c': o->config = optarg; break;
+        case 'i': rc = add_ignore(o, optarg); break;
+        case 'j': o->json = optarg; break;
+        case 'u': o->junit = optarg; break;
         case 'h': fputs(usage_compare, stdout); return -1;
         default: return bad_option(ch, argv);
         }
     }
-    if ((rc = guest_arg(argc, argv, &o->guest)))
+    if (rc || (rc = guest_arg(argc, argv, &o->guest)))
         return rc;
-    char *comma = strchr(o->fab_buf, ',');
-    if (!comma || strchr(comma + 1, ','))
-        return usage_error("--fabrics: '%s' is not two fabric names A,B", o->fab_buf);
-    *comma = '\0';
-    o->fabrics[0] = o->fab_buf;
-    o->fabrics[1] = comma + 1;
-    for (int i = 0; i < 2; i++)
-        if (!fabric_find(o->fabrics[i]))
-            return usage_error("--fabrics: no interrupt fabric named '%s'; snpref fabrics lists them",
-                               o->fabrics[i]);
+    if ((rc = parse_side("--a", o->spec[0], &c->side[0])) ||
+        (rc = parse_side("--b", o->spec[1], &c->side[1])))
+        return rc;
+    if (!strcmp(c->side[0].label, c->side[1].label))
+        for (int i = 0; i < 2; i++) /* the same side twice: still two names */
+            snprintf(c->side[i].label, sizeof(c->side[i].label), "%s(%c)", o->spec[i], "AB"[i]);
     if (o->mode && strcmp(o->mode, "plain") && strcmp(o->mode, "sev-es") && strcmp(o->mode, "snp"))
         return usage_error("--mode: '%s' is not plain, sev-es or snp", o->mode);
     return 0;
 }
 
+static void result_free(struct cmp_opts *o, struct cmp_result *c)
+{
+    for (int i = 0; i < 2; i++) {
+        log_free(&c->log[i]);
+        free(c->side[i].knobs_json);
+    }
+    free(c->div);
+    for (unsigned k = 0; k < o->nignore; k++)
+        regfree(&o->ignore_re[k]);
+}
+
+static void report_text(const struct cmp_result *c)
+{
+    printf("snpref compare: %s under %s (reference) and %s\n", c->guest, c->log[0].label,
+           c->log[1].label);
+    report_knobs(c);
+    report_totals(c);
+    for (size_t i = 0; i < c->ndiv; i++) {
+        const struct divergence *d = &c->div[i];
+        if (d->vcpu >= 0)
+            printf("  vCPU %d: %s\n", d->vcpu, d->what);
+        else
+            printf("  %s\n", d->what);
+    }
+    printf("snpref compare: %u explained by the architecture, %u by latency, %u unexplained",
+           c->count[DIV_EXPLAINED], c->count[DIV_LATENCY], c->count[DIV_UNEXPLAINED]);
+    if (c->count[DIV_IGNORED])
+        printf(", %u ignored", c->count[DIV_IGNORED]);
+    printf("\n");
+}
+
 int cmd_compare(int argc, char **argv)
 {
     struct cmp_opts o;
-    int rc = parse(argc, argv, &o);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    struct cmp_result c;
+    memset(&o, 0, sizeof(o));
+    memset(&c, 0, sizeof(c));
+    int rc = parse(argc, argv, &o, &c);
     struct guest_image img;
-    uint8_t *owned;
-    if ((rc = load_guest(o.guest, &img, &owned)))
-        return rc;
-    struct run_log L[2];
-    memset(L, 0, sizeof(L));
-    for (int i = 0; i < 2 && !rc; i++) {
-        L[i].fabric = o.fabrics[i];
-        rc = run_one(&o, &img, &L[i]);
-    }
+    uint8_t *owned = NULL;
+    if (!rc)
+        rc = load_guest(o.guest, &img, &owned);
+    for (int i = 0; i < 2 && !rc; i++)
+        rc = run_one(&o, &img, &c.side[i], &c.log[i]);
     if (!rc) {
-        printf("snpref compare: %s under %s (golden) and %s\n", img.name, L[0].fabric, L[1].fabric);
-        rc = compare(&L[0], &L[1]);
+        c.guest = img.name;
+        c.mode = o.mode ? o.mode : "snp";
+        c.vcpus = c.log[0].n;
+        compare(&o, &c);
+        bool json_out = o.json && !strcmp(o.json, "-");
+        if (!json_out)
+            report_text(&c);
+        if ((o.json && report_json(&c, o.json) < 0) || (o.junit && report_junit(&c, o.junit) < 0))
+            rc = SNPREF_ST_NOINPUT; /* as an unwritable trace: 66 */
+        else
+            rc = c.count[DIV_UNEXPLAINED] ? 1 : 0;
     }
-    log_free(&L[0]);
-    log_free(&L[1]);
+    result_free(&o, &c);
     free(owned);
-    return rc;
+    return rc < 0 ? 0 : rc;
 }

@@ -48,23 +48,6 @@ void junit_free(struct junit_suite *s)
     s->ncases = s->cap = 0;
 }
 
-static void xml_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default:
-            /* XML 1.0 has no control characters but tab and newline */
-            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-                fputc(*s, f);
-            break;
-        }
-    }
-}
-
 static void write_case(FILE *f, const struct junit_suite *s, const struct junit_case *c)
 {
     fputs("  <testcase classname=\"", f);

@@ -13,6 +13,7 @@
 int cmd_replay(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv); /* cmd_export.c */
 
 struct trc_stat_tol;
 /* `check --stats` (check_stats.c): 0 agree, 1 a kind beyond tolerance, 65/66. */

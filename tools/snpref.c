@@ -36,6 +36,7 @@
     "  --apic NAME          interrupt fabric (default emulated; see `snpref fabrics`)\n" \
     "  --config FILE.json   configuration (docs/config.md); flags override it\n"        \
     "  --trace FILE.jsonl   write a JSON Lines trace (docs/trace-format.md)\n"          \
+    "  --trace-events LIST  record only these events (comma-separated names)\n"      \
     "  --max-insns N        stop after N instructions in all (exit 81)\n"               \
     "  --quantum N          instructions per scheduling quantum\n"                      \
     "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"        \
@@ -67,12 +68,16 @@ static const char usage_main[] =
     "Commands:\n"
     "  run [GUEST.elf] [options]   run a guest (snpref run --help)\n"
     "  run --kernel BZIMAGE ...    boot a Linux kernel\n"
-    "  bench [PART...]             performance ratios: compute mixed ipi replay (docs/cost-model.md)\n"
+    "  bench [PART...]             speed against QEMU TCG: compute mixed ipi linux replay\n"
+    "                              (snpref bench --help, docs/cost-model.md)\n"
     "  compare [GUEST.elf]         one guest under two fabrics (snpref compare --help)\n"
     "  attacks [--json]            hostile-hypervisor injections vs SNP (docs/attacks.md)\n"
     "  replay TRACE [options]      replay a trace's stimuli, check its outcomes\n"
     "  check EXPECTED ACTUAL       compare two traces per vCPU (snpref check --help)\n"
     "  import ftrace LOG           a Linux KVM tracepoint log as a trace\n"
+    "  stats TRACE [--json]        per-vCPU counts and latency histograms of a trace\n"
+    "  export ftrace TRACE         a trace as KVM tracepoint text (trace-cmd report)\n"
+    "  export perfetto|vcd TRACE   a trace as a Perfetto timeline or VCD waveforms\n"
     "  events [--markdown]         the trace event catalogue\n"
     "  fabrics                     the registered interrupt fabrics\n"
     "\n"
@@ -206,7 +211,7 @@ static void print_summary(const struct snp_config *c, const struct snpref_result
 }
 
 struct run_opts {
-    const char *guest, *config, *trace;
+    const char *guest, *config, *trace, *trace_events;
     const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style, *ram_mb;
     const char *kernel, *initrd, *append;
     bool quiet;
@@ -224,6 +229,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         {"progress", no_argument, 0, 'P'},        {"no-progress", no_argument, 0, 'N'},
         {"kernel", required_argument, 0, 'K'},    {"initrd", required_argument, 0, 'I'},
         {"append", required_argument, 0, 'A'},    {"ram-mb", required_argument, 0, 'R'},
+        {"trace-events", required_argument, 0, 'T'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -238,6 +244,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'a': o->apic = optarg; break;
         case 'c': o->config = optarg; break;
         case 't': o->trace = optarg; break;
+        case 'T': o->trace_events = optarg; break;
         case 'x': o->max_insns = optarg; break;
         case 'q': o->quantum = optarg; break;
         case 'e': o->exit_style = optarg; break;
@@ -255,6 +262,11 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
     int rc = guest_arg(argc, argv, &o->guest);
     if (rc)
         return rc;
+    char why[160];
+    if (o->trace_events && !o->trace)
+        return usage_error("--trace-events needs --trace");
+    if (o->trace_events && trc_check_filter(o->trace_events, why, sizeof(why)) < 0)
+        return usage_error("--trace-events: %s", why);
     if (o->kernel && o->guest)
         return usage_error("--kernel %s and the guest '%s' exclude each other", o->kernel,
                            o->guest);
@@ -359,7 +371,7 @@ static int cmd_run(int argc, char **argv)
     progress_init(&prog, o.progress == 1 || (o.progress < 0 && !o.quiet && isatty(STDERR_FILENO)),
                   cfg.core_hz);
     /* Before the trace is opened: a signal from then on ends the run cleanly. */
-    struct snpref_options opt = {.trace_path = o.trace, .console = stdout, .console_input = true,
+    struct snpref_options opt = {.trace_path = o.trace, .trace_events = o.trace_events, .console = stdout, .console_input = true,
                                  .interrupt = runctl_signals(),
                                  .progress = prog.on ? progress_tick : NULL, .progress_ctx = &prog};
     if (snpref_create(&sys, &cfg, &img, &opt, &status, err, sizeof(err)) < 0) {
@@ -479,8 +491,19 @@ static int cmd_fabrics(int argc, char **argv)
     int rc = simple_args(argc, argv, usage_fabrics, NULL, NULL);
     if (rc)
         return rc < 0 ? 0 : rc;
-    for (const struct fabric_ops *const *f = fabric_list; *f; f++)
-        printf("%-10s %s\n", (*f)->name, (*f)->doc);
+    for (const struct fabric_ops *const *f = fabric_list; *f; f++) {
+        printf("%-12s %s\n", (*f)->name, (*f)->doc);
+        /* What it declares (fabric.h FAB_CAP_*), and its knob section. */
+        printf("%-12s caps:", "");
+        for (const struct fab_cap_name *c = fab_cap_names; c->name; c++)
+            if ((*f)->caps & c->cap)
+                printf(" %s", c->name);
+        if (!(*f)->caps)
+            printf(" none");
+        if ((*f)->knobs)
+            printf("; knobs: config section \"%s\"", (*f)->knobs->section);
+        printf("\n");
+    }
     return 0;
 }
 
@@ -515,5 +538,9 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "import"))
         return cmd_import(argc - 1, argv + 1);
+    if (!strcmp(cmd, "stats"))
+        return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -47,7 +47,7 @@ static int stimuli(const char *path, uint64_t periods, char *err, size_t errlen)
     config_defaults(&c);
     c.vcpus = 2;
     char *cfg = config_to_json(&c);
-    struct trc_header h = {"snpref-synth", c.mode, 2, c.apic, c.quantum, cfg};
+    struct trc_header h = {"snpref-synth", c.mode, 2, c.apic, c.quantum, cfg, NULL};
     struct trc *t = trc_open(path, &h, err, errlen);
     free(cfg);
     if (!t)

@@ -32,6 +32,11 @@ int guest_arg(int argc, char **argv, const char **guest);
 /* getopt_long's ':' or '?': one line naming the option, status 64. */
 int bad_option(int ch, char **argv);
 
+/* xml.c: s as XML character data or attribute text (&lt; &gt; &amp; &quot;;
+ * control characters but newline and tab left out, as XML 1.0 forbids them). */
+#include <stdio.h>
+void xml_text(FILE *f, const char *s);
+
 /* runctl.c: the signal handlers and progress line of `snpref run`. */
 #include <signal.h>
 /* Installs SIGINT/SIGTERM handlers; returns the flag they set (the signal). */
@@ -50,5 +55,7 @@ void progress_end(struct progress *p, uint64_t insns, uint64_t cycles);
 int cmd_bench(int argc, char **argv);
 int cmd_attacks(int argc, char **argv); /* cmd_attacks.c */
 int cmd_compare(int argc, char **argv); /* cmd_compare.c */
+int cmd_stats(int argc, char **argv);   /* cmd_stats.c */
+int cmd_export(int argc, char **argv);  /* cmd_export.c */
 
 #endif

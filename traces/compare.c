@@ -119,12 +119,17 @@ void trc_ev_copy_set(struct trc_ev_copy *dst, const struct trc_rec *src, unsigne
     dst->r = *src;
     dst->line = line;
     const struct trc_event_desc *d = &trc_catalogue[src->ev];
-    for (unsigned i = 0; i < d->nfields; i++)
-        if (d->fields[i].type == TRC_TYPE_S) {
-            dst->strs[i] = strdup(src->v[i].s ? src->v[i].s : "");
-            SNP_ASSERT(dst->strs[i]);
-            dst->r.v[i].s = dst->strs[i];
-        }
+    for (unsigned i = 0; i < d->nfields; i++) {
+        if (d->fields[i].type != TRC_TYPE_S)
+            continue;
+        const char *v = src->v[i].s ? src->v[i].s : "";
+        /* An ENUM value is the catalogue's static string: nothing to own. */
+        if ((dst->r.v[i].s = trc_enum_value(&d->fields[i], v)))
+            continue;
+        dst->strs[i] = strdup(v);
+        SNP_ASSERT(dst->strs[i]);
+        dst->r.v[i].s = dst->strs[i];
+    }
 }
 
 void trc_ev_copy_free(struct trc_ev_copy *e)
@@ -526,19 +531,10 @@ static void keep_header(struct trc_header *dst, const struct trc_header *h)
 static int open_sides(struct cmp *c, const char *paths[2], int *status, char *err, size_t errlen)
 {
     for (int k = 0; k < 2; k++) {
-        FILE *f = snp_fopen_input(paths[k], "r");
-        if (!f) {
-            *status = 66;
-            snprintf(err, errlen, "%s: cannot open trace: %s", paths[k], strerror(errno));
-            return -1;
-        }
-        fclose(f);
         c->side[k].path = paths[k];
-        c->side[k].rd = trc_reader_open(paths[k], err, errlen);
-        if (!c->side[k].rd) {
-            *status = 65;
+        c->side[k].rd = trc_reader_open_st(paths[k], status, err, errlen);
+        if (!c->side[k].rd)
             return -1;
-        }
         keep_header(&c->res->hdr[k], trc_reader_header(c->side[k].rd));
         if (side_next(&c->side[k], err, errlen) < 0) {
             *status = 65;

@@ -110,4 +110,31 @@ int ftr_import(const char *log_path, const struct ftr_opts *o, ftr_header_fn hea
                const char *out_path, FILE *stream, struct ftr_stats *st, int *status, char *err,
                size_t errlen);
 
+/* ---- Export (ftrace_export.c) ------------------------------------------------------- */
+
+struct ftr_export_opts {
+    /* Timestamps in seconds with 9 decimals (trace-cmd report -t), from the
+     * header's config.core_hz; else the cycle count (an integer clock). */
+    bool seconds;
+};
+
+struct ftr_export_stats {
+    uint64_t events;  /* events read */
+    uint64_t lines;   /* tracepoint lines written */
+    uint64_t skipped; /* events no tracepoint says (docs/silicon-logs.md "Export") */
+};
+
+/*
+ * Writes the trace at trace_path as `trace-cmd report` text of KVM's
+ * tracepoints, to out_path (as .tmp, renamed when complete) or to stream. The
+ * trace is read in full first: a malformed one writes nothing. Returns 0, or
+ * -1 with "FILE:LINE: ..." in err and *status 65 or 66.
+ */
+int ftr_export(const char *trace_path, const char *out_path, FILE *stream,
+               const struct ftr_export_opts *o, struct ftr_export_stats *st, int *status, char *err,
+               size_t errlen);
+/* Whether events of kind ev are exported, and (lost_fields, bit i = field i)
+ * the fields their tracepoint has no place for. */
+bool ftr_export_covers(enum trc_ev ev, uint32_t *lost_fields);
+
 #endif

@@ -11,7 +11,9 @@
 #include "ftrace_names.h"
 #include "snpref/base.h"
 
-/* SVM_EXIT_REASONS (arch/x86/include/uapi/asm/svm.h) with their codes. */
+/* SVM_EXIT_REASONS (arch/x86/include/uapi/asm/svm.h) with their codes, and
+ * the SEV-ES NAE exit codes the same list names (SVM_VMGEXIT_*: GHCB
+ * specification table 7), which VMGEXIT's SW_EXITCODE and #VC carry. */
 const struct ftr_name ftr_svm_exits[] = {
     {"read_cr0", 0x000},   {"read_cr2", 0x002},   {"read_cr3", 0x003},    {"read_cr4", 0x004},
     {"read_cr8", 0x008},   {"write_cr0", 0x010},  {"write_cr2", 0x012},   {"write_cr3", 0x013},
@@ -39,6 +41,11 @@ const struct ftr_name ftr_svm_exits[] = {
     {"write_cr4_trap", 0x094}, {"write_cr8_trap", 0x098}, {"invpcid", 0x0a2},
     {"idle-halt", 0x0a6},  {"npf", 0x400},        {"avic_incomplete_ipi", 0x401},
     {"avic_unaccelerated_access", 0x402}, {"vmgexit", 0x403},
+    {"vmgexit_mmio_read", 0x80000001}, {"vmgexit_mmio_write", 0x80000002},
+    {"vmgexit_nmi_complete", 0x80000003}, {"vmgexit_ap_hlt_loop", 0x80000004},
+    {"vmgexit_ap_jump_table", 0x80000005}, {"vmgexit_page_state_change", 0x80000010},
+    {"vmgexit_guest_request", 0x80000011}, {"vmgexit_ext_guest_request", 0x80000012},
+    {"vmgexit_ap_creation", 0x80000013}, {"vmgexit_hypervisor_feature", 0x8000fffd},
 };
 
 /* kvm_deliver_mode (include/trace/events/kvm.h), in ICR[10:8] order, and the

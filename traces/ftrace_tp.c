@@ -39,17 +39,10 @@ static bool hexnum(struct ftr_cur *c, uint64_t *v)
     const char *p = c->p;
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
         p += 2;
-    uint64_t x = 0;
-    unsigned n = 0;
-    for (int d; (d = snp_hex_digit(*p)) >= 0; p++, n++) {
-        if (n == 16)
-            return false;
-        x = x << 4 | (uint64_t)d;
-    }
+    size_t n = snp_scan_hex(p, v);
     if (!n)
         return false;
-    *v = x;
-    c->p = p;
+    c->p = p + n;
     return true;
 }
 

@@ -29,7 +29,7 @@ struct trc_reader {
     cJSON *cur;                         /* the parsed current line */
     char *strs[TRC_MAX_FIELDS];         /* decoded strings of the current event */
     struct trc_header hdr;
-    char *hdr_model, *hdr_mode, *hdr_fabric, *hdr_config;
+    char *hdr_model, *hdr_mode, *hdr_fabric, *hdr_config, *hdr_events;
     uint64_t events;                    /* events read so far: the next seq */
     uint64_t last_t;
     struct trc_fast fast;               /* canonical lines: decoded without cJSON */
@@ -169,6 +169,32 @@ static int bad_value(struct trc_reader *r, const char *field, const char *v,
 
 static const char *const trc_modes[] = {"plain", "sev-es", "snp", NULL};
 
+/* The optional "events" array of a filtered trace (run --trace-events): the
+ * only kinds it records, kept comma-separated. */
+static int read_events(struct trc_reader *r, char *err, size_t errlen)
+{
+    cJSON *ev = cJSON_GetObjectItemCaseSensitive(r->cur, "events");
+    if (!ev)
+        return 0;
+    if (!cJSON_IsArray(ev) || !cJSON_GetArraySize(ev))
+        FAIL(r, err, errlen, "field 'events': expected a non-empty array of event names");
+    size_t len = 1;
+    for (cJSON *it = ev->child; it; it = it->next) {
+        if (!cJSON_IsString(it) || trc_event_by_name(it->valuestring) < 0)
+            FAIL(r, err, errlen, "field 'events': %s is no event name",
+                 cJSON_IsString(it) ? it->valuestring : "a non-string");
+        len += strlen(it->valuestring) + 1;
+    }
+    r->hdr_events = calloc(1, len);
+    SNP_ASSERT(r->hdr_events);
+    for (cJSON *it = ev->child; it; it = it->next) {
+        if (it != ev->child)
+            strcat(r->hdr_events, ",");
+        strcat(r->hdr_events, it->valuestring);
+    }
+    return 0;
+}
+
 static int read_header(struct trc_reader *r, char *err, size_t errlen)
 {
     int rc = read_line(r, err, errlen);
@@ -178,8 +204,8 @@ static int read_header(struct trc_reader *r, char *err, size_t errlen)
     }
     if (rc < 0 || parse_object(r, err, errlen) < 0)
         return -1;
-    static const char *const known[] = {"format", "version", "model", "mode",
-                                        "vcpus",  "fabric",  "quantum", "config"};
+    static const char *const known[] = {"format", "version", "model",  "mode",  "vcpus",
+                                        "fabric", "quantum", "config", "events"};
     if (check_known_keys(r, known, ARRAY_SIZE(known), NULL, err, errlen) < 0)
         return -1;
     const char *fmt, *model, *mode, *fabric;
@@ -219,8 +245,10 @@ static int read_header(struct trc_reader *r, char *err, size_t errlen)
         FAIL(r, err, errlen, "field 'fabric': characters must be in U+0001..U+00FF");
     r->hdr_config = cJSON_PrintUnformatted(cfg);
     SNP_ASSERT(r->hdr_config);
-    r->hdr = (struct trc_header){r->hdr_model, r->hdr_mode, (unsigned)vcpus,
-                                 r->hdr_fabric, (uint64_t)quantum, r->hdr_config};
+    if (read_events(r, err, errlen) < 0)
+        return -1;
+    r->hdr = (struct trc_header){r->hdr_model, r->hdr_mode, (unsigned)vcpus,     r->hdr_fabric,
+                                 (uint64_t)quantum, r->hdr_config, r->hdr_events};
     return 0;
 }
 
@@ -242,6 +270,20 @@ struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     return r;
+}
+
+struct trc_reader *trc_reader_open_st(const char *path, int *status, char *err, size_t errlen)
+{
+    FILE *f = snp_fopen_input(path, "r"); /* a directory too is missing input */
+    if (!f) {
+        *status = 66;
+        snprintf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
+        snp_esc_inplace(err, errlen);
+        return NULL;
+    }
+    fclose(f);
+    *status = 65;
+    return trc_reader_open(path, err, errlen);
 }
 
 const struct trc_header *trc_reader_header(const struct trc_reader *r) { return &r->hdr; }
@@ -367,5 +409,6 @@ void trc_reader_close(struct trc_reader *r)
     free(r->hdr_mode);
     free(r->hdr_fabric);
     cJSON_free(r->hdr_config);
+    free(r->hdr_events);
     free(r);
 }

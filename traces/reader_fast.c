@@ -97,18 +97,10 @@ static bool hexstr(struct cur *c, uint64_t *v)
 {
     if (c->p[0] != '"' || c->p[1] != '0' || (c->p[2] != 'x' && c->p[2] != 'X'))
         return false;
-    const char *p = c->p + 3;
-    uint64_t x = 0;
-    unsigned n = 0;
-    for (int d; (d = snp_hex_digit(*p)) >= 0; p++, n++) {
-        if (n == 16)
-            return false;
-        x = x << 4 | (uint64_t)d;
-    }
-    if (!n || *p != '"')
+    size_t n = snp_scan_hex(c->p + 3, v);
+    if (!n || c->p[3 + n] != '"')
         return false;
-    *v = x;
-    c->p = (char *)p + 1;
+    c->p += 3 + n + 1;
     return true;
 }
 

@@ -8,7 +8,6 @@
  * codes (APM vol. 2 15.35.5: the error code is the exit code), page-state
  * changes (GHCB spec 4.1.6), interrupts taken and IPIs sent.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,16 +215,7 @@ static struct trc_stat_bin *bin_of(struct trc_stat_hist *h, uint64_t key)
 static int read_side(const char *path, int side, struct trc_stat_vcpu *all, bool *seen,
                      uint64_t *counted, int *status, char *err, size_t errlen)
 {
-    FILE *f = snp_fopen_input(path, "r");
-    if (!f) {
-        *status = 66;
-        snprintf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
-        snp_esc_inplace(err, errlen);
-        return -1;
-    }
-    fclose(f);
-    *status = 65;
-    struct trc_reader *rd = trc_reader_open(path, err, errlen);
+    struct trc_reader *rd = trc_reader_open_st(path, status, err, errlen);
     if (!rd)
         return -1;
     struct trc_rec r;

@@ -44,14 +44,17 @@ int trc_event_by_name(const char *name)
     return -1;
 }
 
+const char *trc_enum_value(const struct trc_field_desc *fd, const char *s)
+{
+    for (const char *const *v = fd->values; v && *v; v++)
+        if (strcmp(*v, s) == 0)
+            return *v;
+    return NULL;
+}
+
 bool trc_value_allowed(const struct trc_field_desc *fd, const char *s)
 {
-    if (!fd->values)
-        return true;
-    for (const char *const *v = fd->values; *v; v++)
-        if (strcmp(*v, s) == 0)
-            return true;
-    return false;
+    return !fd->values || trc_enum_value(fd, s);
 }
 
 /* ---- Typed emitters ------------------------------------------------------- */
@@ -221,6 +224,20 @@ char *trc_format_header(const struct trc_header *h)
         sb_u64(&b, h->quantum);
         sb_puts(&b, ",\"config\":");
         sb_puts(&b, cfgs);
+        if (h->events) { /* only in a filtered trace: every other header stays as it was */
+            sb_puts(&b, ",\"events\":[");
+            const char *p = h->events;
+            for (bool first = true; *p; first = false) {
+                size_t n = strcspn(p, ",");
+                char name[64];
+                snprintf(name, sizeof(name), "%.*s", (int)(n < 63 ? n : 63), p);
+                if (!first)
+                    sb_putc(&b, ',');
+                sb_str(&b, name);
+                p += n + (p[n] == ',');
+            }
+            sb_putc(&b, ']');
+        }
         sb_putc(&b, '}');
         if (pass == 0) {
             out = malloc(b.len + 1);
@@ -252,7 +269,45 @@ struct trc {
     char *line;
     size_t linecap;
     bool io_error;
+    bool filtered;              /* trc_set_filter: only keep[] events go to the file */
+    bool keep[TRC_EV_COUNT];
 };
+
+/* Parses a comma-separated event list into keep (may be NULL). */
+static int parse_filter(const char *events, bool *keep, char *err, size_t errlen)
+{
+    char buf[2048];
+    snprintf(buf, sizeof(buf), "%s", events);
+    char *save = NULL;
+    unsigned n = 0;
+    for (char *e = strtok_r(buf, ",", &save); e; e = strtok_r(NULL, ",", &save), n++) {
+        int ev = trc_event_by_name(e);
+        if (ev < 0) {
+            snprintf(err, errlen, "'%s' is no event (snpref events lists them)", e);
+            return -1;
+        }
+        if (keep)
+            keep[ev] = true;
+    }
+    if (!n) {
+        snprintf(err, errlen, "'%s' names no event", events);
+        return -1;
+    }
+    return 0;
+}
+
+int trc_check_filter(const char *events, char *err, size_t errlen)
+{
+    return parse_filter(events, NULL, err, errlen);
+}
+
+int trc_set_filter(struct trc *t, const char *events, char *err, size_t errlen)
+{
+    SNP_ASSERT(t->next_order == 0);
+    memset(t->keep, 0, sizeof(t->keep));
+    t->filtered = true;
+    return parse_filter(events, t->keep, err, errlen);
+}
 
 struct trc *trc_open(const char *path, const struct trc_header *h, char *err, size_t errlen)
 {
@@ -310,15 +365,21 @@ void trc_emit(struct trc *t, const struct trc_rec *r)
     p->r = *r;
     p->order = t->next_order++;
     const struct trc_event_desc *d = &trc_catalogue[r->ev];
-    for (unsigned i = 0; i < d->nfields; i++)
-        if (d->fields[i].type == TRC_TYPE_S) {
-            p->r.v[i].s = strdup(r->v[i].s ? r->v[i].s : "");
+    for (unsigned i = 0; i < d->nfields; i++) {
+        const struct trc_field_desc *fd = &d->fields[i];
+        if (fd->type != TRC_TYPE_S)
+            continue;
+        const char *v = r->v[i].s ? r->v[i].s : "";
+        if (!fd->values) {
+            p->r.v[i].s = strdup(v);
             SNP_ASSERT(p->r.v[i].s);
-            /* A value outside its ENUM would make a trace the reader refuses. */
-            if (!trc_value_allowed(&d->fields[i], p->r.v[i].s))
-                SNP_PANIC("event %s: field %s: \"%s\" is not in events.def", d->name,
-                          d->fields[i].name, p->r.v[i].s);
+            continue;
         }
+        /* An ENUM value is the catalogue's string: no copy per event. One
+         * outside its ENUM would make a trace the reader refuses. */
+        if (!(p->r.v[i].s = trc_enum_value(fd, v)))
+            SNP_PANIC("event %s: field %s: \"%s\" is not in events.def", d->name, fd->name, v);
+    }
 }
 
 static int pending_cmp(const void *a, const void *b)
@@ -331,8 +392,10 @@ static int pending_cmp(const void *a, const void *b)
 
 static void write_one(struct trc *t, struct trc_rec *r)
 {
-    r->seq = t->next_seq++;
-    if (t->f) {
+    bool keep = !t->filtered || t->keep[r->ev];
+    if (keep)
+        r->seq = t->next_seq++;
+    if (t->f && keep) {
         size_t n = trc_format(r, t->line, t->linecap);
         if (n + 1 > t->linecap) {
             t->linecap = n + 256;
@@ -352,7 +415,7 @@ static void free_strings(struct trc_rec *r)
 {
     const struct trc_event_desc *d = &trc_catalogue[r->ev];
     for (unsigned i = 0; i < d->nfields; i++)
-        if (d->fields[i].type == TRC_TYPE_S)
+        if (d->fields[i].type == TRC_TYPE_S && !d->fields[i].values) /* ENUMs: the catalogue's */
             free((char *)r->v[i].s);
 }
 

@@ -79,6 +79,9 @@ extern const struct trc_event_desc trc_catalogue[TRC_EV_COUNT];
 int trc_event_by_name(const char *name);
 /* True if s is a value field fd may hold (any string unless it is an ENUM). */
 bool trc_value_allowed(const struct trc_field_desc *fd, const char *s);
+/* For an ENUM field, the catalogue's own copy of value s (static: never
+ * freed, so events need not own it); NULL if fd is no ENUM or s not a value. */
+const char *trc_enum_value(const struct trc_field_desc *fd, const char *s);
 
 union trc_val {
     uint64_t u;      /* U, X, B (0/1); I stored as two's complement */
@@ -102,6 +105,9 @@ struct trc_header {
     const char *fabric;
     uint64_t quantum;        /* instructions per quantum */
     const char *config_json; /* an object */
+    /* The only events the file records (run --trace-events), comma-separated,
+     * or NULL: every event. Written as the header's "events" array. */
+    const char *events;
 };
 
 struct trc;
@@ -116,6 +122,13 @@ typedef void (*trc_sink_fn)(void *ctx, const struct trc_rec *r);
  */
 struct trc *trc_open(const char *path, const struct trc_header *h, char *err, size_t errlen);
 void trc_set_sink(struct trc *t, trc_sink_fn fn, void *ctx);
+
+/* Records only the events named in the comma-separated list in the file
+ * (seq counts them); the sink still sees every event. Returns 0, or -1 with
+ * "'NAME' is no event" in err. Call before the first event. */
+int trc_set_filter(struct trc *t, const char *events, char *err, size_t errlen);
+/* Checks such a list without a trace: 0, or -1 with the message in err. */
+int trc_check_filter(const char *events, char *err, size_t errlen);
 
 /* Adds an event (copied). Called through the typed emitters below. */
 void trc_emit(struct trc *t, const struct trc_rec *r);
@@ -169,6 +182,9 @@ struct trc_reader;
  * writes "FILE:LINE: field 'F': problem" to err.
  */
 struct trc_reader *trc_reader_open(const char *path, char *err, size_t errlen);
+/* The same, with the exit status of a failure in *status: 66 when path cannot
+ * be opened (missing, unreadable, a directory), 65 when its header is malformed. */
+struct trc_reader *trc_reader_open_st(const char *path, int *status, char *err, size_t errlen);
 /* The header as read; strings owned by the reader. */
 const struct trc_header *trc_reader_header(const struct trc_reader *r);
 /*

@@ -255,6 +255,17 @@ static void send_ipi(uint64_t icr)
     sdk_savic_hv_write(APIC_ICR, icr);
 }
 
+/* Whether the hardware may carry this IPI itself: the fabric says so
+ * (bootinfo fabric_caps, docs/guest-abi.md) and it is a fixed, edge IPI. When
+ * a target turns out to be out of its reach the WRMSR is #VC 0x401 and
+ * sdk_savic_vc() sends it the usual way. */
+static bool hw_ipi(uint64_t icr)
+{
+    uint32_t low = (uint32_t)icr;
+    return (sdk_bootinfo->fabric_caps & SNP_FABRIC_CAP_XIPI) && (low & 0x700u) == APIC_DM_FIXED &&
+           !(low & APIC_TRIG_LEVEL);
+}
+
 static void store_icr(uint64_t icr)
 {
     void *pg = this_cpu()->savic_page;
@@ -291,8 +302,8 @@ void sdk_savic_write(uint32_t msr, uint64_t val)
         eoi(true);
         return;
     case APIC_ICR:
-        if ((val & (3u << 18)) == APIC_SH_SELF) {
-            wrmsr(APIC_ICR, val); /* accelerated for fixed and NMI; else #VC 0x401 */
+        if ((val & (3u << 18)) == APIC_SH_SELF || hw_ipi(val)) {
+            wrmsr(APIC_ICR, val); /* accelerated; else #VC 0x401, and the handler sends it */
         } else {
             send_ipi(val);
             store_icr(val);

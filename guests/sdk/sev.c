@@ -274,7 +274,10 @@ void sdk_sev_init(const struct snp_bootinfo *bi)
     }
     if (sev_eax & CPUID_8000001F_SEV) {
         sev_status = rdmsr(MSR_SEV_STATUS);
-        cbit_pos = sev_ebx & 0x3F;
+        /* An SEV-capable host (docs/psp.md: an SNP host) is no SEV guest:
+         * its memory is not encrypted, so no C-bit. */
+        if (sev_status & SEV_STATUS_SEV)
+            cbit_pos = sev_ebx & 0x3F;
     }
     if (sev_status & SEV_STATUS_SNP)
         sev_mode = SNP_MODE_SNP;

@@ -49,7 +49,13 @@
 #define SNP_MMIODEV_SIGNATURE 0x5645444F494D4D53ull /* "SMMIODEV" */
 
 enum snp_mode { SNP_MODE_PLAIN = 0, SNP_MODE_SEV_ES = 1, SNP_MODE_SNP = 2 };
+/* The APIC interface the guest programs: the architectural x2APIC/xAPIC
+ * (whichever fabric models it), or Secure AVIC. 15 is reserved (older
+ * models reported fabrics they did not know by name so). */
 enum snp_fabric_id { SNP_FABRIC_EMULATED = 0, SNP_FABRIC_SAVIC = 1, SNP_FABRIC_OTHER = 15 };
+/* bootinfo.fabric_caps: the hardware delivers fixed edge IPIs to other
+ * vCPUs' backing pages itself, so a WRMSR of such an ICR needs no #VC. */
+#define SNP_FABRIC_CAP_XIPI (1ull << 0)
 
 /*
  * Boot-info block: one per system, read-only by convention, at the
@@ -80,7 +86,11 @@ struct snp_bootinfo {
     uint64_t cpuid_page;
     uint64_t launch_vmsa;
     uint64_t sev_status;         /* SEV_STATUS the vCPUs see (0 in plain mode) */
-    uint64_t reserved[4];
+    /* SNP_FABRIC_CAP_*: what the fabric's hardware does that a driver may
+     * rely on (docs/guest-abi.md "Secure AVIC"). */
+    uint64_t fabric_caps;
+    uint64_t acpi_rsdp;          /* the ACPI tables' RSDP (with a PSP device: its ASPT), 0: none */
+    uint64_t reserved[2];
     uint32_t apic_id[SNP_MAX_VCPUS]; /* APIC ID of vCPU i */
 };
 

@@ -30,6 +30,22 @@ static inline int snp_hex_digit(char c)
     return -1;
 }
 
+/* The hex digits at p (no prefix): their count, 1 to 16, with the value in
+ * *out; 0 when there is none or more than 16 (nothing stored). */
+static inline size_t snp_scan_hex(const char *p, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t n = 0;
+    for (int d; (d = snp_hex_digit(p[n])) >= 0; n++) {
+        if (n == 16)
+            return 0;
+        v = v << 4 | (uint64_t)d;
+    }
+    if (n)
+        *out = v;
+    return n;
+}
+
 /* "0x" (or "0X") and 1 to 16 hex digits, nothing else. */
 static inline bool snp_parse_hex(const char *s, uint64_t *out)
 {

@@ -284,6 +284,36 @@ static uint64_t add_madt(struct acpi_builder *b, const struct acpi_platform *p)
     return acpi_add_table(b, "APIC", 5, m, n, 1);
 }
 
+/* One ASPT register structure: {type, length} then its 28 bytes. */
+static uint8_t *aspt_entry(uint8_t *e, uint16_t type)
+{
+    memset(e, 0, ACPI_ASPT_ENTRY_LEN);
+    put16(e, type);
+    put16(e + 2, ACPI_ASPT_ENTRY_LEN);
+    return e + 4;
+}
+
+uint64_t acpi_add_aspt(struct acpi_builder *b, const struct acpi_aspt *a)
+{
+    uint8_t body[4 + 3 * ACPI_ASPT_ENTRY_LEN];
+    put32(body, 3);
+    /* acpi_aspt_global_regs: reserved u32, then the three addresses. */
+    uint8_t *e = aspt_entry(body + 4, ACPI_ASPT_GLOBAL_REGS);
+    put64(e + 4, a->feature);
+    put64(e + 12, a->irq_en);
+    put64(e + 20, a->irq_st);
+    /* acpi_aspt_sev_mbox_regs: mbox_irq_id u8, reserved[3], the three addresses. */
+    e = aspt_entry(body + 4 + ACPI_ASPT_ENTRY_LEN, ACPI_ASPT_SEV_MBOX_REGS);
+    e[0] = a->mbox_irq_id;
+    put64(e + 4, a->cmd_resp);
+    put64(e + 12, a->cmd_buf_lo);
+    put64(e + 20, a->cmd_buf_hi);
+    /* acpi_aspt_acpi_mbox_regs: reserved1 u32, cmd_resp u64, reserved2 u64[2]. */
+    e = aspt_entry(body + 4 + 2 * ACPI_ASPT_ENTRY_LEN, ACPI_ASPT_ACPI_MBOX_REGS);
+    put64(e + 4, a->acpi_cmd_resp);
+    return acpi_add_table(b, "ASPT", ACPI_ASPT_REVISION, body, sizeof(body), 1);
+}
+
 uint64_t acpi_build_platform(uint8_t *buf, uint64_t base, size_t cap,
                              const struct acpi_platform *p)
 {
@@ -293,6 +323,8 @@ uint64_t acpi_build_platform(uint8_t *buf, uint64_t base, size_t cap,
     uint64_t dsdt = add_dsdt(&b);
     add_fadt(&b, facs, dsdt);
     add_madt(&b, p);
+    if (p->aspt)
+        acpi_add_aspt(&b, p->aspt);
     return acpi_finish(&b);
 }
 

@@ -64,10 +64,37 @@ uint64_t acpi_finish(struct acpi_builder *b);
 /* The byte that makes len bytes sum to zero (0 when they already do). */
 uint8_t acpi_checksum(const void *data, size_t len);
 
-/* The platform's tables for n vCPUs with these APIC IDs: MADT, FADT, DSDT, FACS. */
+/*
+ * ASPT, the AMD Secure Processor Table (Microsoft's ACPI table; the layout is
+ * ACPICA's, Linux include/acpi/actbl1.h struct acpi_table_aspt and its three
+ * register structures, revision ASPT_REVISION_ID 1): after the header a u32
+ * count, then structures of {u16 type, u16 length}: 0 global registers, 1 SEV
+ * mailbox registers, 2 ACPI mailbox registers, each 32 bytes.
+ */
+#define ACPI_ASPT_REVISION      1
+#define ACPI_ASPT_GLOBAL_REGS   0
+#define ACPI_ASPT_SEV_MBOX_REGS 1
+#define ACPI_ASPT_ACPI_MBOX_REGS 2
+#define ACPI_ASPT_ENTRY_LEN     32
+#define ACPI_ASPT_LEN           (ACPI_HEADER_LEN + 4 + 3 * ACPI_ASPT_ENTRY_LEN)
+
+/* The system-physical register addresses the ASPT gives. */
+struct acpi_aspt {
+    uint64_t feature, irq_en, irq_st;          /* global registers */
+    uint8_t mbox_irq_id;
+    uint64_t cmd_resp, cmd_buf_lo, cmd_buf_hi; /* SEV mailbox */
+    uint64_t acpi_cmd_resp;                    /* ACPI mailbox */
+};
+
+/* Appends an ASPT (listed in the RSDT and XSDT); returns its address. */
+uint64_t acpi_add_aspt(struct acpi_builder *b, const struct acpi_aspt *a);
+
+/* The platform's tables for n vCPUs with these APIC IDs: MADT, FADT, DSDT,
+ * FACS, and an ASPT when aspt is not NULL (a PSP device). */
 struct acpi_platform {
     unsigned nvcpus;
     const uint32_t *apic_ids;
+    const struct acpi_aspt *aspt;
 };
 
 /* Builds the platform tables in buf (cap bytes, to be guest memory at base).

@@ -185,7 +185,7 @@ static int place_extras(const struct guest_image *img, const struct linux_header
 
 /* ---- The memory map --------------------------------------------------------------- */
 
-unsigned linux_e820(uint64_t ram, struct e820_entry *out, unsigned cap)
+unsigned linux_e820(uint64_t ram, uint64_t psp_page, struct e820_entry *out, unsigned cap)
 {
     const struct e820_entry map[] = {
         {0, LINUX_LOW_RAM_END, E820_RAM},
@@ -199,8 +199,12 @@ unsigned linux_e820(uint64_t ram, struct e820_entry *out, unsigned cap)
         {ACPI_LAPIC_BASE, PAGE, E820_RESERVED},
     };
     unsigned n = sizeof(map) / sizeof(map[0]);
-    SNP_ASSERT(n <= cap && ram > MIB);
+    SNP_ASSERT(n + 1 <= cap && ram > MIB);
     memcpy(out, map, sizeof(map));
+    /* The PSP device's page (docs/psp.md), reserved like the other MMIO pages
+     * so that the kernel maps it only through the ASPT's driver. */
+    if (psp_page)
+        out[n++] = (struct e820_entry){psp_page, PAGE, E820_RESERVED};
     return n;
 }
 
@@ -210,7 +214,7 @@ unsigned linux_e820(uint64_t ram, struct e820_entry *out, unsigned cap)
  * the fields boot.rst marks "write (obligatory)" and the 64-bit extensions. */
 static void build_zero_page(uint8_t *bp, const struct guest_image *img,
                             const struct linux_header *h, const struct linux_placement *pl,
-                            uint64_t ram, uint64_t rsdp)
+                            uint64_t ram, uint64_t rsdp, uint64_t psp_page)
 {
     memset(bp, 0, PAGE);
     memcpy(bp + HDR_SETUP_SECTS, img->data + HDR_SETUP_SECTS, h->hdr_end - HDR_SETUP_SECTS);
@@ -228,7 +232,7 @@ static void build_zero_page(uint8_t *bp, const struct guest_image *img,
     wr64(bp + BP_ACPI_RSDP_ADDR, rsdp);
     wr32(bp + BP_ALT_MEM_K, (uint32_t)((ram - MIB) >> 10));
     struct e820_entry map[E820_MAX_ZEROPAGE];
-    unsigned n = linux_e820(ram, map, E820_MAX_ZEROPAGE);
+    unsigned n = linux_e820(ram, psp_page, map, E820_MAX_ZEROPAGE);
     bp[BP_E820_ENTRIES] = (uint8_t)n;
     for (unsigned i = 0; i < n; i++) {
         uint8_t *e = bp + BP_E820_TABLE + 20 * i; /* struct boot_e820_entry, packed */
@@ -270,7 +274,7 @@ static void build_bda(struct mem *m)
 }
 
 int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
-               const uint32_t *apic_ids, struct boot_entry *e, struct linux_placement *pl,
+               const uint32_t *apic_ids, const struct acpi_aspt *aspt, struct boot_entry *e, struct linux_placement *pl,
                char *err, size_t errlen)
 {
     struct linux_header h;
@@ -286,10 +290,10 @@ int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
         SNP_ASSERT(mem_write(m, pl->initrd, img->kernel->initrd, pl->initrd_len));
     const char *cmd = img->kernel && img->kernel->cmdline ? img->kernel->cmdline : "";
     SNP_ASSERT(mem_write(m, LINUX_CMDLINE, cmd, pl->cmdline_len + 1));
-    struct acpi_platform ap = {nvcpus, apic_ids};
+    struct acpi_platform ap = {nvcpus, apic_ids, aspt};
     uint64_t rsdp = acpi_install(m, &ap);
     uint8_t bp[PAGE];
-    build_zero_page(bp, img, &h, pl, m->size, rsdp);
+    build_zero_page(bp, img, &h, pl, m->size, rsdp, aspt ? aspt->feature & ~(PAGE - 1) : 0);
     SNP_ASSERT(mem_write(m, LINUX_ZERO_PAGE, bp, sizeof(bp)));
     build_gdt_and_tables(m);
     build_bda(m);

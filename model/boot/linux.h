@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct mem;
+struct acpi_aspt;
 struct guest_image;
 
 /* What `--initrd` and `--append` give the loader (guest_image.kernel). */
@@ -77,12 +78,12 @@ struct linux_placement {
 
 /*
  * Loads the bzImage in img (img->kernel: initrd and command line) into RAM for
- * nvcpus vCPUs with these APIC IDs and sets *e. Every check happens before the
+ * nvcpus vCPUs with these APIC IDs (and an ASPT when aspt is not NULL) and sets *e. Every check happens before the
  * first write: on bad input RAM is untouched and -1 comes back with one line
  * naming the file and the field (exit status 65).
  */
 int linux_load(struct mem *m, const struct guest_image *img, unsigned nvcpus,
-               const uint32_t *apic_ids, struct boot_entry *e, struct linux_placement *pl,
+               const uint32_t *apic_ids, const struct acpi_aspt *aspt, struct boot_entry *e, struct linux_placement *pl,
                char *err, size_t errlen);
 
 /* The e820 map linux_load() gives for ram bytes of RAM (boot_params.e820_table). */
@@ -92,6 +93,7 @@ struct e820_entry {
 };
 #define E820_RAM      1
 #define E820_RESERVED 2
-unsigned linux_e820(uint64_t ram, struct e820_entry *out, unsigned cap);
+/* psp_page: the PSP device's page, reserved too (0: none). */
+unsigned linux_e820(uint64_t ram, uint64_t psp_page, struct e820_entry *out, unsigned cap);
 
 #endif

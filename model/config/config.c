@@ -24,7 +24,8 @@ void config_defaults(struct snp_config *c)
     memset(c, 0, sizeof(*c));
     c->vcpus = 4;
     snprintf(c->mode, sizeof(c->mode), "plain");
-    snprintf(c->apic, sizeof(c->apic), "emulated");
+    /* The golden reference is the first fabric registered (fabric_list.c). */
+    snprintf(c->apic, sizeof(c->apic), "%s", fabric_list[0]->name);
     c->ram_mb = 64;
     c->quantum = 2000;
     c->max_insns = 0;
@@ -52,9 +53,22 @@ void config_defaults(struct snp_config *c)
         .implicit_psc = false,
         .key_seed = 0x736e70726566ull, /* "snpref" */
     };
-    savic_knobs_default(&c->savic);
+    /* One knob set per distinct schema; fabrics sharing one share its set. */
+    for (const struct fabric_ops *const *f = fabric_list; *f; f++) {
+        const struct fab_knob_schema *k = (*f)->knobs;
+        bool known = !k;
+        for (unsigned i = 0; i < c->nknobs && !known; i++)
+            known = c->knobs[i].schema == k;
+        if (known)
+            continue;
+        SNP_ASSERT(c->nknobs < CFG_MAX_KNOB_SETS && k->size <= CFG_KNOB_BYTES);
+        c->knobs[c->nknobs].schema = k;
+        k->defaults(c->knobs[c->nknobs].data);
+        c->nknobs++;
+    }
     c->hv.validation = HV_VALIDATION_KVM;
     c->attestation.cert_dir[0] = '\0';
+    c->psp = (struct psp_options){.enable = false, .base = 0xFEB00000ull};
 }
 
 /* ---- Locating a member's line in the text --------------------------------- */
@@ -412,6 +426,38 @@ static int load_hv(struct loader *L, const cJSON *obj, struct hv_options *o)
     return 0;
 }
 
+static int load_psp(struct loader *L, const cJSON *obj, struct psp_options *o)
+{
+    if (!cJSON_IsObject(obj))
+        CFG_FAIL(L, "psp", "expected an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char field[96];
+        uint64_t v;
+        snprintf(field, sizeof(field), "psp.%s", it->string);
+        if (!strcmp(it->string, "enable")) {
+            if (load_bool(L, it, field, &o->enable) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "hardware_isolation")) {
+            if (load_bool(L, it, field, &o->hardware_isolation) < 0)
+                return -1;
+        } else if (!strcmp(it->string, "base")) {
+            /* A page below 4 GiB: MMIO outside RAM reaches the devices there. */
+            if (get_u64(L, it, field, 0, 0xFFFFF000ull, &o->base) < 0)
+                return -1;
+            if (o->base % 4096)
+                CFG_FAIL(L, field, "%#" PRIx64 " is not 4 KiB aligned", o->base);
+        } else if (!strcmp(it->string, "mbox_irq_id")) {
+            /* Six bits in PART3 and IRQ_EN (drivers/hv/psp.c refuses > 63). */
+            if (get_u64(L, it, field, 0, 63, &v) < 0)
+                return -1;
+            o->mbox_irq_id = (uint32_t)v;
+        } else {
+            CFG_FAIL(L, field, "unknown key (enable, base, mbox_irq_id, hardware_isolation)");
+        }
+    }
+    return 0;
+}
+
 static int load_attestation(struct loader *L, const cJSON *obj, struct attestation_options *o)
 {
     if (!cJSON_IsObject(obj))
@@ -432,7 +478,7 @@ static int load_attestation(struct loader *L, const cJSON *obj, struct attestati
 
 /* A list of x2APIC register names ("TPR", "ISR" for all eight ISRs, ...). */
 static int load_regset(struct loader *L, const cJSON *arr, const char *field,
-                       struct savic_regset *r)
+                       struct fab_regset *r)
 {
     if (!cJSON_IsArray(arr))
         CFG_FAIL(L, field, "expected an array of x2APIC register names");
@@ -440,45 +486,88 @@ static int load_regset(struct loader *L, const cJSON *arr, const char *field,
     for (const cJSON *it = arr->child; it; it = it->next) {
         if (!cJSON_IsString(it))
             CFG_FAIL(L, field, "expected register names (strings)");
-        if (savic_regset_add_name(r, it->valuestring) < 0)
+        if (fab_regset_add_name(r, it->valuestring) < 0)
             CFG_FAIL(L, field, "\"%s\" is no x2APIC register (docs/config.md lists them)",
                      it->valuestring);
     }
     return 0;
 }
 
-static const char *const savic_blocked[] = {"drop", "hold", NULL};
-
-static int load_savic(struct loader *L, const cJSON *obj, struct savic_knobs *k)
+/* One knob by its schema entry, into the knob struct at base. */
+static int load_knob(struct loader *L, const cJSON *it, const char *field, const struct fab_knob *d,
+                     unsigned char *base)
 {
+    char s[64];
+    uint64_t v;
+    unsigned *u = (unsigned *)(void *)(base + d->off);
+    switch (d->type) {
+    case FAB_KNOB_REGSET:
+        return load_regset(L, it, field, (struct fab_regset *)(void *)(base + d->off));
+    case FAB_KNOB_CHOICE:
+        if (get_choice(L, it, field, d->choices, s, sizeof(s)) < 0)
+            return -1;
+        for (unsigned i = 0; d->choices[i]; i++)
+            if (!strcmp(d->choices[i], s))
+                *u = i;
+        return 0;
+    case FAB_KNOB_UINT:
+        if (!d->nallowed)
+            return get_u64(L, it, field, d->lo, d->hi, &v) < 0 ? -1 : (*u = (unsigned)v, 0);
+        if (get_u64(L, it, field, 0, UINT32_MAX, &v) < 0)
+            return -1;
+        for (size_t i = 0; i < d->nallowed; i++)
+            if (v == d->allowed[i])
+                return *u = (unsigned)v, 0;
+        char all[96] = "";
+        for (size_t i = 0; i < d->nallowed; i++)
+            snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s0x%x", i ? ", " : "",
+                     d->allowed[i]);
+        CFG_FAIL(L, field, "0x%" PRIx64 " is not one of: %s", v, all);
+    }
+    SNP_PANIC("knob %s: type %d", d->name, (int)d->type);
+}
+
+/* A fabric's knob section (fabric.h struct fab_knob_schema). */
+static int load_knobs(struct loader *L, const cJSON *obj, struct cfg_knob_set *set)
+{
+    const struct fab_knob_schema *k = set->schema;
     if (!cJSON_IsObject(obj))
-        CFG_FAIL(L, "savic", "expected an object");
+        CFG_FAIL(L, k->section, "expected an object");
     for (const cJSON *it = obj->child; it; it = it->next) {
-        char field[96], s[8];
-        uint64_t v;
-        snprintf(field, sizeof(field), "savic.%s", it->string);
-        int rc = 0;
-        if (!strcmp(it->string, "accelerated_reads")) {
-            rc = load_regset(L, it, field, &k->accel_read);
-        } else if (!strcmp(it->string, "accelerated_writes")) {
-            rc = load_regset(L, it, field, &k->accel_write);
-        } else if (!strcmp(it->string, "fault_on")) {
-            rc = load_regset(L, it, field, &k->noaccel_fault);
-        } else if (!strcmp(it->string, "blocked_vectors")) {
-            rc = get_choice(L, it, field, savic_blocked, s, sizeof(s));
-            k->blocked = strcmp(s, "hold") ? SAVIC_BLOCKED_DROP : SAVIC_BLOCKED_HOLD;
-        } else if (!strcmp(it->string, "icr_high")) {
-            rc = get_u64(L, it, field, 0x304, 0x310, &v);
-            if (rc == 0 && v != 0x304 && v != 0x310)
-                CFG_FAIL(L, field, "0x%" PRIx64 " is neither 0x304 (Linux) nor 0x310 (OpenVMM)", v);
-            k->icr_high = (unsigned)v;
-        } else {
+        char field[96];
+        snprintf(field, sizeof(field), "%s.%s", k->section, it->string);
+        const struct fab_knob *d = NULL;
+        for (size_t i = 0; i < k->nknobs && !d; i++)
+            if (!strcmp(k->knobs[i].name, it->string))
+                d = &k->knobs[i];
+        if (!d)
             CFG_FAIL(L, field, "unknown key");
-        }
-        if (rc < 0)
+        if (load_knob(L, it, field, d, set->data) < 0)
             return -1;
     }
     return 0;
+}
+
+static struct cfg_knob_set *knob_set_of(struct snp_config *c, const char *section)
+{
+    for (unsigned i = 0; i < c->nknobs; i++)
+        if (!strcmp(c->knobs[i].schema->section, section))
+            return &c->knobs[i];
+    return NULL;
+}
+
+void *config_fabric_knobs_mut(struct snp_config *c, const char *apic)
+{
+    const struct fabric_ops *f = fabric_find(apic);
+    for (unsigned i = 0; f && f->knobs && i < c->nknobs; i++)
+        if (c->knobs[i].schema == f->knobs)
+            return c->knobs[i].data;
+    return NULL;
+}
+
+const void *config_fabric_knobs(const struct snp_config *c, const char *apic)
+{
+    return config_fabric_knobs_mut((struct snp_config *)c, apic);
 }
 
 /* ---- The hostile hypervisor (issue 4; docs/attacks.md) ------------------------ */
@@ -652,8 +741,9 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
         return load_cost(L, it, &c->cost);
     if (!strcmp(k, "sev"))
         return load_sev(L, it, &c->sev);
-    if (!strcmp(k, "savic"))
-        return load_savic(L, it, &c->savic);
+    struct cfg_knob_set *ks = knob_set_of(c, k);
+    if (ks)
+        return load_knobs(L, it, ks);
     if (!strcmp(k, "cpuid"))
         return load_cpuid(L, it, c);
     if (!strcmp(k, "hostile"))
@@ -662,6 +752,8 @@ static int load_member(struct loader *L, const cJSON *it, struct snp_config *c)
         return load_hv(L, it, &c->hv);
     if (!strcmp(k, "attestation"))
         return load_attestation(L, it, &c->attestation);
+    if (!strcmp(k, "psp"))
+        return load_psp(L, it, &c->psp);
     static const struct u64_field top[] = {
         {"ram_mb", offsetof(struct snp_config, ram_mb), 8, 1u << 20},
         {"quantum", offsetof(struct snp_config, quantum), 1, 1000000000},
@@ -783,16 +875,36 @@ int config_validate(const struct snp_config *c, char *err, size_t errlen)
     if (c->apic_xapic && !fabric_find(c->apic)->mmio)
         return config_fail(c, "apic_mode", err, errlen,
                            "apic \"%s\" has no xAPIC mode (no MMIO page): use x2apic", c->apic);
-    bool savic = !strcmp(c->apic, "savic");
+    const struct fabric_ops *fab = fabric_find(c->apic);
+    bool savic = (fab->caps & FAB_CAP_SECURE_AVIC) != 0;
     if (savic && strcmp(c->mode, "snp") != 0)
         return config_fail(c, "apic", err, errlen,
-                           "\"savic\" needs mode snp (Secure AVIC is an SNP feature)");
+                           "\"%s\" needs mode snp (Secure AVIC is an SNP feature)", c->apic);
     if ((c->sev.sev_features & SEV_FEAT_SECURE_AVIC) && !savic)
         return config_fail(c, "sev.sev_features", err, errlen,
-                           "bit 16 (SecureAVIC) comes with apic \"savic\"");
+                           "bit 16 (SecureAVIC) comes with a Secure AVIC apic (snpref fabrics: "
+                           "secure-avic), not \"%s\"",
+                           c->apic);
     if (strcmp(c->mode, "snp") == 0 && !(c->sev.policy & (1ull << 17)))
         return config_fail(c, "sev.policy", err, errlen,
                            "%#" PRIx64 ": bit 17 must be 1 (fact sheet 8.4)", c->sev.policy);
+    if (c->psp.enable && c->psp.base < c->ram_mb << 20)
+        return config_fail(c, "psp.base", err, errlen, "%#" PRIx64 " lies inside RAM (%" PRIu64
+                           " MiB)", c->psp.base, c->ram_mb);
+    /* The other devices' pages (docs/guest-abi.md "Devices"): the test MMIO
+     * page, the I/O APIC, the xAPIC page. */
+    static const uint64_t taken[] = {0xF0000000ull, 0xFEC00000ull, 0xFEE00000ull};
+    for (size_t i = 0; c->psp.enable && i < ARRAY_SIZE(taken); i++)
+        if (c->psp.base == taken[i])
+            return config_fail(c, "psp.base", err, errlen, "%#" PRIx64 " is another device's "
+                               "page (test MMIO 0xf0000000, I/O APIC 0xfec00000, LAPIC 0xfee00000)",
+                               c->psp.base);
+    if (c->psp.hardware_isolation && !c->psp.enable)
+        return config_fail(c, "psp.hardware_isolation", err, errlen,
+                           "needs psp.enable (an SNP host without a PSP)");
+    if (c->psp.hardware_isolation && strcmp(c->mode, "plain") != 0)
+        return config_fail(c, "psp.hardware_isolation", err, errlen,
+                           "needs mode plain (the SNP host is a plain guest)");
     if (c->hostile.n && strcmp(c->mode, "plain") == 0)
         return config_fail(c, "hostile.injections", err, errlen,
                            "need mode sev-es or snp (the model's EVENTINJ is an SEV VMRUN's)");
@@ -833,6 +945,53 @@ static void add_hostile(cJSON *o, const struct hostile_options *h)
     }
 }
 
+/* A knob's value as load_knob() reads it back. */
+static void add_knob(cJSON *o, const struct fab_knob *d, const unsigned char *base)
+{
+    const unsigned *u = (const unsigned *)(const void *)(base + d->off);
+    char names[1024];
+    switch (d->type) {
+    case FAB_KNOB_REGSET: {
+        fab_regset_names((const struct fab_regset *)(const void *)(base + d->off), names,
+                         sizeof(names));
+        cJSON *arr = cJSON_AddArrayToObject(o, d->name);
+        char *save = NULL;
+        for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+            cJSON_AddItemToArray(arr, cJSON_CreateString(n));
+        break;
+    }
+    case FAB_KNOB_CHOICE:
+        cJSON_AddStringToObject(o, d->name, d->choices[*u]);
+        break;
+    case FAB_KNOB_UINT:
+        add_hex(o, d->name, *u);
+        break;
+    }
+}
+
+/* The knob section of fabric apic into o, if it has knobs. */
+static void add_knobs(cJSON *o, const struct snp_config *c, const char *apic)
+{
+    const struct fabric_ops *f = fabric_find(apic);
+    const unsigned char *data = config_fabric_knobs(c, apic);
+    if (!data)
+        return;
+    cJSON *sec = cJSON_AddObjectToObject(o, f->knobs->section);
+    for (size_t i = 0; i < f->knobs->nknobs; i++)
+        add_knob(sec, &f->knobs->knobs[i], data);
+}
+
+char *config_knobs_to_json(const struct snp_config *c, const char *apic)
+{
+    if (!config_fabric_knobs(c, apic))
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    add_knobs(o, c, apic);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
 char *config_to_json(const struct snp_config *c)
 {
     cJSON *o = cJSON_CreateObject();
@@ -865,24 +1024,8 @@ char *config_to_json(const struct snp_config *c)
                             c->sev.ap_features == AP_FEATURES_EXACT ? "exact" : "injection");
     cJSON_AddBoolToObject(sev, "implicit_psc", c->sev.implicit_psc);
     add_hex(sev, "key_seed", c->sev.key_seed);
-    if (!strcmp(c->apic, "savic")) {
-        /* Only with the fabric: every other run's header stays as it was. */
-        char names[1024];
-        cJSON *sa = cJSON_AddObjectToObject(o, "savic");
-        const struct savic_regset *sets[] = {&c->savic.accel_read, &c->savic.accel_write,
-                                             &c->savic.noaccel_fault};
-        static const char *const keys[] = {"accelerated_reads", "accelerated_writes", "fault_on"};
-        for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
-            savic_regset_names(sets[i], names, sizeof(names));
-            cJSON *arr = cJSON_AddArrayToObject(sa, keys[i]);
-            char *save = NULL;
-            for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
-                cJSON_AddItemToArray(arr, cJSON_CreateString(n));
-        }
-        cJSON_AddStringToObject(sa, "blocked_vectors",
-                                c->savic.blocked == SAVIC_BLOCKED_HOLD ? "hold" : "drop");
-        add_hex(sa, "icr_high", c->savic.icr_high);
-    }
+    /* Only the chosen fabric's knobs: every other run's header stays as it was. */
+    add_knobs(o, c, c->apic);
     cJSON *arr = cJSON_AddArrayToObject(o, "cpuid");
     for (unsigned i = 0; i < c->ncpuid; i++) {
         const struct cpuid_entry *e = &c->cpuid[i];
@@ -905,6 +1048,13 @@ char *config_to_json(const struct snp_config *c)
     if (c->attestation.cert_dir[0])
         cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "attestation"), "cert_dir",
                                 c->attestation.cert_dir);
+    if (c->psp.enable) {
+        cJSON *po = cJSON_AddObjectToObject(o, "psp");
+        cJSON_AddBoolToObject(po, "enable", true);
+        add_hex(po, "base", c->psp.base);
+        cJSON_AddNumberToObject(po, "mbox_irq_id", c->psp.mbox_irq_id);
+        cJSON_AddBoolToObject(po, "hardware_isolation", c->psp.hardware_isolation);
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     SNP_ASSERT(s);

@@ -12,9 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fab_savic.h"
+#include "fabric.h"
 
 #define CFG_MAX_CPUID 64
+/* Distinct knob schemas of the registered fabrics, and the bytes of one set. */
+#define CFG_MAX_KNOB_SETS 4
+#define CFG_KNOB_BYTES    256
+
+/* One fabric knob set (fabric.h struct fab_knob_schema): the schema's
+ * defaults until its config section sets it. */
+struct cfg_knob_set {
+    const struct fab_knob_schema *schema;
+    _Alignas(8) unsigned char data[CFG_KNOB_BYTES];
+};
 
 enum exit_style { EXIT_STYLE_SNPREF, EXIT_STYLE_QEMU };
 
@@ -66,6 +76,15 @@ struct attestation_options {
     char cert_dir[256];
 };
 
+/* The PSP as a device (config section "psp"; docs/psp.md): its MMIO page,
+ * the ASPT that describes it, and what an SNP-host guest may do. */
+struct psp_options {
+    bool enable;                /* false: no device, no ASPT */
+    uint64_t base;              /* MMIO page: 0xFEB00000 (openvmm's) */
+    uint32_t mbox_irq_id;       /* the ASPT's mailbox IRQ id, 0..63: 0 */
+    bool hardware_isolation;    /* RMPUPDATE / PSMASH executable by a plain guest: false */
+};
+
 /*
  * The hostile hypervisor (config section "hostile"; docs/attacks.md, issue 4):
  * injections it makes on purpose, each armed by a guest marker (an OUT of the
@@ -106,12 +125,16 @@ struct snp_config {
     enum exit_style exit_style;
     struct cost_model cost;
     struct sev_options sev;
-    struct savic_knobs savic;   /* the savic fabric's knobs (config section "savic") */
+    /* The knobs of every registered fabric's schema (config section named
+     * by the schema, e.g. "savic"); the chosen fabric gets its own. */
+    struct cfg_knob_set knobs[CFG_MAX_KNOB_SETS];
+    unsigned nknobs;
     unsigned ncpuid;            /* CPUID entries that replace the model's defaults */
     struct cpuid_entry cpuid[CFG_MAX_CPUID];
     struct hostile_options hostile; /* none */
     struct hv_options hv;
     struct attestation_options attestation;
+    struct psp_options psp;
     /* Not a setting: the config file the values came from (config_load sets
      * it; NULL: defaults and flags only), named by config_fail(). Borrowed. */
     const char *origin;
@@ -135,6 +158,16 @@ int config_validate(const struct snp_config *c, char *err, size_t errlen);
  * was loaded. Returns -1. */
 int config_fail(const struct snp_config *c, const char *field, char *err, size_t errlen,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The knob set of the fabric named apic (its schema's), or NULL when it has
+ * no knobs or no such fabric exists. Points into c. */
+const void *config_fabric_knobs(const struct snp_config *c, const char *apic);
+/* Writable variant, for tests and tools that set a knob directly. */
+void *config_fabric_knobs_mut(struct snp_config *c, const char *apic);
+
+/* The knob section of the fabric named apic, as the config file spells it
+ * ({"savic": {...}} compact JSON, caller frees), or NULL when it has none. */
+char *config_knobs_to_json(const struct snp_config *c, const char *apic);
 
 /* The effective config as compact JSON (caller frees). Keys in fixed order. */
 char *config_to_json(const struct snp_config *c);

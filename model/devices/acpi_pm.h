@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ACPI_PM_BASE      0x600
+#define ACPI_PM_BASE      0x600u
 #define ACPI_PM1A_EVT_BLK 0x600 /* PM1_STS (2 bytes), PM1_EN (2 bytes) */
 #define ACPI_PM1A_CNT_BLK 0x604 /* PM1_CNT (2 bytes) */
 #define ACPI_PM_TMR_BLK   0x608 /* PM_TMR (4 bytes, 24 bits valid) */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "snpref/base.h"
 #include "snpref/abi.h"
 #include "testdev.h"
 #include "trace.h"
@@ -143,9 +144,38 @@ void dev_eoi(struct devices *d, int vcpu, uint8_t vector)
 
 /* ---- MMIO -------------------------------------------------------------------------- */
 
+void dev_add_mmio(struct devices *d, const struct dev_mmio_region *r)
+{
+    SNP_ASSERT(d->nregions < DEV_MAX_REGIONS);
+    d->regions[d->nregions++] = *r;
+}
+
+static const struct dev_mmio_region *region_of(const struct devices *d, uint64_t gpa, unsigned size)
+{
+    for (unsigned i = 0; i < d->nregions; i++) {
+        const struct dev_mmio_region *r = &d->regions[i];
+        if (gpa >= r->base && gpa - r->base < r->size && gpa - r->base + size <= r->size)
+            return r;
+    }
+    return NULL;
+}
+
 void dev_mmio(struct devices *d, int vcpu, uint64_t gpa, unsigned size, bool write, uint64_t *val)
 {
     uint64_t mask = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+    const struct dev_mmio_region *r = region_of(d, gpa, size);
+    if (r) {
+        /* The region's own trace events say what the access did; this one what it was. */
+        d->cause = vcpu;
+        if (write)
+            r->write(r->ctx, vcpu, gpa - r->base, size, (uint32_t)*val);
+        else
+            *val = r->read(r->ctx, vcpu, gpa - r->base, size) & mask;
+        d->cause = -1;
+        TRC(d->trace, mmio, dev_time(d, vcpu), vcpu, write ? "write" : "read", gpa, size,
+            *val & mask);
+        return;
+    }
     uint64_t off = gpa - SNP_MMIODEV_BASE, ioff = gpa - IOAPIC_BASE;
     bool dev = gpa >= SNP_MMIODEV_BASE && off < 4096 && off + size <= 4096;
     /* The I/O APIC's registers are 32 bits wide; other widths are ignored. */

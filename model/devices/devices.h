@@ -73,8 +73,23 @@ struct mmiodev {
     uint64_t reg[512];        /* 64-bit registers; register 0 is the signature */
 };
 
+/*
+ * A device that lives above this library (the PSP's MMIO page, model/psp),
+ * claimed through the same dispatch: 32-bit registers in [base, base + size).
+ * The system registers it; the devices only route accesses to it.
+ */
+struct dev_mmio_region {
+    uint64_t base, size;
+    void *ctx;
+    uint32_t (*read)(void *ctx, int vcpu, uint64_t off, unsigned size);
+    void (*write)(void *ctx, int vcpu, uint64_t off, unsigned size, uint32_t val);
+};
+#define DEV_MAX_REGIONS 2
+
 struct devices {
     struct dev_host host;
+    struct dev_mmio_region regions[DEV_MAX_REGIONS];
+    unsigned nregions;
     struct trc *trace;        /* may be NULL */
     FILE *console;            /* COM1's output; NULL: traced only */
     unsigned nvcpus;
@@ -110,6 +125,8 @@ void devices_set_trace(struct devices *d, struct trc *trace);
 bool dev_pio(struct devices *d, int vcpu, uint16_t port, uint8_t size, bool in, uint64_t *data);
 /* An MMIO access outside RAM by vCPU vcpu; a read fills *val. */
 void dev_mmio(struct devices *d, int vcpu, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+/* Adds a region to the MMIO dispatch (a model bug past DEV_MAX_REGIONS). */
+void dev_add_mmio(struct devices *d, const struct dev_mmio_region *r);
 /* vCPU vcpu retired vector with an EOI broadcast (level-triggered lines). */
 void dev_eoi(struct devices *d, int vcpu, uint8_t vector);
 /* A quantum boundary: input that arrived since is taken (COM1). */

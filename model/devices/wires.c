@@ -16,7 +16,8 @@ uint64_t wire_latency(const struct cost_model *c, int dst, const struct fab_msg 
 {
     switch (m->src_kind) {
     case FAB_SRC_IPI:
-    case FAB_SRC_DOORBELL: return m->src_vcpu == dst ? c->self_ipi : c->ipi_wire;
+    case FAB_SRC_DOORBELL:
+    case FAB_SRC_HW_IPI: return m->src_vcpu == dst ? c->self_ipi : c->ipi_wire;
     case FAB_SRC_DEVICE:
     case FAB_SRC_PSP: return c->device_msi;
     case FAB_SRC_TIMER:
@@ -56,7 +57,7 @@ void wire_fab_params(const struct snp_config *c, uint32_t *apic_ids, struct mem 
     out->tsc_cycles_den = c->core_hz;
     out->mem = mem;
     out->asid = strcmp(c->mode, "plain") ? c->sev.asid : 0;
-    out->knobs = !strcmp(c->apic, "savic") ? &c->savic : NULL;
+    out->knobs = config_fabric_knobs(c, c->apic);
     out->power_on_xapic = c->apic_xapic;
     out->maxphyaddr = HV_MAXPHYADDR;
 }

@@ -13,8 +13,10 @@
 #include "eventinj.h"
 #include "hv.h"
 #include "msr.h"
+#include "rmp.h"
 #include "sev.h"
 #include "wires.h"
+#include "snpref/base.h"
 
 /* ---- CPUID --------------------------------------------------------------------- */
 
@@ -281,6 +283,9 @@ enum vcpu_action hv_intercept(struct slot *s, struct vcpu_exit *e)
     case SVM_EXIT_READ_CR8:
     case SVM_EXIT_WRITE_CR8:
         return hv_cr8(s, e);
+    case VCPU_INSN_RMPUPDATE:
+    case VCPU_INSN_PSMASH:
+        return hv_host_rmp(s, e);
     case SVM_EXIT_RDTSC:
     case SVM_EXIT_RDTSCP:
         e->data = sys_tsc(s);
@@ -289,4 +294,42 @@ enum vcpu_action hv_intercept(struct slot *s, struct vcpu_exit *e)
     default:
         return do_other(s, e);
     }
+}
+
+/* ---- An SNP host's RMP instructions (psp.hardware_isolation; docs/psp.md) ------------------ */
+
+/*
+ * RMPUPDATE / PSMASH by a plain-mode guest that the config lets act as an SNP
+ * host (Hyper-V's "hardware isolation" for an SNP-host VM): they run on the
+ * PSP's RMP, the one the mailbox's LAUNCH_UPDATE checks, and RAX gets the
+ * instruction's status (docs/sev-snp-facts.md 6.3). The rmp_state bytes are
+ * Linux's struct rmp_state: gpa u64; assigned, pagesize, immutable u8;
+ * reserved u8; asid u32. XXX(model): the host's own accesses are not checked
+ * against the RMP in plain mode (a real CPU faults a host write to an
+ * assigned page), so the RMP here is the firmware's view only.
+ */
+enum vcpu_action hv_host_rmp(struct slot *s, struct vcpu_exit *e)
+{
+    struct system *sys = s->sys;
+    struct rmp *r = sys->sev && sys->sev->rmp ? sys->sev->rmp : sys->psp_rmp;
+    SNP_ASSERT(r); /* host_rmp is granted only with the PSP device's RMP */
+    uint64_t spa = e->info1, rc;
+    if (e->code == VCPU_INSN_PSMASH) {
+        rc = rmp_psmash(r, spa);
+        TRC(sys->trace, psmash, sys_now(s), (int)s->idx, spa, rc);
+    } else {
+        uint8_t hi[8];
+        memcpy(hi, &e->data, sizeof(hi));
+        uint32_t asid;
+        memcpy(&asid, hi + 4, sizeof(asid));
+        struct rmp_state st = {e->info2, hi[0] & 1, hi[1] ? RMP_2M : RMP_4K, hi[2] & 1, asid};
+        /* Reserved bits and sizes the instruction does not know: FAIL_INPUT. */
+        rc = (hi[0] & ~1u) || hi[1] > 1 || (hi[2] & ~1u) || hi[3] ? RMP_FAIL_INPUT
+                                                                  : rmp_update(r, spa, &st);
+        TRC(sys->trace, rmpupdate, sys_now(s), (int)s->idx, spa, st.assigned, st.size, st.gpa,
+            st.asid, rc);
+    }
+    cpu_shared_flush_tlbs(sys->cs);
+    vcpu_set(s->cpu, VR_RAX, rc);
+    return VCPU_NEXT;
 }

@@ -31,4 +31,7 @@ bool hv_cpuid_lookup(const struct system *sys, unsigned vcpu, uint32_t leaf, uin
 /* MOV to/from CR8 (e->data: CR8), answered from the fabric's TPR. */
 enum vcpu_action hv_cr8(struct slot *s, struct vcpu_exit *e);
 
+/* RMPUPDATE / PSMASH of a plain guest granted psp.hardware_isolation (hv.c). */
+enum vcpu_action hv_host_rmp(struct slot *s, struct vcpu_exit *e);
+
 #endif

@@ -15,6 +15,7 @@
 #include "hv.h"
 #include "msr.h"
 #include "snpref/base.h"
+#include "snpref/sev.h"
 
 #define BIT(n) (1ull << (n))
 
@@ -35,6 +36,9 @@ static bool has_mca(const struct system *sys, unsigned v) { return cpuid_reg(sys
 static bool has_arch_cap(const struct system *sys, unsigned v) { return cpuid_reg(sys, v, 7, 0, EDX) & BIT(29); }
 static bool has_ibpb(const struct system *sys, unsigned v) { return cpuid_reg(sys, v, 0x80000008, 0, EBX) & BIT(12); }
 static bool never(const struct system *sys, unsigned v) { (void)sys, (void)v; return false; }
+/* A plain guest granted psp.hardware_isolation is an SNP host (docs/psp.md). */
+static bool snp_host(const struct system *sys, unsigned v) { (void)v; return !sys->sev && sys->cfg.psp.hardware_isolation; }
+static uint64_t zero(const struct system *sys, unsigned v) { (void)sys, (void)v; return 0; }
 
 /* TSC_AUX exists with RDTSCP (0x80000001 EDX[27]) or RDPID (7.0 ECX[22]): APM vol. 2 13.2.4. */
 static bool has_tsc_aux(const struct system *sys, unsigned v)
@@ -94,10 +98,13 @@ static bool mtrr_fixed_ok(uint64_t v)
  * Linux's amd_special_default_mtrr() does not trim memory at a TOM2 there is no MSR for. */
 static uint64_t syscfg_value(const struct system *sys, unsigned v)
 {
-    (void)v;
     uint64_t val = BIT(18);
     if (sys->sev)
         val |= BIT(23) | (sys->sev->snp ? BIT(24) | BIT(25) : 0);
+    /* An SNP host sees SNP enabled in its SYSCFG (SNPEn [24], VMPLEn [25],
+     * MemEncryptionModEn [23]), as Linux's snp_rmptable_init checks. */
+    if (snp_host(sys, v))
+        val |= BIT(23) | BIT(24) | BIT(25);
     return val;
 }
 
@@ -179,6 +186,10 @@ static const struct msr_def table[] = {
      * pmc_write_counter masks to the width; the PPR gives 47:0 only). */
     ROW(0xC0010004, 4, MSR_SLOT, 0, 0, 0x0000FFFFFFFFFFFFull, 0xFFFF000000000000ull, NULL, .name = "PERF_CTR0-3"),
     ROW(0xC0010010, 1, MSR_CONST, MSR_RO, 0, 0, 0, NULL, .value = syscfg_value, .name = "SYSCFG"),
+    /* SEV_STATUS for an SNP host: it reports SEV in CPUID 0x8000001F, so a
+     * kernel reads this MSR (Linux sme_enable); 0: the host itself is not an
+     * SEV guest. SEV guests get theirs from the SEV code (sev.c). */
+    ROW(MSR_SEV_STATUS, 1, MSR_CONST, MSR_RO, 0, 0, 0, snp_host, .value = zero, .name = "SEV_STATUS"),
     /* HWCR (PPR MSRC001_0015): TscFreqSel [24] read-only 1: the TSC counts at
      * the P0 frequency (Linux bsp_init_amd warns "TSC doesn't count with P0
      * frequency" when it is clear). A guest may set McStatusWrEn [18]; writes

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpi.h"
 #include "eventinj.h"
 #include "hostile.h"
 #include "keys.h"
@@ -33,8 +34,13 @@ void sev_cpuid_8000001f(const struct system *sys, uint32_t r[4])
     r[1] = 51u | 1u << 6;
     r[2] = 1023;
     r[3] = 100;
-    if (!sev)
+    /* A plain guest that may act as an SNP host (psp.hardware_isolation) sees
+     * the host's view: SEV, SEV-ES and SNP supported, the C-bit and ASID
+     * counts, as the seed's L1 does (docs/psp.md). */
+    if (!sev && !sys->cfg.psp.hardware_isolation)
         r[0] = r[1] = r[2] = r[3] = 0;
+    else if (!sev)
+        r[0] = CPUID_8000001F_SEV | CPUID_8000001F_SEV_ES | CPUID_8000001F_SNP;
 }
 
 /* ---- The launch ------------------------------------------------------------------ */
@@ -136,8 +142,13 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     sev->psp = psp_create(&sys->mem, sev->rmp, sys->trace, &pc);
     SNP_ASSERT(sev->psp);
     struct launch L = {sys, 0, SEV_RET_SUCCESS, ""};
+    /* The platform first, as Linux's ccp driver does at module load
+     * (__sev_snp_init_locked), through the one state machine the mailbox
+     * face shares (psp.h psp_client). */
+    L.status = psp_command(sev->psp, SEV_CMD_SNP_INIT, NULL, 0);
     struct psp_snp_addr ga = {0};
-    L.status = psp_command(sev->psp, SEV_CMD_SNP_GCTX_CREATE, &ga, 0);
+    if (L.status == SEV_RET_SUCCESS)
+        L.status = psp_command(sev->psp, SEV_CMD_SNP_GCTX_CREATE, &ga, 0);
     L.gctx = ga.gctx_paddr;
     struct psp_snp_launch_start ls = {.gctx_paddr = L.gctx, .policy = sys->cfg.sev.policy};
     if (L.status == SEV_RET_SUCCESS)
@@ -150,6 +161,9 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     const struct boot_layout *l = &sys->layout;
     loader_for_each_segment(&sys->img, launch_segment, &L);
     loader_for_each_page(l, launch_loader_page, &L);
+    /* The ACPI tables a PSP device's ASPT came with (docs/psp.md "ASPT"). */
+    for (uint64_t a = 0; sys->bootinfo.acpi_rsdp && a < ACPI_AREA_SIZE; a += PAGE)
+        launch_page(&L, ACPI_AREA_BASE + a, SNP_PAGE_TYPE_NORMAL, ACPI_AREA_BASE + a);
     for (unsigned i = 0; i < sys->n; i++)
         for (uint64_t a = l->stack_top_base - (i + 1) * l->stack_size;
              a < l->stack_top_base - i * l->stack_size; a += PAGE)

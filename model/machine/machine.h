@@ -52,6 +52,10 @@ struct slot {
     struct snpref_vcpu_summary sum;
 };
 
+struct psp;
+struct psp_mbox;
+struct rmp;
+
 struct system {
     struct snp_config cfg;
     struct mem mem;
@@ -73,6 +77,11 @@ struct system {
     struct snpref_vcpu_summary *sums; /* filled at the end of the run */
     struct devices dev;       /* COM1, exit port, irqdev, test MMIO (model/devices) */
     struct sev *sev;          /* NULL in plain mode */
+    /* The PSP device (config "psp"; docs/psp.md). Its PSP is the SNP launch's
+     * (sev->psp) in mode snp, else psp_own on an RMP of its own (psp_rmp). */
+    struct psp_mbox *psp_mbox;
+    struct psp *psp_own;
+    struct rmp *psp_rmp;
     struct guest_image img;   /* the guest image (copied) */
     uint8_t *img_data;
     struct inflight *inflight; /* messages on the wire (system.c) */

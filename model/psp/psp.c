@@ -54,6 +54,8 @@ struct psp *psp_create(struct mem *m, struct rmp *r, struct trc *trace,
     p->cfg = *cfg;
     p->next_handle = 1;
     p->why = "";
+    p->pstate = PSP_PSTATE_UNINIT;
+    p->max_snp_asid = cfg->max_asid;
     return p;
 }
 
@@ -74,6 +76,8 @@ static const struct {
     const char *name;
 } status_names[] = {
     {SEV_RET_SUCCESS, "SUCCESS"},
+    {SEV_RET_INVALID_PLATFORM_STATE, "INVALID_PLATFORM_STATE"},
+    {SEV_RET_DFFLUSH_REQUIRED, "DFFLUSH_REQUIRED"},
     {SEV_RET_INVALID_GUEST_STATE, "INVALID_GUEST_STATE"},
     {SEV_RET_POLICY_FAILURE, "POLICY_FAILURE"},
     {SEV_RET_INACTIVE, "INACTIVE"},
@@ -168,20 +172,26 @@ static uint32_t cmd_gctx_create(struct psp *p, void *buf, uint64_t now)
     SNP_ASSERT(g);
     g->handle = p->next_handle++;
     g->state = PSP_GSTATE_INIT;
+    g->owner = p->caller;
     derive_vmpcks(p, g);
     p->guests[slot] = g;
     c->gctx_paddr = g->handle;
     return SEV_RET_SUCCESS;
 }
 
-/* XXX(model): the ABI wants a DF_FLUSH before the ASID is reused; the model
- * has no per-core data-fabric caches to flush, so the ASID is free at once. */
+/* The ABI wants an SNP_DF_FLUSH before the ASID is reused (KVM's
+ * sev_asid_recycle / snp_decommission_context): the model has no data-fabric
+ * caches, but keeps the rule, so SNP_ACTIVATE of the ASID answers
+ * DFFLUSH_REQUIRED until then (psp_platform.c). */
 static uint32_t cmd_decommission(struct psp *p, void *buf, uint64_t now)
 {
     (void)now;
     const struct psp_snp_addr *c = buf;
     for (unsigned i = 0; i < PSP_MAX_GUESTS; i++)
-        if (p->guests[i] && p->guests[i]->handle == c->gctx_paddr) {
+        if (p->guests[i] && p->guests[i]->handle == c->gctx_paddr &&
+            p->guests[i]->owner == p->caller) {
+            if (p->guests[i]->asid)
+                psp_asid_mark_dirty(p, p->guests[i]->asid);
             free(p->guests[i]);
             p->guests[i] = NULL;
             return SEV_RET_SUCCESS;
@@ -207,10 +217,12 @@ static uint32_t cmd_activate(struct psp *p, struct psp_gctx *g, void *buf, uint6
         return psp_fail(p, SEV_RET_INVALID_GUEST_STATE, "SNP_ACTIVATE before SNP_LAUNCH_START");
     if (g->asid)
         return psp_fail(p, SEV_RET_INVALID_GUEST_STATE, "the guest is already activated");
-    if (c->asid == 0 || c->asid > p->cfg.max_asid)
-        return psp_fail(p, SEV_RET_INVALID_ASID, "ASID outside 1..max_asid");
+    if (c->asid == 0 || c->asid > p->max_snp_asid)
+        return psp_fail(p, SEV_RET_INVALID_ASID, "ASID outside 1..max_snp_asid");
     if (asid_owned(p, c->asid))
         return psp_fail(p, SEV_RET_ASID_OWNED, "another guest holds this ASID");
+    if (psp_asid_dirty(p, c->asid))
+        return psp_fail(p, SEV_RET_DFFLUSH_REQUIRED, "ASID decommissioned without SNP_DF_FLUSH");
     g->asid = c->asid;
     return SEV_RET_SUCCESS;
 }
@@ -351,24 +363,48 @@ static uint32_t cmd_launch_finish(struct psp *p, struct psp_gctx *g, void *buf, 
     return SEV_RET_SUCCESS;
 }
 
+static uint32_t cmd_hv_report(struct psp *p, struct psp_gctx *g, void *buf, uint64_t now)
+{
+    (void)now;
+    const struct psp_snp_hv_report_req *c = buf;
+    return psp_hv_report(p, g, c);
+}
+
 /* ---- Dispatch ------------------------------------------------------------------------- */
 
 typedef uint32_t (*guest_cmd_fn)(struct psp *p, struct psp_gctx *g, void *buf, uint64_t now);
 
-/* Commands on an existing context: each buffer starts with gctx_paddr. */
+/* Commands on an existing context, and where their buffer has gctx_paddr. */
 static const struct {
     uint32_t cmd;
     guest_cmd_fn fn;
+    size_t gctx_off;
 } guest_cmds[] = {
-    {SEV_CMD_SNP_ACTIVATE, cmd_activate},
-    {SEV_CMD_SNP_LAUNCH_START, cmd_launch_start},
-    {SEV_CMD_SNP_LAUNCH_UPDATE, cmd_launch_update},
-    {SEV_CMD_SNP_LAUNCH_FINISH, cmd_launch_finish},
+    {SEV_CMD_SNP_ACTIVATE, cmd_activate, 0},
+    {SEV_CMD_SNP_LAUNCH_START, cmd_launch_start, 0},
+    {SEV_CMD_SNP_LAUNCH_UPDATE, cmd_launch_update, 0},
+    {SEV_CMD_SNP_LAUNCH_FINISH, cmd_launch_finish, 0},
+    {SEV_CMD_SNP_HV_REPORT_REQ, cmd_hv_report,
+     __builtin_offsetof(struct psp_snp_hv_report_req, gctx_paddr)},
 };
 
 uint32_t psp_command(struct psp *p, uint32_t cmd, void *buf, uint64_t now)
 {
+    return psp_command_as(p, PSP_CLIENT_HV, cmd, buf, now);
+}
+
+uint32_t psp_command_as(struct psp *p, enum psp_client client, uint32_t cmd, void *buf,
+                        uint64_t now)
+{
+    SNP_ASSERT(client < PSP_CLIENTS);
     p->why = "";
+    p->caller = client;
+    bool platform = false;
+    uint32_t rc = psp_platform_command(p, cmd, buf, &platform);
+    if (platform)
+        return rc;
+    if (!p->client_init[client])
+        return psp_fail(p, SEV_RET_INVALID_PLATFORM_STATE, "the platform is not initialised (SNP_INIT)");
     if (!buf)
         return psp_fail(p, SEV_RET_INVALID_PARAM, "no command buffer");
     if (cmd == SEV_CMD_SNP_GCTX_CREATE)
@@ -379,9 +415,9 @@ uint32_t psp_command(struct psp *p, uint32_t cmd, void *buf, uint64_t now)
         if (guest_cmds[i].cmd != cmd)
             continue;
         uint64_t handle;
-        memcpy(&handle, buf, sizeof(handle));
+        memcpy(&handle, (const uint8_t *)buf + guest_cmds[i].gctx_off, sizeof(handle));
         struct psp_gctx *g = psp_find_guest(p, handle);
-        if (!g)
+        if (!g || g->owner != client)
             return psp_fail(p, SEV_RET_INVALID_GUEST, "no guest context with this handle");
         return guest_cmds[i].fn(p, g, buf, now);
     }

@@ -36,9 +36,16 @@ struct trc;
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PSP structures assume a LE host");
 
 /* ---- Command IDs (docs/sev-snp-facts.md 8.1; Linux include/linux/psp-sev.h enum sev_cmd) ----- */
+#define SEV_CMD_SNP_INIT            0x081u
+#define SEV_CMD_SNP_SHUTDOWN        0x082u
+#define SEV_CMD_SNP_PLATFORM_STATUS 0x083u
+#define SEV_CMD_SNP_DF_FLUSH        0x084u
+#define SEV_CMD_SNP_INIT_EX         0x085u
+#define SEV_CMD_SNP_PAGE_RECLAIM    0x0C7u
 #define SEV_CMD_SNP_DECOMMISSION  0x090u
 #define SEV_CMD_SNP_ACTIVATE      0x091u
 #define SEV_CMD_SNP_GCTX_CREATE   0x093u
+#define SEV_CMD_SNP_HV_REPORT_REQ 0x096u
 #define SEV_CMD_SNP_LAUNCH_START  0x0A0u
 #define SEV_CMD_SNP_LAUNCH_UPDATE 0x0A1u
 #define SEV_CMD_SNP_LAUNCH_FINISH 0x0A2u
@@ -51,6 +58,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PSP structures assume
  * enum (its correction note there gives these values).
  */
 #define SEV_RET_SUCCESS              0x00u
+#define SEV_RET_INVALID_PLATFORM_STATE 0x01u /* SNP_INIT twice, a command before SNP_INIT */
 #define SEV_RET_INVALID_GUEST_STATE  0x02u /* command out of order for the guest's state */
 #define SEV_RET_POLICY_FAILURE       0x07u
 #define SEV_RET_INACTIVE             0x08u /* the guest has no ASID (SNP_ACTIVATE) yet */
@@ -58,6 +66,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PSP structures assume
 #define SEV_RET_BAD_MEASUREMENT      0x0Bu
 #define SEV_RET_ASID_OWNED           0x0Cu
 #define SEV_RET_INVALID_ASID         0x0Du
+#define SEV_RET_DFFLUSH_REQUIRED     0x0Fu /* the ASID was decommissioned and not flushed */
 #define SEV_RET_INVALID_GUEST        0x10u /* "Guest handle is invalid" */
 #define SEV_RET_INVALID_COMMAND      0x11u
 #define SEV_RET_UNSUPPORTED          0x15u
@@ -158,6 +167,62 @@ struct psp_snp_launch_finish {
 } __attribute__((packed));
 _Static_assert(sizeof(struct psp_snp_launch_finish) == 64, "sev_data_snp_launch_finish");
 _Static_assert(__builtin_offsetof(struct psp_snp_launch_finish, host_data) == 32, "");
+
+/* SNP_INIT_EX (Linux psp-sev.h sev_data_snp_init_ex). flags: [0] INIT_RMP,
+ * [1] LIST_PADDR_EN (a list of ranges to make HV-fixed), [2] RAPL_DIS,
+ * [3] CIPHERTEXT_HIDING_EN, the rest reserved. */
+#define PSP_INIT_EX_INIT_RMP      (1u << 0)
+#define PSP_INIT_EX_LIST_PADDR_EN (1u << 1)
+#define PSP_INIT_EX_RAPL_DIS      (1u << 2)
+#define PSP_INIT_EX_CTH_EN        (1u << 3)
+#define PSP_INIT_EX_FLAGS_RSVD    (~0u << 4)
+struct psp_snp_init_ex {
+    uint32_t flags;
+    uint32_t reserved_0x4;
+    uint64_t list_paddr;
+    uint16_t max_snp_asid;    /* 0: every ASID the platform has */
+    uint8_t reserved_0x12[54];
+} __attribute__((packed));
+_Static_assert(sizeof(struct psp_snp_init_ex) == 72, "sev_data_snp_init_ex");
+
+/* SNP_PLATFORM_STATUS: the SPA of the page the status is written to (sev_data_snp_addr). */
+struct psp_snp_platform_status_buf {
+    uint64_t status_paddr;
+} __attribute__((packed));
+
+/* What SNP_PLATFORM_STATUS writes (Linux uapi psp-sev.h sev_user_data_snp_status). */
+enum psp_pstate { PSP_PSTATE_UNINIT = 0, PSP_PSTATE_INIT = 1 };
+#define PSP_STATUS_RMP_INITIALIZED (1u << 0) /* rmp_flags */
+struct psp_snp_status {
+    uint8_t api_major, api_minor;
+    uint8_t state;            /* enum psp_pstate */
+    uint8_t rmp_flags;        /* PSP_STATUS_RMP_INITIALIZED */
+    uint32_t build_id;
+    uint32_t features;        /* [0] mask chip id, [1] mask chip key, [2] VLEK, [3] FEATURE_INFO,
+                                 [4] RAPL disabled, [5] ciphertext hiding capable, [6] enabled */
+    uint32_t guest_count;
+    uint64_t current_tcb_version;
+    uint64_t reported_tcb_version;
+} __attribute__((packed));
+_Static_assert(sizeof(struct psp_snp_status) == 32, "sev_user_data_snp_status");
+_Static_assert(__builtin_offsetof(struct psp_snp_status, guest_count) == 12, "");
+
+/* SNP_HV_REPORT_REQ (Linux psp-sev.h sev_data_snp_hv_report_req): the
+ * hypervisor asks for its guest's attestation report, written as a
+ * MSG_REPORT_RSP (status, size, report) to the page at rsp_paddr. */
+struct psp_snp_hv_report_req {
+    uint64_t rsp_paddr;
+    uint32_t key_sel;         /* [1:0]: 0 VLEK if any else VCEK, 1 VCEK, 2 VLEK */
+    uint32_t reserved_0xc;
+    uint64_t gctx_paddr;
+} __attribute__((packed));
+_Static_assert(sizeof(struct psp_snp_hv_report_req) == 24, "sev_data_snp_hv_report_req");
+
+/* SNP_PAGE_RECLAIM (sev_data_snp_page_reclaim): paddr with bit 0 = 2 MiB page. */
+#define PSP_RECLAIM_2M 1ull
+struct psp_snp_page_reclaim {
+    uint64_t paddr;
+} __attribute__((packed));
 
 /* ---- Structures the firmware reads or writes (docs/sev-snp-facts.md 8.2, 8.4) ---------------- */
 
@@ -274,6 +339,41 @@ void psp_destroy(struct psp *p);
  * command's VMPL1-3 permissions.
  */
 uint32_t psp_command(struct psp *p, uint32_t cmd, void *buf, uint64_t now);
+
+/*
+ * The platform commands (psp_platform.c) go through psp_command() too. The
+ * platform starts UNINIT: SNP_INIT or SNP_INIT_EX moves it to INIT, and every
+ * other SNP command but SNP_PLATFORM_STATUS answers INVALID_PLATFORM_STATE
+ * before that. SNP_INIT and SNP_DF_FLUSH take no buffer (buf may be NULL).
+ */
+enum psp_pstate psp_platform_state(const struct psp *p);
+
+/*
+ * Who issues a command. The PSP is one, but its callers are two: the
+ * reference hypervisor (L0: psp_command) and the guest behind the mailbox
+ * (an L1 acting as an SNP host, psp_command_at). L0 multiplexes them onto the
+ * one firmware state, as Hyper-V does for an SNP-host VM (docs/psp.md
+ * "Multiplexing"): each caller has its own view of SNP_INIT (the first one
+ * initialises the platform, a later one's SNP_INIT only its view), a guest
+ * context answers only to the caller that created it (INVALID_GUEST for the
+ * other), and ASIDs are one space (ASID_OWNED across callers).
+ */
+enum psp_client { PSP_CLIENT_HV = 0, PSP_CLIENT_MBOX = 1, PSP_CLIENTS };
+/* The view of caller c: PSP_PSTATE_INIT once its SNP_INIT succeeded. */
+enum psp_pstate psp_client_state(const struct psp *p, enum psp_client c);
+
+/*
+ * A command through the mailbox face (psp_mbox.h): the command buffer is at
+ * system-physical address buf_spa in RAM, read there and written back there,
+ * as the Linux ccp driver hands it over. A buffer the firmware cannot use
+ * answers before the command runs: outside RAM, not 8-byte aligned or
+ * crossing a 4 KiB page INVALID_ADDRESS; in a page assigned to a guest
+ * INVALID_PAGE_STATE. An unknown command id answers INVALID_COMMAND.
+ */
+uint32_t psp_command_at(struct psp *p, enum psp_client c, uint32_t cmd, uint64_t buf_spa,
+                        uint64_t now);
+/* psp_command() as caller c (psp_command is caller PSP_CLIENT_HV). */
+uint32_t psp_command_as(struct psp *p, enum psp_client c, uint32_t cmd, void *buf, uint64_t now);
 
 /* Why the last command failed (a static string; "" after a success). */
 const char *psp_why(const struct psp *p);

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "mem.h"
 #include "psp_guest.h"
 #include "psp_int.h"
 #include "snpref/base.h"
@@ -163,5 +164,33 @@ uint32_t psp_guest_request(struct psp *p, uint64_t gctx, const uint8_t *req, uin
     SNP_ASSERT(gcm(true, g->vmpck[k], o.msg_seqno, resp + SNP_MSG_AAD_OFFSET, answer, n,
                    resp + sizeof(o), ((struct snp_msg_hdr *)resp)->authtag));
     g->msg_seqno[k] = o.msg_seqno;
+    return SEV_RET_SUCCESS;
+}
+
+/*
+ * SNP_HV_REPORT_REQ: the report of a running guest for its hypervisor, as
+ * the guest's MSG_REPORT_REQ at VMPL 0 with zero REPORT_DATA would get it.
+ * UNCERTAIN (the ABI text was not available): the response page is
+ * firmware-owned, as SNP_PLATFORM_STATUS's (else INVALID_PAGE_STATE).
+ */
+uint32_t psp_hv_report(struct psp *p, struct psp_gctx *g, const struct psp_snp_hv_report_req *c)
+{
+    if (g->state != PSP_GSTATE_RUNNING)
+        return psp_fail(p, SEV_RET_INVALID_GUEST_STATE, "SNP_HV_REPORT_REQ before LAUNCH_FINISH");
+    if ((c->key_sel & ~3u) || (c->key_sel & 3u) == 3 || c->reserved_0xc)
+        return psp_fail(p, SEV_RET_INVALID_PARAM, "reserved SNP_HV_REPORT_REQ fields are set");
+    struct snp_report_resp *rs = NULL;
+    if (c->rsp_paddr % 4096 == 0)
+        rs = mem_ptr(p->mem, c->rsp_paddr, sizeof(*rs));
+    if (!rs)
+        return psp_fail(p, SEV_RET_INVALID_ADDRESS, "response page unaligned or outside RAM");
+    if (!psp_firmware_page(p, c->rsp_paddr))
+        return psp_fail(p, SEV_RET_INVALID_PAGE_STATE, "response page is not firmware-owned");
+    struct snp_report_req rq;
+    memset(&rq, 0, sizeof(rq));
+    rq.key_sel = c->key_sel;
+    memset(rs, 0, sizeof(*rs));
+    build_report(p, g, &rq, &rs->report);
+    rs->report_size = sizeof(rs->report);
     return SEV_RET_SUCCESS;
 }

@@ -124,7 +124,7 @@ static int open_traces(struct replay *r, char *err, size_t errlen)
 {
     char *cfg = config_to_json(&r->cfg);
     struct trc_header h = {"snpref " SNPREF_VERSION, r->cfg.mode, r->n, r->cfg.apic,
-                           r->cfg.quantum, cfg};
+                           r->cfg.quantum, cfg, NULL};
     r->cap = trc_open(NULL, &h, err, errlen);
     SNP_ASSERT(r->cap);
     trc_set_sink(r->cap, rp_fabric_event, r);
@@ -147,15 +147,10 @@ static void init_vcpus(struct replay *r)
 
 static int setup(struct replay *r, char *err, size_t errlen)
 {
-    FILE *f = snp_fopen_input(r->path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open trace: %s", r->path, strerror(errno));
-        return 66;
-    }
-    fclose(f);
-    r->rd = trc_reader_open(r->path, err, errlen);
+    int st;
+    r->rd = trc_reader_open_st(r->path, &st, err, errlen);
     if (!r->rd)
-        return 65;
+        return st;
     const struct trc_header *h = trc_reader_header(r->rd);
     int rc = header_config(r, h, err, errlen);
     if (!rc)
@@ -164,7 +159,10 @@ static int setup(struct replay *r, char *err, size_t errlen)
         return rc;
     r->n = r->cfg.vcpus;
     r->sev = strcmp(r->cfg.mode, "plain") != 0;
-    r->partial = r->o->partial < 0 ? strncmp(h->model, "snpref ", 7) != 0 : r->o->partial;
+    /* A foreign trace, or one of ours that records only some events (run
+     * --trace-events), is partial: only what it holds can be compared. */
+    r->partial = r->o->partial < 0 ? strncmp(h->model, "snpref ", 7) != 0 || h->events != NULL
+                                   : r->o->partial;
     r->st->partial = r->partial;
     r->tol = r->o->have_tol ? r->o->tol
                             : (struct trc_tol){r->partial ? TRC_TOL_ANY : TRC_TOL_EXACT, 0, 0};

@@ -497,6 +497,34 @@ static void anchor(struct replay *r, const struct trc_rec *rec, unsigned long li
     }
 }
 
+/*
+ * psp_irq: the PSP device's completion interrupt (docs/psp.md). The firmware
+ * behind it is not replayed (its commands read guest memory the trace does
+ * not hold); the message it sent is a stimulus, routed as the PSP routes it:
+ * a device message to the destination, physical or logical, fixed or lowest
+ * priority, edge.
+ */
+static void stim_psp_irq(struct replay *r, const struct trc_rec *rec, unsigned long line)
+{
+    if (rec->v[0].u > UINT32_MAX) {
+        rp_malformed(r, line, "dest", "%#" PRIx64 " is not a 32-bit APIC ID", rec->v[0].u);
+        return;
+    }
+    if (rec->v[3].u > 255) {
+        rp_malformed(r, line, "vector", "%" PRIu64 " is not a vector", rec->v[3].u);
+        return;
+    }
+    r->st->stimuli++;
+    struct fab_msg m = {
+        .src_kind = FAB_SRC_DEVICE,
+        .src_vcpu = -1,
+        .vector = (uint8_t)rec->v[3].u,
+        .mode = strcmp(rec->v[2].s, "lowest") ? APIC_DM_FIXED : APIC_DM_LOWEST,
+        .level = false,
+    };
+    r->fab->ops->route(r->fab, (uint32_t)rec->v[0].u, !strcmp(rec->v[1].s, "logical"), &m);
+}
+
 /* ---- The stimulus table ---------------------------------------------------------- */
 
 /*
@@ -524,7 +552,7 @@ static const struct {
     {TRC_EV_savic_irr, stim_savic_vmrun}, {TRC_EV_savic_nmi, stim_savic_vmrun},
     {TRC_EV_avic_doorbell, avic_outcome}, {TRC_EV_avic_incomplete_ipi, avic_outcome},
     {TRC_EV_avic_unaccelerated_access, avic_outcome},
-    {TRC_EV_interrupted, stim_end},
+    {TRC_EV_interrupted, stim_end},  {TRC_EV_psp_irq, stim_psp_irq},
 };
 
 /* Events only a vCPU that executes emits: one seen from a vCPU the replay

@@ -172,13 +172,19 @@ complete_is "replay run" snpref r
 complete_is "--quantum --quiet" snpref run --qu
 complete_is "sev-es snp" snpref run --mode s
 # Fabric names come from the installed tool itself, whatever fabrics it has.
-fabrics=$("$tool" fabrics | awk '{print $1}' | sort | xargs)
+# (the unindented lines: each fabric's capabilities follow it, indented)
+fabrics=$("$tool" fabrics | awk '/^[^ ]/ {print $1}' | sort | xargs)
 case " $fabrics " in *" emulated "*) ;; *) fail "snpref_fabrics_lists_emulated" "got '$fabrics'" ;; esac
 complete_is "$fabrics" "$tool" run --apic ""
 complete_is "$(printf 'emulated,%s\n' $fabrics | grep '^emulated,s' | xargs)" "$tool" compare --fabrics emulated,s
 complete_is "a.elf" snpref run ""
 complete_is "b.json" snpref run --config ""
 complete_is "ftrace" snpref import f
+complete_is "ftrace perfetto vcd" snpref export ""
+complete_is "ftrace" snpref export f
+complete_is "$fabrics" "$tool" compare --a ""
+complete_is "console" snpref compare --ignore c
+complete_is "--trace --trace-events" snpref run --trace
 
 # --- uninstall --------------------------------------------------------------
 if expect "uninstall_removes_exactly_what_was_installed" 0 \

@@ -15,6 +15,7 @@
 #include "fabric.h"
 #include "loader.h"
 #include "snpref.h"
+#include "snpref/sev.h"
 #include "ck_run.h"
 
 static struct guest_image load(const char *name, unsigned char **buf)
@@ -59,15 +60,44 @@ static int run(const char *guest, const char *apic, const char *mode, unsigned v
     return code;
 }
 
+/* SNPREF_LISTED_FABRICS: the X(...) lines of snpref's own apic/fabric_list.c,
+ * counted by CMakeLists.txt here, so that a fabric snpref adds changes
+ * nothing in this test. */
 START_TEST(the_new_plugin_is_registered_next_to_the_others)
 {
     ck_assert(fabric_find("passthrough") != NULL);
     ck_assert(fabric_find("emulated") != NULL);
     ck_assert(fabric_find("savic") != NULL);
     unsigned n = 0;
-    for (const struct fabric_ops *const *p = fabric_list; *p; p++)
+    for (const struct fabric_ops *const *p = fabric_list; *p; p++) {
+        ck_assert_msg(fabric_find((*p)->name) == *p, "%s: found twice", (*p)->name);
         n++;
-    ck_assert_uint_eq(n, 3);
+    }
+    ck_assert_uint_gt(SNPREF_LISTED_FABRICS, 1);
+    ck_assert_uint_eq(n, SNPREF_LISTED_FABRICS + 1);
+    ck_assert_ptr_eq(fabric_list[0], fabric_find("emulated")); /* the golden reference first */
+}
+END_TEST
+
+/* The plug-in declares nothing (no caps, no knobs): the model treats it as an
+ * architectural APIC, whatever its name, and a config with another fabric's
+ * knob section still loads and runs on it. */
+START_TEST(a_plugin_without_capabilities_gets_the_architectural_apic)
+{
+    const struct fabric_ops *pt = fabric_find("passthrough");
+    ck_assert_uint_eq(pt->caps, 0);
+    ck_assert_ptr_null(pt->knobs);
+    struct snp_config cfg;
+    config_defaults(&cfg);
+    snprintf(cfg.apic, sizeof(cfg.apic), "passthrough");
+    ck_assert_ptr_null(config_fabric_knobs(&cfg, "passthrough"));
+    ck_assert_ptr_nonnull(config_fabric_knobs(&cfg, "savic"));
+    char err[256];
+    ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+    cfg.sev.sev_features |= SEV_FEAT_SECURE_AVIC;
+    snprintf(cfg.mode, sizeof(cfg.mode), "snp");
+    ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "sev.sev_features") != NULL, "%s", err);
 }
 END_TEST
 
@@ -96,6 +126,7 @@ int main(void)
     TCase *tc = tcase_create("plugin");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, the_new_plugin_is_registered_next_to_the_others);
+    tcase_add_test(tc, a_plugin_without_capabilities_gets_the_architectural_apic);
     tcase_add_test(tc, guests_run_on_it_as_on_the_fabric_it_wraps);
     suite_add_tcase(s, tc);
     return ck_run(s, CK_RUN_FORK);

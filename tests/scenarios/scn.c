@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ck_run.h"
+
 #define MAX_ARGS 32
 
 const char *scn_guest_path(const char *name)
@@ -110,6 +112,14 @@ void scn_run_guest(struct scn_run *r, const char *guest, ...)
     run_argv(r, argv);
     if (access(r->trace_path, F_OK) == 0)
         scn_load_trace(r);
+}
+
+void scn_run_guest_in(struct scn_run *r, const char *guest, const char *mode)
+{
+    if (strcmp(mode, "plain") && strcmp(mode, "sev-es") && strcmp(mode, "snp"))
+        scn_run_guest(r, guest, "--mode", "snp", "--apic", mode, NULL);
+    else
+        scn_run_guest(r, guest, "--mode", mode, NULL);
 }
 
 void scn_run_tool(struct scn_run *r, ...)
@@ -212,3 +222,34 @@ size_t scn_delivered(const struct scn_run *r, int vcpu, const char *kind, uint8_
 }
 
 bool scn_has(const char *s, const char *needle) { return s && strstr(s, needle) != NULL; }
+
+int scn_run_suite(Suite *s, const char *tmpdir)
+{
+    int failed = ck_run(s, CK_RUN_FORK) != EXIT_SUCCESS;
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        perror(cmd);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+char **scn_read_lines(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f, "%s: cannot read", path);
+    size_t cap = 1024;
+    char **lines = malloc(cap * sizeof(*lines)), *buf = NULL;
+    size_t bcap = 0;
+    ssize_t len;
+    *n = 0;
+    while ((len = getline(&buf, &bcap, f)) > 0) {
+        if (buf[len - 1] == '\n')
+            buf[len - 1] = '\0';
+        if (*n == cap)
+            lines = realloc(lines, (cap *= 2) * sizeof(*lines));
+        lines[(*n)++] = strdup(buf);
+    }
+    free(buf);
+    fclose(f);
+    return lines;
+}

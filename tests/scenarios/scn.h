@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 #include "trace.h"
 
 struct scn_event {
@@ -30,6 +32,9 @@ struct scn_run {
 /* Runs `snpref run GUEST.elf ARGS... --trace TMP`; guest is a name under the
  * guest directory, or NULL for the built-in demo. NULL-terminated args. */
 void scn_run_guest(struct scn_run *r, const char *guest, ...);
+/* Runs guest in one of guests.tsv's mode names: plain, sev-es, snp, or a Secure
+ * AVIC fabric's name (savic, savic-xipi), which runs under SNP with that fabric. */
+void scn_run_guest_in(struct scn_run *r, const char *guest, const char *mode);
 /* Runs `snpref ARGS...` as given (no trace). */
 void scn_run_tool(struct scn_run *r, ...);
 void scn_free(struct scn_run *r);
@@ -54,6 +59,13 @@ size_t scn_find(const struct scn_run *r, size_t from, const char *ev, int vcpu, 
                 uint64_t value);
 /* Vectors of irq_deliver (kind "fixed"/"nmi") on vcpu, in order; returns count. */
 size_t scn_delivered(const struct scn_run *r, int vcpu, const char *kind, uint8_t *out, size_t cap);
+
+/* Runs suite s (forked, through ck_run) and then removes tmpdir, the scratch
+ * directory the suite's main() made with mkdtemp: main's exit status. */
+int scn_run_suite(Suite *s, const char *tmpdir);
+
+/* The lines of a file without their newlines (malloc'd, as the array): *n of them. */
+char **scn_read_lines(const char *path, size_t *n);
 
 /* True if s contains needle. */
 bool scn_has(const char *s, const char *needle);

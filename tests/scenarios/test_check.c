@@ -26,24 +26,7 @@ static char golden[256]; /* the recorded trace */
 static char **lines;
 static size_t nlines;
 
-static void load_lines(void)
-{
-    FILE *f = fopen(golden, "r");
-    ck_assert(f);
-    size_t cap = 1024;
-    lines = malloc(cap * sizeof(*lines));
-    char *buf = NULL;
-    size_t bcap = 0;
-    ssize_t n;
-    while ((n = getline(&buf, &bcap, f)) > 0) {
-        buf[n - 1] = '\0';
-        if (nlines == cap)
-            lines = realloc(lines, (cap *= 2) * sizeof(*lines));
-        lines[nlines++] = strdup(buf);
-    }
-    free(buf);
-    fclose(f);
-}
+static void load_lines(void) { lines = scn_read_lines(golden, &nlines); }
 
 static void setup(void)
 {

@@ -707,6 +707,36 @@ START_TEST(a_directory_given_as_any_input_or_output_file_has_status_66)
 }
 END_TEST
 
+/* The bench's options: a bad value is one usage line (64); a QEMU that does not
+ * run and a missing kernel leave the model's figures printed, with the
+ * command that reproduces them, and end with 69. */
+START_TEST(bench_options_are_checked_and_a_missing_peer_is_reported_with_69)
+{
+    static const char *const bad[][3] = {
+        {"--repeat", "0", NULL}, {"--repeat", "x", NULL}, {"--kernel", NULL, NULL},
+        {"--qemu", NULL, NULL},  {"--initrd", NULL, NULL}, {"ipi", "cpu", NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct scn_run r;
+        scn_run_tool(&r, "bench", bad[i][0], bad[i][1], bad[i][2], NULL);
+        ck_assert_msg(r.status == 64, "bench %s: status %d", bad[i][0], r.status);
+        ck_assert_msg(r.out[0] == '\0', "bench %s printed: %s", bad[i][0], r.out);
+        assert_one_line(&r);
+        scn_free(&r);
+    }
+    struct scn_run r;
+    scn_run_tool(&r, "bench", "--qemu", "/nonexistent/qemu-system-x86_64", "ipi", "linux", NULL);
+    ck_assert_msg(r.status == 69, "status %d: %s%s", r.status, r.out, r.err);
+    ck_assert_msg(scn_has(r.out, "round trips per host second"), "%s", r.out);
+    ck_assert_msg(scn_has(r.out, "bench_pingpong.elf --vcpus 2"), "%s", r.out);
+    ck_assert_msg(scn_has(r.out, "QEMU TCG: not measured: /nonexistent/qemu-system-x86_64"), "%s",
+                  r.out);
+    ck_assert_msg(scn_has(r.out, "not measured: needs --kernel and --initrd"), "%s", r.out);
+    ck_assert_msg(!scn_has(r.out, "snpref/QEMU"), "a ratio without QEMU: %s", r.out);
+    scn_free(&r);
+}
+END_TEST
+
 START_TEST(events_and_fabrics_refuse_extra_arguments_and_all_verbs_take_help)
 {
     static const char *const bad[][3] = {
@@ -809,6 +839,7 @@ int main(void)
     tcase_add_test(tc, user_text_with_a_newline_or_nul_is_escaped_in_the_one_line_error);
     tcase_add_test(tc, a_directory_given_as_any_input_or_output_file_has_status_66);
     tcase_add_test(tc, events_and_fabrics_refuse_extra_arguments_and_all_verbs_take_help);
+    tcase_add_test(tc, bench_options_are_checked_and_a_missing_peer_is_reported_with_69);
     tcase_add_test(tc, an_unknown_apic_points_to_snpref_fabrics);
     tcase_add_test(tc, the_demo_prints_its_mode_by_name);
     suite_add_tcase(s, tc);

@@ -118,6 +118,60 @@ START_TEST(ipis_reach_the_right_vcpus_in_every_destination_mode)
 }
 END_TEST
 
+/* guests/tests/busy_smp.c: ROUNDS IPIs sent and received and TICKS timer ticks per vCPU. */
+#define BUSY_VCPUS  256
+#define BUSY_ROUNDS 8
+#define BUSY_TICKS  4
+
+START_TEST(all_256_vcpus_send_ipis_and_take_timer_ticks_at_once)
+{
+    struct scn_run r;
+    scn_run_guest(&r, "busy_smp", "--vcpus", "256", NULL);
+    assert_passed(&r, "busy_smp");
+    ck_assert(scn_has(r.out, "busy_smp: 256 vCPUs online, 8 IPIs and 4 timer ticks each"));
+    ck_assert(scn_has(r.out, "busy_smp: totals: 2048 IPIs received, 1024 timer ticks taken"));
+    /* One pass over the trace, counted per vCPU. */
+    static unsigned sent[BUSY_VCPUS], got[BUSY_VCPUS], fired[BUSY_VCPUS], ticked[BUSY_VCPUS];
+    static uint64_t dest_mask[BUSY_VCPUS];
+    memset(sent, 0, sizeof(sent));
+    memset(got, 0, sizeof(got));
+    memset(fired, 0, sizeof(fired));
+    memset(ticked, 0, sizeof(ticked));
+    memset(dest_mask, 0, sizeof(dest_mask));
+    for (size_t i = 0; i < r.nev; i++) {
+        const struct scn_event *e = &r.ev[i];
+        int v = e->r.vcpu;
+        if (v < 0 || v >= BUSY_VCPUS)
+            continue;
+        if (scn_is(e, "ipi") && scn_u(e, "vector") == 0x60) {
+            sent[v]++;
+            /* The r-th IPI goes to the vCPU r + 1 places on (APIC ID = index). */
+            uint64_t off = (scn_u(e, "dest") + BUSY_VCPUS - (uint64_t)v) % BUSY_VCPUS;
+            ck_assert_msg(off >= 1 && off <= BUSY_ROUNDS, "vcpu %d sent to 0x%llx", v,
+                          (unsigned long long)scn_u(e, "dest"));
+            dest_mask[v] |= 1ull << off;
+            ck_assert_uint_eq(scn_u(e, "targets"), 1);
+        } else if (scn_is(e, "irq_deliver") && scn_u(e, "vector") == 0x60) {
+            got[v]++;
+        } else if (scn_is(e, "irq_deliver") && scn_u(e, "vector") == 0x50) {
+            ticked[v]++;
+        } else if (scn_is(e, "timer_fire")) {
+            fired[v]++;
+        }
+    }
+    for (int v = 0; v < BUSY_VCPUS; v++) {
+        ck_assert_msg(sent[v] == BUSY_ROUNDS && dest_mask[v] == 0x1FE, "vcpu %d sent %u", v,
+                      sent[v]);
+        ck_assert_msg(got[v] == BUSY_ROUNDS, "vcpu %d received %u IPIs", v, got[v]);
+        ck_assert_msg(fired[v] == BUSY_TICKS && ticked[v] == BUSY_TICKS,
+                      "vcpu %d: %u timer fires, %u delivered", v, fired[v], ticked[v]);
+    }
+    /* APIC ID 255 (0xFF, broadcast in xAPIC) is an ordinary x2APIC destination. */
+    ck_assert_uint_eq(scn_count_where(&r, "ipi", 254, "dest", 0xFF), 1);
+    scn_free(&r);
+}
+END_TEST
+
 /* Index of vCPU 0's first WRMSR IA32_APIC_BASE of val at or after from, with
  * its result, or SIZE_MAX. */
 static size_t apic_base_write(const struct scn_run *r, size_t from, uint64_t val,
@@ -286,6 +340,7 @@ int main(void)
     tcase_add_test(tc, tpr_holds_back_a_vector_until_lowered_and_ppr_follows);
     tcase_add_test(tc, a_higher_vector_nests_in_a_lower_handler_and_eois_retire_innermost_first);
     tcase_add_test(tc, ipis_reach_the_right_vcpus_in_every_destination_mode);
+    tcase_add_test(tc, all_256_vcpus_send_ipis_and_take_timer_ticks_at_once);
     tcase_add_test(tc, nmis_are_delivered_and_a_second_waits_for_iret);
     tcase_add_test(tc, init_and_sipi_start_stop_and_restart_application_processors);
     tcase_add_test(tc, the_lapic_timer_fires_in_oneshot_periodic_and_deadline_modes);

@@ -56,11 +56,7 @@ static size_t lines_of(const char *s)
 static void record_and_replay(const char *guest, const char *mode)
 {
     struct scn_run run;
-    /* "savic" is SNP with the Secure AVIC fabric (guests.tsv's name for it). */
-    if (!strcmp(mode, "savic"))
-        scn_run_guest(&run, guest, "--mode", "snp", "--apic", "savic", NULL);
-    else
-        scn_run_guest(&run, guest, "--mode", mode, NULL);
+    scn_run_guest_in(&run, guest, mode);
     ck_assert_msg(run.nev > 0, "%s (%s): no trace (status %d): %s", guest ? guest : "demo", mode,
                   run.status, run.err);
     char out[256];

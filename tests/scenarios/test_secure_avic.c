@@ -7,7 +7,8 @@
  * exactly its ICR's MSR NAE and a running target nothing; ALLOWED_IRR lets an
  * allowed device vector through and drops a blocked one; the timer comes
  * through REQUESTED_IRR; NMI_REQUEST; the backing-page NAE, VMEXIT_BUSY,
- * teardown and a following plain x2APIC boot; a knob changes what traps.
+ * teardown and a following plain x2APIC boot; a knob changes what traps;
+ * the savic-xipi variant carries fixed IPIs in hardware (savic_xipi).
  */
 #include <check.h>
 #include <stdio.h>
@@ -126,6 +127,70 @@ START_TEST(a_cross_vcpu_ipi_costs_the_sender_one_vmgexit_and_a_running_target_no
 }
 END_TEST
 
+/* savic_xipi (3 vCPUs) on the variant: the guest says the hardware carries
+ * its IPIs and passes; every fixed IPI of its (raw WRMSR and driver) is one
+ * accelerated apic_hw ICR write followed by the variant's fabric_hook and an
+ * ipi event, without an exit of the sender or of the target, which accepts
+ * it from the sender; only the lowest-priority and the NMI IPI
+ * still raise AVIC_INCOMPLETE_IPI. */
+START_TEST(savic_xipi_delivers_fixed_ipis_in_hardware_and_traces_its_hook)
+{
+    struct scn_run r;
+    scn_run_guest(&r, "savic_xipi", "--mode", "snp", "--apic", "savic-xipi", "--vcpus", "3", NULL);
+    ck_assert_msg(r.status == 0, "status %d\n%s\n%s", r.status, r.out, r.err);
+    ck_assert(scn_has(r.out, "savic_xipi: hardware cross-vCPU IPIs: yes"));
+    ck_assert(scn_has(r.out, "savic_xipi: 8 raw WRMSR IPIs to each of 2 APs taken"));
+    ck_assert(scn_has(r.out, "savic_xipi: 8 driver IPIs to each of 2 APs taken"));
+    ck_assert(scn_has(r.out, "savic_xipi: PASS"));
+    ck_assert_uint_eq(scn_count(&r, "fabric_hook", -2), 34);
+    ck_assert_uint_eq(scn_count(&r, "avic_incomplete_ipi", -2), 2);
+    ck_assert_uint_eq(scn_count_where(&r, "exception", 0, "error_code", 0x401), 2);
+    size_t checked = 0;
+    for (size_t i = 0; i < r.nev; i++) {
+        const struct scn_event *h = &r.ev[i];
+        if (!scn_is(h, "fabric_hook"))
+            continue;
+        ck_assert_str_eq(scn_s(h, "fabric"), "savic-xipi");
+        ck_assert_str_eq(scn_s(h, "hook"), "icr_accelerated");
+        uint64_t icr = scn_u(h, "value");
+        /* Just before: the hardware's record of the WRMSR, accelerated. */
+        ck_assert(i > 0 && scn_is(&r.ev[i - 1], "apic_hw"));
+        ck_assert_uint_eq(scn_u(&r.ev[i - 1], "msr"), 0x830);
+        ck_assert_str_eq(scn_s(&r.ev[i - 1], "result"), "accelerated");
+        size_t ipi = scn_find(&r, i, "ipi", 0, "icr", icr);
+        ck_assert(ipi != SIZE_MAX);
+        if ((icr >> 18 & 3) != 0)
+            continue; /* the broadcast: counted by the guest */
+        int dst = (int)(icr >> 32);
+        size_t acc = scn_find(&r, ipi, "irq_accept", dst, "vector", icr & 0xFF);
+        size_t took = scn_find(&r, ipi, "irq_deliver", dst, "vector", icr & 0xFF);
+        ck_assert(acc < took && took != SIZE_MAX);
+        ck_assert_int_eq((int)scn_u(&r.ev[acc], "src"), 0);
+        /* The send costs the sender no exit, the target none either
+         * (the sender's own polling loop RDTSCs, #VC 0x6E, meanwhile). */
+        ck_assert_uint_eq(exits_between(&r, 0, i - 1, ipi + 1), 0);
+        ck_assert_uint_eq(exits_between(&r, dst, ipi, took), 0);
+        checked++;
+    }
+    ck_assert_uint_eq(checked, 33); /* 16 raw, 16 driver, the wake-up */
+    scn_free(&r);
+}
+END_TEST
+
+/* The same guest on savic: no hardware IPIs, the guest's #VC 0x401 path,
+ * no fabric_hook at all. */
+START_TEST(savic_xipi_on_savic_takes_the_vc401_path)
+{
+    struct scn_run r;
+    run_ok(&r, "savic_xipi", "3");
+    ck_assert(scn_has(r.out, "savic_xipi: hardware cross-vCPU IPIs: no"));
+    ck_assert_uint_eq(scn_count(&r, "fabric_hook", -2), 0);
+    ck_assert_uint_eq(scn_count(&r, "avic_incomplete_ipi", -2), 20);
+    ck_assert_uint_eq(scn_count_where(&r, "exception", 0, "error_code", 0x401), 20);
+    scn_free(&r);
+}
+END_TEST
+
 static size_t irr_result(const struct scn_run *r, uint64_t vector, const char *result)
 {
     size_t n = 0;
@@ -221,6 +286,8 @@ int main(void)
     tcase_add_test(tc, an_allowed_device_vector_arrives_a_blocked_one_is_dropped_and_the_timer_comes_through_requested_irr);
     tcase_add_test(tc, the_backing_page_nae_busy_teardown_and_a_plain_boot_after_it);
     tcase_add_test(tc, a_knob_that_stops_accelerating_tpr_makes_tpr_writes_trap);
+    tcase_add_test(tc, savic_xipi_delivers_fixed_ipis_in_hardware_and_traces_its_hook);
+    tcase_add_test(tc, savic_xipi_on_savic_takes_the_vc401_path);
     suite_add_tcase(s, tc);
     return ck_run(s, CK_RUN_FORK);
 }

@@ -51,7 +51,7 @@ static void build(unsigned n)
     ck_assert_uint_le(n, 300);
     for (unsigned i = 0; i < n; i++)
         g_ids[i] = i;
-    struct acpi_platform p = {n, g_ids};
+    struct acpi_platform p = {n, g_ids, NULL};
     g_rsdp = acpi_build_platform(g_area, ACPI_AREA_BASE, sizeof(g_area), &p);
 }
 
@@ -208,7 +208,7 @@ END_TEST
 START_TEST(apic_ids_from_255_up_get_x2apic_entries_only)
 {
     static const uint32_t sparse[] = {0, 254, 255, 300, 0x1000};
-    struct acpi_platform p = {5, sparse};
+    struct acpi_platform p = {5, sparse, NULL};
     g_rsdp = acpi_build_platform(g_area, ACPI_AREA_BASE, sizeof(g_area), &p);
     const uint8_t *m = table(find("APIC"), "APIC");
     uint32_t ids[8];
@@ -255,7 +255,7 @@ START_TEST(rsdp_is_found_by_scanning_the_bios_area_in_guest_ram)
     struct mem m;
     char err[128];
     ck_assert_int_eq(mem_init(&m, 4ull << 20, err, sizeof(err)), 0);
-    struct acpi_platform p = {2, (uint32_t[]){0, 1}};
+    struct acpi_platform p = {2, (uint32_t[]){0, 1}, NULL};
     uint64_t rsdp = acpi_install(&m, &p);
     /* As an OS does it (section 5.2.5.1): 16-byte boundaries of
      * 0xE0000-0xFFFFF, the signature and the ACPI 1.0 checksum. */
@@ -292,6 +292,59 @@ START_TEST(one_more_table_is_listed_checksummed_and_placed_after_the_others)
 }
 END_TEST
 
+/*
+ * The ASPT against ACPICA's definitions (Linux include/acpi/actbl1.h, added by
+ * ACPICA "Add support for ASPT table in disassembler"): struct acpi_table_aspt
+ * {header; u32 num_entries}, then acpi_aspt_header {u16 type; u16 length} led
+ * structures: global_regs {reserved u32; feature, irq_en, irq_st u64},
+ * sev_mbox_regs {mbox_irq_id u8; reserved[3]; cmd_resp, cmd_buf_lo,
+ * cmd_buf_hi u64}, acpi_mbox_regs {reserved1 u32; cmd_resp u64;
+ * reserved2[2] u64}; revision ASPT_REVISION_ID 1 (drivers/hv/psp.c checks it).
+ * Offsets written out here from those structs, not taken from the builder.
+ */
+START_TEST(the_aspt_has_actbl1_layout_and_is_listed_in_the_xsdt)
+{
+    const struct acpi_aspt a = {0xFEB00000, 0xFEB00004, 0xFEB00008, 7,
+                                0xFEB00010, 0xFEB00014, 0xFEB00018, 0xFEB00020};
+    g_ids[0] = 0;
+    struct acpi_platform p = {1, g_ids, &a};
+    g_rsdp = acpi_build_platform(g_area, ACPI_AREA_BASE, sizeof(g_area), &p);
+    uint64_t at_gpa = find("ASPT");
+    ck_assert_uint_ne(at_gpa, 0);
+    const uint8_t *t = table(at_gpa, "ASPT");
+    ck_assert_uint_eq(rd32(t + 4), 136);       /* 36 + 4 + 3 * 32 */
+    ck_assert_uint_eq(t[8], 1);                /* revision */
+    ck_assert_uint_eq(rd32(t + 36), 3);        /* num_entries */
+    /* 0: global registers at 40. */
+    ck_assert_uint_eq(rd16(t + 40), 0);
+    ck_assert_uint_eq(rd16(t + 42), 32);
+    ck_assert_uint_eq(rd32(t + 44), 0);
+    ck_assert_uint_eq(rd64(t + 48), 0xFEB00000);
+    ck_assert_uint_eq(rd64(t + 56), 0xFEB00004);
+    ck_assert_uint_eq(rd64(t + 64), 0xFEB00008);
+    /* 1: SEV mailbox at 72. */
+    ck_assert_uint_eq(rd16(t + 72), 1);
+    ck_assert_uint_eq(rd16(t + 74), 32);
+    ck_assert_uint_eq(t[76], 7);
+    ck_assert(t[77] == 0 && t[78] == 0 && t[79] == 0);
+    ck_assert_uint_eq(rd64(t + 80), 0xFEB00010);
+    ck_assert_uint_eq(rd64(t + 88), 0xFEB00014);
+    ck_assert_uint_eq(rd64(t + 96), 0xFEB00018);
+    /* 2: ACPI mailbox at 104. */
+    ck_assert_uint_eq(rd16(t + 104), 2);
+    ck_assert_uint_eq(rd16(t + 106), 32);
+    ck_assert_uint_eq(rd32(t + 108), 0);
+    ck_assert_uint_eq(rd64(t + 112), 0xFEB00020);
+    ck_assert_uint_eq(rd64(t + 120), 0);
+    ck_assert_uint_eq(rd64(t + 128), 0);
+    /* Linux's psp_validate_regs: every register in one page. */
+    static const unsigned regs[] = {48, 56, 64, 80, 88, 96, 112};
+    for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+        ck_assert_uint_eq(rd64(t + regs[i]) >> 12, 0xFEB00);
+    ck_assert_uint_eq(find("APIC") != 0 && find("FACP") != 0, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("acpi");
@@ -305,6 +358,7 @@ int main(void)
     tcase_add_test(tc, madt_has_the_ioapic_at_fec00000_and_the_qemu_interrupt_overrides);
     tcase_add_test(tc, rsdp_is_found_by_scanning_the_bios_area_in_guest_ram);
     tcase_add_test(tc, one_more_table_is_listed_checksummed_and_placed_after_the_others);
+    tcase_add_test(tc, the_aspt_has_actbl1_layout_and_is_listed_in_the_xsdt);
     suite_add_tcase(s, tc);
     return ck_run(s, CK_RUN_FORK);
 }

@@ -161,7 +161,7 @@ static inline void mk_with(const struct fab_params *p)
 {
     memset(&fk, 0, sizeof(fk));
     char err[160];
-    struct trc_header h = {"snpref test", "plain", p->nvcpus, "emulated", 1000, "{}"};
+    struct trc_header h = {"snpref test", "plain", p->nvcpus, "emulated", 1000, "{}", NULL};
     fk.trc = trc_open(NULL, &h, err, sizeof(err));
     ck_assert_msg(fk.trc != NULL, "%s", err);
     trc_set_sink(fk.trc, fk_sink, NULL);

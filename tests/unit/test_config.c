@@ -301,6 +301,15 @@ static const struct bad bad_files[] = {
     {"{\n  \"apic\": \"nosuch\"\n}", "2: field 'apic': no interrupt fabric named \"nosuch\""},
     {"{\"apic_mode\": \"x1apic\"}",
      "1: field 'apic_mode': \"x1apic\" is not one of: x2apic, xapic"},
+    /* The PSP device (docs/psp.md). */
+    {"{\n  \"psp\": {\n    \"base\": \"0xfeb00800\"\n  }\n}",
+     "3: field 'psp.base': 0xfeb00800 is not 4 KiB aligned"},
+    {"{\"psp\": {\"mbox_irq_id\": 64}}", "1: field 'psp.mbox_irq_id': 64 is outside 0..63"},
+    {"{\"psp\": {\"enable\": 1}}", "1: field 'psp.enable': expected true or false"},
+    {"{\"psp\": {\"irq\": 1}}",
+     "1: field 'psp.irq': unknown key (enable, base, mbox_irq_id, hardware_isolation)"},
+    {"{\"psp\": {\"base\": \"0x100000000\"}}",
+     "1: field 'psp.base': 4294967296 is outside 0..4294963200"},
     /* A cpuid entry without its leaf: the line where the entry starts. */
     {"{\n  \"cpuid\": [\n    {\"leaf\": 1},\n    {\n      \"eax\": 1\n    }\n  ]\n}\n",
      "4: field 'cpuid[1]': missing key 'leaf'"},
@@ -436,6 +445,34 @@ START_TEST(validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks)
     config_defaults(&c);
     c.ram_mb = 10;
     ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(validate_keeps_the_psp_page_outside_ram_and_off_other_devices)
+{
+    struct snp_config c;
+    char err[200];
+    config_defaults(&c);
+    c.psp.enable = true;
+    ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+    c.psp.base = 0x1000;
+    ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "command line: field 'psp.base': 0x1000 lies inside RAM (64 MiB)");
+    c.psp.base = 0xFEC00000;
+    ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "field 'psp.base': 0xfec00000 is another device's page"));
+    config_defaults(&c);
+    c.psp.hardware_isolation = true;
+    ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "command line: field 'psp.hardware_isolation': needs psp.enable (an SNP "
+                          "host without a PSP)");
+    struct snp_config d;
+    ck_assert_int_eq(load_text(&d, "{\"psp\": {\"enable\": true, \"base\": \"0xfe000000\", "
+                                   "\"mbox_irq_id\": 9, \"hardware_isolation\": true}}"), 0);
+    char *j = config_to_json(&d);
+    ck_assert_ptr_nonnull(strstr(j, "\"psp\":{\"enable\":true,\"base\":\"0xfe000000\","
+                                    "\"mbox_irq_id\":9,\"hardware_isolation\":true}"));
+    free(j);
 }
 END_TEST
 
@@ -638,6 +675,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, a_missing_file_is_status_66_with_the_system_reason);
     tcase_add_test(tc, a_directory_is_an_unreadable_file_with_status_66);
     tcase_add_test(tc, validate_refuses_odd_ram_unknown_fabrics_and_modes_this_build_lacks);
+    tcase_add_test(tc, validate_keeps_the_psp_page_outside_ram_and_off_other_devices);
     tcase_add_test(tc, apic_mode_xapic_powers_on_in_xapic_and_needs_a_fabric_with_an_mmio_page);
     tcase_add_test(tc, to_json_writes_every_key_in_a_fixed_order);
     tcase_add_test(tc, to_json_read_back_gives_the_same_config);

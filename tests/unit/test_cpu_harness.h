@@ -308,6 +308,9 @@ static inline void build_descriptors(void)
     }
 }
 
+/* The next h_open()'s vCPU executes RMPUPDATE / PSMASH (vcpu_config.host_rmp). */
+static bool h_host_rmp;
+
 static inline void h_open(bool with_idt)
 {
     memset(&h, 0, sizeof(h));
@@ -315,7 +318,8 @@ static inline void h_open(bool with_idt)
     ck_assert_int_eq(mem_init(&h.m, RAM, err, sizeof(err)), 0);
     h.sh = cpu_shared_create(&h.m);
     struct vcpu_config cfg = {.index = 0, .mem = &h.m, .shared = h.sh, .cb = &fk_cb,
-                              .cb_ctx = &h, .mmio_end = MMIO_END, .tcg_buffer_mb = 16};
+                              .cb_ctx = &h, .mmio_end = MMIO_END, .tcg_buffer_mb = 16,
+                              .host_rmp = h_host_rmp};
     h.v = vcpu_create(&cfg, err, sizeof(err));
     ck_assert_msg(h.v != NULL, "%s", err);
     build_page_tables();
@@ -344,6 +348,12 @@ static inline void h_open(bool with_idt)
 
 static inline void setup_bare(void) { h_open(false); }
 static inline void setup_idt(void) { h_open(true); }
+static inline void setup_idt_host_rmp(void)
+{
+    h_host_rmp = true;
+    h_open(true);
+    h_host_rmp = false;
+}
 
 static inline void teardown(void)
 {

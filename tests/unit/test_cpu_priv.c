@@ -4,8 +4,10 @@
  * CS/SS descriptor caches across every privilege change the model performs
  * (IDT delivery from ring 3 and IRETQ back, SYSCALL/SYSRET per AMD APM vol. 3,
  * SWAPGS), the model's own guest-memory accesses at the access's CPL under
- * SMAP (SDM vol. 3 4.6), #GP for invalid CR0/CR3/CR4 and MSR writes, and the
- * report of a vCPU that takes events without ever retiring an instruction.
+ * SMAP (SDM vol. 3 4.6), #GP for invalid CR0/CR3/CR4 and MSR writes, the
+ * report of a vCPU that takes events without ever retiring an instruction, and
+ * the SNP host's RMPUPDATE / PSMASH (#UD unless granted; #PF on their state,
+ * #GP at CPL 3; docs/psp.md).
  *
  * The CPL the engine enforces is observed the way a guest would: `mov rax,
  * cr0` runs at CPL 0 and raises #GP at CPL 3.
@@ -55,6 +57,96 @@ static uint64_t msr(uint32_t id)
     ck_assert(vcpu_msr_get(h.v, id, &val));
     return val;
 }
+
+/* ============================== RMPUPDATE and PSMASH ===================================== */
+
+/* RMPUPDATE's state (Linux struct rmp_state) at DATA: GPA, assigned, 4 KiB, immutable, ASID 7. */
+static const uint8_t rmp_state_bytes[16] = {0x00, 0x30, 0x20, 0, 0, 0, 0, 0, 1, 0, 1, 0, 7, 0, 0, 0};
+
+/* No RMPUPDATE / PSMASH reached the model (the stub's HLT may have). */
+static bool no_rmp_exit(void)
+{
+    for (unsigned i = 0; i < h.nexits && i < MAXREC; i++)
+        if (h.exits[i].e.code == VCPU_INSN_RMPUPDATE || h.exits[i].e.code == VCPU_INSN_PSMASH)
+            return false;
+    return true;
+}
+
+static int answer_rmp(struct vcpu *v, struct vcpu_exit *e)
+{
+    if (e->code == VCPU_INSN_RMPUPDATE || e->code == VCPU_INSN_PSMASH)
+        vcpu_set(v, VR_RAX, e->code == VCPU_INSN_RMPUPDATE ? 0 : 6); /* the model's status */
+    return -1;
+}
+
+START_TEST(rmpupdate_and_psmash_are_ud_on_a_vcpu_not_granted_them)
+{
+    CODE_AT(CODE,
+        0xF2, 0x0F, 0x01, 0xFE,         /* rmpupdate */
+    );
+    run_to_stub(X86_UD);
+    ck_assert_uint_eq(h.deliv[0].rip, CODE);
+    ck_assert(no_rmp_exit());
+    CODE_AT(CODE,
+        0xF3, 0x0F, 0x01, 0xFF,         /* psmash */
+    );
+    vcpu_set(h.v, VR_RIP, CODE);
+    h.ndeliv = 0;
+    run_to_stub(X86_UD);
+    ck_assert(no_rmp_exit());
+}
+END_TEST
+
+START_TEST(a_host_vcpu_hands_rmpupdate_and_psmash_to_the_model_with_the_state_it_read)
+{
+    put(DATA, rmp_state_bytes, sizeof(rmp_state_bytes));
+    h.on_exit = answer_rmp;
+    CODE_AT(CODE,
+        0x48, 0xC7, 0xC0, 0x00, 0x30, 0x20, 0x00, /* mov rax, 0x203000 */
+        0x48, 0xC7, 0xC1, 0x00, 0x00, 0x02, 0x00, /* mov rcx, DATA */
+        0xF2, 0x0F, 0x01, 0xFE,                   /* rmpupdate */
+        0x48, 0x89, 0xC3,                         /* mov rbx, rax */
+        0x48, 0xC7, 0xC0, 0x00, 0x00, 0x20, 0x00, /* mov rax, 0x200000 */
+        0xF3, 0x0F, 0x01, 0xFF,                   /* psmash */
+        0xF4,                                     /* hlt */
+    );
+    vcpu_set(h.v, VR_RBX, 0xFF);
+    ck_assert_int_eq(run(1000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.ndeliv, 0);
+    ck_assert_uint_eq(h.nexits, 3); /* RMPUPDATE, PSMASH, HLT */
+    ck_assert_uint_eq(h.exits[0].e.code, VCPU_INSN_RMPUPDATE);
+    ck_assert_uint_eq(h.exits[0].e.info1, 0x203000);
+    ck_assert_uint_eq(h.exits[0].e.info2, 0x203000);              /* state.gpa */
+    ck_assert_uint_eq(h.exits[0].e.data, 0x0000000700010001ull);  /* assigned, immutable, ASID 7 */
+    ck_assert_uint_eq(h.exits[0].e.next_rip, CODE + 18);
+    ck_assert_uint_eq(reg(VR_RBX), 0);                            /* the model's RAX */
+    ck_assert_uint_eq(h.exits[1].e.code, VCPU_INSN_PSMASH);
+    ck_assert_uint_eq(h.exits[1].e.info1, 0x200000);
+    ck_assert_uint_eq(reg(VR_RAX), 6);
+}
+END_TEST
+
+START_TEST(rmpupdate_with_an_unmapped_state_is_a_page_fault_and_in_ring3_a_gp)
+{
+    CODE_AT(CODE,
+        0x48, 0xC7, 0xC1, 0x00, 0x00, 0x00, 0x7F, /* mov rcx, 0x7F000000 (not mapped) */
+        0xF2, 0x0F, 0x01, 0xFE,                   /* rmpupdate */
+    );
+    run_to_stub(X86_PF);
+    ck_assert_uint_eq(h.deliv[0].rip, CODE + 7);
+    ck_assert(no_rmp_exit());
+    CODE_AT(USER_CODE,
+        0xF2, 0x0F, 0x01, 0xFE,                   /* rmpupdate at CPL 3 */
+    );
+    h.ndeliv = 0;
+    enter_user(CODE, SEL_CODE3, SEL_DATA3, 0x2, USER_CODE);
+    vcpu_set(h.v, VR_RIP, CODE);
+    run_to_stub(X86_GP);
+    ck_assert_uint_eq(h.deliv[h.ndeliv - 1].ev.error, 0);
+    ck_assert_uint_eq(h.deliv[h.ndeliv - 1].rip, USER_CODE);
+    ck_assert(no_rmp_exit());
+}
+END_TEST
 
 /* ============================== IDT delivery and IRETQ =================================== */
 
@@ -587,6 +679,16 @@ static void add_priv_tests(Suite *s)
     tcase_add_test(tc, a_valid_control_register_write_takes_effect);
     tcase_add_test(tc, cpuid_decides_which_cr4_bits_are_allowed);
     tcase_add_test(tc, msr_writes_the_cpu_refuses_are_reported_as_invalid);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rmp_instructions");
+    tcase_add_checked_fixture(tc, setup_idt, teardown);
+    tcase_add_test(tc, rmpupdate_and_psmash_are_ud_on_a_vcpu_not_granted_them);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("rmp_instructions_host");
+    tcase_add_checked_fixture(tc, setup_idt_host_rmp, teardown);
+    tcase_add_test(tc, a_host_vcpu_hands_rmpupdate_and_psmash_to_the_model_with_the_state_it_read);
+    tcase_add_test(tc, rmpupdate_with_an_unmapped_state_is_a_page_fault_and_in_ring3_a_gp);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("progress");

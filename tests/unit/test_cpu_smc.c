@@ -6,7 +6,10 @@
  * model, yet a rewrite of an instruction there takes effect), code rewritten by
  * another vCPU whose engine has its own translations, and code the model itself
  * writes: REP INSB through vcpu_string_io() and a device-like write to guest
- * RAM. The harness is test_cpu_harness.h.
+ * RAM; and the re-arming of a written code page (cpu/decode.c): a block not
+ * compared since is compared before it runs again, and every later store
+ * still takes effect, past the page's last re-arm. The harness is
+ * test_cpu_harness.h.
  */
 #include "test_cpu_harness.h"
 #include "ck_run.h"
@@ -280,6 +283,103 @@ START_TEST(code_a_device_writes_into_guest_ram_is_retranslated)
 }
 END_TEST
 
+/* ================================ A written page re-armed ================================= */
+
+#define T_A (CODE + 0x40) /* nop; ret: a second block on the page of T_SAME */
+
+/* Appends call target at CODE + *at. */
+static void emit_call(uint8_t *c, size_t *at, uint64_t target)
+{
+    uint32_t rel = (uint32_t)(target - (CODE + *at + 5));
+    c[(*at)++] = 0xE8;
+    memcpy(c + *at, &rel, 4);
+    *at += 4;
+}
+
+/* Appends mov word [T_SAME], patch. */
+static void emit_patch(uint8_t *c, size_t *at, uint16_t patch)
+{
+    static const uint8_t op[] = {0x66, 0xC7, 0x04, 0x25};
+    uint32_t t = (uint32_t)T_SAME;
+    memcpy(c + *at, op, 4);
+    memcpy(c + *at + 4, &t, 4);
+    memcpy(c + *at + 8, &patch, 2);
+    *at += 10;
+}
+
+/*
+ * call A; call T (both decoded, T: nop; nop; ret); mov word [T], rdmsr (the
+ * page is WRITTEN); call A (unchanged: its page is re-armed, CLEAN again);
+ * call T; hlt. T was never compared after the store, and its page looks CLEAN
+ * when it is entered again: it must still be compared, and run as rewritten.
+ */
+START_TEST(a_block_not_compared_since_its_page_was_rearmed_is_compared_before_it_runs)
+{
+    uint8_t c[64];
+    size_t at = 0;
+    emit_call(c, &at, T_A);
+    emit_call(c, &at, T_SAME);
+    emit_patch(c, &at, 0x320F);
+    emit_call(c, &at, T_A);
+    emit_call(c, &at, T_SAME);
+    size_t hlt = at;
+    c[at++] = 0xF4;
+    put(CODE, c, at);
+    CODE_AT(T_A, 0x90, 0xC3);                       /* nop; ret */
+    CODE_AT(T_SAME, 0x90, 0x90, 0xC3);              /* nop; nop; ret */
+    ck_assert_int_eq(run(1000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.nexits, 2);
+    ck_assert_uint_eq(h.exits[0].e.code, SVM_EXIT_MSR);
+    ck_assert_uint_eq(h.exits[0].e.rip, T_SAME);
+    ck_assert_uint_eq(h.exits[1].e.rip, CODE + hlt);
+    /* call nop ret, call nop nop ret, mov, call nop ret, call rdmsr ret, hlt */
+    ck_assert_uint_eq(insns(), 3 + 4 + 1 + 3 + 3 + 1);
+}
+END_TEST
+
+/*
+ * 40 times: mov word [T], rdmsr; call A; call T; mov word [T], nop nop;
+ * call A; call T. Each call A re-arms the page until it was re-armed
+ * MEM_CODE_REARMS times, after which it stays WRITTEN: every rewrite takes
+ * effect on both sides of that limit, the rdmsr exactly 40 times.
+ */
+START_TEST(every_rewrite_of_a_rearmed_page_takes_effect_past_its_last_rearm)
+{
+    uint8_t c[128];
+    size_t at = 0;
+    c[at++] = 0xB9; /* mov ecx, 40 */
+    uint32_t n = 40;
+    memcpy(c + at, &n, 4);
+    at += 4;
+    size_t loop = at;
+    emit_patch(c, &at, 0x320F);
+    emit_call(c, &at, T_A);
+    emit_call(c, &at, T_SAME);
+    emit_patch(c, &at, 0x9090);
+    emit_call(c, &at, T_A);
+    emit_call(c, &at, T_SAME);
+    c[at++] = 0xFF, c[at++] = 0xC9;                 /* dec ecx */
+    c[at++] = 0x75, c[at] = (uint8_t)(loop - (at + 1)), at++; /* jnz loop */
+    size_t hlt = at;
+    c[at++] = 0xF4;
+    put(CODE, c, at);
+    CODE_AT(T_A, 0x90, 0xC3);
+    CODE_AT(T_SAME, 0x90, 0x90, 0xC3);
+    ck_assert_int_eq(run(100000), VCPU_STOP_HALT);
+    ck_assert_uint_eq(h.nexits, 41);
+    for (unsigned i = 0; i < 40; i++) {
+        ck_assert_uint_eq(h.exits[i].e.code, SVM_EXIT_MSR);
+        ck_assert_uint_eq(h.exits[i].e.rip, T_SAME);
+    }
+    ck_assert_uint_eq(h.exits[40].e.rip, CODE + hlt);
+    /* mov, 40 x (mov call nop ret call rdmsr ret mov call nop ret call nop nop ret dec jnz), hlt */
+    ck_assert_uint_eq(insns(), 1 + 40 * 17 + 1);
+    ck_assert_uint_eq(h.m.code[CODE >> 12], MEM_CODE_WRITTEN + 2 * MEM_CODE_REARMS);
+    /* T changed under its translation 79 times (the first call decodes it). */
+    ck_assert_uint_eq(stats(h.v).smc_redecodes, 79);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cpu_smc");
@@ -300,6 +400,12 @@ int main(void)
     tcase_add_loop_test(tc, rep_insb_over_a_decoded_routine_makes_its_new_instruction_run, 0, 2);
     tcase_add_test(tc, rep_insb_over_the_instructions_after_it_takes_effect_at_once);
     tcase_add_test(tc, code_a_device_writes_into_guest_ram_is_retranslated);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rearm");
+    tcase_add_checked_fixture(tc, setup_bare, teardown);
+    tcase_add_test(tc, a_block_not_compared_since_its_page_was_rearmed_is_compared_before_it_runs);
+    tcase_add_test(tc, every_rewrite_of_a_rearmed_page_takes_effect_past_its_last_rearm);
     suite_add_tcase(s, tc);
 
     return ck_run(s, CK_RUN_FORK);

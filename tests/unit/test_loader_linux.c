@@ -85,7 +85,7 @@ static void teardown(void) { mem_destroy(&g_m); }
 static int load(void)
 {
     static const uint32_t ids[2] = {0, 1};
-    return linux_load(&g_m, &g_gi, 2, ids, &g_e, &g_pl, g_err, sizeof(g_err));
+    return linux_load(&g_m, &g_gi, 2, ids, NULL, &g_e, &g_pl, g_err, sizeof(g_err));
 }
 
 static const uint8_t *zp(void) { return g_m.ram + LINUX_ZERO_PAGE; }

@@ -193,11 +193,13 @@ START_TEST(scalar_accessors_are_little_endian_and_exact_in_width)
 END_TEST
 
 /* The code-page map the CPU watches (mem.h): writes through the accessors
- * turn CLEAN pages they touch into WRITTEN, and leave other states alone. */
+ * turn CLEAN pages they touch into WRITTEN, and leave other states alone;
+ * code_written counts each page's turn once. */
 START_TEST(writes_mark_clean_code_pages_they_touch_written_and_nothing_else)
 {
     uint8_t code[2 * MIB / MEM_PAGE_SIZE] = {0};
     g_m.code = code;
+    uint64_t written0 = g_m.code_written;
     code[1] = code[2] = code[3] = code[5] = code[511] = MEM_CODE_CLEAN;
     ck_assert(mem_write(&g_m, 0x1FFE, "\x01\x02\x03\x04", 4)); /* pages 1 and 2 */
     mem_st32(&g_m, 0x5000, 7);
@@ -205,6 +207,8 @@ START_TEST(writes_mark_clean_code_pages_they_touch_written_and_nothing_else)
     ck_assert(mem_write(&g_m, 0x4000, "\x01", 1));                 /* a page with no code */
     uint64_t pf;
     ck_assert(mem_hv_write(&g_m, 0x3FFF, "\x01", 1, &pf));
+    ck_assert(mem_write(&g_m, 0x1000, "\x01", 1)); /* page 1 again: already WRITTEN */
+    ck_assert_uint_eq(g_m.code_written - written0, 4); /* pages 1, 2, 3 and 5 */
     g_m.code = NULL;
     ck_assert_uint_eq(code[0], MEM_CODE_NONE);
     ck_assert_uint_eq(code[1], MEM_CODE_WRITTEN);

@@ -44,7 +44,7 @@ END_TEST
 START_TEST(an_unknown_command_or_a_missing_buffer_is_refused)
 {
     struct psp_snp_addr a = {0};
-    ck_assert_uint_eq(psp_command(psp, 0x081 /* SNP_INIT */, &a, 0), SEV_RET_INVALID_COMMAND);
+    ck_assert_uint_eq(psp_command(psp, 0x0B0 /* SNP_DBG_DECRYPT */, &a, 0), SEV_RET_INVALID_COMMAND);
     ck_assert_str_ne(psp_why(psp), "");
     ck_assert_uint_eq(psp_command(psp, SEV_CMD_SNP_GCTX_CREATE, NULL, 0), SEV_RET_INVALID_PARAM);
     create();
@@ -81,7 +81,9 @@ START_TEST(activate_refuses_asid_zero_asids_past_the_limit_and_asids_in_use)
     ck_assert_uint_eq(activate(b, 1024), SEV_RET_INVALID_ASID);
     ck_assert_uint_eq(activate(b, ASID), SEV_RET_ASID_OWNED);
     ck_assert_uint_eq(info(b).asid, 0);
-    ck_assert_uint_eq(decommission(a), SEV_RET_SUCCESS); /* frees the ASID */
+    ck_assert_uint_eq(decommission(a), SEV_RET_SUCCESS); /* frees the ASID after DF_FLUSH */
+    ck_assert_uint_eq(activate(b, ASID), SEV_RET_DFFLUSH_REQUIRED);
+    ck_assert_uint_eq(psp_command(psp, SEV_CMD_SNP_DF_FLUSH, NULL, 0), SEV_RET_SUCCESS);
     ck_assert_uint_eq(activate(b, ASID), SEV_RET_SUCCESS);
     uint64_t c = create();
     ck_assert_uint_eq(start(c, POLICY), SEV_RET_SUCCESS);

@@ -77,6 +77,8 @@ static inline void make_psp(const struct psp_config *cfg)
     psp_destroy(psp);
     psp = psp_create(&ram, rmp, trc, cfg);
     ck_assert_ptr_nonnull(psp);
+    /* The platform starts UNINIT; every guest command needs SNP_INIT first. */
+    ck_assert_uint_eq(psp_command(psp, SEV_CMD_SNP_INIT, NULL, NOW), SEV_RET_SUCCESS);
 }
 
 static inline void setup(void)
@@ -85,7 +87,7 @@ static inline void setup(void)
     ck_assert_int_eq(mem_init(&ram, RAM, err, sizeof(err)), 0);
     rmp = rmp_create(RAM);
     ck_assert_ptr_nonnull(rmp);
-    struct trc_header h = {"snpref test", "snp", 1, "emulated", 1000, "{}"};
+    struct trc_header h = {"snpref test", "snp", 1, "emulated", 1000, "{}", NULL};
     trc = trc_open(NULL, &h, err, sizeof(err));
     ck_assert_msg(trc != NULL, "%s", err);
     trc_set_sink(trc, sink, NULL);

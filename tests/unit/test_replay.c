@@ -32,7 +32,7 @@ static const char *trace(const char *name, const char *const *ev, size_t n, cons
     config_defaults(&c);
     c.vcpus = 1;
     char *cfg = config_to_json(&c);
-    struct trc_header h = {model ? model : "snpref 0.1.0", "plain", 1, "emulated", 2000, cfg};
+    struct trc_header h = {model ? model : "snpref 0.1.0", "plain", 1, "emulated", 2000, cfg, NULL};
     char *hdr = trc_format_header(&h);
     FILE *f = fopen(path, "w");
     fprintf(f, "%s\n", hdr);

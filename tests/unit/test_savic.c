@@ -76,16 +76,28 @@ static void fk_reenter(void *ctx, int vcpu)
 
 static const uint32_t ids[NV] = {0, 1};
 
+static const struct fab_host fk_host = {NULL,    fk_now,  fk_send, fk_timer_arm,
+                                        fk_kick, fk_eoib, NULL,    fk_reenter};
+
+static struct fab_params fk_params(void)
+{
+    return (struct fab_params){.nvcpus = NV, .apic_ids = ids, .timer_cycles_per_tick = 1,
+                               .tsc_cycles_num = 1, .tsc_cycles_den = 1, .mem = &fk.mem,
+                               .asid = 1, .knobs = &fk.k};
+}
+
+/* The fabric under test: savic, or another ops table's create. */
+static void make_from(const struct fabric_ops *ops)
+{
+    struct fab_params p = fk_params();
+    char err[160];
+    fk.f = ops->create(&p, &fk_host, err, sizeof(err));
+    ck_assert_msg(fk.f != NULL, "%s", err);
+}
+
 static void make(void)
 {
-    static const struct fab_host host = {NULL,    fk_now,  fk_send, fk_timer_arm,
-                                         fk_kick, fk_eoib, NULL,    fk_reenter};
-    struct fab_params p = {.nvcpus = NV, .apic_ids = ids, .timer_cycles_per_tick = 1,
-                           .tsc_cycles_num = 1, .tsc_cycles_den = 1, .mem = &fk.mem, .asid = 1,
-                           .knobs = &fk.k};
-    char err[160];
-    fk.f = savic_fabric.create(&p, &host, err, sizeof(err));
-    ck_assert_msg(fk.f != NULL, "%s", err);
+    make_from(&savic_fabric);
 }
 
 static void setup(void)
@@ -410,6 +422,93 @@ START_TEST(a_hypervisor_nmi_becomes_v_nmi_only_with_allowed_nmi)
 }
 END_TEST
 
+/* ---- Variants (fab_savic.h hooks) --------------------------------------------------------- */
+
+static enum savic_blocked hold_even(struct savic *s, int vcpu, uint8_t vector)
+{
+    (void)s, (void)vcpu;
+    return vector % 2 ? SAVIC_BLOCKED_DROP : SAVIC_BLOCKED_HOLD;
+}
+
+static bool never_nmi(struct savic *s, int vcpu)
+{
+    (void)s, (void)vcpu;
+    return false;
+}
+
+static const struct savic_hooks test_hooks = {.blocked = hold_even, .nmi_allowed = never_nmi};
+
+static struct fabric *variant_create(const struct fab_params *p, const struct fab_host *host,
+                                     char *err, size_t errlen);
+static const struct fabric_ops test_variant = {
+    .name = "test-variant", .caps = SAVIC_CAPS, .create = variant_create, SAVIC_OPS};
+
+static struct fabric *variant_create(const struct fab_params *p, const struct fab_host *host,
+                                     char *err, size_t errlen)
+{
+    return savic_create(p, host, &test_variant, &test_hooks, err, errlen);
+}
+
+/* A variant's hooks decide what they name (blocked vectors: hold the even
+ * ones, drop the odd; NMIs: never); everything else is savic's (a
+ * cross-vCPU ICR still traps as an incomplete IPI). */
+START_TEST(a_variants_hooks_override_their_decisions_and_leave_the_rest_to_savic)
+{
+    fk.f->ops->destroy(fk.f);
+    make_from(&test_variant);
+    ck_assert_ptr_eq(fk.f->ops, &test_variant);
+    enable(0, PAGE0);
+    device_irq(0, 0x40, false);
+    device_irq(0, 0x41, false);
+    const char *why = NULL;
+    ck_assert_int_eq(fk.f->ops->vmrun(fk.f, 0, &why), 0);
+    allow(PAGE0, 0x40, true);
+    allow(PAGE0, 0x41, true);
+    ck_assert_int_eq(fk.f->ops->vmrun(fk.f, 0, &why), 0);
+    ck_assert(page_vec(PAGE0, APIC_IRR, 0x40));  /* held, then merged */
+    ck_assert(!page_vec(PAGE0, APIC_IRR, 0x41)); /* dropped */
+    struct fab_msg nmi = {FAB_SRC_HV, -1, 0, APIC_DM_NMI, false};
+    fk.f->ops->inject(fk.f, 0, &nmi); /* ALLOWED_NMI is set by enable() */
+    ck_assert_int_eq(fk.f->ops->vmrun(fk.f, 0, &why), 0);
+    ck_assert_int_ne(fk.f->ops->pending(fk.f, 0, 0).kind, FAB_EV_NMI);
+    uint64_t val = 1ull << 32 | 0x42;
+    struct fab_exit x;
+    ck_assert_int_eq(hw(0, APIC_MSR(APIC_ICR), true, &val, &x), FAB_EXIT);
+    ck_assert_uint_eq(x.code, SVM_EXIT_AVIC_INCOMPLETE_IPI);
+}
+END_TEST
+
+extern const struct fabric_ops savic_xipi_fabric;
+
+/* savic-xipi: a fixed edge IPI to a vCPU with Secure AVIC on completes in
+ * hardware, the vector lands in the target's page and is pending there; an
+ * NMI IPI, or one to a vCPU without Secure AVIC, is still #VC 0x401. */
+START_TEST(savic_xipi_carries_a_fixed_ipi_into_the_target_page_and_traps_the_rest)
+{
+    fk.f->ops->destroy(fk.f);
+    make_from(&savic_xipi_fabric);
+    enable(0, PAGE0);
+    uint64_t val = 1ull << 32 | 0x41;
+    struct fab_exit x;
+    ck_assert_int_eq(hw(0, APIC_MSR(APIC_ICR), true, &val, &x), FAB_EXIT); /* cpu1 is off */
+    ck_assert_uint_eq(x.code, SVM_EXIT_AVIC_INCOMPLETE_IPI);
+    enable(1, PAGE1);
+    val = 1ull << 32 | 0x41;
+    ck_assert_int_eq(hw(0, APIC_MSR(APIC_ICR), true, &val, &x), FAB_OK);
+    ck_assert(page_vec(PAGE1, APIC_IRR, 0x41));
+    ck_assert(!page_vec(PAGE0, APIC_IRR, 0x41));
+    struct fab_event ev = fk.f->ops->pending(fk.f, 1, 0);
+    ck_assert_int_eq(ev.kind, FAB_EV_FIXED);
+    ck_assert_uint_eq(ev.vector, 0x41);
+    ck_assert_uint_eq(fk.doorbells[1], 0); /* no hypervisor on the way */
+    val = 1ull << 32 | APIC_DM_NMI << 8;
+    ck_assert_int_eq(hw(0, APIC_MSR(APIC_ICR), true, &val, &x), FAB_EXIT);
+    ck_assert_uint_eq(x.code, SVM_EXIT_AVIC_INCOMPLETE_IPI);
+    val = 1ull << 32 | 1u << 15 | 0x43; /* level-triggered */
+    ck_assert_int_eq(hw(0, APIC_MSR(APIC_ICR), true, &val, &x), FAB_EXIT);
+}
+END_TEST
+
 START_TEST(nmi_request_in_the_page_is_an_nmi_and_taking_it_clears_the_request)
 {
     enable(0, PAGE0);
@@ -424,16 +523,16 @@ END_TEST
 
 START_TEST(register_sets_name_every_register_and_reject_unknown_names)
 {
-    struct savic_regset r;
+    struct fab_regset r;
     memset(&r, 0, sizeof(r));
-    ck_assert_int_eq(savic_regset_add_name(&r, "TPR"), 0);
-    ck_assert_int_eq(savic_regset_add_name(&r, "ISR"), 0);
-    ck_assert_int_eq(savic_regset_add_name(&r, "APR"), -1); /* not an x2APIC register */
-    ck_assert(savic_regset_has(&r, 0x808));
+    ck_assert_int_eq(fab_regset_add_name(&r, "TPR"), 0);
+    ck_assert_int_eq(fab_regset_add_name(&r, "ISR"), 0);
+    ck_assert_int_eq(fab_regset_add_name(&r, "APR"), -1); /* not an x2APIC register */
+    ck_assert(fab_regset_has(&r, 0x808));
     for (uint32_t m = 0x810; m <= 0x817; m++)
-        ck_assert(savic_regset_has(&r, m));
+        ck_assert(fab_regset_has(&r, m));
     char names[256];
-    savic_regset_names(&r, names, sizeof(names));
+    fab_regset_names(&r, names, sizeof(names));
     ck_assert_str_eq(names, "TPR,ISR0,ISR1,ISR2,ISR3,ISR4,ISR5,ISR6,ISR7");
 }
 END_TEST
@@ -458,6 +557,8 @@ int main(void)
     tcase_add_test(tc, a_hypervisor_nmi_becomes_v_nmi_only_with_allowed_nmi);
     tcase_add_test(tc, nmi_request_in_the_page_is_an_nmi_and_taking_it_clears_the_request);
     tcase_add_test(tc, register_sets_name_every_register_and_reject_unknown_names);
+    tcase_add_test(tc, a_variants_hooks_override_their_decisions_and_leave_the_rest_to_savic);
+    tcase_add_test(tc, savic_xipi_carries_a_fixed_ipi_into_the_target_page_and_traps_the_rest);
     suite_add_tcase(s, tc);
     return ck_run(s, CK_RUN_FORK);
 }

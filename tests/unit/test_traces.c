@@ -65,7 +65,7 @@ static void spill(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-static const struct trc_header hdr_min = {"snpref 0.1.0", "snp", 2, "xapic", 1000, "{}"};
+static const struct trc_header hdr_min = {"snpref 0.1.0", "snp", 2, "xapic", 1000, "{}", NULL};
 
 /* ---- Catalogue ------------------------------------------------------------ */
 
@@ -382,7 +382,7 @@ START_TEST(every_catalogue_event_round_trips_byte_identically_through_the_reader
     tpath(in, sizeof(in), "roundtrip.jsonl");
     tpath(out, sizeof(out), "roundtrip.out.jsonl");
     const struct trc_header h = {"snpref 0.1.0 \"q\"", "sev-es", 256, "savic", 1ull << 40,
-                                 "{\"quantum\":1099511627776,\"s\":\"a\\\\b\\n\",\"l\":[-1,0.5]}"};
+                                 "{\"quantum\":1099511627776,\"s\":\"a\\\\b\\n\",\"l\":[-1,0.5]}", NULL};
     struct trc *t = trc_open(in, &h, err, sizeof(err));
     ck_assert_msg(t != NULL, "%s", err);
     for (int ev = 0; ev < TRC_EV_COUNT; ev++)
@@ -528,7 +528,7 @@ START_TEST(header_fields_round_trip_through_the_reader)
     char path[512], err[256];
     tpath(path, sizeof(path), "hdr-roundtrip.jsonl");
     const struct trc_header h = {"model \"\\\x01\xff", "plain", 7, "fab\tric", 123456789,
-                                 "{\"b\":true,\"a\":[]}"};
+                                 "{\"b\":true,\"a\":[]}", NULL};
     struct trc *t = trc_open(path, &h, err, sizeof(err));
     ck_assert_msg(t != NULL, "%s", err);
     ck_assert_int_eq(trc_close(t, true, err, sizeof(err)), 0);
