@@ -2,10 +2,15 @@
 # SPDX-License-Identifier: MIT
 # `make attest-verify`: the model's attestation checked by virtee/snpguest
 # (docs/attestation.md). Installs snpguest from crates.io with cargo when it is
-# missing (never part of `make test`, which verifies with OpenSSL alone), has
-# the attestation suite write the model's ARK/ASK/VCEK chain and a report from
-# an SNP system into OUT, then runs `snpguest verify certs` and
-# `snpguest verify attestation` on them. Non-zero exit if either fails.
+# missing (never part of `make test`, which verifies with OpenSSL alone), then
+# verifies two reports with their ARK/ASK/VCEK chains:
+#  - OUT: the one the attestation unit suite gets by playing the guest
+#    (tests/unit/test_model_attest.c, the chain as the PSP model holds it);
+#  - OUT/guest: the one the SDK guest snp_attest asked for itself under
+#    `snpref run --mode snp`, with the certificate table it received
+#    (tests/scenarios/test_attest.c, case "report", writes both).
+# `snpguest verify certs` and `snpguest verify attestation` on each; non-zero
+# exit if any fails.
 set -euo pipefail
 BUILD=${1:-build}
 OUT=${2:-$BUILD/attest}
@@ -16,7 +21,10 @@ if ! command -v snpguest >/dev/null; then
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 SNPREF_ATTEST_OUT="$OUT" "$BUILD/tests/test_model_attest" >/dev/null
-echo "== snpguest $(snpguest --version | awk '{print $2}'): verify certs $OUT"
-snpguest verify certs "$OUT"
-echo "== snpguest verify attestation $OUT $OUT/report.bin"
-snpguest verify attestation "$OUT" "$OUT/report.bin"
+SNPREF_ATTEST_OUT="$OUT" CK_RUN_CASE=report "$BUILD/tests/scenarios/test_attest" >/dev/null
+for d in "$OUT" "$OUT/guest"; do
+    echo "== snpguest $(snpguest --version | awk '{print $2}'): verify certs $d"
+    snpguest verify certs "$d"
+    echo "== snpguest verify attestation $d $d/report.bin"
+    snpguest verify attestation "$d" "$d/report.bin"
+done

@@ -73,7 +73,7 @@ void sev_guest_request(struct ghcb_call *c)
     uint64_t req = c->info1, resp = c->info2;
     if (!copy_in(c, req, req_buf, PAGE))
         return;
-    uint8_t type = req_buf[PSP_MSG_TYPE_OFFSET];
+    uint8_t type = req_buf[SNP_MSG_TYPE_OFFSET];
     bool ext = c->code == SVM_VMGEXIT_EXT_GUEST_REQUEST;
     if (ext && type == SNP_MSG_REPORT_REQ && !ext_certs(c))
         return;

@@ -155,7 +155,7 @@ static void derive_vmpcks(const struct psp *p, struct psp_gctx *g)
     for (unsigned i = 0; i < 4; i++) {
         in[28] = (uint8_t)i;
         psp_sha384(in, sizeof(in), d);
-        memcpy(g->vmpck[i], d, PSP_VMPCK_SIZE);
+        memcpy(g->vmpck[i], d, SNP_VMPCK_SIZE);
     }
 }
 

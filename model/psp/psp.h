@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snpref/snp_msg.h"
+
 struct mem;
 struct rmp;
 struct trc;
@@ -273,37 +275,9 @@ struct psp_id_auth {
 _Static_assert(sizeof(struct psp_id_auth) == 4096, "ID auth is 4096 bytes (KVM uapi)");
 _Static_assert(__builtin_offsetof(struct psp_id_auth, author_key) == 0x880, "");
 
-/* Secrets page: Linux arch/x86/include/asm/sev.h struct snp_secrets_page (with
- * tsc_factor), coconut-svsm SecretsPage. The firmware fills it at LAUNCH_UPDATE. */
+/* The secrets page layout (struct snp_secrets_page) is shared with the guest SDK:
+ * snpref/snp_msg.h. The firmware fills it at LAUNCH_UPDATE. */
 #define PSP_SECRETS_VERSION 3   /* UNCERTAIN: the version carrying tsc_factor */
-#define PSP_VMPCK_SIZE      32
-struct psp_secrets_os_area {
-    uint32_t msg_seqno[4];
-    uint64_t ap_jump_table_pa;
-    uint8_t reserved[40];
-    uint8_t guest_usage[32];
-} __attribute__((packed));
-_Static_assert(sizeof(struct psp_secrets_os_area) == 96, "secrets OS area");
-
-struct psp_secrets_page {
-    uint32_t version;
-    uint32_t imien;                          /* bit 0: an IMI launch */
-    uint32_t fms;                            /* CPUID Fn0000_0001 EAX of the platform */
-    uint32_t reserved_0xc;
-    uint8_t gosvw[16];                       /* 0x010 */
-    uint8_t vmpck[4][PSP_VMPCK_SIZE];        /* 0x020: VMPCK0-3 */
-    struct psp_secrets_os_area os_area;      /* 0x0A0: the guest's own */
-    uint8_t vmsa_tweak_bitmap[64];           /* 0x100 */
-    uint64_t svsm_base, svsm_size, svsm_caa; /* 0x140 */
-    uint32_t svsm_max_version;               /* 0x158 */
-    uint8_t svsm_guest_vmpl;                 /* 0x15C */
-    uint8_t reserved_0x15d[3];
-    uint32_t tsc_factor;                     /* 0x160 */
-    uint8_t reserved_0x164[3740];
-} __attribute__((packed));
-_Static_assert(sizeof(struct psp_secrets_page) == 4096, "secrets page");
-_Static_assert(__builtin_offsetof(struct psp_secrets_page, os_area) == 0xA0, "");
-_Static_assert(__builtin_offsetof(struct psp_secrets_page, tsc_factor) == 0x160, "");
 
 /* CPUID page (docs/sev-snp-facts.md 8.4; Linux asm/sev.h snp_cpuid_table). */
 #define PSP_CPUID_COUNT_MAX 64

@@ -329,26 +329,3 @@ size_t psp_cert_table(struct psp *p, uint8_t *buf, size_t cap)
     }
     return need;
 }
-
-int psp_write_chain(struct psp *p, const char *dir, char *err, size_t errlen)
-{
-    static const char *const pem[] = {"ark.pem", "ask.pem", "vcek.pem"};
-    struct psp_chain *c = psp_chain_get(p);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        return -1;
-    }
-    for (unsigned i = 0; i < 3; i++) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/%s", dir, pem[i]);
-        FILE *f = fopen(path, "w");
-        if (!f || PEM_write_X509(f, c->cert[i]) != 1) {
-            snprintf(err, errlen, "%s: cannot write", path);
-            if (f)
-                fclose(f);
-            return -1;
-        }
-        fclose(f);
-    }
-    return 0;
-}

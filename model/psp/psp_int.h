@@ -21,7 +21,7 @@ struct psp_gctx {
     uint32_t desired_tsc_khz; /* LAUNCH_START's; XXX(model): Secure TSC is not modelled */
     uint8_t ld[PSP_DIGEST_SIZE];          /* launch digest so far */
     uint64_t pages;                       /* 4 KiB pages measured */
-    uint8_t vmpck[4][PSP_VMPCK_SIZE];     /* derived at GCTX_CREATE */
+    uint8_t vmpck[4][SNP_VMPCK_SIZE];     /* derived at GCTX_CREATE */
     uint8_t host_data[32];
     bool id_block_en;
     struct psp_id_block id_block;

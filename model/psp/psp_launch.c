@@ -154,7 +154,7 @@ static uint32_t check_cpuid_page(struct psp *p, const struct psp_cpuid_page *t)
  */
 static void fill_secrets(const struct psp *p, const struct psp_gctx *g, void *page)
 {
-    struct psp_secrets_page *s = page;
+    struct snp_secrets_page *s = page;
     memset(s, 0, sizeof(*s));
     s->version = PSP_SECRETS_VERSION;
     s->fms = p->cfg.fms;

@@ -84,6 +84,8 @@ START_TEST(defaults_are_the_documented_values_for_every_field)
     ck_assert_uint_eq(c.cost.device_msi, 400);
     ck_assert_uint_eq(c.cost.hlt_wakeup, 800);
     ck_assert_uint_eq(c.ncpuid, 0);
+    ck_assert_int_eq(c.hv.validation, HV_VALIDATION_KVM);      /* docs/ghcb-validation.md */
+    ck_assert_str_eq(c.attestation.cert_dir, "");              /* the chain from sev.key_seed */
     /* Nothing of the old contents survives (the entries are zeroed too). */
     ck_assert_uint_eq(c.cpuid[0].leaf, 0);
     ck_assert_uint_eq(c.cpuid[CFG_MAX_CPUID - 1].edx, 0);
@@ -124,6 +126,8 @@ static const char full_json[] =
     "    \"device_msi\": 401,\n"
     "    \"hlt_wakeup\": 100000000\n"
     "  },\n"
+    "  \"hv\": { \"validation\": \"strict\" },\n"
+    "  \"attestation\": { \"cert_dir\": \"/var/lib/snpref/certs\" },\n"
     "  \"cpuid\": [\n"
     "    { \"leaf\": \"0x1\", \"eax\": \"0xa00f11\", \"ebx\": \"0x800\", \"ecx\": \"0xfeda3203\",\n"
     "      \"edx\": \"0x178bfbff\" },\n"
@@ -154,6 +158,8 @@ START_TEST(a_file_setting_every_key_is_loaded_exactly)
     ck_assert_uint_eq(c.cost.self_ipi, 61);
     ck_assert_uint_eq(c.cost.device_msi, 401);
     ck_assert_uint_eq(c.cost.hlt_wakeup, 100000000);
+    ck_assert_int_eq(c.hv.validation, HV_VALIDATION_STRICT);
+    ck_assert_str_eq(c.attestation.cert_dir, "/var/lib/snpref/certs");
     ck_assert_uint_eq(c.ncpuid, 3);
     const struct cpuid_entry *e = c.cpuid;
     ck_assert_uint_eq(e[0].leaf, 1);
@@ -313,6 +319,28 @@ static const struct bad bad_files[] = {
      "1: field 'cpu_features': expected a string such as \"-x2apic,+tsc-deadline\""},
     {"{\"cpu_features\": \"x2apic\"}",
      "1: field 'cpu_features': 'x2apic' is not +NAME, -NAME or max"},
+    /* hv (docs/ghcb-validation.md) and attestation (docs/attestation.md). */
+    {"{\n  \"hv\": [\"kvm\"]\n}", "2: field 'hv': expected an object"},
+    {"{\"hv\": \"strict\"}", "1: field 'hv': expected an object"},
+    {"{\n  \"hv\": {\n    \"validation\": \"lax\"\n  }\n}",
+     "3: field 'hv.validation': \"lax\" is not one of: kvm, strict"},
+    {"{\"hv\": {\"validation\": \"KVM\"}}",
+     "1: field 'hv.validation': \"KVM\" is not one of: kvm, strict"},
+    {"{\"hv\": {\"validation\": 1}}", "1: field 'hv.validation': expected a string"},
+    {"{\n  \"hv\": {\n    \"validation\": \"kvm\",\n    \"validate\": \"kvm\"\n  }\n}",
+     "4: field 'hv.validate': unknown key"},
+    {"{\n\n  \"attestation\": \"certs\"\n}", "3: field 'attestation': expected an object"},
+    {"{\"attestation\": {\"cert_dir\": 7}}",
+     "1: field 'attestation.cert_dir': expected a directory name"},
+    {"{\"attestation\": {\"cert_dir\": null}}",
+     "1: field 'attestation.cert_dir': expected a directory name"},
+    {"{\n  \"attestation\": {\n    \"certdir\": \"x\"\n  }\n}",
+     "3: field 'attestation.certdir': unknown key"},
+    {"{\"attestation\": {\"cert_dir\": \""
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}", /* 256 */
+     "1: field 'attestation.cert_dir': longer than 255 characters"},
 };
 
 START_TEST(cpu_features_load_and_go_back_into_the_json)
@@ -542,6 +570,8 @@ static void assert_same_config(const struct snp_config *a, const struct snp_conf
     ck_assert_uint_eq(a->tcg_buffer_mb, b->tcg_buffer_mb);
     ck_assert_int_eq(a->exit_style, b->exit_style);
     ck_assert_mem_eq(&a->cost, &b->cost, sizeof(a->cost));
+    ck_assert_int_eq(a->hv.validation, b->hv.validation);
+    ck_assert_str_eq(a->attestation.cert_dir, b->attestation.cert_dir);
     ck_assert_uint_eq(a->ncpuid, b->ncpuid);
     for (unsigned i = 0; i < a->ncpuid; i++) {
         const struct cpuid_entry *x = &a->cpuid[i], *y = &b->cpuid[i];
@@ -572,6 +602,8 @@ START_TEST(to_json_read_back_gives_the_same_config)
     a.tcg_buffer_mb = 2048;
     a.exit_style = EXIT_STYLE_QEMU;
     a.cost = (struct cost_model){1000000, 100000000, 1, 2, 3, 4, 0};
+    a.hv.validation = HV_VALIDATION_STRICT;
+    snprintf(a.attestation.cert_dir, sizeof(a.attestation.cert_dir), "certs dir/with \"quotes\"");
     a.ncpuid = CFG_MAX_CPUID;
     for (unsigned i = 0; i < CFG_MAX_CPUID; i++)
         a.cpuid[i] = (struct cpuid_entry){0x80000000u + i, i % 3, i % 2 == 0,

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -26,6 +25,7 @@
 #include "psp_guest.h"
 #include "sev.h"
 #include "snpref/sev.h"
+#include "attest_check.h"
 #include "ck_run.h"
 
 #define PAGE 4096ull
@@ -55,7 +55,7 @@ static void setup(void)
     g_ghcb = g_sys->layout.ghcb_base;
     g_sys->slots[0].sev.ghcb_registered = g_ghcb;
     g_req = 16ull << 20, g_resp = g_req + PAGE, g_certs = g_req + 2 * PAGE; /* shared pages */
-    struct psp_secrets_page sp;
+    struct snp_secrets_page sp;
     ck_assert(mem_read(&g_sys->mem, g_sys->layout.secrets, &sp, sizeof(sp)));
     memcpy(g_vmpck, sp.vmpck[0], 32);
     g_seqno = 0;
@@ -138,37 +138,6 @@ static X509 *cert_at(const uint8_t *table, unsigned k, const uint8_t guid0)
     return x;
 }
 
-static bool sig_ok(const struct snp_report *rep, EVP_PKEY *vcek)
-{
-    uint8_t r[72], s[72];
-    for (int i = 0; i < 72; i++)
-        r[i] = rep->sig_r[71 - i], s[i] = rep->sig_s[71 - i];
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    ECDSA_SIG_set0(sig, BN_bin2bn(r, 72, NULL), BN_bin2bn(s, 72, NULL));
-    unsigned char *der = NULL;
-    int n = i2d_ECDSA_SIG(sig, &der);
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    bool ok = EVP_DigestVerifyInit(m, NULL, EVP_sha384(), NULL, vcek) == 1 &&
-              EVP_DigestVerify(m, der, (size_t)n, (const uint8_t *)rep, SNP_REPORT_SIGNED_LEN) == 1;
-    EVP_MD_CTX_free(m);
-    OPENSSL_free(der);
-    ECDSA_SIG_free(sig);
-    return ok;
-}
-
-static void write_out(const struct snp_report *rep)
-{
-    const char *dir = getenv("SNPREF_ATTEST_OUT");
-    if (!dir)
-        return;
-    char path[512], err[256];
-    ck_assert_msg(psp_write_chain(g_sys->sev->psp, dir, err, sizeof(err)) == 0, "%s", err);
-    snprintf(path, sizeof(path), "%s/report.bin", dir);
-    FILE *f = fopen(path, "wb");
-    ck_assert(f && fwrite(rep, sizeof(*rep), 1, f) == 1);
-    fclose(f);
-}
-
 START_TEST(a_report_with_64_bytes_of_data_carries_every_field_and_verifies_against_the_chain)
 {
     uint8_t data[64];
@@ -208,18 +177,13 @@ START_TEST(a_report_with_64_bytes_of_data_carries_every_field_and_verifies_again
     ck_assert(mem_hv_read(&g_sys->mem, g_certs, table, sizeof(table)));
     X509 *vcek = cert_at(table, 0, 0x63), *ask = cert_at(table, 1, 0x4a), *ark = cert_at(table, 2, 0xc0);
     ck_assert_mem_eq(table + 72, zero, 24);
-    EVP_PKEY *ark_k = X509_get0_pubkey(ark), *ask_k = X509_get0_pubkey(ask);
+    attest_assert_chain(ark, ask, vcek);
     EVP_PKEY *vcek_k = X509_get0_pubkey(vcek);
-    ck_assert_int_eq(X509_verify(ark, ark_k), 1);
-    ck_assert_int_eq(X509_verify(ask, ark_k), 1);
-    ck_assert_int_eq(X509_verify(vcek, ask_k), 1);
-    ck_assert_int_ne(X509_verify(vcek, ark_k), 1); /* not signed by the ARK directly */
-    ck_assert_int_eq(EVP_PKEY_get_base_id(vcek_k), EVP_PKEY_EC);
-    ck_assert_msg(sig_ok(rep, vcek_k), "report signature does not verify with the VCEK");
+    ck_assert_msg(attest_sig_ok(rep, vcek_k), "report signature does not verify with the VCEK");
     struct snp_report bad = *rep;
     bad.report_data[5] ^= 1;
-    ck_assert_msg(!sig_ok(&bad, vcek_k), "a tampered report still verifies");
-    write_out(rep);
+    ck_assert_msg(!attest_sig_ok(&bad, vcek_k), "a tampered report still verifies");
+    attest_write_out("", rep, ark, ask, vcek);
 
     /* Replaying sequence number 1: the firmware refuses (INVALID_PARAM), nothing written. */
     ck_assert_uint_eq(request(1, data, false, 0), SEV_RET_INVALID_PARAM);

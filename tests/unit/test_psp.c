@@ -453,16 +453,16 @@ START_TEST(the_secrets_page_is_filled_with_version_fms_gosvw_and_four_vmpcks)
     fill_page(0x14000);
     pre_guest(0x14000, ASID);
     ck_assert_uint_eq(update(h, 0x14000, SNP_PAGE_TYPE_SECRETS), SEV_RET_SUCCESS);
-    const struct psp_secrets_page *sp = mem_ptr(&ram, 0x14000, PG);
+    const struct snp_secrets_page *sp = mem_ptr(&ram, 0x14000, PG);
     ck_assert_uint_eq(sp->version, PSP_SECRETS_VERSION);
     ck_assert_uint_eq(sp->imien, 0);
     ck_assert_uint_eq(sp->fms, 0x00A00F11);
     ck_assert_mem_eq(sp->gosvw, s.gosvw, 16);
     static const uint8_t zeros[PG];
     for (unsigned i = 0; i < 4; i++) {
-        ck_assert_mem_ne(sp->vmpck[i], zeros, PSP_VMPCK_SIZE);
+        ck_assert_mem_ne(sp->vmpck[i], zeros, SNP_VMPCK_SIZE);
         for (unsigned j = 0; j < i; j++)
-            ck_assert_mem_ne(sp->vmpck[i], sp->vmpck[j], PSP_VMPCK_SIZE);
+            ck_assert_mem_ne(sp->vmpck[i], sp->vmpck[j], SNP_VMPCK_SIZE);
     }
     ck_assert_mem_eq(&sp->os_area, zeros, sizeof(sp->os_area));
     ck_assert_mem_eq(sp->vmsa_tweak_bitmap, zeros, sizeof(sp->vmsa_tweak_bitmap));
@@ -472,7 +472,7 @@ START_TEST(the_secrets_page_is_filled_with_version_fms_gosvw_and_four_vmpcks)
 END_TEST
 
 /* The secrets page of a fresh PSP with this seed, first guest. */
-static void secrets_with_seed(uint64_t seed, uint8_t out[4][PSP_VMPCK_SIZE])
+static void secrets_with_seed(uint64_t seed, uint8_t out[4][SNP_VMPCK_SIZE])
 {
     struct psp_config cfg;
     psp_config_default(&cfg);
@@ -483,8 +483,8 @@ static void secrets_with_seed(uint64_t seed, uint8_t out[4][PSP_VMPCK_SIZE])
     uint64_t h = launched(ASID);
     pre_guest(0x14000, ASID);
     ck_assert_uint_eq(update(h, 0x14000, SNP_PAGE_TYPE_SECRETS), SEV_RET_SUCCESS);
-    memcpy(out, ((struct psp_secrets_page *)mem_ptr(&ram, 0x14000, PG))->vmpck,
-           4 * PSP_VMPCK_SIZE);
+    memcpy(out, ((struct snp_secrets_page *)mem_ptr(&ram, 0x14000, PG))->vmpck,
+           4 * SNP_VMPCK_SIZE);
     ck_assert_uint_eq(decommission(h), SEV_RET_SUCCESS);
     /* the firmware-validated page goes back to the hypervisor for the next round */
     struct rmp_entry e = entry(0x14000);
@@ -494,7 +494,7 @@ static void secrets_with_seed(uint64_t seed, uint8_t out[4][PSP_VMPCK_SIZE])
 
 START_TEST(vmpcks_are_reproducible_from_the_seed_and_differ_across_seeds)
 {
-    uint8_t a[4][PSP_VMPCK_SIZE], b[4][PSP_VMPCK_SIZE], c[4][PSP_VMPCK_SIZE];
+    uint8_t a[4][SNP_VMPCK_SIZE], b[4][SNP_VMPCK_SIZE], c[4][SNP_VMPCK_SIZE];
     secrets_with_seed(7, a);
     secrets_with_seed(7, b);
     secrets_with_seed(8, c);
@@ -510,10 +510,10 @@ START_TEST(two_guests_of_one_psp_get_different_vmpcks)
     pre_guest(0x19000, ASID + 1);
     ck_assert_uint_eq(update(a, 0x14000, SNP_PAGE_TYPE_SECRETS), SEV_RET_SUCCESS);
     ck_assert_uint_eq(update(b, 0x19000, SNP_PAGE_TYPE_SECRETS), SEV_RET_SUCCESS);
-    const struct psp_secrets_page *sa = mem_ptr(&ram, 0x14000, PG);
-    const struct psp_secrets_page *sb = mem_ptr(&ram, 0x19000, PG);
+    const struct snp_secrets_page *sa = mem_ptr(&ram, 0x14000, PG);
+    const struct snp_secrets_page *sb = mem_ptr(&ram, 0x19000, PG);
     for (unsigned i = 0; i < 4; i++)
-        ck_assert_mem_ne(sa->vmpck[i], sb->vmpck[i], PSP_VMPCK_SIZE);
+        ck_assert_mem_ne(sa->vmpck[i], sb->vmpck[i], SNP_VMPCK_SIZE);
 }
 END_TEST
 
