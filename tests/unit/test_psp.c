@@ -437,7 +437,7 @@ START_TEST(launch_start_reads_the_48_byte_linux_layout_with_desired_tsc_khz_at_0
     fill_page(0x14000);
     pre_guest(0x14000, ASID);
     ck_assert_uint_eq(update(h, 0x14000, SNP_PAGE_TYPE_SECRETS), SEV_RET_SUCCESS);
-    const struct psp_secrets_page *sp = mem_ptr(&ram, 0x14000, PG);
+    const struct snp_secrets_page *sp = mem_ptr(&ram, 0x14000, PG);
     ck_assert_mem_eq(sp->gosvw, raw + 0x20, 16);
 }
 END_TEST
