@@ -3,6 +3,9 @@
 # went through snpref_test_props() (tests/CMakeLists.txt): it has a TIMEOUT and
 # passes CK_TIMEOUT_MULTIPLIER=SCALE to its Check suites, so a slower build
 # (SNPREF_SANITIZE) stretches every hang guard instead of failing on speed.
+# No label is spelled in capitals: one that is (FIXTURES_SETUP, DEPENDS, ...)
+# is a test property that an argument list swallowed as a label, so ctest
+# silently lost the property (kut once ran before its fixture had built it).
 # usage: cmake -DCTEST=... -DBUILD=... -DSCALE=... -P time_limits.cmake
 execute_process(COMMAND ${CTEST} --show-only=json-v1 WORKING_DIRECTORY ${BUILD}
                 OUTPUT_VARIABLE json RESULT_VARIABLE rc)
@@ -12,6 +15,7 @@ endif()
 string(JSON n LENGTH "${json}" tests)
 math(EXPR last "${n} - 1")
 set(bad "")
+set(badlabel "")
 foreach(i RANGE ${last})
   string(JSON name GET "${json}" tests ${i} name)
   string(JSON np ERROR_VARIABLE noprops LENGTH "${json}" tests ${i} properties)
@@ -32,6 +36,15 @@ foreach(i RANGE ${last})
             set(scaled YES)
           endif()
         endforeach()
+      elseif(pname STREQUAL "LABELS")
+        string(JSON nl LENGTH "${json}" tests ${i} properties ${j} value)
+        math(EXPR llast "${nl} - 1")
+        foreach(k RANGE ${llast})
+          string(JSON l GET "${json}" tests ${i} properties ${j} value ${k})
+          if(l MATCHES "^[A-Z_]+$")
+            string(APPEND badlabel "  ${name}: label '${l}'\n")
+          endif()
+        endforeach()
       endif()
     endforeach()
   endif()
@@ -39,6 +52,9 @@ foreach(i RANGE ${last})
     string(APPEND bad "  ${name}: TIMEOUT '${timeout}', CK_TIMEOUT_MULTIPLIER=${SCALE} ${scaled}\n")
   endif()
 endforeach()
+if(badlabel)
+  message(FATAL_ERROR "labels that are test property names (a keyword swallowed by LABELS):\n${badlabel}")
+endif()
 if(bad)
   message(FATAL_ERROR "tests not registered through snpref_test_props():\n${bad}")
 endif()
