@@ -40,6 +40,11 @@ struct snpref_options {
     /* Comma-separated event names the trace file records (the sink sees
      * every event), or NULL: all (run --trace-events). */
     const char *trace_events;
+    /* SNP: a file that receives each page the launch measures, as the PSP
+     * read it, 4096 bytes apiece in LAUNCH_UPDATE order (the trace's
+     * launch_update events say each one's GPA and type), or NULL
+     * (run --measured-pages). Removed again if the launch fails. */
+    const char *measured_pages_path;
     FILE *console;             /* guest console; NULL: discard */
     /* Called with every trace event in final order (may be NULL). */
     void (*sink)(void *ctx, const struct trc_rec *r);

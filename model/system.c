@@ -783,6 +783,7 @@ int snpref_create(struct snpref_system **out, const struct snp_config *cfg,
         sys_boot_state(sys, i, sys->entry, &b);
         SNP_ASSERT(vcpu_set_boot_state(sys->slots[i].cpu, &b, err, errlen) == 0);
     }
+    sys->measured_pages_path = opt ? opt->measured_pages_path : NULL;
     if (sys->sev && sev_launch(sys, err, errlen) < 0) {
         *status = SNPREF_ST_DATAERR;
         snpref_destroy((struct snpref_system *)sys);

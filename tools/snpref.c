@@ -40,6 +40,8 @@
     "  --config FILE.json   configuration (docs/config.md); flags override it\n"        \
     "  --trace FILE.jsonl   write a JSON Lines trace (docs/trace-format.md)\n"          \
     "  --trace-events LIST  record only these events (comma-separated names)\n"      \
+    "  --measured-pages FILE  SNP: write each page the launch measures, 4096 bytes\n"  \
+    "                       apiece in LAUNCH_UPDATE order (docs/attestation.md)\n"     \
     "  --max-insns N        stop after N instructions in all (exit 81)\n"               \
     "  --quantum N          instructions per scheduling quantum\n"                      \
     "  --exit-style S       snpref (default) or qemu: status (value << 1) | 1\n"        \
@@ -215,7 +217,7 @@ static void print_summary(const struct snp_config *c, const struct snpref_result
 }
 
 struct run_opts {
-    const char *guest, *config, *trace, *trace_events;
+    const char *guest, *config, *trace, *trace_events, *measured_pages;
     const char *vcpus, *mode, *apic, *max_insns, *quantum, *exit_style, *ram_mb;
     const char *kernel, *initrd, *append, *cpu_features;
     bool quiet;
@@ -235,6 +237,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         {"append", required_argument, 0, 'A'},    {"ram-mb", required_argument, 0, 'R'},
         {"cpu-features", required_argument, 0, 'F'},
         {"trace-events", required_argument, 0, 'T'},
+        {"measured-pages", required_argument, 0, 'M'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -250,6 +253,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         case 'c': o->config = optarg; break;
         case 't': o->trace = optarg; break;
         case 'T': o->trace_events = optarg; break;
+        case 'M': o->measured_pages = optarg; break;
         case 'x': o->max_insns = optarg; break;
         case 'q': o->quantum = optarg; break;
         case 'e': o->exit_style = optarg; break;
@@ -370,6 +374,9 @@ static int cmd_run(int argc, char **argv)
     }
     if ((rc = apply_flags(&o, &cfg)))
         return rc;
+    if (o.measured_pages && strcmp(cfg.mode, "snp"))
+        return usage_error("--measured-pages %s: only an SNP launch measures pages (mode is %s)",
+                           o.measured_pages, cfg.mode);
     struct guest_image img;
     struct kernel_args ka;
     uint8_t *owned, *initrd = NULL;
@@ -382,7 +389,9 @@ static int cmd_run(int argc, char **argv)
     progress_init(&prog, o.progress == 1 || (o.progress < 0 && !o.quiet && isatty(STDERR_FILENO)),
                   cfg.core_hz);
     /* Before the trace is opened: a signal from then on ends the run cleanly. */
-    struct snpref_options opt = {.trace_path = o.trace, .trace_events = o.trace_events, .console = stdout, .console_input = true,
+    struct snpref_options opt = {.trace_path = o.trace, .trace_events = o.trace_events,
+                                 .measured_pages_path = o.measured_pages,
+                                 .console = stdout, .console_input = true,
                                  .interrupt = runctl_signals(),
                                  .progress = prog.on ? progress_tick : NULL, .progress_ctx = &prog};
     if (snpref_create(&sys, &cfg, &img, &opt, &status, err, sizeof(err)) < 0) {

@@ -49,6 +49,7 @@ void config_defaults(struct snp_config *c)
         .asid = 1,
         .sev_features = 0,
         .ap_create = AP_CREATE_KVM,
+        .launch_vmsas = LAUNCH_VMSAS_BSP,
         .ap_features = AP_FEATURES_EXACT,
         .implicit_psc = false,
         .key_seed = 0x736e70726566ull, /* "snpref" */
@@ -359,6 +360,7 @@ static int load_cpuid(struct loader *L, const cJSON *arr, struct snp_config *c)
 static const char *const modes[] = {"plain", "sev-es", "snp", NULL};
 static const char *const ap_policies[] = {"kvm", "strict", NULL};
 static const char *const ap_features[] = {"exact", "injection", NULL};
+static const char *const launch_vmsa_sets[] = {"bsp", "all", NULL};
 
 static int load_bool(struct loader *L, const cJSON *it, const char *field, bool *out)
 {
@@ -396,6 +398,10 @@ static int load_sev(struct loader *L, const cJSON *obj, struct sev_options *o)
             if (get_choice(L, it, field, ap_features, s, sizeof(s)) < 0)
                 return -1;
             o->ap_features = strcmp(s, "exact") ? AP_FEATURES_INJECTION : AP_FEATURES_EXACT;
+        } else if (!strcmp(it->string, "launch_vmsas")) {
+            if (get_choice(L, it, field, launch_vmsa_sets, s, sizeof(s)) < 0)
+                return -1;
+            o->launch_vmsas = strcmp(s, "all") ? LAUNCH_VMSAS_BSP : LAUNCH_VMSAS_ALL;
         } else if (!strcmp(it->string, "implicit_psc")) {
             if (load_bool(L, it, field, &o->implicit_psc) < 0)
                 return -1;
@@ -1030,6 +1036,8 @@ char *config_to_json(const struct snp_config *c)
                             c->sev.ap_create == AP_CREATE_STRICT ? "strict" : "kvm");
     cJSON_AddStringToObject(sev, "ap_create_features",
                             c->sev.ap_features == AP_FEATURES_EXACT ? "exact" : "injection");
+    cJSON_AddStringToObject(sev, "launch_vmsas",
+                            c->sev.launch_vmsas == LAUNCH_VMSAS_ALL ? "all" : "bsp");
     cJSON_AddBoolToObject(sev, "implicit_psc", c->sev.implicit_psc);
     add_hex(sev, "key_seed", c->sev.key_seed);
     /* Only the chosen fabric's knobs: every other run's header stays as it was. */

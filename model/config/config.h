@@ -49,6 +49,10 @@ struct cpuid_entry {
 /* SEV-ES / SNP (config section "sev"; docs/config.md). */
 enum ap_create_policy { AP_CREATE_KVM, AP_CREATE_STRICT };
 enum ap_create_features { AP_FEATURES_EXACT, AP_FEATURES_INJECTION };
+/* Which vCPUs an SNP launch gives a VMSA (measured with LAUNCH_UPDATE): the
+ * BSP only (the model's ABI: APs come from AP_CREATION), or every vCPU, as
+ * KVM's LAUNCH_FINISH does (sev_snp_launch_finish measures each vCPU's VMSA). */
+enum launch_vmsas { LAUNCH_VMSAS_BSP, LAUNCH_VMSAS_ALL };
 
 struct sev_options {
     uint64_t policy;            /* SNP guest policy (docs/sev-snp-facts.md 8.4): 0x30000 */
@@ -56,6 +60,7 @@ struct sev_options {
     uint64_t sev_features;      /* SEV_FEATURES bits beyond what the mode implies: 0 */
     enum ap_create_policy ap_create;      /* re-creating a running vCPU: kvm (allowed) */
     enum ap_create_features ap_features;  /* RAX check: exact (current KVM) */
+    enum launch_vmsas launch_vmsas;       /* SNP: bsp */
     bool implicit_psc;          /* an RMP #NPF converts the page (KVM userspace) instead of terminating */
     uint64_t key_seed;          /* memory-encryption and firmware key seed */
 };

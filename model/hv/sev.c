@@ -5,7 +5,9 @@
  */
 #include "sev.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +107,8 @@ struct launch {
     uint64_t gctx;
     uint32_t status;
     const char *what;
+    FILE *pages; /* run --measured-pages, or NULL */
+    bool pages_failed;
 };
 
 /* One page through RMPUPDATE (pre-guest, as KVM leaves it) and LAUNCH_UPDATE. */
@@ -113,6 +117,12 @@ static void launch_page(struct launch *L, uint64_t gpa, enum snp_page_type type,
     struct system *sys = L->sys;
     if (L->status != SEV_RET_SUCCESS)
         return;
+    if (L->pages) {
+        /* The plaintext the PSP is about to measure (and encrypt in place). */
+        uint8_t page[PAGE];
+        SNP_ASSERT(mem_read(&sys->mem, gpa, page, PAGE));
+        L->pages_failed |= fwrite(page, 1, PAGE, L->pages) != PAGE;
+    }
     struct rmp_state st = {rmp_gpa, true, RMP_4K, true, sys->sev->asid};
     if (rmp_update(sys->sev->rmp, gpa, &st) != RMP_OK) {
         L->status = SEV_RET_INVALID_PAGE_STATE;
@@ -196,7 +206,12 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     pc.cert_dir = sys->cfg.attestation.cert_dir;
     sev->psp = psp_create(&sys->mem, sev->rmp, sys->trace, &pc);
     SNP_ASSERT(sev->psp);
-    struct launch L = {sys, 0, SEV_RET_SUCCESS, ""};
+    struct launch L = {sys, 0, SEV_RET_SUCCESS, "", NULL, false};
+    if (sys->measured_pages_path && !(L.pages = fopen(sys->measured_pages_path, "wb"))) {
+        snprintf(err, errlen, "%s: cannot write the measured pages: %s", sys->measured_pages_path,
+                 strerror(errno));
+        return -1;
+    }
     /* The platform first, as Linux's ccp driver does at module load
      * (__sev_snp_init_locked), through the one state machine the mailbox
      * face shares (psp.h psp_client). */
@@ -232,11 +247,26 @@ static int snp_launch(struct system *sys, char *err, size_t errlen)
     launch_page(&L, l->secrets, SNP_PAGE_TYPE_SECRETS, l->secrets);
     fill_cpuid_page(sys, l->cpuid);
     launch_page(&L, l->cpuid, SNP_PAGE_TYPE_CPUID, l->cpuid);
-    launch_page(&L, loader_vmsa_gpa(l, 0), SNP_PAGE_TYPE_VMSA, SNP_VMSA_MEASURE_GPA);
+    /* The VMSAs last, in vCPU order, as KVM's LAUNCH_FINISH measures them; every
+     * one at the same GPA (docs/sev-snp-facts.md 8.2), so the digest says how
+     * many vCPUs launched and in what state, not where their pages are. */
+    for (unsigned i = 0; i < sys->n; i++)
+        if (sys->slots[i].sev.next_vmsa != SEV_NONE)
+            launch_page(&L, sys->slots[i].sev.next_vmsa, SNP_PAGE_TYPE_VMSA, SNP_VMSA_MEASURE_GPA);
     struct psp_snp_launch_finish fin = {.gctx_paddr = L.gctx};
     if (L.status == SEV_RET_SUCCESS) {
         L.status = psp_command(sev->psp, SEV_CMD_SNP_LAUNCH_FINISH, &fin, 0);
         L.what = psp_why(sev->psp);
+    }
+    if (L.pages) {
+        L.pages_failed |= fclose(L.pages) != 0;
+        if (L.pages_failed || L.status != SEV_RET_SUCCESS)
+            remove(sys->measured_pages_path);
+        if (L.pages_failed && L.status == SEV_RET_SUCCESS) {
+            snprintf(err, errlen, "%s: writing the measured pages failed",
+                     sys->measured_pages_path);
+            return -1;
+        }
     }
     if (L.status == SEV_RET_POLICY_FAILURE)
         return config_fail(&sys->cfg, "sev.policy", err, errlen, "%#" PRIx64
@@ -292,16 +322,18 @@ int sev_launch(struct system *sys, char *err, size_t errlen)
         *v = (struct sev_vcpu){.ghcb_msr = GHCB_MSR_SEV_INFO(GHCB_PROTOCOL_MAX, GHCB_PROTOCOL_MIN, 51),
                                .ghcb_registered = SEV_NONE, .vmsa = SEV_NONE,
                                .next_vmsa = SEV_NONE, .hold_ghcb = SEV_NONE, .dr7 = 0x400};
-        /* SEV-ES: every vCPU has a VMSA from launch; SNP: only the BSP (APs come
-         * from AP_CREATION: docs/guest-abi.md). */
-        if (i == 0 || !sev->snp) {
+        /* SEV-ES: every vCPU has a VMSA from launch; SNP: the BSP, and the APs
+         * too with sev.launch_vmsas "all" (else they come from AP_CREATION:
+         * docs/guest-abi.md). An AP's launch VMSA runs at its first SIPI. */
+        if (i == 0 || !sev->snp || sys->cfg.sev.launch_vmsas == LAUNCH_VMSAS_ALL) {
             struct sev_vmsa a;
             build_vmsa(sys, i, &a);
             uint64_t gpa = loader_vmsa_gpa(&sys->layout, i);
             SNP_ASSERT(mem_write(&sys->mem, gpa, &a, sizeof(a)));
             v->next_vmsa = gpa;
-            /* A Linux boot's SEV-ES APs run the firmware stub from the start. */
-            v->switch_pending = i == 0 || sys->kernel_boot;
+            /* A Linux boot's SEV-ES APs run the firmware stub from the start;
+             * an SNP kernel starts its APs with AP_CREATION. */
+            v->switch_pending = i == 0 || (sys->kernel_boot && !sev->snp);
         }
     }
     /* The firmware of a Linux SEV-ES boot has set the AP jump table (what

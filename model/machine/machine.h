@@ -71,6 +71,7 @@ struct system {
     /* `--kernel`: vCPU 0's entry state from the Linux loader (linux.h); the
      * other vCPUs wait for INIT/SIPI. */
     bool kernel_boot;
+    const char *measured_pages_path; /* snpref_options.measured_pages_path */
     struct boot_entry entry0;
     struct linux_placement linux_pl; /* where a Linux boot's loader put things */
     unsigned n;
