@@ -50,6 +50,7 @@ void config_defaults(struct snp_config *c)
         .sev_features = 0,
         .ap_create = AP_CREATE_KVM,
         .launch_vmsas = LAUNCH_VMSAS_BSP,
+        .launch_pat = SNP_PAT_RESET,
         .ap_features = AP_FEATURES_EXACT,
         .implicit_psc = false,
         .key_seed = 0x736e70726566ull, /* "snpref" */
@@ -402,6 +403,17 @@ static int load_sev(struct loader *L, const cJSON *obj, struct sev_options *o)
             if (get_choice(L, it, field, launch_vmsa_sets, s, sizeof(s)) < 0)
                 return -1;
             o->launch_vmsas = strcmp(s, "all") ? LAUNCH_VMSAS_BSP : LAUNCH_VMSAS_ALL;
+        } else if (!strcmp(it->string, "launch_pat")) {
+            if (get_u64(L, it, field, 0, UINT64_MAX, &o->launch_pat) < 0)
+                return -1;
+            /* APM vol. 2 7.8.1: each of the eight PA fields is a memory type
+             * (0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-); 2, 3 and bits 7:3 of a
+             * field are reserved, and WRMSR of such a value is #GP. */
+            for (unsigned i = 0; i < 8; i++) {
+                unsigned t = (unsigned)(o->launch_pat >> (8 * i)) & 0xFF;
+                if (t == 2 || t == 3 || t > 7)
+                    CFG_FAIL(L, field, "PA%u is %u, not a memory type (0, 1, 4, 5, 6 or 7)", i, t);
+            }
         } else if (!strcmp(it->string, "implicit_psc")) {
             if (load_bool(L, it, field, &o->implicit_psc) < 0)
                 return -1;
@@ -1038,6 +1050,7 @@ char *config_to_json(const struct snp_config *c)
                             c->sev.ap_features == AP_FEATURES_EXACT ? "exact" : "injection");
     cJSON_AddStringToObject(sev, "launch_vmsas",
                             c->sev.launch_vmsas == LAUNCH_VMSAS_ALL ? "all" : "bsp");
+    add_hex(sev, "launch_pat", c->sev.launch_pat);
     cJSON_AddBoolToObject(sev, "implicit_psc", c->sev.implicit_psc);
     add_hex(sev, "key_seed", c->sev.key_seed);
     /* Only the chosen fabric's knobs: every other run's header stays as it was. */

@@ -53,6 +53,8 @@ enum ap_create_features { AP_FEATURES_EXACT, AP_FEATURES_INJECTION };
  * BSP only (the model's ABI: APs come from AP_CREATION), or every vCPU, as
  * KVM's LAUNCH_FINISH does (sev_snp_launch_finish measures each vCPU's VMSA). */
 enum launch_vmsas { LAUNCH_VMSAS_BSP, LAUNCH_VMSAS_ALL };
+/* IA32_PAT after reset (APM vol. 2 7.8.1): WB WT UC- UC, twice. */
+#define SNP_PAT_RESET 0x0007040600070406ull
 
 struct sev_options {
     uint64_t policy;            /* SNP guest policy (docs/sev-snp-facts.md 8.4): 0x30000 */
@@ -61,6 +63,9 @@ struct sev_options {
     enum ap_create_policy ap_create;      /* re-creating a running vCPU: kvm (allowed) */
     enum ap_create_features ap_features;  /* RAX check: exact (current KVM) */
     enum launch_vmsas launch_vmsas;       /* SNP: bsp */
+    /* G_PAT of every launch VMSA (IA32_PAT as the guest starts): the PAT's
+     * reset value, which KVM also gives a vCPU (MSR_IA32_CR_PAT_DEFAULT). */
+    uint64_t launch_pat;
     bool implicit_psc;          /* an RMP #NPF converts the page (KVM userspace) instead of terminating */
     uint64_t key_seed;          /* memory-encryption and firmware key seed */
 };

@@ -68,7 +68,7 @@ static void build_ap_stub_vmsa(struct system *sys, struct sev_vmsa *a)
     a->cr0 = 0x60000010;
     a->rflags = 2;
     a->dr7 = 0x400, a->dr6 = 0xFFFF0FF0;
-    a->g_pat = 0x0007040600070406ull;
+    a->g_pat = sys->cfg.sev.launch_pat;
     a->xcr0 = 1, a->mxcsr = 0x1F80, a->x87_fcw = 0x37F;
     a->sev_features = sys->sev->sev_features;
     a->vintr_ctrl = VINTR_V_GIF | VINTR_V_NMI_ENABLE;
@@ -96,7 +96,7 @@ static void build_vmsa(struct system *sys, unsigned i, struct sev_vmsa *a)
     a->cr0 = b.cr0, a->cr3 = b.cr3, a->cr4 = b.cr4;
     a->rflags = b.rflags, a->rip = b.rip, a->rsp = b.rsp, a->rdi = b.rdi, a->rsi = b.rsi;
     a->dr7 = 0x400, a->dr6 = 0xFFFF0FF0;
-    a->g_pat = 0x0007040600070406ull;
+    a->g_pat = sys->cfg.sev.launch_pat;
     a->xcr0 = 1, a->mxcsr = 0x1F80, a->x87_fcw = 0x37F;
     a->sev_features = sys->sev->sev_features;
     a->vintr_ctrl = VINTR_V_GIF | VINTR_V_NMI_ENABLE;

@@ -283,8 +283,10 @@ END_TEST
  * __sme_early_enc_dec, on any SNP platform: that kernel is built from
  * tinyconfig with CONFIG_X86_PAT off, so early_memremap_encrypted_wp()
  * returns NULL (no write-protect PAT entry, x86_has_pat_wp()) when
- * sev_es_init_vc_handling() decrypts the per-CPU GHCBs. A kernel with X86_PAT
- * is needed to go further; this test then fails on its last assertion. */
+ * sev_es_init_vc_handling() decrypts the per-CPU GHCBs: the VMSA's G_PAT is
+ * the reset value, which has no WP entry either (the next test gives it one).
+ * A kernel with X86_PAT is needed to go further on the defaults; this test
+ * then fails on its last assertion. */
 START_TEST(linux_7_2_probes_the_secure_avic_driver_then_stops_at_its_missing_pat)
 {
     ck_assert_msg(access(SAVIC_DIR "/bzImage", R_OK) == 0 &&
@@ -304,6 +306,49 @@ START_TEST(linux_7_2_probes_the_secure_avic_driver_then_stops_at_its_missing_pat
     ck_assert_uint_gt(scn_count_where(&r, "exception", 0, "vector", 29), 1000);
     ck_assert_msg(r.status == 80, "status %d: the kernel got further than its missing PAT "
                   "allows (update this test)", r.status);
+    scn_free(&r);
+}
+END_TEST
+
+/* The same kernel launched with Linux's own PAT in its VMSAs (sev.launch_pat,
+ * what a firmware that programs the PAT hands over): without CONFIG_X86_PAT
+ * the kernel keeps the PAT it finds, so WP exists and the GHCBs are decrypted.
+ * The next stop is the kernel's again, on any platform: it has no hypervisor
+ * guest support (CONFIG_PARAVIRT and so KVM_GUEST off), so
+ * x86_init.hyper.x2apic_available() is false, try_to_enable_x2apic() calls
+ * x2apic_disable(), and its read_apic_id() goes through the Secure AVIC
+ * driver's savic_read() before savic_probe() allocated the backing pages:
+ * this_cpu_ptr(NULL) faults (CR2 = the per-CPU offset + 0x20, APIC_ID). */
+START_TEST(linux_7_2_with_a_firmware_pat_gets_past_the_ghcbs_then_faults_in_savic_read)
+{
+    ck_assert_msg(access(SAVIC_DIR "/bzImage", R_OK) == 0 &&
+                      access(SAVIC_DIR "/initramfs.cpio.gz", R_OK) == 0,
+                  "%s/bzImage and initramfs.cpio.gz are missing", SAVIC_DIR);
+    char cfg[64];
+    snprintf(cfg, sizeof(cfg), "/tmp/scn_pat_%d.json", (int)getpid());
+    FILE *f = fopen(cfg, "w");
+    ck_assert(f && fputs("{\"sev\":{\"launch_pat\":\"0x0407050600070106\"}}\n", f) >= 0);
+    fclose(f);
+    struct scn_run r;
+    scn_run_guest(&r, NULL, "--kernel", SAVIC_DIR "/bzImage", "--initrd",
+                  SAVIC_DIR "/initramfs.cpio.gz", "--append", "console=ttyS0 earlyprintk=ttyS0",
+                  "--mode", "snp", "--apic", "savic", "--vcpus", "4", "--config", cfg,
+                  "--max-insns", "600000000", NULL);
+    remove(cfg);
+    ck_assert(scn_has(r.out, "x86/PAT: Configuration [0-7]: WB  WC  UC- UC  WB  WP  UC- WT"));
+    ck_assert(!scn_has(r.out, "kernel BUG at __sme_early_enc_dec"));
+    ck_assert(scn_has(r.out, "APIC: Switched APIC routing to: secure avic x2apic"));
+    ck_assert(scn_has(r.out, "x2apic: IRQ remapping doesn't support X2APIC mode"));
+    ck_assert(scn_has(r.out, "BUG: unable to handle page fault"));
+    ck_assert(scn_has(r.out, "RIP: 0010:savic_read"));
+    ck_assert(scn_has(r.out, "enable_IR_x2apic"));
+    /* The model answered every access architecturally: the fault is the
+     * guest's own #PF (vector 14) on vCPU 0, which never started an AP. */
+    ck_assert_uint_gt(scn_count_where(&r, "exception", 0, "vector", 14), 0);
+    ck_assert_uint_gt(scn_count_where(&r, "exception", 0, "vector", 29), 1000);
+    ck_assert_uint_eq(scn_count(&r, "ap_create", -2), 0);
+    ck_assert_msg(r.status == 81, "status %d: the kernel got further than its missing "
+                  "hypervisor support allows (update this test)", r.status);
     scn_free(&r);
 }
 END_TEST
@@ -427,6 +472,7 @@ int main(void)
         {"snp_1vcpu", debian_kernel_boots_as_an_snp_guest_on_one_vcpu_with_the_cc_blob_and_cpuid_page},
         {"snp_4vcpu", debian_kernel_boots_as_an_snp_guest_on_four_vcpus_through_ap_creation},
         {"savic_7_2", linux_7_2_probes_the_secure_avic_driver_then_stops_at_its_missing_pat},
+        {"savic_7_2_pat", linux_7_2_with_a_firmware_pat_gets_past_the_ghcbs_then_faults_in_savic_read},
     };
     for (size_t i = 0; i < sizeof(boots) / sizeof(boots[0]); i++) {
         TCase *b = tcase_create(boots[i].name);

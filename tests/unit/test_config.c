@@ -86,6 +86,7 @@ START_TEST(defaults_are_the_documented_values_for_every_field)
     ck_assert_uint_eq(c.ncpuid, 0);
     ck_assert_int_eq(c.hv.validation, HV_VALIDATION_KVM);      /* docs/ghcb-validation.md */
     ck_assert_int_eq(c.sev.launch_vmsas, LAUNCH_VMSAS_BSP);   /* APs from AP_CREATION */
+    ck_assert_uint_eq(c.sev.launch_pat, 0x0007040600070406ull); /* the PAT's reset value */
     ck_assert_str_eq(c.attestation.cert_dir, "");              /* the chain from sev.key_seed */
     /* Nothing of the old contents survives (the entries are zeroed too). */
     ck_assert_uint_eq(c.cpuid[0].leaf, 0);
@@ -330,6 +331,10 @@ static const struct bad bad_files[] = {
     {"{\"hv\": {\"validation\": 1}}", "1: field 'hv.validation': expected a string"},
     {"{\"sev\": {\"launch_vmsas\": \"aps\"}}",
      "1: field 'sev.launch_vmsas': \"aps\" is not one of: bsp, all"},
+    {"{\"sev\": {\"launch_pat\": \"0x0007040600070402\"}}",
+     "1: field 'sev.launch_pat': PA0 is 2, not a memory type (0, 1, 4, 5, 6 or 7)"},
+    {"{\"sev\": {\"launch_pat\": \"0x0800000000000000\"}}",
+     "1: field 'sev.launch_pat': PA7 is 8, not a memory type (0, 1, 4, 5, 6 or 7)"},
     {"{\n  \"hv\": {\n    \"validation\": \"kvm\",\n    \"validate\": \"kvm\"\n  }\n}",
      "4: field 'hv.validate': unknown key"},
     {"{\n\n  \"attestation\": \"certs\"\n}", "3: field 'attestation': expected an object"},
@@ -541,7 +546,8 @@ START_TEST(to_json_writes_every_key_in_a_fixed_order)
                         "\"vmexit\":1400,\"event_delivery\":150,\"ipi_wire\":400,\"self_ipi\":60,"
                         "\"device_msi\":400,\"hlt_wakeup\":800},\"sev\":{\"policy\":\"0x30000\",\"asid\":1,"
                      "\"sev_features\":\"0x0\",\"ap_create_policy\":\"kvm\","
-                     "\"ap_create_features\":\"exact\",\"launch_vmsas\":\"bsp\",\"implicit_psc\":false,"
+                     "\"ap_create_features\":\"exact\",\"launch_vmsas\":\"bsp\","
+                     "\"launch_pat\":\"0x7040600070406\",\"implicit_psc\":false,"
                      "\"key_seed\":\"0x736e70726566\"},\"cpuid\":[]}");
     free(s);
     c.ncpuid = 2;
