@@ -11,7 +11,9 @@
 #include "ftrace_names.h"
 #include "snpref/base.h"
 
-/* SVM_EXIT_REASONS (arch/x86/include/uapi/asm/svm.h) with their codes, and
+/* SVM_EXIT_REASONS (arch/x86/include/uapi/asm/svm.h) with their codes, spelt
+ * as kvm_exit prints them (an intercepted exception is "PF excp", two words;
+ * SVM_EXIT_ERR, -1 in the 64-bit EXITCODE, is "invalid_guest_state"), and
  * the SEV-ES NAE exit codes the same list names (SVM_VMGEXIT_*: GHCB
  * specification table 7), which VMGEXIT's SW_EXITCODE and #VC carry. */
 const struct ftr_name ftr_svm_exits[] = {
@@ -21,11 +23,11 @@ const struct ftr_name ftr_svm_exits[] = {
     {"read_dr2", 0x022},   {"read_dr3", 0x023},   {"read_dr4", 0x024},    {"read_dr5", 0x025},
     {"read_dr6", 0x026},   {"read_dr7", 0x027},   {"write_dr0", 0x030},   {"write_dr1", 0x031},
     {"write_dr2", 0x032},  {"write_dr3", 0x033},  {"write_dr4", 0x034},   {"write_dr5", 0x035},
-    {"write_dr6", 0x036},  {"write_dr7", 0x037},  {"DE", 0x040},          {"DB", 0x041},
-    {"BP", 0x043},         {"OF", 0x044},         {"BR", 0x045},          {"UD", 0x046},
-    {"NM", 0x047},         {"DF", 0x048},         {"TS", 0x04a},          {"NP", 0x04b},
-    {"SS", 0x04c},         {"GP", 0x04d},         {"PF", 0x04e},          {"MF", 0x050},
-    {"AC", 0x051},         {"MC", 0x052},         {"XF", 0x053},          {"interrupt", 0x060},
+    {"write_dr6", 0x036},  {"write_dr7", 0x037},  {"DE excp", 0x040},          {"DB excp", 0x041},
+    {"BP excp", 0x043},         {"OF excp", 0x044},         {"BR excp", 0x045},          {"UD excp", 0x046},
+    {"NM excp", 0x047},         {"DF excp", 0x048},         {"TS excp", 0x04a},          {"NP excp", 0x04b},
+    {"SS excp", 0x04c},         {"GP excp", 0x04d},         {"PF excp", 0x04e},          {"MF excp", 0x050},
+    {"AC excp", 0x051},         {"MC excp", 0x052},         {"XF excp", 0x053},          {"interrupt", 0x060},
     {"nmi", 0x061},        {"smi", 0x062},        {"init", 0x063},        {"vintr", 0x064},
     {"cr0_sel_write", 0x065}, {"read_idtr", 0x066}, {"read_gdtr", 0x067}, {"read_ldtr", 0x068},
     {"read_rt", 0x069},    {"write_idtr", 0x06a}, {"write_gdtr", 0x06b},  {"write_ldtr", 0x06c},
@@ -46,6 +48,7 @@ const struct ftr_name ftr_svm_exits[] = {
     {"vmgexit_ap_jump_table", 0x80000005}, {"vmgexit_page_state_change", 0x80000010},
     {"vmgexit_guest_request", 0x80000011}, {"vmgexit_ext_guest_request", 0x80000012},
     {"vmgexit_ap_creation", 0x80000013}, {"vmgexit_hypervisor_feature", 0x8000fffd},
+    {"invalid_guest_state", 0xFFFFFFFFFFFFFFFFull},
 };
 
 /* kvm_deliver_mode (include/trace/events/kvm.h), in ICR[10:8] order, and the

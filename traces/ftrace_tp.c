@@ -161,6 +161,9 @@ static int tp_exit(struct ftr_imp *im, struct ftr_cur *c, const struct ftr_line 
     uint64_t code, rip, i1 = 0, i2 = 0;
     if (!lit(c, "reason") || !word(c, name, sizeof(name), ""))
         return ftr_bad(im, "reason", "expected \"reason NAME\"");
+    /* An exception intercept's name is two words: "PF excp". */
+    if (lit(c, "excp"))
+        snprintf(name + strlen(name), sizeof(name) - strlen(name), " excp");
     if (exit_code(im, name, &code) < 0)
         return -1;
     if (!lit(c, "rip") || !hexnum(c, &rip))

@@ -121,6 +121,35 @@ START_TEST(entry_and_exit_become_vmentry_and_vmexit_with_svm_codes)
 }
 END_TEST
 
+/* kvm_exit prints an intercepted exception as SVM_EXIT_REASONS spells it,
+ * "PF excp" (arch/x86/include/uapi/asm/svm.h), and SVM_EXIT_ERR as
+ * invalid_guest_state. */
+START_TEST(an_exception_intercept_exit_is_named_in_two_words_as_kvm_prints_it)
+{
+    ck_assert_int_eq(import_text(L("1.000000", "kvm_exit",
+                                   "vcpu 0 reason PF excp rip 0x40 info1 0x0000000000000002 "
+                                   "info2 0x00000000deadb000 intr_info 0x00000000 error_code "
+                                   "0x00000000")
+                                     L("1.000001", "kvm_exit", "vcpu 0 reason XF excp rip 0x41 "
+                                       "info1 0x0 info2 0x0")
+                                         L("1.000002", "kvm_exit", "vcpu 0 reason AC excp rip 0x42 "
+                                           "info1 0x0 info2 0x0")
+                                             L("1.000003", "kvm_exit", "vcpu 0 reason "
+                                               "invalid_guest_state rip 0x43 info1 0x0 info2 0x0")),
+                     0);
+    ck_assert_uint_eq(R.n, 4);
+    ck_assert_uint_eq(R.ev[0].v[0].u, 0x04e); /* SVM_EXIT_EXCP_BASE + 14 */
+    ck_assert_uint_eq(R.ev[0].v[2].u, 0xdeadb000);
+    ck_assert_uint_eq(R.ev[0].v[3].u, 0x40);
+    ck_assert_uint_eq(R.ev[1].v[0].u, 0x053); /* + 19, XM_VECTOR, which KVM names XF */
+    ck_assert_uint_eq(R.ev[2].v[0].u, 0x051);
+    ck_assert_uint_eq(R.ev[3].v[0].u, 0xFFFFFFFFFFFFFFFFull);
+    /* One word alone is no exit reason. */
+    ck_assert_int_lt(import_text(L("1.0", "kvm_exit", "vcpu 0 reason PF rip 0x1 info1 0x0 info2 0x0")),
+                     0);
+}
+END_TEST
+
 START_TEST(msr_and_apic_lines_become_one_msr_event_each)
 {
     ck_assert_int_eq(import_text(L("1.0", "kvm_apic", "apic_write APIC_TASKPRI = 0x20")
@@ -433,6 +462,7 @@ int main(void)
     Suite *s = suite_create("ftrace");
     TCase *tc = tcase_create("import");
     tcase_add_test(tc, entry_and_exit_become_vmentry_and_vmexit_with_svm_codes);
+    tcase_add_test(tc, an_exception_intercept_exit_is_named_in_two_words_as_kvm_prints_it);
     tcase_add_test(tc, msr_and_apic_lines_become_one_msr_event_each);
     tcase_add_test(tc, an_ipi_counts_the_acceptances_that_follow_it_in_its_thread);
     tcase_add_test(tc, injections_are_delivered_at_the_next_entry_with_its_rip);
