@@ -141,7 +141,10 @@ uint64_t rp_recorded(struct replay *r, const struct trc_rec *rec, unsigned long 
     if (i >= 0) {
         q_remove(&s->made, (size_t)i);
         r->st->outcomes++;
-        for (; i > 0; i--) { /* passed over: outcomes the partial trace lacks */
+        /* Passed over: outcomes a partial trace lacks. A complete trace has
+         * them all, so they stay and must still pair with a recorded one
+         * (else they fall overdue: a divergence). */
+        for (; r->partial && i > 0; i--) {
             q_remove(&s->made, 0);
             r->st->unrecorded++;
         }

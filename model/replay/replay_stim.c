@@ -553,6 +553,9 @@ static const struct {
     {TRC_EV_avic_doorbell, avic_outcome}, {TRC_EV_avic_incomplete_ipi, avic_outcome},
     {TRC_EV_avic_unaccelerated_access, avic_outcome},
     {TRC_EV_interrupted, stim_end},  {TRC_EV_psp_irq, stim_psp_irq},
+    /* A variant's decision (docs/fabric-plugins.md "Hooks"): the replay's
+     * fabric decides again and must decide the same. */
+    {TRC_EV_fabric_hook, outcome},
 };
 
 /* Events only a vCPU that executes emits: one seen from a vCPU the replay
