@@ -133,6 +133,16 @@ struct pending_fault {
     uc_mem_type access;
 };
 
+/*
+ * SEV-ES (no RMP): where a C=0 read of a private page is mapped. The engine
+ * maps RAM as each page's owner reads it (plaintext); what an unencrypted
+ * access sees there is DRAM, the owner's ciphertext (APM vol. 2 15.34.5: with
+ * C=0 the memory controller neither decrypts nor encrypts). So such a read
+ * goes to this read-only window over RAM, which answers with the hypervisor's
+ * view (mem_hv_read). Above any RAM (1 TiB at most) and MMIO the model maps.
+ */
+#define VCPU_DRAM_VIEW_BASE (1ull << 46)
+
 struct vcpu {
     unsigned index;
     uc_engine *uc;

@@ -278,6 +278,16 @@ bool pg_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, 
     else if (r.writable && (acc == PG_WRITE || r.dirty) && !clean_code &&
              (!rmp || acc == PG_WRITE || rmp_allows(v, gpa, r.c_bit, PG_WRITE, user)))
         perms |= UC_PROT_WRITE;
+    /* A C=0 read of a page that is still private sees its ciphertext: the
+     * entry goes to the DRAM view, read-only (not writable even with a dirty
+     * PTE), so a store fills again and takes the branch below. Fetches are
+     * always C=1 (15.34.5). */
+    if (in_ram && v->sev_es && !v->snp && !r.c_bit && acc == PG_READ &&
+        mem_owner(v->mem, gpa) != 0) {
+        e->paddr = VCPU_DRAM_VIEW_BASE + gpa;
+        e->perms = UC_PROT_READ;
+        return true;
+    }
     /* A store through a C=0 mapping leaves plaintext in DRAM (APM vol. 2
      * 15.34.5): the page is shared from then on, as the GHCB that Linux's
      * decompressor maps decrypted and clears (set_page_decrypted). The

@@ -767,6 +767,27 @@ static uint64_t on_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *u
     return val;
 }
 
+/* The DRAM view of SEV-ES RAM (VCPU_DRAM_VIEW_BASE): what memory holds, a
+ * private page's ciphertext, a shared page's plaintext, read as it is now. */
+static uint64_t on_dram_view_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    uint64_t val = 0;
+    SNP_ASSERT(size <= sizeof(val) && mem_hv_read(v->mem, off, &val, size));
+    return val;
+}
+
+/* Its entries are read-only, so no store lands here; one would be a C=0 store
+ * (cpu/paging.c): plaintext, and the page shared from then on. */
+static void on_dram_view_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
+{
+    (void)uc;
+    struct vcpu *v = ud;
+    mem_set_owner(v->mem, off & MEM_PAGE_MASK, 0);
+    SNP_ASSERT(mem_write(v->mem, off, &val, size));
+}
+
 static void on_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
 {
     (void)uc;
@@ -1032,6 +1053,10 @@ struct vcpu *vcpu_create(const struct vcpu_config *cfg, char *err, size_t errlen
     if (v->mmio_end > v->mem->size)
         UC_CHECK(uc_mmio_map(v->uc, v->mem->size, v->mmio_end - v->mem->size, on_mmio_read, v,
                              on_mmio_write, v));
+    SNP_ASSERT(v->mmio_end <= VCPU_DRAM_VIEW_BASE);
+    if (v->sev_es && !v->snp)
+        UC_CHECK(uc_mmio_map(v->uc, VCPU_DRAM_VIEW_BASE, v->mem->size, on_dram_view_read, v,
+                             on_dram_view_write, v));
     /* No stop address: only hooks end a run. */
     UC_CHECK(uc_ctl_exits_enable(v->uc));
     add_hooks(v);
