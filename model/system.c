@@ -346,6 +346,8 @@ static void host_reenter(void *ctx, int vcpu)
     if (s->st != VS_RUNNABLE)
         return;
     s->sum.exits++;
+    if (sys->sev)
+        s->sev.vmrun_due = true;
     TRC(sys->trace, vmexit, sys_now(s), (int)s->idx, SVM_EXIT_INTR, 0, 0, vcpu_get(s->cpu, VR_RIP));
     if (s->in_quantum) {
         sys_charge(s, sys->cfg.cost.vmexit);

@@ -319,7 +319,8 @@ int sev_launch(struct system *sys, char *err, size_t errlen)
     struct sev *sev = sys->sev;
     for (unsigned i = 0; i < sys->n; i++) {
         struct sev_vcpu *v = &sys->slots[i].sev;
-        *v = (struct sev_vcpu){.ghcb_msr = GHCB_MSR_SEV_INFO(GHCB_PROTOCOL_MAX, GHCB_PROTOCOL_MIN, 51),
+        *v = (struct sev_vcpu){.vmrun_due = true,
+                               .ghcb_msr = GHCB_MSR_SEV_INFO(GHCB_PROTOCOL_MAX, GHCB_PROTOCOL_MIN, 51),
                                .ghcb_registered = SEV_NONE, .vmsa = SEV_NONE,
                                .next_vmsa = SEV_NONE, .hold_ghcb = SEV_NONE, .dr7 = 0x400};
         /* SEV-ES: every vCPU has a VMSA from launch; SNP: the BSP, and the APs
@@ -371,6 +372,7 @@ bool sev_fabric_vmrun(struct slot *s)
 {
     struct fabric *f = s->sys->fab;
     const char *why = NULL;
+    s->sev.vmrun_due = false;
     if (f->ops->vmrun && f->ops->vmrun(f, (int)s->idx, &why) < 0)
         return vmrun_fail(s, why);
     return true;
@@ -392,8 +394,16 @@ bool sev_vmrun(struct slot *s)
 {
     struct sev_vcpu *v = &s->sev;
     struct sev *sev = S(s);
-    if (!v->switch_pending)
-        return v->vmsa != SEV_NONE ? sev_fabric_vmrun(s) : vmrun_fail(s, "no VMSA");
+    if (!v->switch_pending) {
+        if (v->vmsa == SEV_NONE)
+            return vmrun_fail(s, "no VMSA");
+        if (!v->vmrun_due)
+            return true; /* still in guest mode: the quantum goes on */
+        if (!sev_fabric_vmrun(s))
+            return false;
+        TRC(s->sys->trace, vmentry, tm_now(s->sys->tk), (int)s->idx, vcpu_get(s->cpu, VR_RIP));
+        return true;
+    }
     uint64_t gpa = v->next_vmsa;
     v->switch_pending = false;
     struct rmp_entry e;
@@ -421,7 +431,10 @@ bool sev_vmrun(struct slot *s)
     v->vmsa = gpa;
     v->started = true;
     load_savic_control(s, &a);
-    return sev_fabric_vmrun(s);
+    if (!sev_fabric_vmrun(s))
+        return false;
+    TRC(s->sys->trace, vmentry, tm_now(s->sys->tk), (int)s->idx, vcpu_get(s->cpu, VR_RIP));
+    return true;
 }
 
 bool sev_on_init(struct slot *s)
@@ -544,6 +557,7 @@ enum vcpu_action sev_intercept(struct slot *s, struct vcpu_exit *e)
             return VCPU_NEXT;
         /* Automatic exits: the world switch saves the state, the hypervisor acts. */
         s->sum.exits++;
+        s->sev.vmrun_due = true;
         TRC(sys->trace, vmexit, sys_now(s), (int)s->idx, e->code, 0, 0, e->rip);
         save_vmsa(s, e->next_rip);
         enum vcpu_action a = e->code == SVM_EXIT_HLT ? hv_intercept(s, e) : ghcb_vmgexit(s);
@@ -551,9 +565,11 @@ enum vcpu_action sev_intercept(struct slot *s, struct vcpu_exit *e)
         if (a == VCPU_NEXT) {
             hostile_before_vmrun(s); /* EVENTINJ, checked by this VMRUN */
             eventinj_vmrun(s);
-            TRC(sys->trace, vmentry, sys_now(s), (int)s->idx, e->next_rip);
+            /* vmentry after the fabric's work at VMRUN (what it saw in a
+             * Secure AVIC page, what it merged): a replay re-runs it there. */
             if (!sev_fabric_vmrun(s))
                 return VCPU_STOP;
+            TRC(sys->trace, vmentry, sys_now(s), (int)s->idx, e->next_rip);
         }
         return a;
     }

@@ -85,7 +85,12 @@ void sys_wake(struct slot *s, const char *reason)
     s->st = VS_RUNNABLE;
     s->t_end = at;
     TRC(sys->trace, wake, at, (int)s->idx, reason);
-    TRC(sys->trace, vmentry, at, (int)s->idx, vcpu_get(s->cpu, VR_RIP));
+    /* An SEV vCPU re-enters through VMRUN at its next quantum, which traces
+     * the entry after the fabric's work there (sev_vmrun). */
+    if (sys->sev)
+        s->sev.vmrun_due = true;
+    else
+        TRC(sys->trace, vmentry, at, (int)s->idx, vcpu_get(s->cpu, VR_RIP));
     sys_schedule(s, at);
 }
 

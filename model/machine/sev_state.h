@@ -27,6 +27,11 @@ struct sev_vcpu {
     uint64_t vmsa;              /* VMSA the vCPU runs from, SEV_NONE if none */
     uint64_t next_vmsa;         /* AP_CREATION: the VMSA to switch to */
     bool switch_pending;        /* take next_vmsa at the next VMRUN */
+    /* The vCPU left guest mode (an exit) since its last VMRUN, so the next
+     * quantum starts with one. A quantum boundary alone is no world switch:
+     * a vCPU that keeps running is not re-entered, and a fabric the hardware
+     * evaluates at VMRUN (Secure AVIC) does not look at its page then. */
+    bool vmrun_due;
     bool create_on_init;        /* ... at the next INIT instead */
     bool started;               /* SEV-ES: has run from its launch VMSA */
     enum sev_hold hold;         /* parked in AP reset hold / AP_HLT_LOOP */

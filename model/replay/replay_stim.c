@@ -408,6 +408,24 @@ static void stim_savic_vmrun(struct replay *r, const struct trc_rec *rec, unsign
     rp_flush(r);
 }
 
+/* vmentry: the vCPU re-entered with VMRUN (traced after the fabric's work
+ * there). A fabric the hardware evaluates at VMRUN (Secure AVIC) evaluates its
+ * page now, as the model's did, unless a savic_irr or savic_nmi of this VMRUN
+ * already made the replay run it. */
+static void stim_vmentry(struct replay *r, const struct trc_rec *rec, unsigned long line)
+{
+    if (r->fab->ops->vmrun && rec->vcpu >= 0 && (unsigned)rec->vcpu < r->n) {
+        struct rp_vcpu *v = &r->v[rec->vcpu];
+        if (v->vmrun_t != rec->t + 1) {
+            v->vmrun_t = rec->t + 1;
+            const char *why = NULL;
+            r->fab->ops->vmrun(r->fab, rec->vcpu, &why);
+            rp_flush(r);
+        }
+    }
+    pass(r, rec, line);
+}
+
 /* exit, shutdown, limit, interrupted: the model stops; nothing in flight arrives any more. */
 static void stim_end(struct replay *r, const struct trc_rec *rec, unsigned long line)
 {
@@ -556,6 +574,7 @@ static const struct {
     /* A variant's decision (docs/fabric-plugins.md "Hooks"): the replay's
      * fabric decides again and must decide the same. */
     {TRC_EV_fabric_hook, outcome},
+    {TRC_EV_vmentry, stim_vmentry},
 };
 
 /* Events only a vCPU that executes emits: one seen from a vCPU the replay

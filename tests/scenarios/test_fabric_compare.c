@@ -173,9 +173,10 @@ START_TEST(savic_xipi_takes_fewer_vcs_and_less_ipi_latency_than_savic)
     /* The latency the guest itself measures (RDTSC from its ICR write until
      * it sees the target's acknowledgement) is lower with the variant. The
      * write-to-handler latency of the compare table is not asserted: under
-     * savic a running target sees the sender's store to its page at its next
-     * quantum boundary (each quantum is a VMRUN, docs/cost-model.md), often
-     * before the doorbell, so that number favours savic's software path. */
+     * savic a running target's delivery check at its next quantum boundary
+     * finds the vector the sender stored in its page, often before the
+     * doorbell (docs/fabric-plugins.md, XXX(model)), so that number favours
+     * savic's software path. */
     unsigned long long rt[2];
     static const char *const fab[2] = {"savic", "savic-xipi"};
     for (int i = 0; i < 2; i++) {

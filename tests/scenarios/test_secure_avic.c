@@ -18,6 +18,7 @@
 
 #include "scn.h"
 #include "ck_run.h"
+#include "snpref/abi.h"
 
 static void run(struct scn_run *r, const char *guest, const char *vcpus, const char *config)
 {
@@ -276,12 +277,48 @@ START_TEST(a_knob_that_stops_accelerating_tpr_makes_tpr_writes_trap)
 }
 END_TEST
 
+/* A quantum boundary is no world switch: per vCPU, VMRUNs (vmentry) and exits
+ * (vmexit) alternate, each re-entry after an exit of its own (a VMGEXIT, HLT)
+ * or the hypervisor's INTR kick, which the timer's REQUESTED_IRR needs. */
+START_TEST(every_vmrun_follows_an_exit_and_every_exit_is_followed_by_a_vmrun)
+{
+    static const char *const guests[] = {"savic_ipi", "savic_devices", "timer"};
+    for (size_t g = 0; g < sizeof(guests) / sizeof(guests[0]); g++) {
+        struct scn_run r;
+        scn_run_guest_in(&r, guests[g], "savic");
+        ck_assert_msg(r.status == 0, "%s: status %d: %s", guests[g], r.status, r.err);
+        int inside[SNP_MAX_VCPUS] = {0}; /* 0 never ran, 1 in guest mode, 2 exited */
+        size_t entries = 0, intr = 0;
+        for (size_t i = 0; i < r.nev; i++) {
+            const struct scn_event *e = &r.ev[i];
+            int v = e->r.vcpu;
+            if (scn_is(e, "vmentry")) {
+                ck_assert_msg(inside[v] != 1, "%s: vCPU %d entered twice without an exit (line %zu)",
+                              guests[g], v, i + 2);
+                inside[v] = 1;
+                entries++;
+            } else if (scn_is(e, "vmexit")) {
+                ck_assert_msg(inside[v] == 1, "%s: vCPU %d exited outside guest mode (line %zu)",
+                              guests[g], v, i + 2);
+                inside[v] = 2;
+                intr += scn_u(e, "exit_code") == 0x60;
+            }
+        }
+        ck_assert_uint_gt(entries, 10);
+        if (!strcmp(guests[g], "timer"))
+            ck_assert_uint_gt(intr, 0); /* the timer reaches the guest through a kick */
+        scn_free(&r);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("secure avic scenarios");
     TCase *tc = tcase_create("savic");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, self_ipi_tpr_and_eoi_take_no_vmgexit);
+    tcase_add_test(tc, every_vmrun_follows_an_exit_and_every_exit_is_followed_by_a_vmrun);
     tcase_add_test(tc, a_cross_vcpu_ipi_costs_the_sender_one_vmgexit_and_a_running_target_none);
     tcase_add_test(tc, an_allowed_device_vector_arrives_a_blocked_one_is_dropped_and_the_timer_comes_through_requested_irr);
     tcase_add_test(tc, the_backing_page_nae_busy_teardown_and_a_plain_boot_after_it);
