@@ -133,7 +133,10 @@ static struct apic sv_view(struct savic *s, int vcpu)
 
 /*
  * The guest's stores to a backing page are invisible until the hardware looks
- * at the page (delivery, an accelerated access, VMRUN). Then sv_sync() traces
+ * at the page: VMRUN, a doorbell, an access its hardware handles, a delivery
+ * (docs/sev-snp-facts.md 7.3-7.5). The check for a deliverable interrupt
+ * between them works on what it last saw (the shadow), so a store another
+ * vCPU makes to this page waits for the doorbell. Then sv_sync() traces
  * each 32-bit word they changed since it last looked (savic_page_write), and
  * sv_commit() takes what the hardware itself wrote as known. A trace thus says
  * everything the hardware saw in the page, which is what lets a replay feed
@@ -594,6 +597,15 @@ int savic_vmrun(struct fabric *f, int vcpu, const char **why)
     return 0;
 }
 
+void savic_page_seen(struct fabric *f, int vcpu, uint32_t offset, uint32_t value)
+{
+    struct savic *s = sv(f);
+    uint64_t gpa = sv_vcpu(s, vcpu)->ctl & SAVIC_GPA_MASK;
+    SNP_ASSERT(offset < APIC_PAGE_SIZE && !(offset & 3));
+    mem_st32(s->mem, gpa + offset, value);
+    sv_shadow_of(s, gpa)->w[offset / 4] = value;
+}
+
 int savic_backing_page(struct fabric *f, int vcpu, bool reg, uint64_t *gpa)
 {
     struct savic_vcpu *v = sv_vcpu(sv(f), vcpu);
@@ -627,11 +639,13 @@ struct fab_event savic_pending(struct fabric *f, int vcpu, unsigned skip)
         return (struct fab_event){FAB_EV_SIPI, h->sipi_vector};
     if (h->smi_pending)
         return (struct fab_event){FAB_EV_SMI, 0};
-    sv_sync(s, vcpu);
+    /* On a copy of what the hardware last saw of the page: PPR from its TPR
+     * and ISR, then its highest IRR vector. */
+    uint32_t seen[APIC_PAGE_SIZE / 4];
+    memcpy(seen, sv_shadow_of(s, sv_vcpu(s, vcpu)->ctl & SAVIC_GPA_MASK)->w, sizeof(seen));
     struct apic a = sv_view(s, vcpu);
-    /* The hardware keeps PPR; the guest may have changed ISR or TPR in the page. */
+    a.regs = (uint8_t *)seen;
     apic_update_ppr(&a);
-    sv_commit(s, vcpu);
     bool nmi = (apic_get_reg(&a, SAVIC_NMI_REQUEST) & 1u) || sv_vcpu(s, vcpu)->vnmi;
     if (nmi && !(skip & FAB_SKIP_NMI))
         return (struct fab_event){FAB_EV_NMI, 0};
@@ -771,7 +785,9 @@ void savic_receive(struct fabric *f, int vcpu, const struct fab_msg *m)
 {
     struct savic *s = sv(f);
     if (m->src_kind == FAB_SRC_DOORBELL) {
-        sv_kick(s, vcpu); /* the hardware re-evaluates the page */
+        if (sv_on(s, vcpu))
+            sv_sync(s, vcpu); /* the hardware re-evaluates the page */
+        sv_kick(s, vcpu);
         return;
     }
     if (m->src_kind == FAB_SRC_HW_IPI) {

@@ -123,6 +123,7 @@ enum fab_access savic_hw_msr(struct fabric *f, int vcpu, uint32_t msr, bool writ
                              struct fab_exit *x);
 int savic_vmrun(struct fabric *f, int vcpu, const char **why);
 int savic_backing_page(struct fabric *f, int vcpu, bool reg, uint64_t *gpa);
+void savic_page_seen(struct fabric *f, int vcpu, uint32_t offset, uint32_t value);
 
 #define SAVIC_CAPS                                                                                 \
     (FAB_CAP_GUEST_PAGE | FAB_CAP_SECURE_AVIC | FAB_CAP_ACCEL_READ | FAB_CAP_ACCEL_TPR_EOI |        \
@@ -133,6 +134,6 @@ int savic_backing_page(struct fabric *f, int vcpu, bool reg, uint64_t *gpa);
     .msr_write = savic_msr_write, .receive = savic_receive, .route = savic_route,                  \
     .pending = savic_pending, .ack = savic_ack, .timer_fire = savic_timer_fire,                    \
     .inject = savic_inject, .reset = savic_reset, .regs = savic_regs, .hw_msr = savic_hw_msr,      \
-    .vmrun = savic_vmrun, .backing_page = savic_backing_page
+    .vmrun = savic_vmrun, .backing_page = savic_backing_page, .page_seen = savic_page_seen
 
 #endif

@@ -295,6 +295,11 @@ struct fabric_ops {
      * backing page, or unregisters it (*gpa gets the previous one, or
      * FAB_NO_PAGE). Returns 0, or -1 if the request makes no sense here. */
     int (*backing_page)(struct fabric *f, int vcpu, bool reg, uint64_t *gpa);
+    /* A replay's savic_page_write: the hardware found the guest's store of
+     * value at offset of vCPU's backing page when it last looked at the page.
+     * The page and what the hardware knows of it both take it (the replay has
+     * no guest to store it). NULL: a fabric without a guest-owned page. */
+    void (*page_seen)(struct fabric *f, int vcpu, uint32_t offset, uint32_t value);
 
     /* ---- xAPIC mode. NULL in an x2APIC-only fabric (Secure AVIC): it has no
      * MMIO page, config apic_mode xapic is refused, and the model never asks. */

@@ -378,7 +378,10 @@ static void stim_savic_page_write(struct replay *r, const struct trc_rec *rec, u
         return;
     }
     r->st->stimuli++;
-    mem_st32(&r->mem, gpa, (uint32_t)rec->v[1].u);
+    if (r->fab->ops->page_seen)
+        r->fab->ops->page_seen(r->fab, rec->vcpu, (uint32_t)rec->v[0].u, (uint32_t)rec->v[1].u);
+    else
+        mem_st32(&r->mem, gpa, (uint32_t)rec->v[1].u);
     rp_emit(r, rec);
 }
 
