@@ -8,7 +8,10 @@
 #    (tests/unit/test_model_attest.c, the chain as the PSP model holds it);
 #  - OUT/guest: the one the SDK guest snp_attest asked for itself under
 #    `snpref run --mode snp`, with the certificate table it received
-#    (tests/scenarios/test_attest.c, case "report", writes both).
+#    (tests/scenarios/test_attest.c, case "report", writes both);
+#  - OUT/linux: the one Linux 7.2's sev-guest driver fetched through
+#    configfs-tsm as an SNP guest, with the auxblob's chain
+#    (tests/scenarios/test_linux_boot.c, case "snp_7_2_tsm").
 # `snpguest verify certs` and `snpguest verify attestation` on each; non-zero
 # exit if any fails.
 set -euo pipefail
@@ -22,7 +25,8 @@ fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 SNPREF_ATTEST_OUT="$OUT" "$BUILD/tests/test_model_attest" >/dev/null
 SNPREF_ATTEST_OUT="$OUT" CK_RUN_CASE=report "$BUILD/tests/scenarios/test_attest" >/dev/null
-for d in "$OUT" "$OUT/guest"; do
+SNPREF_ATTEST_OUT="$OUT" CK_RUN_CASE=snp_7_2_tsm "$BUILD/tests/scenarios/test_linux_boot" >/dev/null
+for d in "$OUT" "$OUT/guest" "$OUT/linux"; do
     echo "== snpguest $(snpguest --version | awk '{print $2}'): verify certs $d"
     snpguest verify certs "$d"
     echo "== snpguest verify attestation $d $d/report.bin"

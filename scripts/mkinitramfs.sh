@@ -26,7 +26,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,root}
 cp "$busybox" "$root/bin/busybox"
-for app in sh ls cat echo mount uname grep head dmesg dd printf poweroff reboot sleep; do
+for app in sh ls cat echo mount uname grep head dmesg dd printf poweroff reboot sleep mkdir od; do
   ln -s busybox "$root/bin/$app"
 done
 install -m 0755 "$here/tests/linux/init" "$root/init"

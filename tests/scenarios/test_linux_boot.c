@@ -32,7 +32,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/x509.h>
+
 #include "scn.h"
+#include "attest_check.h"
 #include "ck_run.h"
 
 #define KERNEL SNPREF_SOURCE_DIR "/../shared/guests/debian-6.1/vmlinuz"
@@ -276,6 +279,129 @@ START_TEST(debian_kernel_boots_as_an_snp_guest_on_four_vcpus_through_ap_creation
 }
 END_TEST
 
+/* The bytes `od -An -v -tx1` printed after the line `start` and before the next "--- ". */
+static size_t od_bytes(const char *out, const char *start, uint8_t *buf, size_t cap)
+{
+    const char *p = strstr(out, start);
+    ck_assert_msg(p, "the console lacks \"%s\"", start);
+    p = strchr(p, '\n') + 1;
+    size_t n = 0;
+    while (*p && strncmp(p, "--- ", 4)) {
+        unsigned v;
+        int used;
+        if (sscanf(p, " %2x%n", &v, &used) == 1 && strchr(" \r\n", p[used])) {
+            ck_assert(n < cap);
+            buf[n++] = (uint8_t)v;
+            p += used;
+        } else {
+            p = strchr(p, '\n');
+            ck_assert(p);
+            p++;
+        }
+    }
+    return n;
+}
+
+/* The DER certificate the GHCB certificate table names by guid (GHCB
+ * specification 4.1.8.1: 24-byte entries {GUID, offset, length}, ended by a
+ * zero entry; offsets from the table's start). */
+static X509 *table_cert(const uint8_t *t, size_t len, const uint8_t guid[16])
+{
+    static const uint8_t zero[16];
+    for (size_t e = 0; e + 24 <= len && memcmp(t + e, zero, 16); e += 24) {
+        uint32_t off, n;
+        memcpy(&off, t + e + 16, 4);
+        memcpy(&n, t + e + 20, 4);
+        if (memcmp(t + e, guid, 16))
+            continue;
+        ck_assert_msg((size_t)off + n <= len, "a certificate entry points past the table");
+        const unsigned char *p = t + off;
+        X509 *x = d2i_X509(NULL, &p, (long)n);
+        ck_assert_msg(x && p == t + off + n, "the table's entry is not one DER certificate");
+        return x;
+    }
+    ck_abort_msg("the certificate table has no entry for a GUID it needs");
+    return NULL;
+}
+
+/* Linux's own attestation path on the model: the 7.2 kernel (CONFIG_SEV_GUEST,
+ * CONFIG_TSM_REPORTS) booted as an SNP guest with the golden APIC and
+ * Linux's PAT in its VMSAs (sev.launch_pat: it lacks CONFIG_X86_PAT, see the
+ * Secure AVIC tests below). Its /init (tests/linux/init) writes 64 bytes of
+ * report data to configfs-tsm and prints the report and the certificate
+ * table the sev-guest driver got through EXT_GUEST_REQUEST. The test checks
+ * them as a relying party would: the report data and the launch digest of
+ * the trace in the report, the chain ARK -> ASK -> VCEK from the table, the
+ * signature with that VCEK, and that one changed bit fails it. */
+START_TEST(linux_7_2_as_an_snp_guest_gets_a_report_through_configfs_tsm_that_verifies)
+{
+    ck_assert_msg(access(SAVIC_DIR "/bzImage", R_OK) == 0, "%s/bzImage is missing", SAVIC_DIR);
+    char cfg[64];
+    snprintf(cfg, sizeof(cfg), "/tmp/scn_tsm_%d.json", (int)getpid());
+    FILE *f = fopen(cfg, "w");
+    ck_assert(f && fputs("{\"sev\":{\"launch_pat\":\"0x0407050600070106\"}}\n", f) >= 0);
+    fclose(f);
+    struct scn_run r;
+    scn_run_guest(&r, NULL, "--kernel", SAVIC_DIR "/bzImage", "--initrd", initramfs(), "--append",
+                  "console=ttyS0", "--mode", "snp", "--vcpus", "2", "--config", cfg, "--max-insns",
+                  "6000000000", NULL);
+    remove(cfg);
+    ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+    ck_assert(scn_has(r.out, "Memory Encryption Features active: AMD SEV SEV-ES SEV-SNP"));
+    ck_assert(scn_has(r.out, "smp: Brought up 1 node, 2 CPUs"));
+    ck_assert(scn_has(r.out, "sev-guest sev-guest: Initialized SEV guest driver (using VMPCK0"));
+    ck_assert(scn_has(r.out, "tsm: provider sev_guest"));
+    ck_assert(scn_has(r.out, "--- tsm end generation 1"));
+
+    static struct snp_report rep;
+    ck_assert_uint_eq(od_bytes(r.out, "--- tsm outblob", (uint8_t *)&rep, sizeof(rep)),
+                      sizeof(rep));
+    static uint8_t table[16384];
+    size_t tlen = od_bytes(r.out, "--- tsm auxblob", table, sizeof(table));
+    ck_assert_uint_gt(tlen, 4 * 24);
+    ck_assert_mem_eq(rep.report_data, "snpref-tsm-report-data:0123456789abcdefghijklmnopqrstuvwxyz.....",
+                     64);
+    size_t lf = scn_find(&r, 0, "launch_finish", -2, NULL, 0);
+    ck_assert_uint_ne(lf, SIZE_MAX);
+    const char *d = scn_s(&r.ev[lf], "digest");
+    for (int i = 0; i < 48; i++) {
+        unsigned v;
+        ck_assert(sscanf(d + 2 * i, "%2x", &v) == 1);
+        ck_assert_uint_eq(rep.measurement[i], v);
+    }
+    ck_assert_uint_eq(rep.policy, scn_u(&r.ev[lf], "policy"));
+    ck_assert_uint_eq(rep.vmpl, 0);
+    ck_assert_uint_eq(rep.sig_algo, 1);
+
+    /* GHCB specification 4.1.8.1: the GUIDs of the VCEK, ASK and ARK entries. */
+    static const uint8_t vcek_g[16] = {0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+                                       0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+    static const uint8_t ask_g[16] = {0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
+                                      0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82};
+    static const uint8_t ark_g[16] = {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52,
+                                      0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae};
+    X509 *vcek = table_cert(table, tlen, vcek_g), *ask = table_cert(table, tlen, ask_g),
+         *ark = table_cert(table, tlen, ark_g);
+    attest_assert_chain(ark, ask, vcek);
+    ck_assert_msg(attest_sig_ok(&rep, X509_get0_pubkey(vcek)), "Linux's report does not verify");
+    struct snp_report bad = rep;
+    bad.report_data[0] ^= 1;
+    ck_assert(!attest_sig_ok(&bad, X509_get0_pubkey(vcek)));
+    attest_write_out("linux", &rep, ark, ask, vcek);
+    X509_free(vcek), X509_free(ask), X509_free(ark);
+    /* The trace: the driver's messages reached the PSP and succeeded. */
+    size_t ext = 0;
+    for (size_t i = 0; i < r.nev; i++)
+        if (scn_is(&r.ev[i], "guest_request")) {
+            ck_assert_uint_eq(scn_u(&r.ev[i], "status"), 0);
+            ck_assert_uint_eq(scn_u(&r.ev[i], "msg_type"), 5);
+            ext += !strcmp(scn_s(&r.ev[i], "kind"), "ext");
+        }
+    ck_assert_uint_ge(ext, 1);
+    scn_free(&r);
+}
+END_TEST
+
 /* How far the Linux 7.2 kernel with the Secure AVIC driver gets today under
  * --mode snp --apic savic on 4 vCPUs: its decompressor and early boot run as
  * an SNP guest, the driver probes (cc_platform_has(CC_ATTR_SNP_SECURE_AVIC)
@@ -471,6 +597,7 @@ int main(void)
          debian_kernel_boots_as_an_sev_es_guest_on_four_vcpus_through_the_ap_jump_table},
         {"snp_1vcpu", debian_kernel_boots_as_an_snp_guest_on_one_vcpu_with_the_cc_blob_and_cpuid_page},
         {"snp_4vcpu", debian_kernel_boots_as_an_snp_guest_on_four_vcpus_through_ap_creation},
+        {"snp_7_2_tsm", linux_7_2_as_an_snp_guest_gets_a_report_through_configfs_tsm_that_verifies},
         {"savic_7_2", linux_7_2_probes_the_secure_avic_driver_then_stops_at_its_missing_pat},
         {"savic_7_2_pat", linux_7_2_with_a_firmware_pat_gets_past_the_ghcbs_then_faults_in_savic_read},
     };
