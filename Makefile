@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all setup configure build run test kut bench attest-verify sanitize fuzz clean format install uninstall
+.PHONY: all setup configure build savic-guest run test kut bench attest-verify sanitize fuzz clean format install uninstall
 
 all: build
 
@@ -21,7 +21,14 @@ build: configure
 run: build
 	$(BUILD)/tools/snpref run
 
-test: build
+# Linux 7.2.13 with the Secure AVIC driver, rebuilt from Debian's linux-source-7.2
+# with X86_PAT and KVM_GUEST (scripts/build-savic-guest.sh; a few minutes, once):
+# the kernel of the linux.savic.driver test, which `make test` needs.
+SAVIC_GUEST ?= .cache/savic-guest
+savic-guest:
+	@bash scripts/build-savic-guest.sh $(SAVIC_GUEST)
+
+test: build savic-guest
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # kvm-unit-tests from the shared peers directory under snpref against the QEMU baseline
@@ -57,7 +64,7 @@ uninstall:
 # The whole test suite under ASan+UBSan, in its own build tree: every test of
 # every label (no -L/-LE: the Linux boots, kvm-unit-tests, install, ...), each
 # time limit stretched by SNPREF_TEST_TIME_SCALE (tests/CMakeLists.txt).
-sanitize:
+sanitize: savic-guest
 	@$(MAKE) --no-print-directory build BUILD=build-asan CMAKE_FLAGS="-DSNPREF_SANITIZE=ON"
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 

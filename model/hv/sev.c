@@ -169,7 +169,21 @@ static void fill_cpuid_page(struct system *sys, uint64_t gpa)
         hv_cpuid_lookup(sys, 0, leaves[i][0], leaves[i][1], r);
         pg.fn[i] = (struct psp_cpuid_fn){leaves[i][0], leaves[i][1], 1, 0, r[0], r[1], r[2], r[3], 0};
     }
-    pg.count = (uint32_t)ARRAY_SIZE(leaves);
+    uint32_t n = (uint32_t)ARRAY_SIZE(leaves);
+    /* The hypervisor range too, as QEMU's table for a KVM guest has it
+     * (sev_snp_cpuid_info_fill copies every KVM leaf): Linux's snp_cpuid()
+     * reads 0x40000000.EAX from the table as the range's top, so a leaf the
+     * table lacks there reads as zero and no hypervisor is found (a config's
+     * "KVMKVMKVM" signature, docs/guest-abi.md "Linux's Secure AVIC driver", needs it). */
+    uint32_t hyp[4];
+    hv_cpuid_lookup(sys, 0, 0x40000000, 0, hyp);
+    uint32_t hyp_top = hyp[0] >= 0x40000000 && hyp[0] <= 0x400000FF ? hyp[0] : 0x40000000;
+    for (uint32_t leaf = 0x40000000; leaf <= hyp_top && n < PSP_CPUID_COUNT_MAX; leaf++) {
+        uint32_t r[4];
+        hv_cpuid_lookup(sys, 0, leaf, 0, r);
+        pg.fn[n++] = (struct psp_cpuid_fn){leaf, 0, 1, 0, r[0], r[1], r[2], r[3], 0};
+    }
+    pg.count = n;
     SNP_ASSERT(mem_write(&sys->mem, gpa, &pg, sizeof(pg)));
 }
 
