@@ -37,9 +37,11 @@ for tool in flex bison bc gcc make xz; do command -v "$tool" >/dev/null || need+
 [ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "build-savic-guest: installing kernel build dependencies (${need[*]})"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends build-essential flex bison bc \
-    libelf-dev libssl-dev xz-utils >/dev/null
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    build-essential flex bison bc libelf-dev libssl-dev xz-utils >/dev/null
 fi
 
 # A private apt state: sid's index is read for this one package and the
@@ -50,7 +52,8 @@ if [ ! -f "$deb" ] || ! echo "$deb_sha256  $deb" | sha256sum -c --quiet 2>/dev/n
   echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main' \
     > "$work/apt/sources.list"
   opts=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-        -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache")
+        -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache"
+        -o APT::Sandbox::User=root) # the files are root's: no _apt download sandbox
   if ! apt-get "${opts[@]}" update -qq || ! (cd "$work" && apt-get "${opts[@]}" download -qq "linux-source-7.2=$version"); then
     echo "build-savic-guest: cannot download linux-source-7.2 $version from Debian sid; put the .deb (sha256 $deb_sha256) at $deb and run again" >&2
     exit 1
