@@ -82,6 +82,17 @@ START_TEST(self_ipi_tpr_and_eoi_take_no_vmgexit)
     size_t hi = scn_find(&r, start, "irq_deliver", 0, "vector", 0x90);
     size_t lo = scn_find(&r, start, "irq_deliver", 0, "vector", 0x50);
     ck_assert(hi < lo && lo < end);
+    /* Then Linux's self_ipi() ICR, 0x3F0 | 0x75: a #VC 0x401 trap, and the
+     * ICR the guest's handler forwards is the reserved delivery mode 3 with
+     * no target; nothing is delivered. */
+    ck_assert(scn_has(r.out, "savic_accel: Linux self_ipi() ICR 0x3f5: #VC 0x401"));
+    size_t vc = scn_find(&r, end, "exception", 0, "error_code", 0x401);
+    ck_assert(vc != SIZE_MAX);
+    size_t ipi = scn_find(&r, vc, "ipi", 0, "icr", 0x3F5);
+    ck_assert(ipi != SIZE_MAX);
+    ck_assert_str_eq(scn_s(&r.ev[ipi], "mode"), "reserved");
+    ck_assert_uint_eq(scn_u(&r.ev[ipi], "targets"), 0);
+    ck_assert_uint_eq(scn_find(&r, vc, "irq_deliver", 0, "vector", 0xF5), SIZE_MAX);
     scn_free(&r);
 }
 END_TEST
