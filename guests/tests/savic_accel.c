@@ -71,10 +71,10 @@ int main(void)
            "EOIs: no #VC, no VMGEXIT\n", VEC_LOW, VEC_HIGH, VEC_LOW);
     uint32_t vc401 = sdk_vc_count(SVM_EXIT_AVIC_INCOMPLETE_IPI);
     sdk_set_handler(VEC_LINUX, handler);
+    sdk_set_handler(0xF5, handler);
     cli();
     wrmsr(APIC_ICR, LINUX_APIC_SELF_IPI | VEC_LINUX); /* Linux self_ipi(vector, false) */
     GUEST_ASSERT_EQ(sdk_vc_count(SVM_EXIT_AVIC_INCOMPLETE_IPI), vc401 + 1);
-    sdk_set_handler(0xF5, handler);
     GUEST_ASSERT(!x2apic_irr(VEC_LINUX) && !x2apic_irr(0xF5)); /* not taken as a self IPI */
     window();
     GUEST_ASSERT_EQ(taken[VEC_LINUX] + taken[0xF5], 0);

@@ -175,12 +175,12 @@ static void fill_cpuid_page(struct system *sys, uint64_t gpa)
      * reads 0x40000000.EAX from the table as the range's top, so a leaf the
      * table lacks there reads as zero and no hypervisor is found (a config's
      * "KVMKVMKVM" signature, docs/guest-abi.md "Linux's Secure AVIC driver", needs it). */
-    uint32_t hyp[4];
-    hv_cpuid_lookup(sys, 0, 0x40000000, 0, hyp);
-    uint32_t hyp_top = hyp[0] >= 0x40000000 && hyp[0] <= 0x400000FF ? hyp[0] : 0x40000000;
+    uint32_t hyp_top = 0x40000000;
     for (uint32_t leaf = 0x40000000; leaf <= hyp_top && n < PSP_CPUID_COUNT_MAX; leaf++) {
         uint32_t r[4];
         hv_cpuid_lookup(sys, 0, leaf, 0, r);
+        if (leaf == 0x40000000 && r[0] > leaf && r[0] <= 0x400000FF)
+            hyp_top = r[0];
         pg.fn[n++] = (struct psp_cpuid_fn){leaf, 0, 1, 0, r[0], r[1], r[2], r[3], 0};
     }
     pg.count = n;

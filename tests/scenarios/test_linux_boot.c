@@ -108,17 +108,23 @@ START_TEST(debian_kernel_decompresses_and_reports_the_loaders_e820_acpi_and_comm
 }
 END_TEST
 
-/* The busybox initramfs of scripts/mkinitramfs.sh, built once per process. */
+/* Builds the busybox initramfs of scripts/mkinitramfs.sh with probe as its
+ * /bin/probe into path (/tmp/scn_NAME_PID.cpio.gz). */
+static void build_initramfs(char *path, size_t len, const char *name, const char *probe)
+{
+    snprintf(path, len, "/tmp/scn_%s_%d.cpio.gz", name, (int)getpid());
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "bash %s/scripts/mkinitramfs.sh %s %s", SNPREF_SOURCE_DIR, path,
+             probe);
+    ck_assert_msg(system(cmd) == 0, "%s failed: install busybox-static and cpio", cmd);
+}
+
+/* The initramfs with the ring-3 probe (tests/linux/probe.c), built once per process. */
 static const char *initramfs(void)
 {
     static char path[64];
-    if (path[0])
-        return path;
-    snprintf(path, sizeof(path), "/tmp/scn_initramfs_%d.cpio.gz", (int)getpid());
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "bash %s/scripts/mkinitramfs.sh %s %s", SNPREF_SOURCE_DIR, path,
-             SNPREF_LINUX_PROBE);
-    ck_assert_msg(system(cmd) == 0, "%s failed: install busybox-static and cpio", cmd);
+    if (!path[0])
+        build_initramfs(path, sizeof(path), "initramfs", SNPREF_LINUX_PROBE);
     return path;
 }
 
@@ -639,11 +645,7 @@ START_TEST(linux_7_2_runs_the_real_secure_avic_driver_with_ipis_and_timers_on_ev
     ck_assert_msg(access(kernel, R_OK) == 0,
                   "%s is missing: `make savic-guest` builds it (make test does)", kernel);
     char ir[64];
-    snprintf(ir, sizeof(ir), "/tmp/scn_ipi_%d.cpio.gz", (int)getpid());
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "bash %s/scripts/mkinitramfs.sh %s %s/tests/linux/ipi-workload.sh",
-             SNPREF_SOURCE_DIR, ir, SNPREF_SOURCE_DIR);
-    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    build_initramfs(ir, sizeof(ir), "ipi", SNPREF_SOURCE_DIR "/tests/linux/ipi-workload.sh");
     struct scn_run r;
     scn_run_guest(&r, NULL, "--kernel", kernel, "--initrd", ir, "--append", "console=ttyS0",
                   "--mode", "snp", "--apic", "savic", "--vcpus", "4", "--config",
