@@ -74,6 +74,11 @@ struct blk {
  * them when the table is rebuilt (blk_grow). */
 #define BLK_HOT_SLOTS 4096u
 #define BLK_HOT_NONE  UINT64_MAX
+/* The gen of a slot that holds a watched block: never mem.code_written (see
+ * cpu_shared_create), so the common entry always misses it, and the slot only
+ * saves the full entry its table walk (a kernel's code beside data keeps some
+ * pages WRITTEN: a tenth of Linux's block entries, issue 10). */
+#define BLK_HOT_WATCHED UINT32_MAX
 struct blk_hot {
     uint64_t pc;
     uint32_t gen;         /* mem.code_written when filled (it never wraps: vcpu.c) */
@@ -214,8 +219,8 @@ struct icpt *icpt_find(struct vcpu *v, uint64_t va);
 /* Index of the instruction starting at va in b, or -1. */
 int blk_insn_index(const struct blk *b, uint64_t va);
 void decode_free(struct vcpu *v);
-/* Puts a live block whose pages are not WRITTEN into its blk_hot slot (the
- * block hook, after a table hit). */
+/* Puts a live block into its blk_hot slot (the block hook, after a table
+ * hit); a watched one with the gen BLK_HOT_WATCHED. */
 void blk_hot_fill(struct vcpu *v, struct blk *b);
 /* Whether b's bytes may have changed since they were last read and must be
  * compared: one of its pages is WRITTEN, or changed state since (mem.h). */

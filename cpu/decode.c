@@ -77,9 +77,10 @@ void blk_hot_fill(struct vcpu *v, struct blk *b)
         SNP_ASSERT(v->blk_hot);
         blk_hot_clear(v);
     }
-    SNP_ASSERT(!b->dead && !blk_watched(v, b));
+    SNP_ASSERT(!b->dead);
+    uint32_t gen = blk_watched(v, b) ? BLK_HOT_WATCHED : (uint32_t)v->mem->code_written;
     *blk_hot_slot(v->blk_hot, b->pc) = (struct blk_hot){
-        .pc = b->pc, .gen = (uint32_t)v->mem->code_written, .size = b->size,
+        .pc = b->pc, .gen = gen, .size = b->size,
         .icount = b->icount, .bits = b->bits, .ends_in_shadow = b->ends_in_shadow, .b = b};
 }
 

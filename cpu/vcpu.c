@@ -239,7 +239,12 @@ static __attribute__((noinline)) void on_block_full(uc_engine *uc, uint64_t pc, 
 {
     if (unlikely(v->mode_check))
         mode_refresh(v); /* after a far transfer: the code size may differ */
-    struct blk *b = blk_lookup(v, pc, size);
+    /* A slot that matches the key holds the table's live block for it: a
+     * block leaves its slot when it dies (blk_stale, blk_grow). */
+    const struct blk_hot *h = v->blk_hot ? blk_hot_slot(v->blk_hot, pc) : NULL;
+    struct blk *b = h && h->pc == pc && h->size == size && h->bits == v->code_bits
+                        ? h->b
+                        : blk_lookup(v, pc, size);
     if (unlikely(b && blk_watched(v, b)) && blk_stale(v, b)) {
         /* Its code changed since this engine translated it (decode.c): drop
          * the translation and abort the block, so it is translated again. */
@@ -261,8 +266,7 @@ static __attribute__((noinline)) void on_block_full(uc_engine *uc, uint64_t pc, 
             return;
         }
     }
-    if (!blk_watched(v, b))
-        blk_hot_fill(v, b);
+    blk_hot_fill(v, b);
     if (unlikely(v->retired >= v->budget_end || v->stop_at_block)) {
         v->cur = NULL;
         v->stop = v->stop_at_block ? VCPU_STOP_REQUEST : VCPU_STOP_QUANTUM;
